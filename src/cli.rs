@@ -1,0 +1,204 @@
+//! Command line: clap's derive structs, then validation into a `ReadConfig`.
+
+use std::path::Path;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::capture::Input;
+use crate::render::lines::LineOptions;
+use crate::render::time::TimeFormat;
+
+const ABOUT: &str = "synack — see TCP as textbooks draw it, on real packets.
+
+Reads captures (pcap, pcapng) and shows every packet tcpdump-style, with sequence
+numbers on every segment and window sizes scaled once the handshake is seen.";
+
+const READ_AFTER: &str = "\
+Examples:
+  synack read fixtures/ipv4-echo.pcap                 every frame, one line each
+  synack read fixtures/ipv4-echo.pcap 'tcp port 9999' a tcpdump (BPF) filter after the files
+  synack read -e -S --number capture.pcapng           link headers, absolute seqs, frame numbers
+  synack read --json capture.pcap | jq .              JSON Lines for scripts
+  tcpdump -i lo -w - | synack read -                  '-' reads a capture from stdin
+
+Files are read in the order given; frame numbers continue across them.
+Timestamps are local time of day unless --time says otherwise (TZ applies).
+Sequence numbers are relative per direction: 0 is the SYN (the ISN), 1 the
+first data byte; with no SYN seen, the first segment's seq − 1 is the base.";
+
+#[derive(Debug, Parser)]
+#[command(name = "synack", version, about = ABOUT, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read capture files (pcap, pcapng, '-' for stdin) and show every frame
+    #[command(after_help = READ_AFTER)]
+    Read(ReadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Capture file to read (repeatable); with -r, every positional word is filter
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Capture files ('-' for stdin), then an optional BPF filter as in tcpdump
+    #[arg(value_name = "FILE... [FILTER]")]
+    pub args: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print the link-layer header (MAC addresses, VLAN tags, cooked-capture direction)
+    #[arg(short = 'e')]
+    pub link_header: bool,
+
+    /// Absolute sequence and acknowledgment numbers (default: relative)
+    #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
+    pub absolute: bool,
+
+    /// Stop after N frames (counted after the filter)
+    #[arg(short = 'c', value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Start each line with the frame's number in the capture
+    #[arg(long, short = 'N')]
+    pub number: bool,
+
+    /// Timestamp style on packet lines
+    #[arg(long, value_enum, default_value_t = TimeFormat::Local)]
+    pub time: TimeFormat,
+
+    /// Show nanoseconds in timestamps (default microseconds, as tcpdump)
+    #[arg(long)]
+    pub nano: bool,
+
+    /// Write JSON Lines (one object per frame, then a summary) instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Accepted for tcpdump habits: synack never resolves names
+    #[arg(short = 'n', action = clap::ArgAction::Count, hide = true)]
+    pub numeric: u8,
+}
+
+impl OutputArgs {
+    pub fn line_options(&self) -> LineOptions {
+        LineOptions {
+            link_header: self.link_header,
+            absolute: self.absolute,
+            number: self.number,
+            time: self.time,
+            nano: self.nano,
+        }
+    }
+}
+
+/// A validated `read` invocation.
+#[derive(Debug)]
+pub struct ReadConfig {
+    pub inputs: Vec<Input>,
+    pub filter: Option<String>,
+    pub output: OutputArgs,
+}
+
+/// A usage mistake: printed in one line, exit status 2.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+fn looks_like_a_file(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    word.contains('/')
+        || [".pcap", ".pcapng", ".cap", ".dmp", ".gz"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+}
+
+impl ReadArgs {
+    /// Split positionals into files and a filter: leading words that name
+    /// existing files (or '-') are files, the rest is the filter, as tcpdump joins it.
+    pub fn validate(self) -> Result<ReadConfig, UsageError> {
+        let mut inputs: Vec<Input> = self.files.iter().map(|f| Input::parse(f)).collect();
+        let mut rest = self.args.as_slice();
+        if inputs.is_empty() {
+            while let Some((first, tail)) = rest.split_first() {
+                if first == "-" || Path::new(first).exists() {
+                    inputs.push(Input::parse(first));
+                    rest = tail;
+                } else {
+                    break;
+                }
+            }
+        }
+        if let Some(first) = rest.first() {
+            if looks_like_a_file(first) {
+                return Err(UsageError(format!(
+                    "cannot read {first}: no such file (check the path; a filter goes after the files)"
+                )));
+            }
+        }
+        if inputs.is_empty() {
+            return Err(UsageError(
+                "no capture file given: try 'synack read FILE [FILTER]', or '-' to read stdin"
+                    .into(),
+            ));
+        }
+        if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
+            return Err(UsageError("stdin ('-') can be read only once".into()));
+        }
+        let filter = (!rest.is_empty()).then(|| rest.join(" "));
+        Ok(ReadConfig {
+            inputs,
+            filter,
+            output: self.output,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> Result<ReadConfig, UsageError> {
+        let mut argv = vec!["synack", "read"];
+        argv.extend(words);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Read(r) => r.validate(),
+        }
+    }
+
+    #[test]
+    fn files_then_filter() {
+        let c = parse(&["Cargo.toml", "-", "tcp", "port", "80"]).unwrap();
+        assert_eq!(
+            c.inputs,
+            vec![Input::File("Cargo.toml".into()), Input::Stdin]
+        );
+        assert_eq!(c.filter.as_deref(), Some("tcp port 80"));
+    }
+
+    #[test]
+    fn dash_r_makes_every_word_filter() {
+        let c = parse(&["-r", "x.pcap", "host", "1.2.3.4"]).unwrap();
+        assert_eq!(c.inputs, vec![Input::File("x.pcap".into())]);
+        assert_eq!(c.filter.as_deref(), Some("host 1.2.3.4"));
+    }
+
+    #[test]
+    fn missing_file_is_named_not_taken_for_a_filter() {
+        let e = parse(&["no-such.pcap"]).unwrap_err();
+        assert!(e.0.contains("no-such.pcap: no such file"), "{}", e.0);
+    }
+
+    #[test]
+    fn no_file_at_all() {
+        assert!(parse(&["tcp"]).unwrap_err().0.contains("no capture file"));
+    }
+}

@@ -1,0 +1,359 @@
+//! Link layers, dispatched on the capture's link type. Written by hand: each
+//! is a few fixed fields, and LINUX_SLL2 and NULL/LOOP are not in etherparse.
+
+use std::fmt;
+
+/// libpcap DLT values as `pcap_datalink` reports them for files and devices.
+pub mod dlt {
+    pub const NULL: i32 = 0;
+    pub const EN10MB: i32 = 1;
+    pub const RAW_12: i32 = 12;
+    pub const RAW_14: i32 = 14;
+    pub const RAW: i32 = 101;
+    pub const LOOP: i32 = 108;
+    pub const LINUX_SLL: i32 = 113;
+    pub const IPV4: i32 = 228;
+    pub const IPV6: i32 = 229;
+    pub const LINUX_SLL2: i32 = 276;
+}
+
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+pub const ETHERTYPE_ARP: u16 = 0x0806;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+
+/// Deepest VLAN stack we unwrap; deeper tags are left in the payload.
+pub const MAX_VLANS: usize = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    Ethernet,
+    LinuxSll,
+    LinuxSll2,
+    Null,
+    Loop,
+    Raw,
+}
+
+impl LinkKind {
+    pub fn from_dlt(dlt: i32) -> Option<LinkKind> {
+        Some(match dlt {
+            dlt::EN10MB => LinkKind::Ethernet,
+            dlt::LINUX_SLL => LinkKind::LinuxSll,
+            dlt::LINUX_SLL2 => LinkKind::LinuxSll2,
+            dlt::NULL => LinkKind::Null,
+            dlt::LOOP => LinkKind::Loop,
+            dlt::RAW | dlt::RAW_12 | dlt::RAW_14 | dlt::IPV4 | dlt::IPV6 => LinkKind::Raw,
+            _ => return None,
+        })
+    }
+
+    /// The name used in JSON (`link`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkKind::Ethernet => "ethernet",
+            LinkKind::LinuxSll => "linux_sll",
+            LinkKind::LinuxSll2 => "linux_sll2",
+            LinkKind::Null => "null",
+            LinkKind::Loop => "loop",
+            LinkKind::Raw => "raw",
+        }
+    }
+}
+
+/// What is carried above the link layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetProto {
+    Ipv4,
+    Ipv6,
+    Arp,
+    /// An EtherType we do not decode (or an 802.3 length / SLL protocol below 0x600).
+    EtherType(u16),
+    /// A BSD loopback address family we do not decode.
+    AddressFamily(u32),
+}
+
+impl NetProto {
+    fn from_ethertype(t: u16) -> NetProto {
+        match t {
+            ETHERTYPE_IPV4 => NetProto::Ipv4,
+            ETHERTYPE_IPV6 => NetProto::Ipv6,
+            ETHERTYPE_ARP => NetProto::Arp,
+            other => NetProto::EtherType(other),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VlanTag {
+    /// The TPID that introduced this tag (0x8100, 0x88a8 or 0x9100).
+    pub tpid: u16,
+    pub id: u16,
+    pub pcp: u8,
+}
+
+/// Linux cooked-capture packet types (`sll_pkttype`).
+pub fn sll_pkttype_name(t: u8) -> &'static str {
+    match t {
+        0 => "In",
+        1 => "B",
+        2 => "M",
+        3 => "P",
+        4 => "Out",
+        _ => "?",
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub kind: LinkKind,
+    pub src_mac: Option<MacAddr>,
+    pub dst_mac: Option<MacAddr>,
+    vlans: [VlanTag; MAX_VLANS],
+    vlan_count: u8,
+    /// Linux cooked captures: direction of the packet.
+    pub pkttype: Option<u8>,
+    /// LINUX_SLL2: interface index.
+    pub ifindex: Option<u32>,
+    /// The EtherType or address family the link layer named.
+    pub net: NetProto,
+    /// Bytes of link-layer header (including VLAN tags).
+    pub header_len: usize,
+}
+
+impl Link {
+    fn new(kind: LinkKind, net: NetProto, header_len: usize) -> Link {
+        Link {
+            kind,
+            src_mac: None,
+            dst_mac: None,
+            vlans: [VlanTag {
+                tpid: 0,
+                id: 0,
+                pcp: 0,
+            }; MAX_VLANS],
+            vlan_count: 0,
+            pkttype: None,
+            ifindex: None,
+            net,
+            header_len,
+        }
+    }
+
+    pub fn vlans(&self) -> &[VlanTag] {
+        &self.vlans[..usize::from(self.vlan_count)]
+    }
+
+    /// The EtherType carried, when the link has one (for `-e` output).
+    pub fn ethertype(&self) -> Option<u16> {
+        match self.net {
+            NetProto::Ipv4 => Some(ETHERTYPE_IPV4),
+            NetProto::Ipv6 => Some(ETHERTYPE_IPV6),
+            NetProto::Arp => Some(ETHERTYPE_ARP),
+            NetProto::EtherType(t) => Some(t),
+            NetProto::AddressFamily(_) => None,
+        }
+    }
+}
+
+/// The link header was shorter than its fixed part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkTruncated {
+    pub kind: LinkKind,
+    pub needed: usize,
+    pub got: usize,
+}
+
+impl fmt::Display for LinkTruncated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} header truncated: {} of {} bytes captured",
+            self.kind.name(),
+            self.got,
+            self.needed
+        )
+    }
+}
+
+fn need(kind: LinkKind, data: &[u8], n: usize) -> Result<(), LinkTruncated> {
+    if data.len() < n {
+        Err(LinkTruncated {
+            kind,
+            needed: n,
+            got: data.len(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn mac_at(b: &[u8], at: usize) -> MacAddr {
+    let mut m = [0u8; 6];
+    m.copy_from_slice(&b[at..at + 6]);
+    MacAddr(m)
+}
+
+/// Decode the link layer; the returned `Link::header_len` is where the network layer starts.
+pub fn decode(kind: LinkKind, data: &[u8]) -> Result<Link, LinkTruncated> {
+    match kind {
+        LinkKind::Ethernet => ethernet(data),
+        LinkKind::LinuxSll => {
+            need(kind, data, 16)?;
+            let addr_len = usize::from(be16(data, 4));
+            let mut link = Link::new(kind, NetProto::from_ethertype(be16(data, 14)), 16);
+            link.pkttype = Some(be16(data, 0) as u8);
+            if addr_len == 6 {
+                link.src_mac = Some(mac_at(data, 6));
+            }
+            Ok(link)
+        }
+        LinkKind::LinuxSll2 => {
+            need(kind, data, 20)?;
+            let mut link = Link::new(kind, NetProto::from_ethertype(be16(data, 0)), 20);
+            link.ifindex = Some(u32::from_be_bytes([data[4], data[5], data[6], data[7]]));
+            link.pkttype = Some(data[10]);
+            if data[11] == 6 {
+                link.src_mac = Some(mac_at(data, 12));
+            }
+            Ok(link)
+        }
+        LinkKind::Null | LinkKind::Loop => {
+            need(kind, data, 4)?;
+            let raw = [data[0], data[1], data[2], data[3]];
+            // NULL is in the capturing host's byte order; LOOP is big-endian.
+            // A family is small, so the non-zero half tells NULL's order.
+            let family = if kind == LinkKind::Loop || u32::from_le_bytes(raw) > 0xffff {
+                u32::from_be_bytes(raw)
+            } else {
+                u32::from_le_bytes(raw)
+            };
+            let net = match family {
+                2 => NetProto::Ipv4,
+                // AF_INET6 differs per OS: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, macOS 30.
+                10 | 24 | 28 | 30 => NetProto::Ipv6,
+                other => NetProto::AddressFamily(other),
+            };
+            Ok(Link::new(kind, net, 4))
+        }
+        LinkKind::Raw => {
+            need(kind, data, 1)?;
+            let net = match data[0] >> 4 {
+                4 => NetProto::Ipv4,
+                6 => NetProto::Ipv6,
+                _ => NetProto::EtherType(0),
+            };
+            Ok(Link::new(kind, net, 0))
+        }
+    }
+}
+
+fn ethernet(data: &[u8]) -> Result<Link, LinkTruncated> {
+    let kind = LinkKind::Ethernet;
+    need(kind, data, 14)?;
+    let mut link = Link::new(kind, NetProto::EtherType(0), 14);
+    link.dst_mac = Some(mac_at(data, 0));
+    link.src_mac = Some(mac_at(data, 6));
+    let mut ethertype = be16(data, 12);
+    let mut at = 14;
+    while matches!(
+        ethertype,
+        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+    ) && usize::from(link.vlan_count) < MAX_VLANS
+    {
+        need(kind, data, at + 4)?;
+        let tci = be16(data, at);
+        link.vlans[usize::from(link.vlan_count)] = VlanTag {
+            tpid: ethertype,
+            id: tci & 0x0fff,
+            pcp: (tci >> 13) as u8,
+        };
+        link.vlan_count += 1;
+        ethertype = be16(data, at + 2);
+        at += 4;
+    }
+    link.header_len = at;
+    // Below 0x600 the field is an 802.3 length, not a type: LLC follows.
+    link.net = NetProto::from_ethertype(ethertype);
+    Ok(link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ethernet_with_qinq() {
+        let mut f = vec![0xaa; 6];
+        f.extend([0xbb; 6]);
+        f.extend([0x88, 0xa8, 0x00, 200, 0x81, 0x00, 0x21, 0x2c, 0x08, 0x00]);
+        f.extend([0x45; 20]);
+        let link = decode(LinkKind::Ethernet, &f).unwrap();
+        assert_eq!(link.header_len, 22);
+        assert_eq!(link.net, NetProto::Ipv4);
+        let ids: Vec<u16> = link.vlans().iter().map(|v| v.id).collect();
+        assert_eq!(ids, vec![200, 300]);
+        assert_eq!(link.vlans()[1].pcp, 1);
+        assert_eq!(link.src_mac.unwrap().to_string(), "bb:bb:bb:bb:bb:bb");
+    }
+
+    #[test]
+    fn vlan_tag_cut_short_is_truncation() {
+        let mut f = vec![0; 12];
+        f.extend([0x81, 0x00, 0x00]);
+        let err = decode(LinkKind::Ethernet, &f).unwrap_err();
+        assert_eq!((err.needed, err.got), (18, 15));
+    }
+
+    #[test]
+    fn null_loopback_in_either_byte_order() {
+        let le = decode(LinkKind::Null, &[2, 0, 0, 0]).unwrap();
+        assert_eq!(le.net, NetProto::Ipv4);
+        let be = decode(LinkKind::Null, &[0, 0, 0, 30]).unwrap();
+        assert_eq!(be.net, NetProto::Ipv6);
+        let lo = decode(LinkKind::Loop, &[0, 0, 0, 2]).unwrap();
+        assert_eq!(lo.net, NetProto::Ipv4);
+        assert_eq!(
+            decode(LinkKind::Null, &[7, 0, 0, 0]).unwrap().net,
+            NetProto::AddressFamily(7)
+        );
+    }
+
+    #[test]
+    fn sll2_fields() {
+        let f = [
+            0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 4, 6, 1, 2, 3, 4, 5, 6, 0, 0,
+        ];
+        let link = decode(LinkKind::LinuxSll2, &f).unwrap();
+        assert_eq!(link.net, NetProto::Ipv6);
+        assert_eq!(link.ifindex, Some(1));
+        assert_eq!(link.pkttype, Some(4));
+        assert_eq!(link.header_len, 20);
+    }
+
+    #[test]
+    fn unknown_dlt_is_none() {
+        assert_eq!(LinkKind::from_dlt(182), None);
+        assert_eq!(LinkKind::from_dlt(113), Some(LinkKind::LinuxSll));
+    }
+}

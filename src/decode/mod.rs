@@ -1,0 +1,347 @@
+//! Decode: raw frame bytes → what each layer says. Pure functions over
+//! borrowed bytes, no allocation, never a panic on hostile input.
+
+pub mod link;
+pub mod net;
+pub mod segment;
+pub mod seq;
+pub mod tcp;
+
+use std::fmt;
+
+use link::{Link, LinkKind, LinkTruncated, NetProto};
+use net::{Arp, Ip, NetError};
+use tcp::TcpView;
+
+pub use segment::Segment;
+pub use seq::SeqNum;
+
+/// A capture timestamp. `nanos` is kept as the file stored it: a corrupt
+/// file can hold values ≥ 10⁹, which `normalized` carries into the seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub const fn new(secs: i64, nanos: u32) -> Timestamp {
+        Timestamp { secs, nanos }
+    }
+
+    /// The sub-second field was out of range in the file.
+    pub fn is_invalid(&self) -> bool {
+        self.nanos >= 1_000_000_000
+    }
+
+    pub fn normalized(self) -> Timestamp {
+        Timestamp {
+            secs: self.secs + i64::from(self.nanos / 1_000_000_000),
+            nanos: self.nanos % 1_000_000_000,
+        }
+    }
+
+    pub fn as_nanos(self) -> i128 {
+        let n = self.normalized();
+        i128::from(n.secs) * 1_000_000_000 + i128::from(n.nanos)
+    }
+
+    /// `self - earlier` in nanoseconds (negative when time went backwards).
+    pub fn nanos_since(self, earlier: Timestamp) -> i128 {
+        self.as_nanos() - earlier.as_nanos()
+    }
+}
+
+/// One captured record, as the capture layer hands it over.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// 1-based record number in the input.
+    pub number: u64,
+    pub ts: Timestamp,
+    /// Length on the wire; `data.len()` is what was captured.
+    pub wire_len: u32,
+    pub data: &'a [u8],
+}
+
+impl Frame<'_> {
+    /// The snaplen cut this frame.
+    pub fn is_cut(&self) -> bool {
+        (self.data.len() as u64) < u64::from(self.wire_len)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Network {
+    /// Nothing was decoded above the link layer.
+    None,
+    Ip(Ip),
+    Arp(Arp),
+    /// An EtherType or address family synack does not decode.
+    Other(NetProto),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Tcp<'a> {
+    pub header: TcpView<'a>,
+    /// Payload length from the IP length (never padding, never the capture).
+    pub payload_len: u32,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Udp {
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Payload length from the UDP length field.
+    pub len: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Icmp {
+    pub version: u8,
+    pub icmp_type: u8,
+    pub code: u8,
+    /// Identifier and sequence of echo request/reply.
+    pub echo: Option<(u16, u16)>,
+    pub len: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Transport<'a> {
+    None,
+    Tcp(Tcp<'a>),
+    Udp(Udp),
+    Icmp(Icmp),
+    /// A non-first fragment: no transport header in it.
+    Fragment,
+    /// Another IP protocol, by number.
+    Other(u8),
+}
+
+/// Why decoding stopped before the end of the headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    Link(LinkTruncated),
+    Net(NetError),
+    /// The TCP header was cut: this many bytes of it were captured.
+    TcpTruncated {
+        got: usize,
+    },
+    /// The TCP data offset is below 5 words.
+    TcpBadHeaderLen {
+        words: u8,
+    },
+    UdpTruncated {
+        got: usize,
+    },
+    IcmpTruncated {
+        got: usize,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Link(e) => e.fmt(f),
+            DecodeError::Net(e) => e.fmt(f),
+            DecodeError::TcpTruncated { got } => {
+                write!(f, "TCP header truncated: {got} bytes captured")
+            }
+            DecodeError::TcpBadHeaderLen { words } => {
+                write!(f, "bad TCP header: data offset {words} words (minimum 5)")
+            }
+            DecodeError::UdpTruncated { got } => {
+                write!(f, "UDP header truncated: {got} of 8 bytes captured")
+            }
+            DecodeError::IcmpTruncated { got } => {
+                write!(f, "ICMP header truncated: {got} bytes captured")
+            }
+        }
+    }
+}
+
+/// Everything decoded from one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoded<'a> {
+    /// `None` only when even the link header was cut.
+    pub link: Option<Link>,
+    pub network: Network,
+    pub transport: Transport<'a>,
+    /// Where decoding stopped early, if it did.
+    pub error: Option<DecodeError>,
+}
+
+impl<'a> Decoded<'a> {
+    pub fn ip(&self) -> Option<&Ip> {
+        match &self.network {
+            Network::Ip(ip) => Some(ip),
+            _ => None,
+        }
+    }
+
+    pub fn tcp(&self) -> Option<&Tcp<'a>> {
+        match &self.transport {
+            Transport::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// Decode one frame of the given link type.
+pub fn decode(kind: LinkKind, data: &[u8]) -> Decoded<'_> {
+    let mut out = Decoded {
+        link: None,
+        network: Network::None,
+        transport: Transport::None,
+        error: None,
+    };
+    let link = match link::decode(kind, data) {
+        Ok(l) => l,
+        Err(e) => {
+            out.error = Some(DecodeError::Link(e));
+            return out;
+        }
+    };
+    out.link = Some(link);
+    let rest = &data[link.header_len..];
+    let ip_result = match link.net {
+        NetProto::Ipv4 => net::ipv4(rest),
+        NetProto::Ipv6 => net::ipv6(rest),
+        NetProto::Arp => {
+            match net::arp(rest) {
+                Ok(a) => out.network = Network::Arp(a),
+                Err(e) => out.error = Some(DecodeError::Net(e)),
+            }
+            return out;
+        }
+        other => {
+            out.network = Network::Other(other);
+            return out;
+        }
+    };
+    let (ip, payload) = match ip_result {
+        Ok(x) => x,
+        Err(e) => {
+            out.error = Some(DecodeError::Net(e));
+            return out;
+        }
+    };
+    out.network = Network::Ip(ip);
+    if matches!(ip.fragment, Some(f) if f.offset > 0) {
+        out.transport = Transport::Fragment;
+        return out;
+    }
+    match ip.proto {
+        IPPROTO_TCP => decode_tcp(&mut out, &ip, payload),
+        IPPROTO_UDP => {
+            if payload.len() < 8 {
+                out.error = Some(DecodeError::UdpTruncated { got: payload.len() });
+            } else {
+                let field = |i: usize| u16::from_be_bytes([payload[i], payload[i + 1]]);
+                out.transport = Transport::Udp(Udp {
+                    src_port: field(0),
+                    dst_port: field(2),
+                    len: field(4).saturating_sub(8),
+                });
+            }
+        }
+        IPPROTO_ICMP | IPPROTO_ICMPV6 => {
+            if payload.len() < 4 {
+                out.error = Some(DecodeError::IcmpTruncated { got: payload.len() });
+            } else {
+                let (icmp_type, code) = (payload[0], payload[1]);
+                let is_echo = if ip.proto == IPPROTO_ICMP {
+                    icmp_type == 0 || icmp_type == 8
+                } else {
+                    icmp_type == 128 || icmp_type == 129
+                };
+                let echo = (is_echo && payload.len() >= 8).then(|| {
+                    (
+                        u16::from_be_bytes([payload[4], payload[5]]),
+                        u16::from_be_bytes([payload[6], payload[7]]),
+                    )
+                });
+                out.transport = Transport::Icmp(Icmp {
+                    version: ip.version,
+                    icmp_type,
+                    code,
+                    echo,
+                    len: ip.payload_len,
+                });
+            }
+        }
+        other => out.transport = Transport::Other(other),
+    }
+    out
+}
+
+fn decode_tcp<'a>(out: &mut Decoded<'a>, ip: &Ip, payload: &'a [u8]) {
+    let header = TcpView::new(payload);
+    if header.bad_header_len() {
+        out.error = Some(DecodeError::TcpBadHeaderLen {
+            words: header.header_len().unwrap_or(0) as u8 / 4,
+        });
+    } else if !header.header_complete() {
+        out.error = Some(DecodeError::TcpTruncated { got: payload.len() });
+    }
+    let hlen = header
+        .header_len()
+        .unwrap_or(tcp::MIN_HEADER_LEN)
+        .max(tcp::MIN_HEADER_LEN);
+    let payload_len = ip.payload_len.saturating_sub(hlen) as u32;
+    let captured_payload = payload.get(hlen..).unwrap_or(&[]);
+    let captured_payload = &captured_payload[..captured_payload.len().min(payload_len as usize)];
+    out.transport = Transport::Tcp(Tcp {
+        header,
+        payload_len,
+        payload: captured_payload,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_normalizes_bad_nanos() {
+        let t = Timestamp::new(10, 1_500_000_000);
+        assert!(t.is_invalid());
+        assert_eq!(t.normalized(), Timestamp::new(11, 500_000_000));
+        assert_eq!(Timestamp::new(11, 0).nanos_since(t), -500_000_000);
+    }
+
+    #[test]
+    fn raw_ipv4_tcp_with_padding_counts_no_padding() {
+        // IPv4 total length 40 (20 + 20), then 6 bytes of trailer.
+        let mut p = vec![
+            0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        p.extend([
+            0x30, 0x39, 0x27, 0x0f, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 1, 0,
+        ]);
+        p.extend([0, 0, 0, 0]);
+        p.extend([0xee; 6]);
+        let d = decode(LinkKind::Raw, &p);
+        assert!(d.error.is_none());
+        let tcp = d.tcp().unwrap();
+        assert_eq!(tcp.payload_len, 0);
+        assert_eq!(tcp.header.src_port(), Some(12345));
+    }
+
+    #[test]
+    fn non_first_fragment_has_no_transport() {
+        let p = vec![
+            0x45, 0, 0, 28, 0, 1, 0x00, 0x10, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 1, 2, 3, 4,
+            5, 6, 7, 8,
+        ];
+        let d = decode(LinkKind::Raw, &p);
+        assert!(matches!(d.transport, Transport::Fragment));
+        assert_eq!(d.ip().unwrap().fragment.unwrap().offset, 128);
+    }
+}

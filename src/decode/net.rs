@@ -1,0 +1,298 @@
+//! The network layer: IPv4 (with options) and IPv6 (with extension headers)
+//! through etherparse's lax slicing, which keeps what a snaplen left; ARP by hand.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+use etherparse::{Ipv6ExtensionSlice, LaxIpv4Slice, LaxIpv6Slice, LenSource};
+
+/// A fragment of a larger datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// Byte offset of this fragment in the original datagram.
+    pub offset: u32,
+    pub more: bool,
+    pub id: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ip {
+    pub version: u8,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub ttl: u8,
+    /// IPv4 identification.
+    pub id: Option<u16>,
+    /// Protocol after all extension headers.
+    pub proto: u8,
+    /// Bytes of IPv4 options.
+    pub options_len: usize,
+    /// IPv6 extension headers present (names, in order, as a bit set per kind).
+    pub ext_headers: u8,
+    pub fragment: Option<Fragment>,
+    /// The payload length the IP header declares (what tcpdump and the
+    /// kernel believe), never padding. Falls back to what was captured when
+    /// the length field is unusable (0 with TSO, or smaller than the header).
+    pub payload_len: usize,
+    /// `payload_len` came from the captured bytes, not the header.
+    pub payload_len_guessed: bool,
+    /// Where the payload starts, from the start of the IP header.
+    pub header_len: usize,
+}
+
+/// IPv6 extension header kinds, as bits of `Ip::ext_headers`.
+pub mod ext {
+    pub const HOP_BY_HOP: u8 = 1;
+    pub const ROUTING: u8 = 2;
+    pub const FRAGMENT: u8 = 4;
+    pub const DEST_OPTS: u8 = 8;
+    pub const AUTH: u8 = 16;
+}
+
+/// Why the network layer could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The header was cut by the snaplen: this many bytes of it were captured.
+    Truncated { version: u8, got: usize },
+    /// The header is not a valid IP header.
+    Invalid { version: u8, reason: &'static str },
+    /// Extension headers could not be walked (the fixed header was read).
+    BadExtension,
+    /// An ARP packet shorter than its address lengths.
+    ArpTruncated { got: usize },
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            NetError::Truncated { version, got } => {
+                write!(f, "IPv{version} header truncated: {got} bytes captured")
+            }
+            NetError::Invalid { version, reason } => write!(f, "bad IPv{version} header: {reason}"),
+            NetError::BadExtension => write!(f, "bad IPv6 extension header"),
+            NetError::ArpTruncated { got } => {
+                write!(f, "ARP packet truncated: {got} bytes captured")
+            }
+        }
+    }
+}
+
+/// Decode an IPv4 header; returns the header facts and the captured payload.
+pub fn ipv4(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
+    use etherparse::err::ipv4::HeaderError;
+    use etherparse::err::ipv4::HeaderSliceError as E;
+    let (slice, _auth_err) = LaxIpv4Slice::from_slice(data).map_err(|e| match e {
+        E::Len(_) => NetError::Truncated {
+            version: 4,
+            got: data.len(),
+        },
+        E::Content(HeaderError::UnexpectedVersion { .. }) => NetError::Invalid {
+            version: 4,
+            reason: "version field is not 4",
+        },
+        E::Content(HeaderError::HeaderLengthSmallerThanHeader { .. }) => NetError::Invalid {
+            version: 4,
+            reason: "header length field below 5 words",
+        },
+    })?;
+    let h = slice.header();
+    let header_len = usize::from(h.ihl()) * 4;
+    let payload = slice.payload();
+    let declared = usize::from(h.total_len());
+    let guessed = payload.len_source == LenSource::Slice && declared < header_len;
+    let payload_len = if guessed {
+        payload.payload.len()
+    } else {
+        declared.saturating_sub(header_len)
+    };
+    let offset = u32::from(h.fragments_offset().value()) * 8;
+    let fragment = (h.more_fragments() || offset > 0).then_some(Fragment {
+        offset,
+        more: h.more_fragments(),
+        id: u32::from(h.identification()),
+    });
+    let ip = Ip {
+        version: 4,
+        src: IpAddr::V4(h.source_addr()),
+        dst: IpAddr::V4(h.destination_addr()),
+        ttl: h.ttl(),
+        id: Some(h.identification()),
+        proto: payload.ip_number.0,
+        options_len: header_len - 20,
+        ext_headers: 0,
+        fragment,
+        payload_len,
+        payload_len_guessed: guessed,
+        header_len: data.len() - payload.payload.len(),
+    };
+    Ok((ip, payload.payload))
+}
+
+/// Decode an IPv6 header and its extension headers.
+pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
+    use etherparse::err::ipv6::HeaderError;
+    use etherparse::err::ipv6::HeaderSliceError as E;
+    let (slice, ext_err) = LaxIpv6Slice::from_slice(data).map_err(|e| match e {
+        E::Len(_) => NetError::Truncated {
+            version: 6,
+            got: data.len(),
+        },
+        E::Content(HeaderError::UnexpectedVersion { .. }) => NetError::Invalid {
+            version: 6,
+            reason: "version field is not 6",
+        },
+    })?;
+    let h = slice.header();
+    let mut ext_headers = 0;
+    let mut fragment = None;
+    for e in slice.extensions().clone() {
+        ext_headers |= match e {
+            Ipv6ExtensionSlice::HopByHop(_) => ext::HOP_BY_HOP,
+            Ipv6ExtensionSlice::Routing(_) => ext::ROUTING,
+            Ipv6ExtensionSlice::DestinationOptions(_) => ext::DEST_OPTS,
+            Ipv6ExtensionSlice::Authentication(_) => ext::AUTH,
+            Ipv6ExtensionSlice::Fragment(f) => {
+                fragment = Some(Fragment {
+                    offset: u32::from(f.fragment_offset().value()) * 8,
+                    more: f.more_fragments(),
+                    id: f.identification(),
+                });
+                ext::FRAGMENT
+            }
+        };
+    }
+    let ext_len = slice.extensions().slice().len();
+    let payload = slice.payload();
+    let declared = usize::from(h.payload_length());
+    // Payload length 0 means a jumbogram (or TSO): only the capture can tell.
+    let guessed = declared == 0 || ext_err.is_some();
+    let payload_len = if guessed {
+        payload.payload.len()
+    } else {
+        declared.saturating_sub(ext_len)
+    };
+    let ip = Ip {
+        version: 6,
+        src: IpAddr::V6(h.source_addr()),
+        dst: IpAddr::V6(h.destination_addr()),
+        ttl: h.hop_limit(),
+        id: None,
+        proto: payload.ip_number.0,
+        options_len: 0,
+        ext_headers,
+        fragment,
+        payload_len,
+        payload_len_guessed: guessed,
+        header_len: data.len() - payload.payload.len(),
+    };
+    if ext_err.is_some() && payload.payload.is_empty() {
+        return Err(NetError::BadExtension);
+    }
+    Ok((ip, payload.payload))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arp {
+    pub operation: u16,
+    /// Sender and target protocol addresses, when they are IPv4.
+    pub sender_ip: Option<Ipv4Addr>,
+    pub target_ip: Option<Ipv4Addr>,
+    pub sender_hw: Option<[u8; 6]>,
+    pub len: usize,
+}
+
+/// Decode ARP for Ethernet/IPv4 (the only kind seen in practice); other
+/// hardware or protocol types keep their operation only.
+pub fn arp(data: &[u8]) -> Result<Arp, NetError> {
+    if data.len() < 8 {
+        return Err(NetError::ArpTruncated { got: data.len() });
+    }
+    let hlen = usize::from(data[4]);
+    let plen = usize::from(data[5]);
+    let operation = u16::from_be_bytes([data[6], data[7]]);
+    let total = 8 + 2 * hlen + 2 * plen;
+    let mut arp = Arp {
+        operation,
+        sender_ip: None,
+        target_ip: None,
+        sender_hw: None,
+        len: total,
+    };
+    if data.len() < total {
+        return Err(NetError::ArpTruncated { got: data.len() });
+    }
+    if hlen == 6 && plen == 4 {
+        let mut hw = [0u8; 6];
+        hw.copy_from_slice(&data[8..14]);
+        arp.sender_hw = Some(hw);
+        arp.sender_ip = Some(Ipv4Addr::new(data[14], data[15], data[16], data[17]));
+        arp.target_ip = Some(Ipv4Addr::new(data[24], data[25], data[26], data[27]));
+    }
+    Ok(arp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4_header(total_len: u16, ihl: u8) -> Vec<u8> {
+        let mut h = vec![0x40 | ihl, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0];
+        h[2..4].copy_from_slice(&total_len.to_be_bytes());
+        h.extend([127, 0, 0, 1, 127, 0, 0, 2]);
+        h.resize(usize::from(ihl) * 4, 1);
+        h
+    }
+
+    #[test]
+    fn padding_is_not_payload() {
+        let mut p = v4_header(40, 5);
+        p.extend([0u8; 20]); // TCP header
+        p.extend([0u8; 6]); // Ethernet padding
+        let (ip, payload) = ipv4(&p).unwrap();
+        assert_eq!(ip.payload_len, 20);
+        assert_eq!(payload.len(), 20);
+        assert!(!ip.payload_len_guessed);
+    }
+
+    #[test]
+    fn options_and_truncation() {
+        let mut p = v4_header(100, 6);
+        p.extend([0u8; 10]);
+        let (ip, payload) = ipv4(&p).unwrap();
+        assert_eq!(ip.options_len, 4);
+        assert_eq!(ip.header_len, 24);
+        assert_eq!(ip.payload_len, 76);
+        assert_eq!(payload.len(), 10);
+    }
+
+    #[test]
+    fn cut_header_is_truncated() {
+        let p = v4_header(40, 5);
+        assert_eq!(
+            ipv4(&p[..12]).unwrap_err(),
+            NetError::Truncated {
+                version: 4,
+                got: 12
+            }
+        );
+    }
+
+    #[test]
+    fn ihl_below_five_is_invalid() {
+        let mut p = v4_header(40, 5);
+        p[0] = 0x44;
+        assert!(matches!(ipv4(&p), Err(NetError::Invalid { .. })));
+    }
+
+    #[test]
+    fn arp_request() {
+        let mut a = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        a.extend([
+            1, 2, 3, 4, 5, 6, 10, 99, 0, 1, 0, 0, 0, 0, 0, 0, 10, 99, 0, 2,
+        ]);
+        let arp = arp(&a).unwrap();
+        assert_eq!(arp.operation, 1);
+        assert_eq!(arp.target_ip, Some(Ipv4Addr::new(10, 99, 0, 2)));
+    }
+}

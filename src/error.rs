@@ -1,0 +1,48 @@
+//! Library errors: each says what went wrong and, where it can, what to do next.
+
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {reason}")]
+    Open { path: String, reason: String },
+
+    #[error(
+        "{path}: link type {name} ({dlt}) is not supported; synack decodes EN10MB, LINUX_SLL, \
+         LINUX_SLL2, NULL, LOOP and RAW/IPV4/IPV6 (convert other captures with editcap, or capture with -i any)"
+    )]
+    UnsupportedLink {
+        path: String,
+        name: String,
+        dlt: i32,
+    },
+
+    #[error("bad filter expression '{expr}': {reason} (see 'man pcap-filter' for the syntax)")]
+    Filter { expr: String, reason: String },
+
+    #[error("{path}: capture ends in the middle of a record after frame {last_frame}: {reason}")]
+    Truncated {
+        path: String,
+        last_frame: u64,
+        reason: String,
+    },
+
+    #[error("{path}: read error after frame {last_frame}: {reason}")]
+    Read {
+        path: String,
+        last_frame: u64,
+        reason: String,
+    },
+
+    #[error("{0}")]
+    Output(#[from] io::Error),
+}
+
+impl Error {
+    /// Writing into a closed pipe (`synack … | head`) is a normal way to stop.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,26 @@
+//! synack: a packet-level TCP protocol inspector.
+//!
+//! # Layout
+//! The modules follow the data, left to right:
+//!
+//! ```text
+//! capture ──▶ decode ──▶ track ──▶ render
+//! (libpcap)   (bytes →   (segments →  (lines | json)
+//!              Segment)   connections)
+//! ```
+//!
+//! - [`capture`]: the only module that talks to libpcap; yields [`decode::Frame`]s.
+//! - [`decode`]: link, network and TCP headers → [`decode::Segment`]; pure, no allocation.
+//! - [`track`]: connections keyed by 4-tuple, sides, relative sequence bases.
+//! - [`render`]: tcpdump-style lines and JSON Lines.
+//! - [`app`]: the pipeline that strings them together; [`cli`]: arguments.
+
+pub mod app;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod error;
+pub mod render;
+pub mod track;
+
+pub use error::{Error, Result};

@@ -1,0 +1,33 @@
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use synack::app::{self, Outcome};
+use synack::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Read(args) => {
+            let cfg = match args.validate() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("synack: {}", e.0);
+                    return ExitCode::from(2);
+                }
+            };
+            let stdout = io::stdout().lock();
+            let out = BufWriter::with_capacity(1 << 16, stdout);
+            let mut err = io::stderr().lock();
+            match app::read(&cfg, out, &mut err) {
+                Ok(Outcome::Clean) => ExitCode::SUCCESS,
+                Ok(Outcome::InputErrors) => ExitCode::from(1),
+                Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+                Err(e) => {
+                    let _ = writeln!(err, "synack: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

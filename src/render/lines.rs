@@ -1,0 +1,447 @@
+//! One line per frame, in tcpdump's shape, with three deliberate changes:
+//! `ip:port` addresses, the seq on every segment (tcpdump hides it on pure
+//! ACKs, which hides keepalive probes) and the scaled window once known.
+
+use std::io::{self, Write};
+
+use super::time::{TimeFormat, TimeWriter};
+use super::PacketRecord;
+use crate::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
+use crate::decode::net::{Arp, Ip};
+use crate::decode::tcp::{flag, OptionError, TcpOption};
+use crate::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LineOptions {
+    /// `-e`: link-layer header.
+    pub link_header: bool,
+    /// `-S`: absolute sequence numbers.
+    pub absolute: bool,
+    /// `--number`: frame number first.
+    pub number: bool,
+    pub time: TimeFormat,
+    pub nano: bool,
+}
+
+pub struct LineRenderer {
+    opts: LineOptions,
+    time: TimeWriter,
+    buf: Vec<u8>,
+}
+
+impl LineRenderer {
+    pub fn new(opts: LineOptions) -> LineRenderer {
+        LineRenderer {
+            opts,
+            time: TimeWriter::new(opts.time, opts.nano),
+            buf: Vec::with_capacity(512),
+        }
+    }
+
+    /// Render one frame (with its trailing newline) into the internal buffer.
+    pub fn render(&mut self, rec: &PacketRecord<'_>) -> io::Result<&[u8]> {
+        self.buf.clear();
+        let out = &mut self.buf;
+        if self.opts.number {
+            write!(out, "{:5}  ", rec.frame.number)?;
+        }
+        if self.opts.time != TimeFormat::None {
+            self.time.write(out, rec.frame.ts)?;
+            out.push(b' ');
+        }
+        let d = rec.decoded;
+        if let Some(link) = &d.link {
+            if self.opts.link_header {
+                link_header(out, link, rec.frame.wire_len)?;
+            } else if link.kind == LinkKind::LinuxSll2 {
+                // tcpdump shows the interface and direction for `-i any` captures.
+                write!(
+                    out,
+                    "ifindex {} {} ",
+                    link.ifindex.unwrap_or(0),
+                    sll_pkttype_name(link.pkttype.unwrap_or(0xff))
+                )?;
+            }
+        }
+        match &d.network {
+            Network::Ip(ip) => ip_line(out, ip, &d.transport, rec, self.opts.absolute)?,
+            Network::Arp(arp) => arp_line(out, arp)?,
+            Network::Other(proto) => other_line(out, *proto, rec.frame.wire_len)?,
+            Network::None => {}
+        }
+        if let Some(err) = &d.error {
+            if matches!(d.network, Network::None) {
+                write!(out, "[undecodable: {err}]")?;
+            } else {
+                write!(out, " [{err}]")?;
+            }
+        }
+        if rec.frame.is_cut() {
+            write!(
+                out,
+                " [cut by snaplen: {} of {} bytes captured]",
+                rec.frame.data.len(),
+                rec.frame.wire_len
+            )?;
+        }
+        out.push(b'\n');
+        Ok(&self.buf)
+    }
+}
+
+fn ethertype_name(t: u16) -> &'static str {
+    match t {
+        0x0800 => "IPv4",
+        0x86dd => "IPv6",
+        0x0806 => "ARP",
+        0x8100 => "802.1Q",
+        0x88a8 => "802.1Q-QinQ",
+        0x88cc => "LLDP",
+        0x8035 => "RARP",
+        0x8847 => "MPLS unicast",
+        0x88e5 => "MACsec",
+        t if t < 0x0600 => "802.3 length",
+        _ => "Unknown",
+    }
+}
+
+fn link_header(out: &mut Vec<u8>, link: &Link, wire_len: u32) -> io::Result<()> {
+    match link.kind {
+        LinkKind::Ethernet => {
+            if let (Some(s), Some(d)) = (link.src_mac, link.dst_mac) {
+                write!(out, "{s} > {d}, ")?;
+            }
+            for v in link.vlans() {
+                write!(
+                    out,
+                    "ethertype {} (0x{:04x}), vlan {}, p {}, ",
+                    ethertype_name(v.tpid),
+                    v.tpid,
+                    v.id,
+                    v.pcp
+                )?;
+            }
+        }
+        LinkKind::LinuxSll | LinkKind::LinuxSll2 => {
+            if let Some(i) = link.ifindex {
+                write!(out, "ifindex {i} ")?;
+            }
+            write!(out, "{} ", sll_pkttype_name(link.pkttype.unwrap_or(0xff)))?;
+            if let Some(s) = link.src_mac {
+                write!(out, "{s} ")?;
+            }
+        }
+        LinkKind::Null | LinkKind::Loop => {
+            let family = match link.net {
+                NetProto::Ipv4 => "IPv4",
+                NetProto::Ipv6 => "IPv6",
+                _ => "unknown",
+            };
+            write!(out, "AF {family}, length {wire_len}: ")?;
+            return Ok(());
+        }
+        LinkKind::Raw => {
+            write!(out, "raw, length {wire_len}: ")?;
+            return Ok(());
+        }
+    }
+    if let Some(t) = link.ethertype() {
+        write!(out, "ethertype {} (0x{t:04x}), ", ethertype_name(t))?;
+    }
+    write!(out, "length {wire_len}: ")
+}
+
+fn ip_line(
+    out: &mut Vec<u8>,
+    ip: &Ip,
+    transport: &Transport<'_>,
+    rec: &PacketRecord<'_>,
+    absolute: bool,
+) -> io::Result<()> {
+    out.extend_from_slice(if ip.version == 4 { b"IP " } else { b"IP6 " });
+    match transport {
+        Transport::Tcp(tcp) => tcp_line(out, ip, tcp, rec, absolute)?,
+        Transport::Udp(u) => udp_line(out, ip, u)?,
+        Transport::Icmp(i) => {
+            write!(out, "{} > {}: ", ip.src, ip.dst)?;
+            icmp_text(out, i)?;
+        }
+        Transport::Fragment | Transport::Other(_) | Transport::None => {
+            write!(out, "{} > {}: {}", ip.src, ip.dst, proto_name(ip.proto))?;
+            if !matches!(transport, Transport::Fragment) {
+                write!(out, ", length {}", ip.payload_len)?;
+            }
+        }
+    }
+    if let Some(f) = ip.fragment {
+        write!(
+            out,
+            " (fragment id {}, offset {}, {} bytes{})",
+            f.id,
+            f.offset,
+            ip.payload_len,
+            if f.more { ", more follow" } else { ", last" }
+        )?;
+    }
+    Ok(())
+}
+
+fn proto_name(p: u8) -> &'static str {
+    match p {
+        1 => "ICMP",
+        2 => "IGMP",
+        6 => "TCP",
+        17 => "UDP",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        58 => "ICMP6",
+        59 => "no-next-header",
+        132 => "SCTP",
+        _ => "ip-proto",
+    }
+}
+
+fn udp_line(out: &mut Vec<u8>, ip: &Ip, u: &Udp) -> io::Result<()> {
+    write!(
+        out,
+        "{} > {}: UDP, length {}",
+        std::net::SocketAddr::new(ip.src, u.src_port),
+        std::net::SocketAddr::new(ip.dst, u.dst_port),
+        u.len
+    )
+}
+
+fn icmp_text(out: &mut Vec<u8>, i: &Icmp) -> io::Result<()> {
+    let name = if i.version == 4 {
+        match i.icmp_type {
+            0 => "echo reply",
+            3 => "destination unreachable",
+            5 => "redirect",
+            8 => "echo request",
+            11 => "time exceeded",
+            _ => "type",
+        }
+    } else {
+        match i.icmp_type {
+            1 => "destination unreachable",
+            2 => "packet too big",
+            3 => "time exceeded",
+            128 => "echo request",
+            129 => "echo reply",
+            133 => "router solicitation",
+            134 => "router advertisement",
+            135 => "neighbor solicitation",
+            136 => "neighbor advertisement",
+            143 => "multicast listener report v2",
+            _ => "type",
+        }
+    };
+    let tag = if i.version == 4 { "ICMP" } else { "ICMP6" };
+    write!(out, "{tag} {name}")?;
+    if name == "type" {
+        write!(out, " {} code {}", i.icmp_type, i.code)?;
+    }
+    if let Some((id, seq)) = i.echo {
+        write!(out, ", id {id}, seq {seq}")?;
+    }
+    write!(out, ", length {}", i.len)
+}
+
+fn arp_line(out: &mut Vec<u8>, a: &Arp) -> io::Result<()> {
+    match (a.operation, a.sender_ip, a.target_ip) {
+        (1, Some(s), Some(t)) => write!(out, "ARP, Request who-has {t} tell {s}")?,
+        (2, Some(s), Some(_)) => {
+            write!(out, "ARP, Reply {s} is-at ")?;
+            if let Some(hw) = a.sender_hw {
+                write!(out, "{}", crate::decode::link::MacAddr(hw))?;
+            }
+        }
+        (op, _, _) => write!(out, "ARP, operation {op}")?,
+    }
+    write!(out, ", length {}", a.len)
+}
+
+fn other_line(out: &mut Vec<u8>, proto: NetProto, wire_len: u32) -> io::Result<()> {
+    match proto {
+        NetProto::EtherType(t) => write!(
+            out,
+            "ethertype {} (0x{t:04x}), length {wire_len} (not decoded)",
+            ethertype_name(t)
+        ),
+        NetProto::AddressFamily(af) => {
+            write!(out, "address family {af}, length {wire_len} (not decoded)")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// tcpdump's flag letters: S F R P U E W, "." for ACK, "none" for none.
+fn write_flags(out: &mut Vec<u8>, flags: u8) {
+    out.extend_from_slice(b"Flags [");
+    let start = out.len();
+    for (bit, ch) in [
+        (flag::SYN, b'S'),
+        (flag::FIN, b'F'),
+        (flag::RST, b'R'),
+        (flag::PSH, b'P'),
+        (flag::URG, b'U'),
+        (flag::ECE, b'E'),
+        (flag::CWR, b'W'),
+        (flag::ACK, b'.'),
+    ] {
+        if flags & bit != 0 {
+            out.push(ch);
+        }
+    }
+    if out.len() == start {
+        out.extend_from_slice(b"none");
+    }
+    out.push(b']');
+}
+
+fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(n).as_bytes());
+}
+
+fn tcp_line(
+    out: &mut Vec<u8>,
+    ip: &Ip,
+    tcp: &Tcp<'_>,
+    rec: &PacketRecord<'_>,
+    absolute: bool,
+) -> io::Result<()> {
+    let h = &tcp.header;
+    match h.src_port() {
+        Some(p) => write!(out, "{}", std::net::SocketAddr::new(ip.src, p))?,
+        None => write!(out, "{}", ip.src)?,
+    }
+    out.extend_from_slice(b" > ");
+    match h.dst_port() {
+        Some(p) => write!(out, "{}", std::net::SocketAddr::new(ip.dst, p))?,
+        None => write!(out, "{}", ip.dst)?,
+    }
+    out.extend_from_slice(b": ");
+    let Some(flags) = h.flags() else {
+        if let Some(seq) = h.seq() {
+            write!(out, "seq {seq}")?;
+        }
+        return Ok(());
+    };
+    write_flags(out, flags);
+    let obs = if absolute { None } else { rec.observation };
+    let seq = h.seq().unwrap_or_default();
+    out.extend_from_slice(b", seq ");
+    let start = obs.map_or(seq.0, |o| o.rel_seq);
+    num(out, start);
+    if tcp.payload_len > 0 {
+        out.push(b':');
+        num(out, start.wrapping_add(tcp.payload_len));
+    }
+    if flags & flag::ACK != 0 {
+        if let Some(ack) = h.ack_field() {
+            out.extend_from_slice(b", ack ");
+            num(out, obs.and_then(|o| o.rel_ack).unwrap_or(ack.0));
+        }
+    }
+    if let Some(win) = h.window() {
+        out.extend_from_slice(b", win ");
+        num(out, win);
+        if let Some(scaled) = rec.observation.and_then(|o| o.win_scaled) {
+            if scaled != u32::from(win) {
+                out.extend_from_slice(b" (scaled ");
+                num(out, scaled);
+                out.push(b')');
+            }
+        }
+    }
+    if flags & flag::URG != 0 {
+        if let Some(u) = h.urgent_ptr() {
+            out.extend_from_slice(b", urg ");
+            num(out, u);
+        }
+    }
+    if !h.option_bytes().is_empty() || h.options_truncated() {
+        out.extend_from_slice(b", options [");
+        let sack_base = obs.and_then(|o| o.peer_seq_base);
+        let mut first = true;
+        for opt in h.options() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_option(out, &opt, sack_base)?;
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b", length ");
+    num(out, tcp.payload_len);
+    if ip.payload_len_guessed {
+        out.extend_from_slice(b" (IP length unusable: length from capture)");
+    }
+    Ok(())
+}
+
+fn write_option(
+    out: &mut Vec<u8>,
+    opt: &TcpOption<'_>,
+    sack_base: Option<SeqNum>,
+) -> io::Result<()> {
+    match *opt {
+        TcpOption::Eol => out.extend_from_slice(b"eol"),
+        TcpOption::Nop => out.extend_from_slice(b"nop"),
+        TcpOption::Mss(v) => write!(out, "mss {v}")?,
+        TcpOption::WindowScale(v) => write!(out, "wscale {v}")?,
+        TcpOption::SackPermitted => out.extend_from_slice(b"sackOK"),
+        TcpOption::Sack(blocks) => {
+            write!(out, "sack {} ", blocks.len())?;
+            for (l, r) in blocks.iter() {
+                let base = sack_base.unwrap_or(SeqNum(0));
+                write!(out, "{{{}:{}}}", l.since(base), r.since(base))?;
+            }
+        }
+        TcpOption::Timestamp { val, ecr } => write!(out, "TS val {val} ecr {ecr}")?,
+        TcpOption::FastOpen([]) => out.extend_from_slice(b"tfo cookiereq"),
+        TcpOption::FastOpen(cookie) => {
+            out.extend_from_slice(b"tfo cookie ");
+            hex(out, cookie);
+        }
+        TcpOption::Mptcp { subtype, .. } => {
+            let name = match subtype {
+                0 => "capable",
+                1 => "join",
+                2 => "dss",
+                3 => "add-addr",
+                4 => "remove-addr",
+                5 => "prio",
+                6 => "fail",
+                7 => "fast-close",
+                8 => "tcprst",
+                _ => "unknown",
+            };
+            write!(out, "mptcp {name}")?;
+        }
+        TcpOption::Unknown { kind, data } => {
+            write!(out, "unknown-{kind}")?;
+            if !data.is_empty() {
+                out.extend_from_slice(b" 0x");
+                hex(out, data);
+            }
+        }
+        TcpOption::Malformed { kind, reason } => match reason {
+            OptionError::Truncated => write!(out, "opt-{kind} [cut by snaplen]")?,
+            OptionError::BadLength(l) => write!(out, "opt-{kind} bad length {l}")?,
+            OptionError::WrongLength(l) => write!(out, "opt-{kind} wrong length {l}")?,
+        },
+    }
+    Ok(())
+}
+
+fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+}
