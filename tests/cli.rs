@@ -1,0 +1,215 @@
+//! The command line as a user meets it: errors, exit codes, stdin, pipes.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use common::*;
+
+/// An error is one line on stderr, mentions what to look at, and never a panic or backtrace.
+fn assert_one_line_error(o: &std::process::Output, code: i32, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "exit status; stderr: {err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("reading from file"))
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
+    assert!(lines[0].starts_with("synack: "), "{err}");
+    assert!(lines[0].contains(needle), "'{needle}' not in: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file() {
+    let o = run(&["read", "fixtures/does-not-exist.pcap"]);
+    assert_one_line_error(&o, 2, "does-not-exist.pcap: no such file");
+}
+
+#[test]
+fn missing_file_after_dash_r() {
+    let o = run(&["read", "-r", "/nonexistent/x.pcap"]);
+    assert_one_line_error(&o, 1, "cannot read /nonexistent/x.pcap: no such file");
+}
+
+#[test]
+fn not_a_capture() {
+    let o = run_path(&["read"], &fixture("not-a-capture.pcap"));
+    assert_one_line_error(&o, 1, "not a pcap or pcapng capture");
+}
+
+#[test]
+fn a_directory() {
+    let o = run(&["read", "-r", "fixtures"]);
+    assert_one_line_error(&o, 1, "it is a directory");
+}
+
+#[test]
+fn unsupported_link_type() {
+    // LINKTYPE_MFR (182), a fuzzed tcpdump regression file; copied into fixtures/.
+    let o = run_path(&["read"], &fixture("unsupported-link-mfr.pcap"));
+    assert_one_line_error(&o, 1, "link type MFR (182) is not supported");
+}
+
+#[test]
+fn bad_filter() {
+    let o = synack()
+        .arg("read")
+        .arg(fixture("ipv4-echo.pcap"))
+        .args(["tcp", "portt", "99"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, 1, "bad filter expression 'tcp portt 99'");
+    assert!(
+        o.stdout.is_empty(),
+        "nothing is printed before the filter fails"
+    );
+}
+
+#[test]
+fn bad_flag_is_a_usage_error() {
+    let o = run(&["read", "--no-such-flag", "x.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--no-such-flag"));
+}
+
+#[test]
+fn truncated_file_prints_complete_frames_then_one_error() {
+    for (name, got) in [
+        ("cut-mid-record.pcap", "only got"),
+        ("cut-mid-header.pcap", "only got"),
+    ] {
+        let o = run_path(&["read", "-N"], &fixture(name));
+        assert_one_line_error(
+            &o,
+            1,
+            "capture ends in the middle of a record after frame 10",
+        );
+        assert!(stderr(&o).contains(got));
+        let out = stdout(&o);
+        let frames: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" IP 127.0.0.1:"))
+            .collect();
+        assert_eq!(
+            frames.len(),
+            10,
+            "{name}: the ten complete frames are printed"
+        );
+        assert!(frames[9].trim_start().starts_with("10 "), "{}", frames[9]);
+    }
+}
+
+#[test]
+fn truncated_file_in_json_reports_the_error_in_the_summary() {
+    let o = run_path(&["read", "--json"], &fixture("cut-mid-record.pcap"));
+    assert_eq!(o.status.code(), Some(1));
+    let recs = json_lines(&o);
+    let summary = recs.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["frames"], 10);
+    let errors = summary["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].as_str().unwrap().contains("after frame 10"));
+}
+
+#[test]
+fn later_files_are_read_after_a_bad_one() {
+    let o = synack()
+        .arg("read")
+        .arg("-N")
+        .arg(fixture("not-a-capture.pcap"))
+        .arg(fixture("ipv4-echo.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("127.0.0.1:9999"));
+}
+
+#[test]
+fn frame_numbers_continue_across_files() {
+    let f = fixture("ipv4-echo.pcap");
+    let o = synack()
+        .args(["read", "--json"])
+        .arg(&f)
+        .arg(&f)
+        .output()
+        .unwrap();
+    let recs = json_lines(&o);
+    let frames: Vec<u64> = recs
+        .iter()
+        .filter(|r| r["type"] == "packet")
+        .map(|r| r["frame"].as_u64().unwrap())
+        .collect();
+    let n = frames.len() / 2;
+    assert!(n > 0);
+    assert_eq!(frames, (1..=2 * n as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn reads_stdin() {
+    let bytes = std::fs::read(fixture("ipv4-echo.pcap")).unwrap();
+    let mut child = synack()
+        .args(["read", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_file = run_path(&["read"], &fixture("ipv4-echo.pcap"));
+    assert_eq!(stdout(&o), stdout(&from_file));
+}
+
+#[test]
+fn count_limits_frames_after_the_filter() {
+    let o = synack()
+        .args(["read", "-c", "2", "--json"])
+        .arg(fixture("veth-mixed.pcap"))
+        .arg("tcp")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let recs = json_lines(&o);
+    let packets: Vec<_> = recs.iter().filter(|r| r["type"] == "packet").collect();
+    assert_eq!(packets.len(), 2);
+    assert!(packets.iter().all(|p| p["flags"].is_array()));
+    // Frame numbers are record numbers in the file, not match numbers.
+    assert!(packets[0]["frame"].as_u64().unwrap() > 1);
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    // Enough output to overflow the pipe buffer: the same capture many times.
+    let f = fixture("ipv4-echo.pcap");
+    let mut child = synack()
+        .arg("read")
+        .args(std::iter::repeat_n(&f, 400))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("127.0.0.1"));
+    drop(reader);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert!(!stderr(&o).contains("synack:"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_teaches() {
+    let o = run(&["read", "--help"]);
+    let h = stdout(&o);
+    for needle in ["FILTER", "--json", "-S", "Examples:", "stdin"] {
+        assert!(h.contains(needle), "--help lacks {needle}");
+    }
+}

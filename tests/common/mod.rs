@@ -1,0 +1,68 @@
+//! Helpers shared by the integration tests: run the built binary, find fixtures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures").join(name)
+}
+
+/// The public captures beside the repository (../shared/captures), when present.
+pub fn shared_capture(name: &str) -> Option<PathBuf> {
+    let p = root().join("..").join("shared").join("captures").join(name);
+    p.exists().then_some(p)
+}
+
+pub fn synack() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_synack"));
+    // Deterministic output: UTC timestamps, no colour.
+    c.env("TZ", "UTC").env("NO_COLOR", "1");
+    c.stdin(Stdio::null());
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    synack().args(args).output().expect("run synack")
+}
+
+pub fn run_path(args: &[&str], file: &Path) -> Output {
+    synack().args(args).arg(file).output().expect("run synack")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Parse JSON Lines output into values, failing on any line that is not JSON.
+pub fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Every capture fixture in fixtures/ (not the deliberately broken ones).
+pub fn capture_fixtures() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures"))
+        .expect("fixtures dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .filter(|n| {
+            !["cut-", "not-a-capture", "unsupported-"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        })
+        .collect();
+    names.sort();
+    names
+}
