@@ -8,8 +8,9 @@ use crate::decode::{self, Frame, Segment};
 use crate::error::{Error, Result};
 use crate::render::json::JsonRenderer;
 use crate::render::lines::LineRenderer;
+use crate::render::table::{self, ConnRow};
 use crate::render::{Counts, PacketRecord};
-use crate::track::Tracker;
+use crate::track::{Event, Tracker};
 
 enum Renderer {
     Lines(LineRenderer),
@@ -24,6 +25,11 @@ pub struct Pipeline<W: Write> {
     counts: Counts,
     errors: Vec<String>,
     limit: Option<u64>,
+    /// `--summary`: no per-packet output, a table (or connection records) instead.
+    summary_only: bool,
+    rows: Vec<ConnRow>,
+    /// Timer events are copied out of the tracker before rendering.
+    pending: Vec<Event>,
 }
 
 impl<W: Write> Pipeline<W> {
@@ -36,10 +42,13 @@ impl<W: Write> Pipeline<W> {
         Pipeline {
             out,
             renderer,
-            tracker: Tracker::new(),
+            tracker: Tracker::new(opts.tracker_config()),
             counts: Counts::default(),
             errors: Vec::new(),
             limit: opts.count,
+            summary_only: opts.summary,
+            rows: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -51,20 +60,61 @@ impl<W: Write> Pipeline<W> {
     pub fn frame(&mut self, frame: &Frame<'_>, link: decode::link::LinkKind) -> Result<()> {
         let decoded = decode::decode(link, frame.data);
         let segment = Segment::from_decoded(frame, &decoded);
-        let observation = segment.as_ref().map(|s| self.tracker.observe(s));
+        let observation = match &segment {
+            Some(s) => Some(self.tracker.observe(s)),
+            None => {
+                self.tracker.tick(frame.ts);
+                None
+            }
+        };
+        let events = self.tracker.events();
+        let split = events.iter().take_while(|e| e.frame.is_none()).count();
+        self.pending.clear();
+        self.pending.extend_from_slice(&events[..split]);
+        for i in 0..self.pending.len() {
+            let e = self.pending[i];
+            self.timer_event(&e)?;
+        }
         let rec = PacketRecord {
             frame,
             link,
             decoded: &decoded,
             segment: segment.as_ref(),
             observation: observation.as_ref(),
+            events: &self.tracker.events()[split..],
         };
         self.counts.add(&rec);
+        if !self.summary_only {
+            let bytes = match &mut self.renderer {
+                Renderer::Lines(r) => r.render(&rec)?,
+                Renderer::Json(r) => r.render(&rec),
+            };
+            self.out.write_all(bytes)?;
+        }
+        self.retire()
+    }
+
+    fn timer_event(&mut self, e: &Event) -> Result<()> {
+        if self.summary_only {
+            return Ok(());
+        }
         let bytes = match &mut self.renderer {
-            Renderer::Lines(r) => r.render(&rec)?,
-            Renderer::Json(r) => r.render(&rec),
+            Renderer::Lines(r) => r.render_event(e)?,
+            Renderer::Json(r) => r.event(e),
         };
         self.out.write_all(bytes)?;
+        Ok(())
+    }
+
+    /// Report connections the tracker let go of.
+    fn retire(&mut self) -> Result<()> {
+        for (c, why) in self.tracker.drain_retired() {
+            match &mut self.renderer {
+                Renderer::Json(r) => self.out.write_all(r.connection(&c, why))?,
+                Renderer::Lines(_) if self.summary_only => self.rows.push(ConnRow::of(&c, why)),
+                Renderer::Lines(_) => {}
+            }
+        }
         Ok(())
     }
 
@@ -74,15 +124,29 @@ impl<W: Write> Pipeline<W> {
     }
 
     pub fn finish(mut self) -> Result<()> {
-        self.counts.connections = self.tracker.len() as u64;
+        self.tracker.finish();
+        self.pending.clear();
+        self.pending.extend_from_slice(self.tracker.events());
+        for i in 0..self.pending.len() {
+            let e = self.pending[i];
+            self.timer_event(&e)?;
+        }
+        self.retire()?;
+        self.counts.connections = self.tracker.connections_seen();
+        self.counts.evicted_idle = self.tracker.evicted_idle;
+        self.counts.evicted_cap = self.tracker.evicted_cap;
         match &mut self.renderer {
             Renderer::Json(r) => {
                 let bytes = r.summary(&self.counts, &self.errors);
                 self.out.write_all(bytes)?;
             }
             Renderer::Lines(_) => {
+                if self.summary_only {
+                    let width = terminal_width();
+                    writeln!(self.out, "{}", table::render(&self.rows, width))?;
+                }
                 let c = &self.counts;
-                writeln!(
+                write!(
                     self.out,
                     "\nsummary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
                     c.frames,
@@ -97,10 +161,34 @@ impl<W: Write> Pipeline<W> {
                     if c.connections == 1 { "" } else { "s" },
                     c.cut_by_snaplen
                 )?;
+                if c.evicted_idle + c.evicted_cap > 0 {
+                    write!(
+                        self.out,
+                        ", {} evicted idle, {} evicted at --max-connections",
+                        c.evicted_idle, c.evicted_cap
+                    )?;
+                }
+                writeln!(self.out)?;
             }
         }
         self.out.flush()?;
         Ok(())
+    }
+}
+
+/// The width to fit tables to: `COLUMNS`, else the terminal's, else none (a pipe).
+fn terminal_width() -> Option<u16> {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(c);
+    }
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize struct for a terminal fd; we checked it is one.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0)
+            .then_some(ws.ws_col)
     }
 }
 

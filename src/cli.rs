@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::capture::Input;
 use crate::render::lines::LineOptions;
 use crate::render::time::TimeFormat;
+use crate::track::TrackerConfig;
 
 const ABOUT: &str = "synack — see TCP as textbooks draw it, on real packets.
 
@@ -84,6 +85,26 @@ pub struct OutputArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Print a table of connections (or, with --json, connection records) instead of packets
+    #[arg(long)]
+    pub summary: bool,
+
+    /// Explain each annotation: the rule that fired and the numbers it compared
+    #[arg(long)]
+    pub why: bool,
+
+    /// How long TIME_WAIT lasts (2MSL), in seconds; Linux uses 60
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub time_wait: f64,
+
+    /// Forget a connection after this many seconds without a segment
+    #[arg(long, value_name = "SECS", default_value_t = 7500.0)]
+    pub idle_timeout: f64,
+
+    /// Track at most this many connections at once; the least recently active are dropped
+    #[arg(long, value_name = "N", default_value_t = 300_000)]
+    pub max_connections: usize,
+
     /// Accepted for tcpdump habits: synack never resolves names
     #[arg(short = 'n', action = clap::ArgAction::Count, hide = true)]
     pub numeric: u8,
@@ -97,8 +118,22 @@ impl OutputArgs {
             number: self.number,
             time: self.time,
             nano: self.nano,
+            why: self.why,
+            time_wait_ns: secs_to_ns(self.time_wait),
         }
     }
+
+    pub fn tracker_config(&self) -> TrackerConfig {
+        TrackerConfig {
+            time_wait_ns: secs_to_ns(self.time_wait),
+            idle_timeout_ns: secs_to_ns(self.idle_timeout),
+            max_connections: self.max_connections.max(1),
+        }
+    }
+}
+
+fn secs_to_ns(s: f64) -> i128 {
+    (s.max(0.0) * 1e9) as i128
 }
 
 /// A validated `read` invocation.

@@ -15,6 +15,7 @@
 //! - [`render`]: tcpdump-style lines and JSON Lines.
 //! - [`app`]: the pipeline that strings them together; [`cli`]: arguments.
 
+pub mod annotate;
 pub mod app;
 pub mod capture;
 pub mod cli;

@@ -76,6 +76,7 @@ fn exercise(link: LinkKind, data: &[u8], wire_len: u32, tracker: &mut Tracker) {
         decoded: &decoded,
         segment: segment.as_ref(),
         observation: observation.as_ref(),
+        events: tracker.events(),
     };
     let mut lines = LineRenderer::new(LineOptions {
         link_header: true,
@@ -94,13 +95,13 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(i in 0..LINKS.len(), data in prop::collection::vec(any::<u8>(), 0..200), extra in 0u32..100) {
-        let mut t = Tracker::new();
+        let mut t = Tracker::default();
         exercise(LINKS[i], &data, data.len() as u32 + extra, &mut t);
     }
 
     #[test]
     fn plausible_frames_never_panic((i, data) in plausible_frame(), cut in 0usize..200) {
-        let mut t = Tracker::new();
+        let mut t = Tracker::default();
         let cut = cut.min(data.len());
         exercise(LINKS[i], &data[..cut], data.len() as u32, &mut t);
         exercise(LINKS[i], &data, data.len() as u32, &mut t);

@@ -11,6 +11,9 @@ use super::{Counts, PacketRecord};
 use crate::decode::link::NetProto;
 use crate::decode::tcp::{flag, OptionError, TcpOption};
 use crate::decode::{Network, Transport};
+use crate::track::connection::Connection;
+use crate::track::event::{Analysis, CloseVariant};
+use crate::track::{zeek, Event, EventKind, Retired, Side};
 
 /// A JSON object being written: handles the commas.
 pub struct Obj<'a> {
@@ -114,6 +117,31 @@ impl JsonRenderer {
         &self.buf
     }
 
+    /// An event with no frame of its own, as a `{"type":"event"}` record.
+    pub fn event(&mut self, e: &Event) -> &[u8] {
+        self.buf.clear();
+        let mut o = Obj::new(&mut self.buf);
+        o.plain("type", "event").num("conn", e.conn);
+        let out = o.key("ts");
+        out.push(b'"');
+        self.time.write(out, e.ts);
+        out.push(b'"');
+        event_fields(&mut o, e, &mut self.time);
+        o.end();
+        self.buf.push(b'\n');
+        &self.buf
+    }
+
+    /// A `{"type":"connection"}` record, written when the connection leaves the tracker.
+    pub fn connection(&mut self, c: &Connection, why: Retired) -> &[u8] {
+        self.buf.clear();
+        let mut o = Obj::new(&mut self.buf);
+        connection_fields(&mut o, c, why, &mut self.time);
+        o.end();
+        self.buf.push(b'\n');
+        &self.buf
+    }
+
     pub fn summary(&mut self, counts: &Counts, errors: &[String]) -> &[u8] {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
@@ -127,7 +155,9 @@ impl JsonRenderer {
             .num("other_frames", counts.other)
             .num("undecodable", counts.undecodable)
             .num("cut_by_snaplen", counts.cut_by_snaplen)
-            .num("connections", counts.connections);
+            .num("connections", counts.connections)
+            .num("evicted_idle", counts.evicted_idle)
+            .num("evicted_max_connections", counts.evicted_cap);
         let out = o.key("errors");
         out.push(b'[');
         for (i, e) in errors.iter().enumerate() {
@@ -266,6 +296,25 @@ fn packet_fields(o: &mut Obj<'_>, rec: &PacketRecord<'_>, time: &mut Rfc3339) {
             out.push(b']');
             if let Some(obs) = obs {
                 o.num("conn", obs.conn).plain("dir", obs.side.dir());
+                let out = o.key("states");
+                let mut st = Obj::new(out);
+                st.plain("client", obs.after[0].name())
+                    .plain("server", obs.after[1].name());
+                st.end();
+                if obs.assumed {
+                    o.bool("states_assumed", true);
+                }
+                let out = o.key("events");
+                out.push(b'[');
+                for (i, e) in rec.events.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let mut eo = Obj::new(out);
+                    event_fields(&mut eo, e, time);
+                    eo.end();
+                }
+                out.push(b']');
             }
         }
         Transport::Udp(u) => {
@@ -354,4 +403,240 @@ fn option_json(out: &mut Vec<u8>, opt: &TcpOption<'_>) {
         }
     }
     o.end();
+}
+
+fn side_name(s: Option<Side>) -> Option<&'static str> {
+    s.map(Side::name)
+}
+
+fn opt_plain(o: &mut Obj<'_>, k: &str, v: Option<&str>) {
+    match v {
+        Some(v) => {
+            o.plain(k, v);
+        }
+        None => {
+            o.null(k);
+        }
+    }
+}
+
+fn ts_field(o: &mut Obj<'_>, k: &str, ts: crate::decode::Timestamp, time: &mut Rfc3339) {
+    let out = o.key(k);
+    out.push(b'"');
+    time.write(out, ts);
+    out.push(b'"');
+}
+
+fn seconds(o: &mut Obj<'_>, k: &str, ns: Option<i128>) {
+    match ns {
+        Some(ns) => {
+            let _ = write!(o.key(k), "{}", ns as f64 / 1e9);
+        }
+        None => {
+            o.null(k);
+        }
+    }
+}
+
+pub fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
+    o.plain("kind", e.kind.name()).plain("side", e.side.name());
+    match e.kind {
+        EventKind::Handshake { step, rtt_ns } => {
+            o.num("step", step);
+            if step == 3 {
+                o.opt_num("rtt_us", rtt_ns.map(|n| n / 1000));
+            }
+        }
+        EventKind::Close { step, of, variant } => {
+            o.num("step", step)
+                .opt_num("of", of)
+                .plain("variant", variant.name());
+        }
+        EventKind::HalfClose { bytes } => {
+            o.num("bytes", bytes);
+        }
+        EventKind::TimeWait { until } | EventKind::TimeWaitContinues { until } => {
+            ts_field(o, "until", until, time);
+        }
+        EventKind::Reset { cause } => {
+            o.plain("cause", cause.name());
+        }
+        EventKind::PortReuse {
+            previous,
+            previous_in_time_wait,
+        } => {
+            o.num("previous_conn", previous)
+                .bool("previous_in_time_wait", previous_in_time_wait);
+        }
+        EventKind::Analysis { what, evidence } => {
+            if what == Analysis::DuplicateAck {
+                o.num("count", evidence.dup_acks);
+            }
+            if what.is_retransmission() || what == Analysis::OutOfOrder {
+                o.bool("original_seen", evidence.original_seen);
+            }
+        }
+        EventKind::SimultaneousOpen
+        | EventKind::Refused
+        | EventKind::TimeWaitExpired
+        | EventKind::Midstream
+        | EventKind::LastAckLost => {}
+    }
+    if let Some(f) = e.frame {
+        o.num("frame", f);
+    }
+}
+
+fn per_side(
+    o: &mut Obj<'_>,
+    k: &str,
+    c: &Connection,
+    f: impl Fn(&crate::track::endpoint::Endpoint) -> u64,
+) {
+    let out = o.key(k);
+    let mut p = Obj::new(out);
+    p.num("client", f(&c.client)).num("server", f(&c.server));
+    p.end();
+}
+
+pub fn connection_fields(o: &mut Obj<'_>, c: &Connection, why: Retired, time: &mut Rfc3339) {
+    o.plain("type", "connection")
+        .num("conn", c.id)
+        .plain("client", c.client.addr)
+        .plain("server", c.server.addr)
+        .num("first_frame", c.first_frame)
+        .num("last_frame", c.last_frame);
+    ts_field(o, "start", c.first_ts, time);
+    ts_field(o, "end", c.last_ts, time);
+    per_side(o, "packets", c, |e| e.packets);
+    per_side(o, "bytes", c, |e| e.bytes);
+    {
+        let out = o.key("handshake");
+        let mut h = Obj::new(out);
+        h.bool("complete", c.handshake.complete)
+            .num("syn_count", c.handshake.syn_count)
+            .opt_num("rtt_us", c.handshake.rtt_ns.map(|n| n / 1000));
+        if c.handshake.simultaneous {
+            h.bool("simultaneous", true);
+        }
+        h.end();
+    }
+    o.bool("refused", c.refused);
+    {
+        let out = o.key("close");
+        let mut cl = Obj::new(out);
+        let variant = c.close.variant.or(if c.close.first_fin.is_some() {
+            Some(CloseVariant::FourWay)
+                .filter(|_| c.client.fin_seq.is_some() && c.server.fin_seq.is_some())
+        } else {
+            None
+        });
+        opt_plain(&mut cl, "type", variant.map(CloseVariant::name));
+        opt_plain(&mut cl, "first_fin", side_name(c.close.first_fin));
+        cl.bool("half_close", c.close.half_close)
+            .num("half_close_bytes", c.close.half_close_bytes);
+        cl.end();
+    }
+    let (c_tw, s_tw) = c.time_wait_holders();
+    opt_plain(
+        o,
+        "time_wait",
+        match (c_tw, s_tw) {
+            (true, true) => Some("both"),
+            (true, false) => Some("client"),
+            (false, true) => Some("server"),
+            (false, false) => None,
+        },
+    );
+    {
+        let out = o.key("time_wait_until");
+        let mut t = Obj::new(out);
+        for side in [Side::Client, Side::Server] {
+            match c.endpoint(side).time_wait_until {
+                Some(u) => ts_field(&mut t, side.name(), u, time),
+                None => {
+                    t.null(side.name());
+                }
+            }
+        }
+        t.end();
+    }
+    per_side(o, "resets", c, |e| u64::from(e.resets));
+    opt_plain(o, "aborted_by", side_name(c.aborted_by));
+    {
+        let out = o.key("analysis");
+        let mut a = Obj::new(out);
+        for side in [Side::Client, Side::Server] {
+            let out = a.key(side.name());
+            let mut per = Obj::new(out);
+            for kind in Analysis::ALL {
+                per.num(kind.name(), c.endpoint(side).count(kind));
+            }
+            per.end();
+        }
+        a.end();
+    }
+    o.bool("port_reuse", c.port_reuse)
+        .bool("midstream", c.midstream);
+    {
+        let out = o.key("states");
+        let mut st = Obj::new(out);
+        st.plain("client", c.client.state.name())
+            .plain("server", c.server.state.name());
+        st.end();
+    }
+    {
+        // Whichever side probed (usually one); idle and interval from the first prober.
+        let prober = [&c.client, &c.server]
+            .into_iter()
+            .find(|e| e.keepalive.probes > 0);
+        let out = o.key("keepalive");
+        let mut k = Obj::new(out);
+        k.num(
+            "probes",
+            c.client.keepalive.probes + c.server.keepalive.probes,
+        );
+        seconds(&mut k, "idle_s", prober.and_then(|e| e.keepalive.idle_ns));
+        seconds(
+            &mut k,
+            "interval_s",
+            prober.and_then(|e| e.keepalive.interval_ns),
+        );
+        opt_plain(
+            &mut k,
+            "by",
+            prober.map(|e| {
+                if e.addr == c.client.addr {
+                    "client"
+                } else {
+                    "server"
+                }
+            }),
+        );
+        k.end();
+    }
+    {
+        let out = o.key("zero_window_s");
+        let mut z = Obj::new(out);
+        for side in [Side::Client, Side::Server] {
+            let e = c.endpoint(side);
+            let open = e
+                .zero_window_since
+                .map_or(0, |since| c.last_ts.nanos_since(since));
+            seconds(&mut z, side.name(), Some(e.zero_window_ns + open));
+        }
+        z.end();
+    }
+    o.plain("conn_state", zeek::conn_state(c))
+        .text("history", c.history.as_str())
+        .plain(
+            "ended_by",
+            match why {
+                Retired::Finished => "closed",
+                Retired::Reused => "port_reuse",
+                Retired::Idle => "idle_timeout",
+                Retired::Evicted => "max_connections",
+                Retired::EndOfInput => "end_of_input",
+            },
+        );
 }

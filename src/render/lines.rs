@@ -5,12 +5,14 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use super::annotation;
 use super::time::{TimeFormat, TimeWriter};
 use super::PacketRecord;
 use crate::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
 use crate::decode::net::{Arp, Ip};
 use crate::decode::tcp::{flag, OptionError, TcpOption};
 use crate::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
+use crate::track::Event;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LineOptions {
@@ -22,6 +24,10 @@ pub struct LineOptions {
     pub number: bool,
     pub time: TimeFormat,
     pub nano: bool,
+    /// `--why`: the rule and numbers behind each annotation.
+    pub why: bool,
+    /// 2MSL, for explanations.
+    pub time_wait_ns: i128,
 }
 
 pub struct LineRenderer {
@@ -83,6 +89,51 @@ impl LineRenderer {
                 " [cut by snaplen: {} of {} bytes captured]",
                 rec.frame.data.len(),
                 rec.frame.wire_len
+            )?;
+        }
+        if let Some(obs) = rec.observation {
+            write!(out, " | #{}", obs.conn)?;
+            let time = &self.time;
+            let clock = |ts| time.point(ts);
+            for e in rec.events {
+                out.push(b' ');
+                out.extend_from_slice(annotation::label(e, &clock).as_bytes());
+                if self.opts.why {
+                    write!(
+                        out,
+                        " [why: {}]",
+                        annotation::why(e, self.opts.time_wait_ns)
+                    )?;
+                }
+                out.extend_from_slice(" ·".as_bytes());
+            }
+            out.push(b' ');
+            annotation::write_states(out, obs.before, obs.after, obs.assumed)?;
+        }
+        out.push(b'\n');
+        Ok(&self.buf)
+    }
+
+    /// An event with no frame of its own (TIME_WAIT expiry, end of capture), on its own line.
+    pub fn render_event(&mut self, e: &Event) -> io::Result<&[u8]> {
+        self.buf.clear();
+        let out = &mut self.buf;
+        if self.opts.number {
+            out.extend_from_slice(b"       ");
+        }
+        if self.opts.time != TimeFormat::None {
+            let when = self.time.point(e.ts);
+            out.extend_from_slice(when.as_bytes());
+            out.push(b' ');
+        }
+        let time = &self.time;
+        let clock = |ts| time.point(ts);
+        write!(out, "── #{} {}", e.conn, annotation::label(e, &clock))?;
+        if self.opts.why {
+            write!(
+                out,
+                " [why: {}]",
+                annotation::why(e, self.opts.time_wait_ns)
             )?;
         }
         out.push(b'\n');

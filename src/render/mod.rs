@@ -1,12 +1,14 @@
 //! Render: decoded packets and tracker facts → text for people or machines.
 
+pub mod annotation;
 pub mod json;
 pub mod lines;
+pub mod table;
 pub mod time;
 
 use crate::decode::link::LinkKind;
 use crate::decode::{Decoded, Frame, Segment};
-use crate::track::Observation;
+use crate::track::{Event, Observation};
 
 /// Everything known about one frame, as the renderers see it.
 #[derive(Clone, Copy)]
@@ -16,6 +18,8 @@ pub struct PacketRecord<'a> {
     pub decoded: &'a Decoded<'a>,
     pub segment: Option<&'a Segment>,
     pub observation: Option<&'a Observation>,
+    /// This frame's events (lifecycle and analysis).
+    pub events: &'a [Event],
 }
 
 /// Counts for the closing summary.
@@ -31,6 +35,8 @@ pub struct Counts {
     pub undecodable: u64,
     pub cut_by_snaplen: u64,
     pub connections: u64,
+    pub evicted_idle: u64,
+    pub evicted_cap: u64,
 }
 
 impl Counts {

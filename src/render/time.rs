@@ -84,6 +84,32 @@ impl TimeWriter {
     }
 }
 
+impl TimeWriter {
+    /// A point in time (e.g. when TIME_WAIT ends) in this writer's style;
+    /// delta style shows it relative to the first frame.
+    pub fn point(&self, ts: Timestamp) -> String {
+        let mut w = TimeWriter::new(
+            match self.format {
+                TimeFormat::Delta | TimeFormat::None => TimeFormat::Relative,
+                f => f,
+            },
+            self.nano,
+        );
+        w.first = self.first;
+        let mut out = Vec::new();
+        let _ = w.write(&mut out, ts);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Time of day in UTC with microseconds, where no writer is at hand.
+pub fn clock_text(ts: Timestamp) -> String {
+    let mut w = TimeWriter::new(TimeFormat::Utc, false);
+    let mut out = Vec::new();
+    let _ = w.write(&mut out, ts);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn write_fraction(out: &mut Vec<u8>, nanos: u32, nano: bool) {
     let (value, width) = if nano { (nanos, 9) } else { (nanos / 1000, 6) };
     out.push(b'.');

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 /// A 4-tuple in canonical order (`lo` < `hi`), so both directions of a
 /// connection map to the same key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnKey {
     pub lo: SocketAddr,
     pub hi: SocketAddr,
@@ -22,7 +22,7 @@ impl ConnKey {
 }
 
 /// Which endpoint of a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
     /// Whoever sent the first SYN (or, joined mid-stream, the ephemeral port).
     Client,

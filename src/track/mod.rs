@@ -1,88 +1,57 @@
-//! Track: segments → connections. Pure: no IO, plain values in and out.
+//! Track: segments → connections → events. Pure: no IO, plain values in and out.
 //!
-//! This module knows which connection a segment belongs to, which side sent
-//! it, and the per-side facts the renderers need (relative sequence bases,
-//! window scale).
+//! The tracker owns every live connection, keyed by 4-tuple; it runs the
+//! capture-time clock that expires TIME_WAIT, retires finished connections
+//! and evicts idle ones, so memory follows the live connections, with a cap.
 
+pub mod connection;
+pub mod endpoint;
+pub mod event;
 pub mod key;
+pub mod state;
+pub mod zeek;
 
-use std::net::SocketAddr;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
-use crate::decode::{Segment, SeqNum};
+use crate::decode::{Segment, SeqNum, Timestamp};
+pub use connection::{Connection, Timers};
+pub use event::{Analysis, Event, EventKind};
 pub use key::{ConnKey, Side};
+pub use state::TcpState;
 
-/// What one endpoint has shown of itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub addr: SocketAddr,
-    /// Sequence number of this side's SYN, when seen.
-    pub isn: Option<SeqNum>,
-    /// Base for relative sequence numbers: the ISN, else first seq − 1.
-    pub seq_base: Option<SeqNum>,
-    /// Window-scale shift this side announced in its SYN (None: no option, or SYN unseen).
-    pub wscale: Option<u8>,
-    /// This side's SYN was seen (so whether it offered scaling is known).
-    pub syn_seen: bool,
+#[derive(Clone, Copy, Debug)]
+pub struct TrackerConfig {
+    /// 2MSL; Linux holds TIME_WAIT for 60 s.
+    pub time_wait_ns: i128,
+    /// A connection with no segment for this long is reported and dropped.
+    pub idle_timeout_ns: i128,
+    /// At most this many live connections; the least recently active go first.
+    pub max_connections: usize,
 }
 
-impl Endpoint {
-    fn new(addr: SocketAddr) -> Endpoint {
-        Endpoint {
-            addr,
-            isn: None,
-            seq_base: None,
-            wscale: None,
-            syn_seen: false,
-        }
-    }
-}
+pub const SECOND: i128 = 1_000_000_000;
 
-#[derive(Clone, Debug)]
-pub struct Connection {
-    /// First-seen order, from 1.
-    pub id: u64,
-    pub key: ConnKey,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    /// No SYN was seen before the first segment.
-    pub midstream: bool,
-}
-
-impl Connection {
-    pub fn endpoint(&self, side: Side) -> &Endpoint {
-        match side {
-            Side::Client => &self.client,
-            Side::Server => &self.server,
-        }
-    }
-
-    fn endpoint_mut(&mut self, side: Side) -> &mut Endpoint {
-        match side {
-            Side::Client => &mut self.client,
-            Side::Server => &mut self.server,
-        }
-    }
-
-    pub fn side_of(&self, src: SocketAddr) -> Side {
-        if src == self.client.addr {
-            Side::Client
-        } else {
-            Side::Server
-        }
-    }
-
-    /// Window scaling is in effect only when both SYNs carried the option (RFC 7323 §2.2).
-    fn scaling_known(&self) -> Option<bool> {
-        if self.client.syn_seen && self.server.syn_seen {
-            Some(self.client.wscale.is_some() && self.server.wscale.is_some())
-        } else {
-            None
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            time_wait_ns: 60 * SECOND,
+            // Longer than Linux's default keepalive idle (7200 s), so a quiet
+            // connection kept alive by the kernel is not forgotten between probes.
+            idle_timeout_ns: 7500 * SECOND,
+            max_connections: 300_000,
         }
     }
 }
+
+/// After both ends are CLOSED, stray segments (a retransmitted RST, a late
+/// ACK) still belong to the connection for this long.
+const LINGER_NS: i128 = 2 * SECOND;
+/// How often (capture time) idle connections are looked for.
+const SWEEP_EVERY_NS: i128 = 10 * SECOND;
 
 /// What the tracker says about one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,93 +64,83 @@ pub struct Observation {
     pub win_scaled: Option<u32>,
     /// The receiver's relative-sequence base: what `ack` and SACK edges count from.
     pub peer_seq_base: Option<SeqNum>,
+    /// Client and server states before and after this segment.
+    pub before: [TcpState; 2],
+    pub after: [TcpState; 2],
+    /// No SYN was seen for this connection: the states are assumed.
+    pub assumed: bool,
 }
 
-#[derive(Default)]
+/// Why a connection left the tracker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retired {
+    /// Both ends CLOSED (and TIME_WAIT, if any, ran out).
+    Finished,
+    /// A new connection took its 4-tuple.
+    Reused,
+    Idle,
+    /// `--max-connections` was reached.
+    Evicted,
+    EndOfInput,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    TimeWait(Side),
+    Reap,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Timestamp,
+    conn: u64,
+    key: ConnKey,
+    kind: TimerKind,
+}
+
 pub struct Tracker {
+    cfg: TrackerConfig,
     conns: FxHashMap<ConnKey, Connection>,
     next_id: u64,
+    timers: BinaryHeap<Reverse<Timer>>,
+    clock: Option<Timestamp>,
+    last_sweep: Option<Timestamp>,
+    events: Vec<Event>,
+    retired: Vec<(Connection, Retired)>,
+    pub evicted_idle: u64,
+    pub evicted_cap: u64,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker::new(TrackerConfig::default())
+    }
 }
 
 impl Tracker {
-    pub fn new() -> Tracker {
-        Tracker::default()
-    }
-
-    pub fn observe(&mut self, seg: &Segment) -> Observation {
-        let key = ConnKey::of(seg.src, seg.dst);
-        let is_syn = seg.has(flag::SYN);
-        let is_pure_syn = is_syn && !seg.has(flag::ACK);
-        let next_id = &mut self.next_id;
-        let conn = self
-            .conns
-            .entry(key)
-            .and_modify(|c| {
-                // A fresh SYN with a new ISN on a known 4-tuple is a new connection.
-                let reused = is_pure_syn
-                    && c.side_of(seg.src) == Side::Client
-                    && c.client.isn.is_some_and(|isn| isn != seg.seq);
-                if reused {
-                    *next_id += 1;
-                    *c = new_connection(*next_id, key, seg);
-                }
-            })
-            .or_insert_with(|| {
-                *next_id += 1;
-                new_connection(*next_id, key, seg)
-            });
-
-        let side = conn.side_of(seg.src);
-        {
-            let me = conn.endpoint_mut(side);
-            if is_syn && !me.syn_seen {
-                me.syn_seen = true;
-                me.isn = Some(seg.seq);
-                me.seq_base = Some(seg.seq);
-                me.wscale = seg.options.window_scale;
-            }
-            if me.seq_base.is_none() {
-                me.seq_base = Some(seg.seq.minus(1));
-            }
-        }
-        if let Some(ack) = seg.ack {
-            let peer = conn.endpoint_mut(side.other());
-            if peer.seq_base.is_none() {
-                peer.seq_base = Some(ack.minus(1));
-            }
-        }
-        let me = conn.endpoint(side);
-        let peer = conn.endpoint(side.other());
-        let win_scaled = if is_syn {
-            Some(u32::from(seg.window))
-        } else {
-            conn.scaling_known().map(|on| {
-                let shift = if on {
-                    me.wscale.unwrap_or(0).min(14)
-                } else {
-                    0
-                };
-                u32::from(seg.window) << shift
-            })
-        };
-        Observation {
-            conn: conn.id,
-            side,
-            rel_seq: seg.seq.since(me.seq_base.unwrap_or(seg.seq)),
-            rel_ack: seg
-                .ack
-                .map(|a| a.since(peer.seq_base.unwrap_or(a.minus(1)))),
-            win_scaled,
-            peer_seq_base: peer.seq_base,
+    pub fn new(cfg: TrackerConfig) -> Tracker {
+        Tracker {
+            cfg,
+            conns: FxHashMap::default(),
+            next_id: 0,
+            timers: BinaryHeap::new(),
+            clock: None,
+            last_sweep: None,
+            events: Vec::new(),
+            retired: Vec::new(),
+            evicted_idle: 0,
+            evicted_cap: 0,
         }
     }
 
-    pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
-        self.conns.get(key)
+    /// Events of the last `observe` (timer events first, then the segment's own).
+    pub fn events(&self) -> &[Event] {
+        &self.events
     }
 
-    pub fn connections(&self) -> impl Iterator<Item = &Connection> {
-        self.conns.values()
+    /// Connections that left since the last call, in the order they left.
+    pub fn drain_retired(&mut self) -> std::vec::Drain<'_, (Connection, Retired)> {
+        self.retired.drain(..)
     }
 
     pub fn len(&self) -> usize {
@@ -191,28 +150,231 @@ impl Tracker {
     pub fn is_empty(&self) -> bool {
         self.conns.is_empty()
     }
-}
 
-fn new_connection(id: u64, key: ConnKey, seg: &Segment) -> Connection {
-    let syn = seg.has(flag::SYN);
-    let ack = seg.has(flag::ACK);
-    // The client sent the first SYN; a SYN+ACK came from the server; with
-    // no SYN at all, guess the ephemeral (higher) port is the client.
-    let sender_is_client = match (syn, ack) {
-        (true, false) => true,
-        (true, true) => false,
-        _ => seg.src.port() > seg.dst.port() || seg.src.port() == seg.dst.port(),
-    };
-    let (client, server) = if sender_is_client {
-        (seg.src, seg.dst)
-    } else {
-        (seg.dst, seg.src)
-    };
-    Connection {
-        id,
-        key,
-        client: Endpoint::new(client),
-        server: Endpoint::new(server),
-        midstream: !syn,
+    /// Connections created so far (live or retired).
+    pub fn connections_seen(&self) -> u64 {
+        self.next_id
+    }
+
+    pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
+        self.conns.get(key)
+    }
+
+    /// A frame that is not a TCP segment still moves the capture clock.
+    pub fn tick(&mut self, ts: Timestamp) {
+        self.events.clear();
+        self.advance_clock(ts);
+    }
+
+    pub fn observe(&mut self, seg: &Segment) -> Observation {
+        self.events.clear();
+        self.advance_clock(seg.ts);
+        let key = ConnKey::of(seg.src, seg.dst);
+        let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
+
+        let reuse = is_pure_syn
+            && self.conns.get(&key).is_some_and(|old| {
+                let sender = old.side_of(seg.src);
+                old.endpoint(sender).isn != Some(seg.seq)
+            });
+        let mut previous = None;
+        if reuse {
+            if let Some(mut old) = self.conns.remove(&key) {
+                let (c_tw, s_tw) = (
+                    old.client.state == TcpState::TimeWait,
+                    old.server.state == TcpState::TimeWait,
+                );
+                // The TIME_WAIT end accepted the new SYN: its wait is over.
+                for side in [Side::Client, Side::Server] {
+                    old.expire_time_wait(side);
+                }
+                previous = Some((old.id, c_tw || s_tw));
+                self.retired.push((old, Retired::Reused));
+            }
+        }
+        if !self.conns.contains_key(&key) && self.conns.len() >= self.cfg.max_connections {
+            self.evict_oldest();
+        }
+        let next_id = &mut self.next_id;
+        let conn = self.conns.entry(key).or_insert_with(|| {
+            *next_id += 1;
+            Connection::new(*next_id, key, seg)
+        });
+        let side = conn.side_of(seg.src);
+        if let Some((prev_id, in_tw)) = previous {
+            conn.port_reuse = true;
+            conn.endpoint_mut(side).analysis[Analysis::ReusedPorts.index()] += 1;
+            let base = Event {
+                frame: Some(seg.frame),
+                ts: seg.ts,
+                conn: conn.id,
+                side,
+                kind: EventKind::PortReuse {
+                    previous: prev_id,
+                    previous_in_time_wait: in_tw,
+                },
+            };
+            self.events.push(base);
+            self.events.push(Event {
+                kind: EventKind::Analysis {
+                    what: Analysis::ReusedPorts,
+                    evidence: event::Evidence {
+                        seq: seg.seq,
+                        ..Default::default()
+                    },
+                },
+                ..base
+            });
+        }
+        let before = conn.states();
+        let first_event = self.events.len();
+        conn.on_segment(
+            seg,
+            side,
+            Timers {
+                time_wait_ns: self.cfg.time_wait_ns,
+            },
+            &mut self.events,
+        );
+        let after = conn.states();
+        for e in &self.events[first_event..] {
+            if let EventKind::TimeWait { until } = e.kind {
+                self.timers.push(Reverse(Timer {
+                    at: until,
+                    conn: conn.id,
+                    key,
+                    kind: TimerKind::TimeWait(e.side),
+                }));
+            }
+        }
+        if conn.is_finished() && before != after {
+            self.timers.push(Reverse(Timer {
+                at: connection::add_ns(seg.ts, LINGER_NS),
+                conn: conn.id,
+                key,
+                kind: TimerKind::Reap,
+            }));
+        }
+        let me = conn.endpoint(side);
+        let peer = conn.endpoint(side.other());
+        Observation {
+            conn: conn.id,
+            side,
+            rel_seq: seg.seq.since(me.seq_base.unwrap_or(seg.seq)),
+            rel_ack: seg
+                .ack
+                .map(|a| a.since(peer.seq_base.unwrap_or(a.minus(1)))),
+            win_scaled: conn.scaled_window(side, seg),
+            peer_seq_base: peer.seq_base,
+            before,
+            after,
+            assumed: conn.midstream,
+        }
+    }
+
+    /// Move the capture clock to `ts`: TIME_WAITs expire, finished
+    /// connections retire, idle ones are evicted.
+    pub fn advance_clock(&mut self, ts: Timestamp) {
+        let now = match self.clock {
+            Some(c) if c >= ts.normalized() => c,
+            _ => ts.normalized(),
+        };
+        self.clock = Some(now);
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(conn) = self.conns.get_mut(&t.key) else {
+                continue;
+            };
+            if conn.id != t.conn {
+                continue;
+            }
+            match t.kind {
+                TimerKind::TimeWait(side) => {
+                    if conn.endpoint(side).time_wait_until == Some(t.at)
+                        && conn.expire_time_wait(side)
+                    {
+                        self.events.push(Event {
+                            frame: None,
+                            ts: t.at,
+                            conn: conn.id,
+                            side,
+                            kind: EventKind::TimeWaitExpired,
+                        });
+                        if conn.is_finished() {
+                            conn.closed_at.get_or_insert(t.at);
+                            self.retire(&t.key, Retired::Finished);
+                        }
+                    }
+                }
+                TimerKind::Reap => {
+                    let quiet = connection::add_ns(conn.last_ts.normalized(), LINGER_NS) <= t.at;
+                    if conn.is_finished() && quiet {
+                        self.retire(&t.key, Retired::Finished);
+                    }
+                }
+            }
+        }
+        let due = self
+            .last_sweep
+            .is_none_or(|s| now.nanos_since(s) >= SWEEP_EVERY_NS);
+        if due {
+            self.last_sweep = Some(now);
+            let idle = self.cfg.idle_timeout_ns;
+            let stale: Vec<ConnKey> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| now.nanos_since(c.last_ts) > idle)
+                .map(|(k, _)| *k)
+                .collect();
+            for k in stale {
+                self.evicted_idle += 1;
+                self.retire(&k, Retired::Idle);
+            }
+        }
+    }
+
+    fn retire(&mut self, key: &ConnKey, why: Retired) {
+        if let Some(c) = self.conns.remove(key) {
+            self.retired.push((c, why));
+        }
+    }
+
+    /// At the cap: drop the least recently active sixteenth in one go, so the
+    /// scan is paid once per many new connections.
+    fn evict_oldest(&mut self) {
+        let n = (self.conns.len() / 16).max(1);
+        let mut by_age: Vec<(Timestamp, ConnKey)> =
+            self.conns.iter().map(|(k, c)| (c.last_ts, *k)).collect();
+        by_age.select_nth_unstable(n - 1);
+        for (_, k) in by_age.into_iter().take(n) {
+            self.evicted_cap += 1;
+            self.retire(&k, Retired::Evicted);
+        }
+    }
+
+    /// The input ended: every live connection retires, in id order; a
+    /// TIME_WAIT still running says until when.
+    pub fn finish(&mut self) {
+        self.events.clear();
+        let mut rest: Vec<Connection> = self.conns.drain().map(|(_, c)| c).collect();
+        rest.sort_by_key(|c| c.id);
+        for c in rest {
+            for side in [Side::Client, Side::Server] {
+                let e = c.endpoint(side);
+                if let (TcpState::TimeWait, Some(until)) = (e.state, e.time_wait_until) {
+                    self.events.push(Event {
+                        frame: None,
+                        ts: c.last_ts,
+                        conn: c.id,
+                        side,
+                        kind: EventKind::TimeWaitContinues { until },
+                    });
+                }
+            }
+            self.retired.push((c, Retired::EndOfInput));
+        }
     }
 }

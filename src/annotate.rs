@@ -1,0 +1,183 @@
+//! Sequence analysis: Wireshark's `tcp.analysis` rules (packet-tcp.c,
+//! `tcp_analyze_sequence_number`), in Wireshark's order, with two places
+//! where synack knows better:
+//!
+//! - Linux probes a zero window with a 0-byte segment at SND.UNA − 1
+//!   (`tcp_xmit_probe_skb`), which has the shape of a keep-alive. While the
+//!   peer advertises a zero window it is a zero-window probe.
+//! - Wireshark calls a retransmission "out-of-order" when it follows the
+//!   highest segment within 3 ms. synack remembers the gaps the capture
+//!   skipped: a segment whose original *was* captured is a retransmission,
+//!   however soon it comes (a SACK-triggered resend is typically < 3 ms on a LAN).
+
+use crate::decode::tcp::flag;
+use crate::decode::{Segment, Timestamp};
+use crate::track::endpoint::Endpoint;
+use crate::track::event::{Analysis, Evidence};
+
+/// Wireshark's default out-of-order threshold when no RTT is known.
+const OOO_THRESHOLD_NS: i128 = 3_000_000;
+/// Wireshark's window for a fast retransmission after the duplicate ACKs.
+const FAST_RETRANSMISSION_NS: i128 = 20_000_000;
+
+fn since_us(now: Timestamp, then: Option<Timestamp>) -> Option<u64> {
+    then.map(|t| u64::try_from(now.nanos_since(t) / 1000).unwrap_or(0))
+}
+
+/// Analyse one segment from `fwd` to `rev`, emitting each matching rule,
+/// then update `fwd`'s sequence bookkeeping. `window` is the segment's
+/// window, scaled when the scale is known.
+pub fn analyze(
+    fwd: &mut Endpoint,
+    rev: &Endpoint,
+    seg: &Segment,
+    window: u32,
+    emit: &mut impl FnMut(Analysis, Evidence),
+) {
+    let seq = seg.seq;
+    let len = seg.payload_len;
+    let ts = seg.ts;
+    let control = seg.has(flag::SYN | flag::FIN | flag::RST);
+    let next = fwd.next_seq;
+    let mut ev = Evidence {
+        seq,
+        len,
+        next_seq: next,
+        ack: seg.ack,
+        last_ack: fwd.last_ack,
+        window,
+        last_window: fwd.window,
+        peer_window: rev.window,
+        peer_ack: rev.last_ack,
+        since_us: None,
+        dup_acks: 0,
+        original_seen: false,
+    };
+
+    // ZERO WINDOW PROBE: 1 byte at the next seq (Wireshark), or Linux's
+    // 0 bytes at next − 1, while the receiver's window is zero.
+    let mut zwp = false;
+    if let Some(n) = next {
+        if !control
+            && rev.window == Some(0)
+            && ((len == 1 && seq == n) || (len == 0 && seq == n.minus(1)))
+        {
+            zwp = true;
+            emit(Analysis::ZeroWindowProbe, ev);
+        }
+    }
+    // ZERO WINDOW: the sender advertises no room (SYN/FIN/RST excepted).
+    if window == 0 && !control {
+        emit(Analysis::ZeroWindow, ev);
+    }
+    // LOST SEGMENT ("previous segment not captured"): seq beyond what was seen.
+    if let Some(n) = next {
+        if seq.gt(n) && !seg.has(flag::RST) {
+            emit(Analysis::LostSegment, ev);
+            fwd.add_hole(n, seq);
+        }
+    }
+    // KEEP ALIVE: 0 or 1 byte at next − 1, no SYN/FIN/RST.
+    let mut keepalive = false;
+    if let Some(n) = next {
+        if !zwp && !control && len <= 1 && seq == n.minus(1) {
+            keepalive = true;
+            emit(Analysis::KeepAlive, ev);
+        }
+    }
+    // WINDOW UPDATE: a pure ACK that only changes the window.
+    if len == 0
+        && !control
+        && window != 0
+        && fwd.window.is_some_and(|w| w != window)
+        && Some(seq) == next
+        && seg.ack.is_some()
+        && seg.ack == fwd.last_ack
+    {
+        emit(Analysis::WindowUpdate, ev);
+    }
+    // WINDOW FULL: this segment fills the receiver's advertised window.
+    if let (Some(pw), Some(pa)) = (rev.window, rev.last_ack) {
+        if len > 0 && !control && pw != 0 && seq.plus(len) == pa.plus(pw) {
+            emit(Analysis::WindowFull, ev);
+        }
+    }
+    // A pure ACK repeating the last one: a keep-alive ACK, a zero-window-probe
+    // ACK, or a duplicate ACK, depending on what the peer last sent.
+    let repeats = len == 0
+        && !control
+        && Some(seq) == next
+        && seg.ack.is_some()
+        && seg.ack == fwd.last_ack
+        && Some(window) == fwd.window;
+    let mut dup_ack = false;
+    if repeats && rev.last_was_keepalive {
+        emit(Analysis::KeepAliveAck, ev);
+    } else if repeats && window == 0 && rev.last_was_zwp {
+        emit(Analysis::ZeroWindowProbeAck, ev);
+    } else if repeats && window != 0 && !keepalive {
+        dup_ack = true;
+        ev.dup_acks = fwd.dup_acks + 1;
+        emit(Analysis::DuplicateAck, ev);
+    }
+    // ACKED LOST SEGMENT: acknowledges data the capture never saw.
+    if let (Some(a), Some(rn)) = (seg.ack, rev.next_seq) {
+        if a.gt(rn) && !seg.has(flag::RST) {
+            emit(Analysis::AckLostSegment, ev);
+        }
+    }
+    // RETRANSMISSION family: data (or SYN/FIN) below the next expected seq.
+    if let Some(n) = next {
+        let occupies = len > 0 || seg.has(flag::SYN | flag::FIN);
+        if occupies && !keepalive && !zwp && seq.lt(n) {
+            let end = seg.next_seq();
+            let filled_gap = fwd.fill_holes(seq, end);
+            ev.original_seen = !filled_gap;
+            let dup_ack_age = since_us(ts, rev.last_ack_ts);
+            if rev.dup_acks >= 2
+                && rev.last_ack == Some(seq)
+                && rev
+                    .last_ack_ts
+                    .is_some_and(|t| ts.nanos_since(t) < FAST_RETRANSMISSION_NS)
+            {
+                ev.since_us = dup_ack_age;
+                ev.dup_acks = rev.dup_acks;
+                emit(Analysis::FastRetransmission, ev);
+            } else if filled_gap
+                && fwd
+                    .next_seq_ts
+                    .is_some_and(|t| ts.nanos_since(t) < OOO_THRESHOLD_NS)
+                && n != end
+            {
+                ev.since_us = since_us(ts, fwd.next_seq_ts);
+                emit(Analysis::OutOfOrder, ev);
+            } else if len > 0 && rev.last_ack.is_some_and(|a| end.le(a)) {
+                emit(Analysis::SpuriousRetransmission, ev);
+            } else {
+                emit(Analysis::Retransmission, ev);
+            }
+        }
+    }
+
+    // Bookkeeping for the next segment.
+    let seg_end = seg.next_seq();
+    if !zwp && next.is_none_or(|n| seg_end.gt(n)) {
+        fwd.next_seq = Some(seg_end);
+        fwd.next_seq_ts = Some(ts);
+    }
+    if let Some(a) = seg.ack {
+        if fwd.last_ack != Some(a) {
+            fwd.dup_acks = 0;
+        }
+        if dup_ack {
+            fwd.dup_acks += 1;
+        }
+        if fwd.last_ack.is_none_or(|l| a.ge(l)) {
+            fwd.last_ack = Some(a);
+        }
+        fwd.last_ack_ts = Some(ts);
+    }
+    fwd.window = Some(window);
+    fwd.last_was_keepalive = keepalive;
+    fwd.last_was_zwp = zwp;
+}
