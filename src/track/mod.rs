@@ -174,8 +174,19 @@ impl Tracker {
 
         let reuse = is_pure_syn
             && self.conns.get(&key).is_some_and(|old| {
-                let sender = old.side_of(seg.src);
-                old.endpoint(sender).isn != Some(seg.seq)
+                let sender = old.endpoint(old.side_of(seg.src));
+                match sender.isn {
+                    // A SYN with a new ISN from a side that already opened once.
+                    Some(isn) => isn != seg.seq,
+                    // This side never sent a SYN: new only if the old connection is over
+                    // (otherwise it is the second SYN of a simultaneous open).
+                    None => {
+                        old.midstream
+                            || [old.client.state, old.server.state]
+                                .iter()
+                                .all(|s| matches!(s, TcpState::Closed | TcpState::TimeWait))
+                    }
+                }
             });
         let mut previous = None;
         if reuse {
@@ -378,3 +389,6 @@ impl Tracker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
