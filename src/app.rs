@@ -108,13 +108,30 @@ impl<W: Write> Pipeline<W> {
 
     /// Report connections the tracker let go of.
     fn retire(&mut self) -> Result<()> {
-        for (c, why) in self.tracker.drain_retired() {
+        while let Some((c, why)) = self.tracker.next_retired() {
             match &mut self.renderer {
                 Renderer::Json(r) => self.out.write_all(r.connection(&c, why))?,
-                Renderer::Lines(_) if self.summary_only => self.rows.push(ConnRow::of(&c, why)),
+                Renderer::Lines(_) if self.summary_only => {
+                    self.rows.push(ConnRow::of(&c, why));
+                    if self.rows.len() >= TABLE_PAGE_ROWS {
+                        self.flush_table()?;
+                    }
+                }
                 Renderer::Lines(_) => {}
             }
         }
+        Ok(())
+    }
+
+    /// Print the rows gathered so far as one table (in id order). Big captures
+    /// get a table per page of rows, so memory stays bounded by the page.
+    fn flush_table(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        self.rows.sort_by_key(|r| r.id);
+        writeln!(self.out, "{}", table::render(&self.rows, terminal_width()))?;
+        self.rows.clear();
         Ok(())
     }
 
@@ -142,8 +159,7 @@ impl<W: Write> Pipeline<W> {
             }
             Renderer::Lines(_) => {
                 if self.summary_only {
-                    let width = terminal_width();
-                    writeln!(self.out, "{}", table::render(&self.rows, width))?;
+                    self.flush_table()?;
                 }
                 let c = &self.counts;
                 write!(
@@ -191,6 +207,9 @@ fn terminal_width() -> Option<u16> {
             .then_some(ws.ws_col)
     }
 }
+
+/// Rows per `--summary` table: a page, for captures with very many connections.
+const TABLE_PAGE_ROWS: usize = 1000;
 
 /// How a run ended, for the exit status.
 #[derive(Debug, PartialEq, Eq)]

@@ -194,22 +194,19 @@ impl Connection {
         events: &mut Vec<Event>,
     ) {
         let id = self.id;
-        let mut emit = |side: Side, kind: EventKind| {
-            events.push(Event {
-                frame: Some(seg.frame),
-                ts: seg.ts,
-                conn: id,
-                side,
-                kind,
-            })
-        };
         let first_segment = self.client.packets + self.server.packets == 0;
         if first_segment && self.midstream {
             // Joined mid-stream: assume a synchronized connection and let the
             // segment's own flags move the states from there.
             self.client.state = TcpState::Established;
             self.server.state = TcpState::Established;
-            emit(side, EventKind::Midstream);
+            events.push(Event {
+                frame: Some(seg.frame),
+                ts: seg.ts,
+                conn: id,
+                side,
+                kind: EventKind::Midstream,
+            });
         }
         self.last_frame = seg.frame;
         let idle_ns = seg.ts.nanos_since(self.last_ts);
@@ -220,15 +217,17 @@ impl Connection {
         let window = self
             .scaled_window(side, seg)
             .unwrap_or(u32::from(seg.window));
-        let mut analysis: [Option<(Analysis, super::event::Evidence)>; 6] = [None; 6];
-        let mut n = 0;
+        let first_analysis = events.len();
         {
             let (me, peer) = self.pair_mut(side);
-            annotate::analyze(me, peer, seg, window, &mut |a, ev| {
-                if n < analysis.len() {
-                    analysis[n] = Some((a, ev));
-                    n += 1;
-                }
+            annotate::analyze(me, peer, seg, window, &mut |what, evidence| {
+                events.push(Event {
+                    frame: Some(seg.frame),
+                    ts: seg.ts,
+                    conn: id,
+                    side,
+                    kind: EventKind::Analysis { what, evidence },
+                });
             });
             me.packets += 1;
             me.last_ts = Some(seg.ts);
@@ -236,24 +235,34 @@ impl Connection {
             peer.keepalive.unanswered = 0;
             track_zero_window(me, seg, window);
         }
-        for (a, ev) in analysis.iter().flatten() {
-            self.endpoint_mut(side).analysis[a.index()] += 1;
-            if *a == Analysis::KeepAlive {
+        let mut resent = false;
+        for i in first_analysis..events.len() {
+            let EventKind::Analysis { what, .. } = events[i].kind else {
+                continue;
+            };
+            self.endpoint_mut(side).analysis[what.index()] += 1;
+            self.history.record_analysis(side, what);
+            if what == Analysis::KeepAlive {
                 self.count_keepalive(side, seg.ts, idle_ns);
             }
-            if a.is_retransmission() && seg.has(flag::SYN) && side == Side::Client {
+            if what.is_retransmission() && seg.has(flag::SYN) && side == Side::Client {
                 self.handshake.syn_count += 1;
             }
-            emit(
-                side,
-                EventKind::Analysis {
-                    what: *a,
-                    evidence: *ev,
-                },
-            );
+            resent |= what.is_retransmission()
+                || matches!(what, Analysis::KeepAlive | Analysis::ZeroWindowProbe);
         }
-        self.history.record_analysis(side, &analysis[..n]);
-        self.count_new_bytes(seg, side, &analysis[..n]);
+        if !resent {
+            self.endpoint_mut(side).bytes += u64::from(seg.payload_len);
+        }
+        let mut emit = |side: Side, kind: EventKind| {
+            events.push(Event {
+                frame: Some(seg.frame),
+                ts: seg.ts,
+                conn: id,
+                side,
+                kind,
+            })
+        };
 
         if seg.has(flag::RST) {
             self.on_rst(seg, side, &mut emit);
@@ -292,23 +301,6 @@ impl Connection {
             if peer.seq_base.is_none() {
                 peer.seq_base = Some(ack.minus(1));
             }
-        }
-    }
-
-    fn count_new_bytes(
-        &mut self,
-        seg: &Segment,
-        side: Side,
-        analysis: &[Option<(Analysis, super::event::Evidence)>],
-    ) {
-        if seg.payload_len == 0 {
-            return;
-        }
-        let resent = analysis.iter().flatten().any(|(a, _)| {
-            a.is_retransmission() || matches!(a, Analysis::KeepAlive | Analysis::ZeroWindowProbe)
-        });
-        if !resent {
-            self.endpoint_mut(side).bytes += u64::from(seg.payload_len);
         }
     }
 

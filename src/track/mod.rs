@@ -12,7 +12,7 @@ pub mod state;
 pub mod zeek;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
@@ -100,13 +100,17 @@ struct Timer {
 
 pub struct Tracker {
     cfg: TrackerConfig,
-    conns: FxHashMap<ConnKey, Connection>,
+    /// Boxed: the table's buckets then hold a pointer, not a kilobyte each
+    /// (hashbrown keeps up to twice as many buckets as entries).
+    conns: FxHashMap<ConnKey, Box<Connection>>,
     next_id: u64,
     timers: BinaryHeap<Reverse<Timer>>,
     clock: Option<Timestamp>,
     last_sweep: Option<Timestamp>,
     events: Vec<Event>,
-    retired: Vec<(Connection, Retired)>,
+    retired: VecDeque<(Box<Connection>, Retired)>,
+    /// After `finish`: the live connections' keys, last id first.
+    closing: Vec<ConnKey>,
     pub evicted_idle: u64,
     pub evicted_cap: u64,
 }
@@ -127,7 +131,8 @@ impl Tracker {
             clock: None,
             last_sweep: None,
             events: Vec::new(),
-            retired: Vec::new(),
+            retired: VecDeque::new(),
+            closing: Vec::new(),
             evicted_idle: 0,
             evicted_cap: 0,
         }
@@ -139,7 +144,7 @@ impl Tracker {
     }
 
     /// Connections that left since the last call, in the order they left.
-    pub fn drain_retired(&mut self) -> std::vec::Drain<'_, (Connection, Retired)> {
+    pub fn drain_retired(&mut self) -> std::collections::vec_deque::Drain<'_, (Box<Connection>, Retired)> {
         self.retired.drain(..)
     }
 
@@ -157,7 +162,7 @@ impl Tracker {
     }
 
     pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
-        self.conns.get(key)
+        self.conns.get(key).map(|c| &**c)
     }
 
     /// A frame that is not a TCP segment still moves the capture clock.
@@ -200,7 +205,7 @@ impl Tracker {
                     old.expire_time_wait(side);
                 }
                 previous = Some((old.id, c_tw || s_tw));
-                self.retired.push((old, Retired::Reused));
+                self.retired.push_back((old, Retired::Reused));
             }
         }
         if !self.conns.contains_key(&key) && self.conns.len() >= self.cfg.max_connections {
@@ -209,7 +214,7 @@ impl Tracker {
         let next_id = &mut self.next_id;
         let conn = self.conns.entry(key).or_insert_with(|| {
             *next_id += 1;
-            Connection::new(*next_id, key, seg)
+            Box::new(Connection::new(*next_id, key, seg))
         });
         let side = conn.side_of(seg.src);
         if let Some((prev_id, in_tw)) = previous {
@@ -349,7 +354,7 @@ impl Tracker {
 
     fn retire(&mut self, key: &ConnKey, why: Retired) {
         if let Some(c) = self.conns.remove(key) {
-            self.retired.push((c, why));
+            self.retired.push_back((c, why));
         }
     }
 
@@ -366,13 +371,14 @@ impl Tracker {
         }
     }
 
-    /// The input ended: every live connection retires, in id order; a
-    /// TIME_WAIT still running says until when.
+    /// The input ended: every live connection will retire, in id order
+    /// (fetch them with `next_retired`); a TIME_WAIT still running says until when.
     pub fn finish(&mut self) {
         self.events.clear();
-        let mut rest: Vec<Connection> = self.conns.drain().map(|(_, c)| c).collect();
-        rest.sort_by_key(|c| c.id);
-        for c in rest {
+        let mut order: Vec<(u64, ConnKey)> = self.conns.iter().map(|(k, c)| (c.id, *k)).collect();
+        order.sort_unstable();
+        for (_, key) in &order {
+            let c = &self.conns[key];
             for side in [Side::Client, Side::Server] {
                 let e = c.endpoint(side);
                 if let (TcpState::TimeWait, Some(until)) = (e.state, e.time_wait_until) {
@@ -385,8 +391,23 @@ impl Tracker {
                     });
                 }
             }
-            self.retired.push((c, Retired::EndOfInput));
         }
+        // Reversed so `pop` hands them out in id order.
+        self.closing = order.into_iter().rev().map(|(_, k)| k).collect();
+    }
+
+    /// The next connection to report: those already retired, then (after
+    /// `finish`) the live ones, one at a time so memory never holds two copies.
+    pub fn next_retired(&mut self) -> Option<(Box<Connection>, Retired)> {
+        if let Some(r) = self.retired.pop_front() {
+            return Some(r);
+        }
+        while let Some(key) = self.closing.pop() {
+            if let Some(c) = self.conns.remove(&key) {
+                return Some((c, Retired::EndOfInput));
+            }
+        }
+        None
     }
 }
 

@@ -534,3 +534,4 @@ mod limits {
         assert_eq!(evicted, vec![1, 2, 3, 4, 5, 6]);
     }
 }
+

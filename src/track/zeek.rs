@@ -5,7 +5,7 @@ use crate::decode::tcp::flag;
 use crate::decode::Segment;
 
 use super::connection::Connection;
-use super::event::{Analysis, Evidence};
+use super::event::Analysis;
 use super::key::Side;
 
 /// Zeek's history: one letter per kind of segment, upper case for the
@@ -78,20 +78,18 @@ impl History {
         }
     }
 
-    pub fn record_analysis(&mut self, side: Side, found: &[Option<(Analysis, Evidence)>]) {
-        for (a, _) in found.iter().flatten() {
-            if a.is_retransmission() {
-                let n = &mut self.retransmissions[idx(side)];
-                *n += 1;
-                if is_power_of_ten(*n) {
-                    self.push(side, 't');
-                }
-            } else if *a == Analysis::ZeroWindow {
-                let n = &mut self.zero_windows[idx(side)];
-                *n += 1;
-                if is_power_of_ten(*n) {
-                    self.push(side, 'w');
-                }
+    pub fn record_analysis(&mut self, side: Side, a: Analysis) {
+        if a.is_retransmission() {
+            let n = &mut self.retransmissions[idx(side)];
+            *n += 1;
+            if is_power_of_ten(*n) {
+                self.push(side, 't');
+            }
+        } else if a == Analysis::ZeroWindow {
+            let n = &mut self.zero_windows[idx(side)];
+            *n += 1;
+            if is_power_of_ten(*n) {
+                self.push(side, 'w');
             }
         }
     }
