@@ -1044,7 +1044,7 @@ fn print_table(rows: &[Row], packets: u64) {
     let tcpdump = secs_of("tcpdump");
     let tshark = secs_of("tshark");
     let ratio = |secs: f64, base: Option<f64>| match base {
-        Some(b) if b > 0.0 => format!("{:.2}x", secs / b),
+        Some(b) if b > 0.0 && secs > 0.0 => format!("{:.1}x", b / secs),
         _ => "-".to_string(),
     };
 
@@ -1052,7 +1052,7 @@ fn print_table(rows: &[Row], packets: u64) {
     println!();
     println!(
         "{:<width$}  {:>9}  {:>11}  {:>10}  {:>10}  {:>10}",
-        "command", "seconds", "packets/s", "vs tcpdump", "vs tshark", "peak RSS"
+        "command", "seconds", "packets/s", "× tcpdump", "× tshark", "peak RSS"
     );
     println!(
         "{}",
@@ -1092,7 +1092,9 @@ fn print_table(rows: &[Row], packets: u64) {
         }
     }
     println!();
-    println!("ratios are wall-clock time / baseline time (below 1.00x = faster than the baseline)");
+    println!(
+        "speed-ups are baseline time / this command's time (above 1.0x = faster than the baseline)"
+    );
     for note in notes {
         println!("note: {note}");
     }

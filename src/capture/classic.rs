@@ -194,7 +194,10 @@ mod tests {
         let f = file(&[(1, 5, b"abc"), (2, 6, b"")]);
         let mut r = reader(&f);
         let a = r.next().unwrap().unwrap();
-        assert_eq!((a.ts, a.wire_len, a.data), (Timestamp::new(1, 5000), 7, &b"abc"[..]));
+        assert_eq!(
+            (a.ts, a.wire_len, a.data),
+            (Timestamp::new(1, 5000), 7, &b"abc"[..])
+        );
         let b = r.next().unwrap().unwrap();
         assert_eq!(b.data.len(), 0);
         assert!(r.next().unwrap().is_none());

@@ -87,4 +87,3 @@ impl Drop for Offline {
         unsafe { ffi::pcap_close(self.ptr()) }
     }
 }
-

@@ -100,7 +100,8 @@ impl FileSource {
         };
         let (fd, size) = match input {
             Input::File(path) => {
-                let file = std::fs::File::open(Path::new(path)).map_err(|e| open_err(io_reason(&e)))?;
+                let file =
+                    std::fs::File::open(Path::new(path)).map_err(|e| open_err(io_reason(&e)))?;
                 let meta = file.metadata().map_err(|e| open_err(io_reason(&e)))?;
                 if meta.is_dir() {
                     return Err(open_err("it is a directory".into()));

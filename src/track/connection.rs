@@ -236,8 +236,8 @@ impl Connection {
             track_zero_window(me, seg, window);
         }
         let mut resent = false;
-        for i in first_analysis..events.len() {
-            let EventKind::Analysis { what, .. } = events[i].kind else {
+        for e in &events[first_analysis..] {
+            let EventKind::Analysis { what, .. } = e.kind else {
                 continue;
             };
             self.endpoint_mut(side).analysis[what.index()] += 1;

@@ -144,7 +144,9 @@ impl Tracker {
     }
 
     /// Connections that left since the last call, in the order they left.
-    pub fn drain_retired(&mut self) -> std::collections::vec_deque::Drain<'_, (Box<Connection>, Retired)> {
+    pub fn drain_retired(
+        &mut self,
+    ) -> std::collections::vec_deque::Drain<'_, (Box<Connection>, Retired)> {
         self.retired.drain(..)
     }
 

@@ -534,4 +534,3 @@ mod limits {
         assert_eq!(evicted, vec![1, 2, 3, 4, 5, 6]);
     }
 }
-
