@@ -2,8 +2,12 @@
 
 use std::io::{self, IsTerminal, Write};
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{check_filter, FileSource, Filter};
-use crate::cli::{OutputArgs, ReadConfig};
+use crate::cli::{LiveArgs, OutputArgs, ReadConfig};
 use crate::decode::{self, Frame, Segment};
 use crate::error::{Error, Result};
 use crate::render::json::JsonRenderer;
@@ -30,6 +34,10 @@ pub struct Pipeline<W: Write> {
     rows: Vec<ConnRow>,
     /// Timer events are copied out of the tracker before rendering.
     pending: Vec<Event>,
+    /// Live capture: the kernel's counters, for the summary.
+    pub kernel: Option<KernelStats>,
+    /// Live capture: flush after every frame so lines appear as packets do.
+    pub flush_each: bool,
 }
 
 impl<W: Write> Pipeline<W> {
@@ -49,6 +57,8 @@ impl<W: Write> Pipeline<W> {
             summary_only: opts.summary,
             rows: Vec::new(),
             pending: Vec::new(),
+            kernel: None,
+            flush_each: false,
         }
     }
 
@@ -91,7 +101,11 @@ impl<W: Write> Pipeline<W> {
             };
             self.out.write_all(bytes)?;
         }
-        self.retire()
+        self.retire()?;
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
     }
 
     fn timer_event(&mut self, e: &Event) -> Result<()> {
@@ -154,7 +168,7 @@ impl<W: Write> Pipeline<W> {
         self.counts.evicted_cap = self.tracker.evicted_cap;
         match &mut self.renderer {
             Renderer::Json(r) => {
-                let bytes = r.summary(&self.counts, &self.errors);
+                let bytes = r.summary(&self.counts, &self.errors, self.kernel.as_ref());
                 self.out.write_all(bytes)?;
             }
             Renderer::Lines(_) => {
@@ -177,6 +191,13 @@ impl<W: Write> Pipeline<W> {
                     if c.connections == 1 { "" } else { "s" },
                     c.cut_by_snaplen
                 )?;
+                if let Some(k) = &self.kernel {
+                    write!(
+                        self.out,
+                        "; kernel: {} received, {} dropped, {} dropped by the interface",
+                        k.received, k.dropped, k.if_dropped
+                    )?;
+                }
                 if c.evicted_idle + c.evicted_cap > 0 {
                     write!(
                         self.out,
@@ -249,6 +270,118 @@ pub fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<O
     }
     pipe.finish()?;
     Ok(outcome)
+}
+
+/// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames arrive.
+pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    let filter = args.filter();
+    let mut src = LiveSource::open(&args.interface, filter.as_deref())?;
+    drop_privileges()?;
+    if let Some(w) = &args.write {
+        src.save_to(w)?;
+    }
+    if !args.output.json {
+        let (name, desc) = src.link_names();
+        writeln!(
+            err,
+            "listening on {}, link-type {name} ({desc}), snapshot length 262144 bytes",
+            src.device()
+        )?;
+    }
+    let mut pipe = Pipeline::new(out, &args.output);
+    pipe.flush_each = true;
+    let link = src.link();
+    capture_until(&mut src, &mut pipe, &stop, link)?;
+    src.flush()?;
+    let stats = src.stats();
+    pipe.kernel = Some(stats);
+    let frames = pipe.counts.frames;
+    pipe.finish()?;
+    if !args.output.json {
+        writeln!(
+            err,
+            "{frames} packets captured\n{} packets received by filter\n{} packets dropped by kernel",
+            stats.received, stats.dropped
+        )?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Feed live frames to the pipeline until `stop` is set or `-c` is reached.
+pub fn capture_until<W: Write>(
+    src: &mut LiveSource,
+    pipe: &mut Pipeline<W>,
+    stop: &AtomicBool,
+    link: decode::link::LinkKind,
+) -> Result<()> {
+    while !pipe.done() {
+        match src.next_frame(stop)? {
+            Some(frame) => pipe.frame(&frame, link)?,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Started through sudo: go back to the invoking user once the capture is
+/// open, as tcpdump -Z does, so nothing else runs as root.
+fn drop_privileges() -> Result<()> {
+    // SAFETY: plain syscalls on the current process.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let id = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());
+    let (Some(uid), Some(gid)) = (id("SUDO_UID"), id("SUDO_GID")) else {
+        return Ok(());
+    };
+    // SAFETY: setgroups/setgid/setuid on the current process; order matters
+    // (groups and gid first, while still root).
+    let failed = unsafe {
+        libc::setgroups(0, std::ptr::null()) != 0
+            || libc::setgid(gid) != 0
+            || libc::setuid(uid) != 0
+    };
+    if failed {
+        return Err(Error::Output(io::Error::other(format!(
+            "could not drop privileges to uid {uid}: {}",
+            io::Error::last_os_error()
+        ))));
+    }
+    Ok(())
+}
+
+/// `synack interfaces`: like tcpdump -D.
+pub fn interfaces(out: &mut impl Write) -> Result<()> {
+    let devices = pcap::Device::list().map_err(|e| Error::Open {
+        path: "the interface list".into(),
+        reason: e.to_string(),
+    })?;
+    for (i, d) in devices.iter().enumerate() {
+        let f = &d.flags.if_flags;
+        let mut tags = Vec::new();
+        if f.contains(pcap::IfFlags::UP) {
+            tags.push("Up");
+        }
+        if f.contains(pcap::IfFlags::RUNNING) {
+            tags.push("Running");
+        }
+        if f.contains(pcap::IfFlags::LOOPBACK) {
+            tags.push("Loopback");
+        }
+        if f.contains(pcap::IfFlags::WIRELESS) {
+            tags.push("Wireless");
+        }
+        write!(out, "{}.{}", i + 1, d.name)?;
+        if let Some(desc) = &d.desc {
+            write!(out, " ({desc})")?;
+        }
+        writeln!(out, " [{}]", tags.join(", "))?;
+    }
+    Ok(())
 }
 
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;

@@ -39,6 +39,58 @@ pub enum Command {
     /// Read capture files (pcap, pcapng, '-' for stdin) and show every frame
     #[command(after_help = READ_AFTER)]
     Read(ReadArgs),
+
+    /// Capture live from an interface (default lo) and annotate as packets arrive
+    #[command(after_help = LIVE_AFTER)]
+    Live(LiveArgs),
+
+    /// List the interfaces synack can capture on, like tcpdump -D
+    Interfaces,
+}
+
+const LIVE_AFTER: &str = "\
+Examples:
+  sudo synack live 'tcp port 9999'                 loopback, one port
+  sudo synack live -i any -w trace.pcap tcp        every interface, saved for later
+  sudo synack live --summary -c 1000               a table after 1000 frames
+
+The default interface is lo: synack is made for watching local TCP, such as the
+bundled echo server. Ctrl-C stops cleanly: the -w file is complete, connections
+and the kernel's received/dropped counters are printed.
+
+Capturing needs root, or the capabilities on the binary:
+  sudo setcap cap_net_raw,cap_net_admin+eip $(command -v synack)
+Started through sudo, synack drops back to the invoking user once the capture
+is open (like tcpdump -Z). States are inferred from the packets: on a capture
+taken near one host, the far side's state lags by the path delay.";
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on ('any' for all)
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        default_value = "lo"
+    )]
+    pub interface: String,
+
+    /// Also write the raw frames to FILE (pcap), readable by tcpdump and synack read
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<String>,
+
+    /// A BPF filter as in tcpdump
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl LiveArgs {
+    pub fn filter(&self) -> Option<String> {
+        (!self.filter.is_empty()).then(|| self.filter.join(" "))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +258,7 @@ mod tests {
         argv.extend(words);
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Read(r) => r.validate(),
+            _ => unreachable!("parsed a read command"),
         }
     }
 

@@ -5,9 +5,33 @@ use clap::Parser;
 use synack::app::{self, Outcome};
 use synack::cli::{Cli, Command};
 
+fn finish(result: synack::Result<Outcome>, err: &mut impl Write) -> ExitCode {
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::InputErrors) => ExitCode::from(1),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(err, "synack: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Live(args) => {
+            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let mut err = io::stderr().lock();
+            let r = app::live(&args, out, &mut err);
+            finish(r, &mut err)
+        }
+        Command::Interfaces => {
+            let mut out = io::stdout().lock();
+            let mut err = io::stderr().lock();
+            let r = app::interfaces(&mut out).map(|_| Outcome::Clean);
+            finish(r, &mut err)
+        }
         Command::Read(args) => {
             let cfg = match args.validate() {
                 Ok(c) => c,
@@ -19,15 +43,8 @@ fn main() -> ExitCode {
             let stdout = io::stdout().lock();
             let out = BufWriter::with_capacity(1 << 16, stdout);
             let mut err = io::stderr().lock();
-            match app::read(&cfg, out, &mut err) {
-                Ok(Outcome::Clean) => ExitCode::SUCCESS,
-                Ok(Outcome::InputErrors) => ExitCode::from(1),
-                Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
-                Err(e) => {
-                    let _ = writeln!(err, "synack: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            let r = app::read(&cfg, out, &mut err);
+            finish(r, &mut err)
         }
     }
 }

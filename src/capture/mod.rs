@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 
 mod classic;
 mod libpcap;
+pub mod live;
 
 use classic::ClassicReader;
 use libpcap::Offline;

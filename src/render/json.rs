@@ -142,7 +142,12 @@ impl JsonRenderer {
         &self.buf
     }
 
-    pub fn summary(&mut self, counts: &Counts, errors: &[String]) -> &[u8] {
+    pub fn summary(
+        &mut self,
+        counts: &Counts,
+        errors: &[String],
+        kernel: Option<&crate::capture::live::KernelStats>,
+    ) -> &[u8] {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         o.plain("type", "summary")
@@ -158,6 +163,14 @@ impl JsonRenderer {
             .num("connections", counts.connections)
             .num("evicted_idle", counts.evicted_idle)
             .num("evicted_max_connections", counts.evicted_cap);
+        if let Some(k) = kernel {
+            let out = o.key("kernel");
+            let mut ko = Obj::new(out);
+            ko.num("received", k.received)
+                .num("dropped", k.dropped)
+                .num("if_dropped", k.if_dropped);
+            ko.end();
+        }
         let out = o.key("errors");
         out.push(b'[');
         for (i, e) in errors.iter().enumerate() {

@@ -1,0 +1,213 @@
+//! Live capture: a device opened in immediate mode, frames as they arrive,
+//! an optional savefile, and the kernel's counters at the end.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pcap::{Active, Capture, Device, Precision, Savefile};
+
+use super::Filter;
+
+use crate::decode::link::LinkKind;
+use crate::decode::{Frame, Timestamp};
+use crate::error::{Error, Result};
+
+/// How often a blocked read wakes up to look at the stop flag.
+const POLL_MS: i32 = 100;
+const SNAPLEN: i32 = 262_144;
+
+/// The kernel's counters for a live capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    pub received: u32,
+    pub dropped: u32,
+    pub if_dropped: u32,
+}
+
+pub struct LiveSource {
+    cap: Capture<Active>,
+    device: String,
+    dlt: i32,
+    link: LinkKind,
+    filter: Option<Filter>,
+    savefile: Option<Savefile>,
+    records: u64,
+    buf: Vec<u8>,
+    header: (Timestamp, u32),
+}
+
+/// What to tell a user who may not capture.
+pub fn privilege_hint() -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "synack".into());
+    format!(
+        "capturing needs root or the capture capabilities: run with sudo, or once \
+         'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; without them, read a capture \
+         file instead: synack read fixtures/ipv4-echo.pcap"
+    )
+}
+
+impl LiveSource {
+    pub fn open(device: &str, filter: Option<&str>) -> Result<LiveSource> {
+        let open_err = |e: pcap::Error| {
+            let msg = e.to_string();
+            let reason = if msg.contains("ermission") || msg.contains("Operation not permitted") {
+                format!("{msg}; {}", privilege_hint())
+            } else if msg.contains("No such device") {
+                format!("{msg} (list the interfaces with 'synack interfaces')")
+            } else {
+                msg
+            };
+            Error::Open {
+                path: format!("interface {device}"),
+                reason,
+            }
+        };
+        let cap = Capture::from_device(Device::from(device))
+            .map_err(open_err)?
+            .immediate_mode(true)
+            .snaplen(SNAPLEN)
+            .timeout(POLL_MS)
+            .precision(Precision::Nano)
+            .open()
+            .map_err(open_err)?
+            // Nonblocking with our own poll: libpcap retries its poll on EINTR
+            // and (in immediate mode) may ignore the timeout, so a blocking
+            // read would never see Ctrl-C.
+            .setnonblock()
+            .map_err(open_err)?;
+        let dlt = cap.get_datalink().0;
+        let Some(link) = LinkKind::from_dlt(dlt) else {
+            return Err(Error::UnsupportedLink {
+                path: format!("interface {device}"),
+                name: pcap::Linktype(dlt)
+                    .get_name()
+                    .unwrap_or_else(|_| "unknown".into()),
+                dlt,
+            });
+        };
+        let filter = filter.map(|f| super::compile_filter(&cap, f)).transpose()?;
+        Ok(LiveSource {
+            cap,
+            device: device.to_string(),
+            dlt,
+            link,
+            filter,
+            savefile: None,
+            records: 0,
+            buf: Vec::with_capacity(SNAPLEN as usize),
+            header: (Timestamp::default(), 0),
+        })
+    }
+
+    /// Write every captured frame (before the filter, as tcpdump -w does
+    /// after its kernel filter) to `path`, readable by tcpdump.
+    pub fn save_to(&mut self, path: &str) -> Result<()> {
+        let sf = self.cap.savefile(path).map_err(|e| Error::Open {
+            path: path.to_string(),
+            reason: format!("cannot write the savefile: {e}"),
+        })?;
+        self.savefile = Some(sf);
+        Ok(())
+    }
+
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    pub fn link(&self) -> LinkKind {
+        self.link
+    }
+
+    pub fn link_names(&self) -> (String, String) {
+        let lt = pcap::Linktype(self.dlt);
+        (
+            lt.get_name().unwrap_or_else(|_| self.dlt.to_string()),
+            lt.get_description().unwrap_or_default(),
+        )
+    }
+
+    /// The next frame that passes the filter; `Ok(None)` once `stop` is set.
+    pub fn next_frame(&mut self, stop: &AtomicBool) -> Result<Option<Frame<'_>>> {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    self.records += 1;
+                    if let Some(sf) = &mut self.savefile {
+                        sf.write(&p);
+                    }
+                    if self.filter.as_ref().is_some_and(|f| !f.matches(p.data)) {
+                        continue;
+                    }
+                    // A copy into a reused buffer: the packet borrows the
+                    // handle, and the loop needs the handle again.
+                    self.buf.clear();
+                    self.buf.extend_from_slice(p.data);
+                    self.header = (ts_of(p.header), p.header.len);
+                    break;
+                }
+                Err(pcap::Error::TimeoutExpired) => {
+                    self.wait_readable();
+                    continue;
+                }
+                Err(pcap::Error::NoMorePackets) => return Ok(None),
+                Err(e) => {
+                    return Err(Error::Read {
+                        path: format!("interface {}", self.device),
+                        last_frame: self.records,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(Some(Frame {
+            number: self.records,
+            ts: self.header.0,
+            wire_len: self.header.1,
+            data: &self.buf,
+        }))
+    }
+
+    /// Sleep until a frame may be ready, at most POLL_MS.
+    fn wait_readable(&self) {
+        use std::os::fd::AsRawFd;
+        let mut pfd = libc::pollfd {
+            fd: self.cap.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; an EINTR (Ctrl-C) just returns early.
+        unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+    }
+
+    pub fn stats(&mut self) -> KernelStats {
+        self.cap
+            .stats()
+            .map(|s| KernelStats {
+                received: s.received,
+                dropped: s.dropped,
+                if_dropped: s.if_dropped,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Flush the savefile so it is complete on disk.
+    pub fn flush(&mut self) -> Result<()> {
+        if let Some(sf) = &mut self.savefile {
+            sf.flush().map_err(|e| Error::Read {
+                path: "savefile".into(),
+                last_frame: self.records,
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Microsecond timeval from libpcap, nanoseconds when opened for them.
+fn ts_of(h: &pcap::PacketHeader) -> Timestamp {
+    Timestamp::new(h.ts.tv_sec, h.ts.tv_usec as u32)
+}
