@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use super::annotation::duration;
-use super::time::clock_text;
+use super::time::time_of_day_ms;
 use crate::track::connection::Connection;
 use crate::track::event::{Analysis, CloseVariant};
 use crate::track::{zeek, Retired, Side, TcpState};
@@ -62,7 +62,7 @@ impl ConnRow {
             .filter_map(|s| {
                 c.endpoint(s)
                     .time_wait_until
-                    .map(|u| format!("{} until {}", s.name(), clock_text(u)))
+                    .map(|u| format!("{} until {}", s.name(), time_of_day_ms(u)))
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -126,8 +126,49 @@ impl ConnRow {
     }
 }
 
-/// Draw the table; `width` is the terminal's, when known.
+const HEADERS: [&str; 13] = [
+    "#",
+    "client",
+    "server",
+    "duration",
+    "pkts c→s/s→c",
+    "bytes c→s/s→c",
+    "RTT",
+    "close",
+    "TIME_WAIT",
+    "keep-alive",
+    "retrans",
+    "zero win",
+    "zeek",
+];
+
+impl ConnRow {
+    fn cells(&self) -> [String; 13] {
+        [
+            self.id.to_string(),
+            self.client.clone(),
+            self.server.clone(),
+            self.duration.clone(),
+            self.packets.clone(),
+            self.bytes.clone(),
+            self.rtt.clone(),
+            self.close.clone(),
+            self.time_wait.clone(),
+            self.keepalive.clone(),
+            self.retransmissions.clone(),
+            self.zero_window.clone(),
+            self.zeek.clone(),
+        ]
+    }
+}
+
+/// Draw the table; `width` is the terminal's, when known. Columns empty in
+/// every row (no keep-alives, no retransmissions…) are left out.
 pub fn render(rows: &[ConnRow], width: Option<u16>) -> String {
+    let cells: Vec<[String; 13]> = rows.iter().map(ConnRow::cells).collect();
+    let keep: Vec<usize> = (0..HEADERS.len())
+        .filter(|&i| i < 3 || cells.iter().any(|r| !r[i].is_empty()))
+        .collect();
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     match width {
@@ -139,37 +180,9 @@ pub fn render(rows: &[ConnRow], width: Option<u16>) -> String {
             t.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    t.set_header(vec![
-        "#",
-        "client",
-        "server",
-        "duration",
-        "pkts c→s / s→c",
-        "bytes c→s / s→c",
-        "RTT",
-        "close",
-        "TIME_WAIT",
-        "keep-alive",
-        "retrans",
-        "zero win",
-        "zeek",
-    ]);
-    for r in rows {
-        t.add_row(vec![
-            r.id.to_string(),
-            r.client.clone(),
-            r.server.clone(),
-            r.duration.clone(),
-            r.packets.clone(),
-            r.bytes.clone(),
-            r.rtt.clone(),
-            r.close.clone(),
-            r.time_wait.clone(),
-            r.keepalive.clone(),
-            r.retransmissions.clone(),
-            r.zero_window.clone(),
-            r.zeek.clone(),
-        ]);
+    t.set_header(keep.iter().map(|&i| HEADERS[i]));
+    for r in cells {
+        t.add_row(keep.iter().map(|&i| r[i].clone()));
     }
     t.to_string()
 }

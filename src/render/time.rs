@@ -102,6 +102,15 @@ impl TimeWriter {
     }
 }
 
+/// Local time of day with milliseconds, for tables.
+pub fn time_of_day_ms(ts: Timestamp) -> String {
+    let n = ts.normalized();
+    match DateTime::<Utc>::from_timestamp(n.secs, n.nanos) {
+        Some(t) => t.with_timezone(&Local).format("%H:%M:%S%.3f").to_string(),
+        None => format!("@{}", n.secs),
+    }
+}
+
 /// Time of day in UTC with microseconds, where no writer is at hand.
 pub fn clock_text(ts: Timestamp) -> String {
     let mut w = TimeWriter::new(TimeFormat::Utc, false);
