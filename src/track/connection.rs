@@ -445,16 +445,15 @@ impl Connection {
             }
             TcpState::Closing => {
                 self.close.steps += 1;
-                let step = self.close.steps;
-                self.enter_time_wait(other, seg.ts, timers, emit);
                 emit(
                     side,
                     EventKind::Close {
-                        step,
+                        step: self.close.steps,
                         of: Some(4),
                         variant: CloseVariant::Simultaneous,
                     },
                 );
+                self.enter_time_wait(other, seg.ts, timers, emit);
             }
             TcpState::LastAck => {
                 self.endpoint_mut(other).state = TcpState::Closed;
