@@ -1,0 +1,345 @@
+//! The TCP lifecycle on real captures: each fixture in the "TCP lifecycle
+//! scenarios" table of fixtures/README.md, its events and both endpoints'
+//! states, checked frame by frame. The frame numbers and facts were read off
+//! the captures with tshark and the kernel's own `ss` snapshots taken during
+//! each capture (fixtures/ss/).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+struct Run {
+    packets: Vec<Value>,
+    connections: Vec<Value>,
+    /// Frameless events ({"type":"event"}).
+    events: Vec<Value>,
+}
+
+fn run(name: &str) -> Run {
+    let out = run_path(&["read", "--json"], &fixture(name));
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    let mut r = Run {
+        packets: vec![],
+        connections: vec![],
+        events: vec![],
+    };
+    for v in json_lines(&out) {
+        match v["type"].as_str() {
+            Some("packet") => r.packets.push(v),
+            Some("connection") => r.connections.push(v),
+            Some("event") => r.events.push(v),
+            _ => {}
+        }
+    }
+    r.connections.sort_by_key(|c| c["conn"].as_u64());
+    r
+}
+
+impl Run {
+    fn frame(&self, n: u64) -> &Value {
+        self.packets
+            .iter()
+            .find(|p| p["frame"] == n)
+            .unwrap_or_else(|| panic!("no frame {n}"))
+    }
+
+    /// Event kinds of a frame, e.g. ["close:2/3", "time_wait"].
+    fn kinds(&self, n: u64) -> Vec<String> {
+        self.frame(n)["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let k = e["kind"].as_str().unwrap().to_string();
+                match (e.get("step"), e.get("of")) {
+                    (Some(s), Some(Value::Null)) => format!("{k}:{s}"),
+                    (Some(s), Some(of)) => format!("{k}:{s}/{of}"),
+                    (Some(s), None) => format!("{k}:{s}"),
+                    _ => k,
+                }
+            })
+            .collect()
+    }
+
+    fn has(&self, n: u64, kind: &str) -> bool {
+        self.kinds(n).iter().any(|k| k == kind)
+    }
+
+    fn states(&self, n: u64) -> (String, String) {
+        let s = &self.frame(n)["states"];
+        (
+            s["client"].as_str().unwrap().to_string(),
+            s["server"].as_str().unwrap().to_string(),
+        )
+    }
+
+    fn conn(&self, id: u64) -> &Value {
+        self.connections
+            .iter()
+            .find(|c| c["conn"] == id)
+            .unwrap_or_else(|| panic!("no connection {id}"))
+    }
+
+    fn event_where(&self, n: u64, kind: &str) -> &Value {
+        self.frame(n)["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("frame {n} has no {kind}: {:?}", self.kinds(n)))
+    }
+}
+
+fn st(c: &str, s: &str) -> (String, String) {
+    (c.to_string(), s.to_string())
+}
+
+fn assert_handshake(r: &Run, first: u64) {
+    assert!(r.has(first, "handshake:1"), "{:?}", r.kinds(first));
+    assert_eq!(r.states(first), st("SYN_SENT", "SYN_RCVD"));
+    assert!(r.has(first + 1, "handshake:2"));
+    assert_eq!(r.states(first + 1), st("ESTABLISHED", "SYN_RCVD"));
+    assert!(r.has(first + 2, "handshake:3"));
+    assert_eq!(r.states(first + 2), st("ESTABLISHED", "ESTABLISHED"));
+}
+
+#[test]
+fn client_closes_first_four_way_client_holds_time_wait() {
+    let r = run("close-client-first.pcap");
+    assert_handshake(&r, 1);
+    assert!(r.has(8, "close:1"));
+    assert_eq!(r.states(8), st("FIN_WAIT_1", "CLOSE_WAIT"));
+    assert!(r.has(9, "close:2/4"));
+    assert_eq!(r.states(9), st("FIN_WAIT_2", "CLOSE_WAIT"));
+    assert!(r.has(10, "close:3/4") && r.has(10, "time_wait"));
+    assert_eq!(r.states(10), st("TIME_WAIT", "LAST_ACK"));
+    assert!(r.has(11, "close:4/4"));
+    assert_eq!(r.states(11), st("TIME_WAIT", "CLOSED"));
+    let c = r.conn(1);
+    assert_eq!(c["close"]["type"], "four_way");
+    assert_eq!(c["close"]["first_fin"], "client");
+    assert_eq!(c["time_wait"], "client");
+    assert_eq!(c["conn_state"], "SF");
+    assert_eq!(c["handshake"]["complete"], true);
+    // TIME_WAIT ends 2MSL (60 s) after the frame that started it.
+    let tw = r.event_where(10, "time_wait");
+    let start = chrono::DateTime::parse_from_rfc3339(r.frame(10)["ts"].as_str().unwrap()).unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(tw["until"].as_str().unwrap()).unwrap();
+    assert_eq!((until - start).num_seconds(), 60);
+    assert!(r.events.iter().any(|e| e["kind"] == "time_wait_continues"));
+}
+
+#[test]
+fn server_closes_first_server_holds_time_wait() {
+    let r = run("close-server-first.pcap");
+    assert_handshake(&r, 1);
+    assert!(r.has(8, "close:1"));
+    assert_eq!(r.states(8), st("CLOSE_WAIT", "FIN_WAIT_1"));
+    assert_eq!(r.states(9), st("CLOSE_WAIT", "FIN_WAIT_2"));
+    assert_eq!(r.states(10), st("LAST_ACK", "TIME_WAIT"));
+    assert_eq!(r.states(11), st("CLOSED", "TIME_WAIT"));
+    let c = r.conn(1);
+    assert_eq!(c["close"]["first_fin"], "server");
+    assert_eq!(c["time_wait"], "server");
+}
+
+#[test]
+fn three_packet_close() {
+    let r = run("close-three-way.pcap");
+    assert!(r.has(8, "close:1"));
+    assert!(r.has(9, "close:2/3"), "{:?}", r.kinds(9));
+    assert_eq!(r.states(9), st("TIME_WAIT", "LAST_ACK"));
+    assert!(r.has(10, "close:3/3"));
+    assert_eq!(r.states(10), st("TIME_WAIT", "CLOSED"));
+    assert_eq!(r.conn(1)["close"]["type"], "three_way");
+}
+
+#[test]
+fn half_close_counts_the_bytes_sent_after_the_fin() {
+    let r = run("half-close.pcap");
+    assert!(r.has(6, "close:1"));
+    assert!(r.has(7, "half_close"), "{:?}", r.kinds(7));
+    assert_eq!(r.states(9), st("FIN_WAIT_2", "CLOSE_WAIT"));
+    let c = r.conn(1);
+    assert_eq!(c["close"]["half_close"], true);
+    assert_eq!(c["close"]["half_close_bytes"], 300);
+    assert_eq!(c["close"]["type"], "four_way");
+    assert_eq!(c["time_wait"], "client");
+}
+
+#[test]
+fn simultaneous_close_both_closing_both_time_wait() {
+    for name in ["simultaneous-close.pcap", "simultaneous-close-fin-lost.pcap"] {
+        let r = run(name);
+        let fin2 = r
+            .packets
+            .iter()
+            .find(|p| r.has(p["frame"].as_u64().unwrap(), "close:2/4"))
+            .unwrap_or_else(|| panic!("{name}: no second close step"));
+        let n = fin2["frame"].as_u64().unwrap();
+        assert_eq!(fin2["events"][0]["variant"], "simultaneous", "{name}");
+        assert_eq!(r.states(n), st("CLOSING", "CLOSING"), "{name}");
+        let c = r.conn(1);
+        assert_eq!(c["close"]["type"], "simultaneous", "{name}");
+        assert_eq!(c["time_wait"], "both", "{name}");
+        assert_eq!(c["states"]["client"], "TIME_WAIT");
+        assert_eq!(c["states"]["server"], "TIME_WAIT");
+    }
+}
+
+#[test]
+fn rst_abort_by_the_client() {
+    let r = run("rst-abort.pcap");
+    let e = r.event_where(8, "reset");
+    assert_eq!((e["side"].as_str(), e["cause"].as_str()), (Some("client"), Some("abort")));
+    assert_eq!(r.states(8), st("CLOSED", "CLOSED"));
+    let c = r.conn(1);
+    assert_eq!(c["aborted_by"], "client");
+    assert_eq!(c["resets"]["client"], 1);
+    assert_eq!(c["conn_state"], "RSTO");
+    assert_eq!(c["time_wait"], Value::Null, "an abort leaves no TIME_WAIT");
+}
+
+#[test]
+fn close_with_unread_data_resets_from_the_server() {
+    let r = run("rst-unread.pcap");
+    // The client's 100 bytes (frame 8) are ACKed by the kernel (9) but never read.
+    assert_eq!(r.frame(8)["len"], 100);
+    let e = r.event_where(10, "reset");
+    assert_eq!((e["side"].as_str(), e["cause"].as_str()), (Some("server"), Some("abort")));
+    assert_eq!(r.conn(1)["conn_state"], "RSTR");
+}
+
+#[test]
+fn refused_over_ipv4_and_ipv6() {
+    let r = run("refused.pcap");
+    for (syn, rst, conn) in [(1, 2, 1), (3, 4, 2)] {
+        assert!(r.has(syn, "handshake:1"));
+        assert!(r.has(rst, "refused"));
+        assert_eq!(r.event_where(rst, "reset")["cause"], "refused");
+        assert_eq!(r.states(rst), st("CLOSED", "CLOSED"));
+        let c = r.conn(conn);
+        assert_eq!(c["refused"], true);
+        assert_eq!(c["conn_state"], "REJ");
+    }
+    assert_eq!(r.frame(3)["ip_version"], 6);
+}
+
+#[test]
+fn keepalive_probes_and_their_acks() {
+    let r = run("keepalive.pcap");
+    for (probe, ack) in [(8, 9), (10, 11), (12, 13)] {
+        assert!(r.has(probe, "keep_alive"), "frame {probe}: {:?}", r.kinds(probe));
+        assert_eq!(r.frame(probe)["len"], 0);
+        assert!(r.has(ack, "keep_alive_ack"), "frame {ack}: {:?}", r.kinds(ack));
+    }
+    let k = &r.conn(1)["keepalive"];
+    assert_eq!(k["probes"], 3);
+    assert_eq!(k["by"], "client");
+    // TCP_KEEPIDLE=1: the first probe comes about 1 s after the last data.
+    let idle = k["idle_s"].as_f64().unwrap();
+    assert!((0.9..1.5).contains(&idle), "idle {idle}");
+    // Every probe was answered, so the interval (tcp_keepalive_intvl) is not revealed.
+    assert_eq!(k["interval_s"], Value::Null);
+}
+
+#[test]
+fn keepalive_to_a_dead_peer_ends_in_a_reset() {
+    let r = run("keepalive-dead.pcap");
+    for probe in [8, 9, 10] {
+        assert!(r.has(probe, "keep_alive"));
+    }
+    let e = r.event_where(11, "reset");
+    assert_eq!((e["side"].as_str(), e["cause"].as_str()), (Some("client"), Some("keepalive_timeout")));
+    let k = &r.conn(1)["keepalive"];
+    assert_eq!(k["probes"], 3);
+    // TCP_KEEPINTVL=1: unanswered probes one second apart.
+    let iv = k["interval_s"].as_f64().unwrap();
+    assert!((0.9..1.5).contains(&iv), "interval {iv}");
+}
+
+#[test]
+fn zero_window_with_linux_probes() {
+    let r = run("zero-window.pcap");
+    assert!(r.has(9, "zero_window"));
+    // Linux's zero-window probes: 0 bytes at SND.UNA − 1 (tshark says keep-alive).
+    for probe in [10, 12, 13] {
+        assert!(r.has(probe, "zero_window_probe"), "frame {probe}: {:?}", r.kinds(probe));
+        assert!(!r.has(probe, "keep_alive"));
+        assert_eq!(r.frame(probe)["len"], 0);
+    }
+    assert!(r.has(11, "zero_window_probe_ack"));
+    assert!(r.has(15, "window_update"));
+    assert!(r.has(7, "window_full"));
+    let c = r.conn(1);
+    assert!(c["analysis"]["server"]["zero_window"].as_u64().unwrap() >= 3);
+    assert!(c["zero_window_s"]["server"].as_f64().unwrap() > 0.1);
+}
+
+#[test]
+fn retransmissions_fast_and_by_timeout() {
+    let r = run("retransmission.pcap");
+    assert!(r.has(36, "fast_retransmission"), "{:?}", r.kinds(36));
+    for f in [41, 45, 46] {
+        assert!(r.has(f, "retransmission"), "frame {f}: {:?}", r.kinds(f));
+    }
+    for (f, n) in [(20, 1), (21, 2), (22, 3), (23, 4)] {
+        assert_eq!(r.event_where(f, "duplicate_ack")["count"], n);
+    }
+    let c = r.conn(1);
+    assert!(c["analysis"]["client"]["retransmission"].as_u64().unwrap() >= 3);
+    assert!(c["history"].as_str().unwrap().contains('T'), "Zeek's retransmission letter");
+}
+
+#[test]
+fn syn_retransmission_is_counted_in_the_handshake() {
+    let r = run("syn-retransmission.pcap");
+    assert!(r.has(2, "retransmission"));
+    assert_eq!(r.states(2), st("SYN_SENT", "SYN_RCVD"));
+    let h = &r.conn(1)["handshake"];
+    assert_eq!(h["syn_count"], 2);
+    assert_eq!(h["complete"], true);
+    // The RTT runs from the first SYN: the retransmission timeout (1 s) is in it.
+    assert!(h["rtt_us"].as_u64().unwrap() > 900_000);
+}
+
+#[test]
+fn port_reuse_within_time_wait_starts_a_second_connection() {
+    let r = run("port-reuse.pcap");
+    assert_eq!(r.frame(10)["conn"], 1);
+    assert_eq!(r.states(10), st("TIME_WAIT", "CLOSED"));
+    assert_eq!(r.frame(11)["conn"], 2);
+    let e = r.event_where(11, "port_reuse");
+    assert_eq!(e["previous_conn"], 1);
+    assert_eq!(e["previous_in_time_wait"], true);
+    assert!(r.has(11, "reused_ports") && r.has(11, "handshake:1"));
+    assert_eq!(r.connections.len(), 2);
+    assert_eq!(r.conn(1)["ended_by"], "port_reuse");
+    assert_eq!(r.conn(2)["port_reuse"], true);
+    assert_eq!(r.conn(1)["client"], r.conn(2)["client"]);
+}
+
+#[test]
+fn midstream_pickup_assumes_established() {
+    let r = run("midstream.pcap");
+    assert!(r.has(1, "midstream"));
+    assert_eq!(r.frame(1)["states_assumed"], true);
+    assert_eq!(r.states(1), st("ESTABLISHED", "ESTABLISHED"));
+    assert_eq!(r.frame(1)["rel_seq"], 1);
+    let c = r.conn(1);
+    assert_eq!(c["midstream"], true);
+    assert_eq!(c["conn_state"], "OTH");
+    assert_eq!(c["time_wait"], "client");
+}
+
+#[test]
+fn ipv6_lifecycle() {
+    let r = run("ipv6-lifecycle.pcap");
+    assert_handshake(&r, 1);
+    let c = r.conn(1);
+    assert!(c["client"].as_str().unwrap().starts_with("[fd00:99::"));
+    assert_eq!(c["close"]["first_fin"], "client");
+    assert_eq!(c["time_wait"], "client");
+    assert_eq!(c["conn_state"], "SF");
+}
