@@ -16,7 +16,10 @@ fn every_fixture_renders_as_its_golden_file() {
     assert!(fixtures.len() >= 30, "only {} fixtures", fixtures.len());
     for name in fixtures {
         // Epoch time with nanoseconds: independent of the time zone, loses nothing.
-        let out = run_path(&["read", "-N", "--time", "epoch", "--nano"], &fixture(&name));
+        let out = run_path(
+            &["read", "-N", "--time", "epoch", "--nano"],
+            &fixture(&name),
+        );
         let text = stdout(&out);
         let golden = root().join("tests/golden").join(format!("{name}.txt"));
         if bless {

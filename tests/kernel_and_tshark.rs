@@ -158,7 +158,10 @@ fn analysis_flags_agree_with_tshark_except_where_documented() {
                 a.remove("retransmission");
                 b.remove("out_of_order");
             }
-            assert_eq!(a, b, "{name} frame {frame}: synack {ours:?} vs tshark {theirs:?}");
+            assert_eq!(
+                a, b,
+                "{name} frame {frame}: synack {ours:?} vs tshark {theirs:?}"
+            );
             documented += 1;
         }
     }

@@ -170,7 +170,10 @@ fn half_close_counts_the_bytes_sent_after_the_fin() {
 
 #[test]
 fn simultaneous_close_both_closing_both_time_wait() {
-    for name in ["simultaneous-close.pcap", "simultaneous-close-fin-lost.pcap"] {
+    for name in [
+        "simultaneous-close.pcap",
+        "simultaneous-close-fin-lost.pcap",
+    ] {
         let r = run(name);
         let fin2 = r
             .packets
@@ -192,7 +195,10 @@ fn simultaneous_close_both_closing_both_time_wait() {
 fn rst_abort_by_the_client() {
     let r = run("rst-abort.pcap");
     let e = r.event_where(8, "reset");
-    assert_eq!((e["side"].as_str(), e["cause"].as_str()), (Some("client"), Some("abort")));
+    assert_eq!(
+        (e["side"].as_str(), e["cause"].as_str()),
+        (Some("client"), Some("abort"))
+    );
     assert_eq!(r.states(8), st("CLOSED", "CLOSED"));
     let c = r.conn(1);
     assert_eq!(c["aborted_by"], "client");
@@ -207,7 +213,10 @@ fn close_with_unread_data_resets_from_the_server() {
     // The client's 100 bytes (frame 8) are ACKed by the kernel (9) but never read.
     assert_eq!(r.frame(8)["len"], 100);
     let e = r.event_where(10, "reset");
-    assert_eq!((e["side"].as_str(), e["cause"].as_str()), (Some("server"), Some("abort")));
+    assert_eq!(
+        (e["side"].as_str(), e["cause"].as_str()),
+        (Some("server"), Some("abort"))
+    );
     assert_eq!(r.conn(1)["conn_state"], "RSTR");
 }
 
@@ -230,9 +239,17 @@ fn refused_over_ipv4_and_ipv6() {
 fn keepalive_probes_and_their_acks() {
     let r = run("keepalive.pcap");
     for (probe, ack) in [(8, 9), (10, 11), (12, 13)] {
-        assert!(r.has(probe, "keep_alive"), "frame {probe}: {:?}", r.kinds(probe));
+        assert!(
+            r.has(probe, "keep_alive"),
+            "frame {probe}: {:?}",
+            r.kinds(probe)
+        );
         assert_eq!(r.frame(probe)["len"], 0);
-        assert!(r.has(ack, "keep_alive_ack"), "frame {ack}: {:?}", r.kinds(ack));
+        assert!(
+            r.has(ack, "keep_alive_ack"),
+            "frame {ack}: {:?}",
+            r.kinds(ack)
+        );
     }
     let k = &r.conn(1)["keepalive"];
     assert_eq!(k["probes"], 3);
@@ -251,7 +268,10 @@ fn keepalive_to_a_dead_peer_ends_in_a_reset() {
         assert!(r.has(probe, "keep_alive"));
     }
     let e = r.event_where(11, "reset");
-    assert_eq!((e["side"].as_str(), e["cause"].as_str()), (Some("client"), Some("keepalive_timeout")));
+    assert_eq!(
+        (e["side"].as_str(), e["cause"].as_str()),
+        (Some("client"), Some("keepalive_timeout"))
+    );
     let k = &r.conn(1)["keepalive"];
     assert_eq!(k["probes"], 3);
     // TCP_KEEPINTVL=1: unanswered probes one second apart.
@@ -265,7 +285,11 @@ fn zero_window_with_linux_probes() {
     assert!(r.has(9, "zero_window"));
     // Linux's zero-window probes: 0 bytes at SND.UNA − 1 (tshark says keep-alive).
     for probe in [10, 12, 13] {
-        assert!(r.has(probe, "zero_window_probe"), "frame {probe}: {:?}", r.kinds(probe));
+        assert!(
+            r.has(probe, "zero_window_probe"),
+            "frame {probe}: {:?}",
+            r.kinds(probe)
+        );
         assert!(!r.has(probe, "keep_alive"));
         assert_eq!(r.frame(probe)["len"], 0);
     }
@@ -289,7 +313,10 @@ fn retransmissions_fast_and_by_timeout() {
     }
     let c = r.conn(1);
     assert!(c["analysis"]["client"]["retransmission"].as_u64().unwrap() >= 3);
-    assert!(c["history"].as_str().unwrap().contains('T'), "Zeek's retransmission letter");
+    assert!(
+        c["history"].as_str().unwrap().contains('T'),
+        "Zeek's retransmission letter"
+    );
 }
 
 #[test]
