@@ -46,6 +46,9 @@ pub enum Command {
 
     /// List the interfaces synack can capture on, like tcpdump -D
     Interfaces,
+
+    /// Echo server and client: produce TCP scenarios on loopback to watch
+    Echo(crate::echo::EchoArgs),
 }
 
 const LIVE_AFTER: &str = "\

@@ -14,13 +14,17 @@
 //! - [`track`]: connections keyed by 4-tuple, sides, relative sequence bases.
 //! - [`render`]: tcpdump-style lines and JSON Lines.
 //! - [`app`]: the pipeline that strings them together; [`cli`]: arguments.
+//! - [`echo`]: the bundled echo server/client traffic generator (with
+//!   capture, the only module that does I/O); [`kernel`]: the kernel's socket table.
 
 pub mod annotate;
 pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod echo;
 pub mod error;
+pub mod kernel;
 pub mod render;
 pub mod track;
 

@@ -26,6 +26,13 @@ fn main() -> ExitCode {
             let r = app::live(&args, out, &mut err);
             finish(r, &mut err)
         }
+        Command::Echo(args) => match synack::echo::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("synack: {e:#}");
+                ExitCode::from(1)
+            }
+        },
         Command::Interfaces => {
             let mut out = io::stdout().lock();
             let mut err = io::stderr().lock();

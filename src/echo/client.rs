@@ -1,0 +1,946 @@
+//! The echo client: sends messages, reads their echo, and closes the way it is told.
+//!
+//! Every wait for the network is bounded by the connection's deadline (`--timeout`);
+//! deliberate waits (--interval, --read-delay, --idle, and in interactive mode the time
+//! a person takes to type) do not use it up.
+
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::{ArgGroup, Args};
+
+use super::{note, parse_ms, parse_positive, sockopt, ConnError, EchoError, Keepalive};
+
+/// Most clients `--parallel` may start.
+const MAX_PARALLEL: usize = 1024;
+/// Messages up to this size are written before their echo is read. Larger ones are
+/// written by a second thread while this one reads: written whole first, they would fill
+/// the buffers both ways and both sides would wait for each other forever.
+const INLINE_WRITE: usize = 4096;
+/// Bytes per read: small, so that a slow reader (--read-delay) drains its buffer gradually.
+const READ_CHUNK: usize = 4096;
+
+/// Who closes, and how, once the messages are exchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloseMode {
+    /// Close after the last reply: our FIN goes first, this side holds TIME_WAIT.
+    #[default]
+    ClientFirst,
+    /// After the last reply, wait for the server's FIN, then close: the server holds
+    /// TIME_WAIT (pair with the server's `close_first`).
+    WaitServerClose,
+    /// Send everything, shutdown(SHUT_WR), then read the replies until the server's FIN.
+    HalfClose,
+    /// Close with SO_LINGER 0: RST instead of FIN.
+    Abort,
+    /// Send the last message and close once its echo has arrived but is still unread:
+    /// the kernel sends RST instead of FIN.
+    UnreadClose,
+}
+
+/// What each connection sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// These messages in turn, each echo awaited before the next is sent.
+    Messages(Vec<String>),
+    /// One message of this many bytes of a repeating a–z pattern.
+    Size(usize),
+}
+
+impl Payload {
+    /// The bytes of every message a connection sends, `count` times over.
+    fn messages(&self, count: u32) -> Vec<Vec<u8>> {
+        let once: Vec<Vec<u8>> = match self {
+            Payload::Messages(words) => words.iter().map(|w| w.as_bytes().to_vec()).collect(),
+            Payload::Size(n) => vec![(b'a'..=b'z').cycle().take(*n).collect()],
+        };
+        (0..count).flat_map(|_| once.iter().cloned()).collect()
+    }
+}
+
+/// What the client does; `Default` sends "hello" once to 127.0.0.1:9999 and closes first.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub connect: SocketAddr,
+    pub payload: Payload,
+    /// Send the payload this many times over each connection.
+    pub count: u32,
+    /// Pause between messages.
+    pub interval: Option<Duration>,
+    pub close: CloseMode,
+    /// SO_KEEPALIVE with these timers.
+    pub keepalive: Option<Keepalive>,
+    /// Sit idle this long after the exchange, before closing (time for keepalive probes).
+    pub idle: Option<Duration>,
+    /// Connect from this local port, with SO_REUSEADDR.
+    pub local_port: Option<u16>,
+    /// SO_RCVBUF, set before connect().
+    pub rcvbuf: Option<usize>,
+    /// Pause before each read (a slow reader).
+    pub read_delay: Option<Duration>,
+    /// Clients running at once (1 to 1024).
+    pub parallel: usize,
+    /// Connections each client opens one after another.
+    pub connections: u32,
+    /// Bound on each connection's waits for the network.
+    pub timeout: Duration,
+    /// Print nothing (the CLI still prints errors and, in interactive mode, the replies).
+    pub quiet: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect: SocketAddr::from((Ipv4Addr::LOCALHOST, 9999)),
+            payload: Payload::Messages(vec!["hello".to_owned()]),
+            count: 1,
+            interval: None,
+            close: CloseMode::ClientFirst,
+            keepalive: None,
+            idle: None,
+            local_port: None,
+            rcvbuf: None,
+            read_delay: None,
+            parallel: 1,
+            connections: 1,
+            timeout: Duration::from_secs(10),
+            quiet: false,
+        }
+    }
+}
+
+fn invalid(msg: &str) -> Result<(), EchoError> {
+    Err(EchoError::InvalidOptions(msg.to_owned()))
+}
+
+impl ClientOptions {
+    /// Checks everything but the payload (which interactive mode does not use).
+    fn validate(&self) -> Result<(), EchoError> {
+        if !(1..=MAX_PARALLEL).contains(&self.parallel) {
+            return invalid("--parallel must be 1 to 1024");
+        }
+        if self.count == 0 || self.connections == 0 {
+            return invalid("--count and --connections must be at least 1");
+        }
+        if self.local_port.is_some() && self.parallel > 1 {
+            return invalid(
+                "--local-port with --parallel: concurrent connections to one server cannot \
+                 share a local port; use --connections for one after another",
+            );
+        }
+        if self.timeout.is_zero() {
+            return invalid("--timeout must be at least 1 ms");
+        }
+        Ok(())
+    }
+
+    fn validate_payload(&self) -> Result<(), EchoError> {
+        match &self.payload {
+            Payload::Size(0) => invalid("--size must be at least 1 byte"),
+            Payload::Messages(words) if words.is_empty() => invalid("--send needs a message"),
+            // Nothing would go on the wire, and we would wait forever for its echo.
+            Payload::Messages(words) if words.iter().any(String::is_empty) => {
+                invalid("--send: empty messages cannot be echoed (\"a,,b\" has one)")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What every connection of a run did, in order: client 0's connections first.
+#[derive(Debug, Clone, Default)]
+pub struct ClientReport {
+    pub connections: Vec<ConnectionReport>,
+}
+
+impl ClientReport {
+    /// True when no connection saw an error.
+    pub fn all_ok(&self) -> bool {
+        self.connections.iter().all(|c| c.error.is_none())
+    }
+}
+
+/// One connection, as the application saw it.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionReport {
+    /// Which of the `parallel` clients (from 0).
+    pub client: usize,
+    /// Which of that client's sequential `connections` (from 0).
+    pub seq: u32,
+    /// Our address once connected (None if the connection was not established).
+    pub local_addr: Option<SocketAddr>,
+    /// Each echo received, as text. `Payload::Size` echoes are checked byte by byte and
+    /// counted in `bytes_received`, not kept here.
+    pub replies: Vec<String>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// The keepalive settings read back from the socket (getsockopt) after connect.
+    pub keepalive: Option<Keepalive>,
+    /// What went wrong, if anything. An RST we caused on purpose is not an error.
+    pub error: Option<ConnError>,
+}
+
+/// Runs `parallel` clients at once, each opening `connections` connections in turn, and
+/// reports every connection. Fails only on contradictory options or when no thread can
+/// be started; a refused, reset or timed-out connection is in its report.
+pub fn run_client(opts: &ClientOptions) -> Result<ClientReport, EchoError> {
+    opts.validate()?;
+    opts.validate_payload()?;
+    let messages = opts.payload.messages(opts.count);
+    let keep_text = matches!(opts.payload, Payload::Messages(_));
+    let per_client = thread::scope(|s| {
+        let mut handles = Vec::with_capacity(opts.parallel);
+        for client in 0..opts.parallel {
+            let messages = &messages;
+            let handle = thread::Builder::new()
+                .name(format!("echo client {client}"))
+                .spawn_scoped(s, move || sequential(opts, client, messages, keep_text))
+                .map_err(|source| EchoError::Io {
+                    context: "cannot start a client thread",
+                    source,
+                })?;
+            handles.push(handle);
+        }
+        let joined = handles
+            .into_iter()
+            .enumerate()
+            .map(|(client, h)| h.join().unwrap_or_else(|_| vec![panicked(client)]));
+        Ok::<_, EchoError>(joined.collect::<Vec<_>>())
+    })?;
+    Ok(ClientReport {
+        connections: per_client.into_iter().flatten().collect(),
+    })
+}
+
+/// Sends each non-empty line of `input` as a message over one connection, printing each
+/// echo on stdout as it comes: `synack echo client` without --send or --size.
+/// `payload`, `count`, `parallel` and `connections` do not apply.
+pub fn run_lines(
+    opts: &ClientOptions,
+    input: impl BufRead + Send,
+) -> Result<ConnectionReport, EchoError> {
+    opts.validate()?;
+    let mut lines = input
+        .lines()
+        // A read error on stdin ends the input, as end of file would.
+        .map_while(Result::ok)
+        .map(|line| line.trim_end_matches('\r').to_owned())
+        // Skip empty lines: an empty message is zero bytes, so nothing would go on the
+        // wire, the server would have nothing to echo, and both sides would wait forever.
+        .filter(|line| !line.is_empty())
+        .map(String::into_bytes);
+    let talk = Talk {
+        opts,
+        clock: Deadline::new(opts.timeout),
+        keep_text: true,
+        per_message_deadline: true,
+        print_replies: true,
+        tag: String::new(),
+    };
+    Ok(talk.connection(0, 0, &mut lines))
+}
+
+fn sequential(
+    opts: &ClientOptions,
+    client: usize,
+    messages: &[Vec<u8>],
+    keep_text: bool,
+) -> Vec<ConnectionReport> {
+    let tag = if opts.parallel > 1 {
+        format!("[{client}] ")
+    } else {
+        String::new()
+    };
+    (0..opts.connections)
+        .map(|seq| {
+            let talk = Talk {
+                opts,
+                clock: Deadline::new(opts.timeout),
+                keep_text,
+                per_message_deadline: false,
+                print_replies: !opts.quiet,
+                tag: tag.clone(),
+            };
+            talk.connection(client, seq, &mut messages.iter().cloned())
+        })
+        .collect()
+}
+
+fn panicked(client: usize) -> ConnectionReport {
+    ConnectionReport {
+        client,
+        error: Some(ConnError::Other("the client thread panicked".into())),
+        ..ConnectionReport::default()
+    }
+}
+
+/// The messages of one connection, produced as they are sent (stdin lines are read lazily).
+type Messages<'m> = dyn Iterator<Item = Vec<u8>> + Send + 'm;
+
+/// A connection's deadline: `budget` for waiting on the network, pushed back by every
+/// deliberate pause. Shared by the reading and the writing thread, hence the Mutex.
+struct Deadline {
+    budget: Duration,
+    end: Mutex<Instant>,
+}
+
+impl Deadline {
+    fn new(budget: Duration) -> Self {
+        Deadline {
+            budget,
+            end: Mutex::new(Instant::now() + budget),
+        }
+    }
+
+    fn end(&self) -> std::sync::MutexGuard<'_, Instant> {
+        // The guarded value is a plain Instant: a panic elsewhere cannot leave it broken.
+        self.end.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Time left, as a socket timeout (never zero, which would mean "no timeout").
+    fn remaining(&self) -> Result<Duration, ConnError> {
+        let left = self.end().saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(ConnError::TimedOut)
+        } else {
+            Ok(left)
+        }
+    }
+
+    /// A deliberate wait, which does not count against the budget.
+    fn pause(&self, d: Option<Duration>) {
+        if let Some(d) = d {
+            thread::sleep(d);
+            *self.end() += d;
+        }
+    }
+
+    fn restart(&self) {
+        *self.end() = Instant::now() + self.budget;
+    }
+}
+
+/// One connection's conversation.
+struct Talk<'a> {
+    opts: &'a ClientOptions,
+    clock: Deadline,
+    /// Keep each echo as text in the report (not for --size payloads).
+    keep_text: bool,
+    /// Interactive mode: the budget restarts at each line, typing time does not count.
+    per_message_deadline: bool,
+    print_replies: bool,
+    /// "[3] " in front of printed lines when several clients run at once.
+    tag: String,
+}
+
+impl Talk<'_> {
+    fn connection(&self, client: usize, seq: u32, messages: &mut Messages<'_>) -> ConnectionReport {
+        let mut report = ConnectionReport {
+            client,
+            seq,
+            ..ConnectionReport::default()
+        };
+        let result = self.connect().and_then(|stream| {
+            report.local_addr = stream.local_addr().ok();
+            report.keepalive = sockopt::keepalive_of(&stream).ok().flatten();
+            self.connected(&report);
+            self.converse(&stream, messages, &mut report)
+            // Dropping the stream here is the close(): FIN, or RST as set up.
+        });
+        // Not printed here: the report carries it, and the CLI prints it.
+        report.error = result.err();
+        report
+    }
+
+    fn connected(&self, report: &ConnectionReport) {
+        let local = report
+            .local_addr
+            .map_or_else(|| "?".to_owned(), |a| a.to_string());
+        let keepalive = report
+            .keepalive
+            .map_or_else(String::new, |k| format!(", keepalive {k}"));
+        self.note(format_args!(
+            "connected {local} → {}{keepalive}",
+            self.opts.connect
+        ));
+    }
+
+    fn connect(&self) -> Result<TcpStream, ConnError> {
+        let opts = self.opts;
+        let setup = |what: &'static str| {
+            move |e: io::Error| ConnError::Other(format!("cannot set {what}: {e}"))
+        };
+        let sock = sockopt::tcp_socket(&opts.connect).map_err(setup("up a socket"))?;
+        if let Some(bytes) = opts.rcvbuf {
+            // Before connect(): the window scale we offer in the SYN follows the buffer.
+            sock.set_recv_buffer_size(bytes)
+                .map_err(setup("SO_RCVBUF"))?;
+        }
+        if let Some(ka) = &opts.keepalive {
+            sockopt::set_keepalive(&sock, ka).map_err(setup("keepalive"))?;
+        }
+        if let Some(port) = opts.local_port {
+            bind_local_port(&sock, opts.connect, port)?;
+        }
+        sock.connect_timeout(&opts.connect.into(), self.clock.remaining()?)
+            .map_err(|e| connect_error(&e, opts.local_port))?;
+        Ok(sock.into())
+    }
+
+    fn converse(
+        &self,
+        stream: &TcpStream,
+        messages: &mut Messages<'_>,
+        report: &mut ConnectionReport,
+    ) -> Result<(), ConnError> {
+        if self.opts.close == CloseMode::HalfClose {
+            self.half_close(stream, messages, report)?;
+        } else {
+            self.lockstep(stream, messages, report)?;
+        }
+        if let Some(idle) = self.opts.idle {
+            self.note(format_args!("idle for {} ms", idle.as_millis()));
+            self.clock.pause(Some(idle));
+        }
+        self.close(stream)
+    }
+
+    /// Each message is sent and its echo read before the next one goes.
+    fn lockstep(
+        &self,
+        stream: &TcpStream,
+        messages: &mut Messages<'_>,
+        report: &mut ConnectionReport,
+    ) -> Result<(), ConnError> {
+        let leave_last_unread = self.opts.close == CloseMode::UnreadClose;
+        let mut messages = messages.peekable();
+        let mut first = true;
+        while let Some(msg) = messages.next() {
+            if !first {
+                self.clock.pause(self.opts.interval);
+            }
+            first = false;
+            if self.per_message_deadline {
+                self.clock.restart();
+            }
+            // Only this mode looks ahead: interactively, peeking waits for the next line.
+            if leave_last_unread && messages.peek().is_none() {
+                return self.send_and_leave_unread(stream, &msg, report);
+            }
+            let reply = self.exchange(stream, &msg)?;
+            report.bytes_sent += msg.len() as u64;
+            self.record(&msg, &reply, report)?;
+        }
+        Ok(())
+    }
+
+    /// Sends one message and reads its whole echo.
+    fn exchange(&self, stream: &TcpStream, msg: &[u8]) -> Result<Vec<u8>, ConnError> {
+        if msg.len() <= INLINE_WRITE {
+            self.write_all(stream, msg)?;
+            return self.read_exact(stream, msg.len());
+        }
+        thread::scope(|s| {
+            let writer = thread::Builder::new()
+                .spawn_scoped(s, || self.write_all(stream, msg))
+                .map_err(|e| ConnError::Other(format!("cannot start a writer thread: {e}")))?;
+            let reply = self.read_exact(stream, msg.len());
+            let wrote = writer
+                .join()
+                .unwrap_or_else(|_| Err(ConnError::Other("the writer thread panicked".into())));
+            // The reader's error is the one the application saw first.
+            let reply = reply?;
+            wrote?;
+            Ok(reply)
+        })
+    }
+
+    /// --unread-close: send, wait until the echo is in our receive buffer, read nothing.
+    fn send_and_leave_unread(
+        &self,
+        stream: &TcpStream,
+        msg: &[u8],
+        report: &mut ConnectionReport,
+    ) -> Result<(), ConnError> {
+        self.write_all(stream, msg)?;
+        report.bytes_sent += msg.len() as u64;
+        // peek() returns once data is there, without taking it from the buffer.
+        loop {
+            stream
+                .set_read_timeout(Some(self.clock.remaining()?))
+                .map_err(|e| ConnError::from_io(&e))?;
+            match stream.peek(&mut [0u8; 1]) {
+                Ok(0) => return Err(ConnError::PeerClosed),
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ConnError::from_io(&e)),
+            }
+        }
+    }
+
+    /// --half-close: one thread sends everything then shuts down writing, this one reads
+    /// until the server's FIN; then the echo is matched against what was sent.
+    fn half_close(
+        &self,
+        stream: &TcpStream,
+        messages: &mut Messages<'_>,
+        report: &mut ConnectionReport,
+    ) -> Result<(), ConnError> {
+        let (sent, received) = thread::scope(|s| {
+            let writer = thread::Builder::new()
+                .spawn_scoped(s, move || self.send_all_then_fin(stream, messages))
+                .map_err(|e| ConnError::Other(format!("cannot start a writer thread: {e}")))?;
+            let received = self.read_to_eof(stream);
+            let sent = writer
+                .join()
+                .unwrap_or_else(|_| Err(ConnError::Other("the writer thread panicked".into())));
+            Ok::<_, ConnError>((sent, received))
+        })?;
+        // A failed send is the cause; the reader only stopped because of it.
+        let sent = sent?;
+        report.bytes_sent += sent.iter().map(|m| m.len() as u64).sum::<u64>();
+        let received = received?;
+        self.match_replies(&sent, &received, report)
+    }
+
+    fn send_all_then_fin(
+        &self,
+        stream: &TcpStream,
+        messages: &mut Messages<'_>,
+    ) -> Result<Vec<Vec<u8>>, ConnError> {
+        let mut sent = Vec::new();
+        for msg in messages {
+            if !sent.is_empty() {
+                self.clock.pause(self.opts.interval);
+            }
+            if self.per_message_deadline {
+                self.clock.restart();
+            }
+            if let Err(e) = self.write_all(stream, &msg) {
+                // Wake the reader (its read returns 0) instead of letting it time out.
+                let _ = stream.shutdown(Shutdown::Read);
+                return Err(e);
+            }
+            sent.push(msg);
+        }
+        // Our FIN says "no more data"; the socket still receives the replies.
+        stream
+            .shutdown(Shutdown::Write)
+            .map_err(|e| ConnError::from_io(&e))?;
+        self.note(format_args!(
+            "sent everything; shutdown(SHUT_WR) sent our FIN, reading replies until the \
+             server's FIN"
+        ));
+        Ok(sent)
+    }
+
+    /// Splits the echo of a half-closed exchange back into one reply per message.
+    fn match_replies(
+        &self,
+        sent: &[Vec<u8>],
+        received: &[u8],
+        report: &mut ConnectionReport,
+    ) -> Result<(), ConnError> {
+        let mut rest = received;
+        for msg in sent {
+            if rest.len() < msg.len() {
+                report.bytes_received += rest.len() as u64;
+                return Err(ConnError::PeerClosed);
+            }
+            let (reply, tail) = rest.split_at(msg.len());
+            self.record(msg, reply, report)?;
+            rest = tail;
+        }
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(ConnError::Other(format!(
+                "the server sent {} bytes more than it was sent: is it a synack echo server?",
+                rest.len()
+            )))
+        }
+    }
+
+    /// Checks an echo against its message and adds it to the report.
+    fn record(
+        &self,
+        msg: &[u8],
+        reply: &[u8],
+        report: &mut ConnectionReport,
+    ) -> Result<(), ConnError> {
+        report.bytes_received += reply.len() as u64;
+        if let Some(at) = msg
+            .iter()
+            .zip(reply)
+            .position(|(m, r)| m.to_ascii_uppercase() != *r)
+        {
+            return Err(ConnError::Other(format!(
+                "the echo differs from the message at byte {at}: is the server a synack echo \
+                 server?"
+            )));
+        }
+        if self.keep_text {
+            let text = String::from_utf8_lossy(reply).into_owned();
+            if self.print_replies {
+                print_line(format_args!("{}{text}", self.tag));
+            }
+            report.replies.push(text);
+        } else {
+            self.note(format_args!(
+                "received the whole echo: {} bytes, checked",
+                reply.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Closes the way the options say. The caller's drop of the stream is the close().
+    fn close(&self, stream: &TcpStream) -> Result<(), ConnError> {
+        match self.opts.close {
+            CloseMode::ClientFirst => {
+                self.note(format_args!(
+                    "closing first (FIN): this side will hold TIME_WAIT"
+                ));
+            }
+            CloseMode::WaitServerClose => {
+                self.note(format_args!("waiting for the server to close first"));
+                let extra = self.read_to_eof(stream)?;
+                self.note(format_args!(
+                    "server closed first (FIN{}); closing: the server holds TIME_WAIT",
+                    if extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after {} more bytes", extra.len())
+                    }
+                ));
+            }
+            CloseMode::HalfClose => self.note(format_args!("got the server's FIN; closing")),
+            CloseMode::Abort => {
+                sockopt::set_abortive_close(stream)
+                    .map_err(|e| ConnError::Other(format!("cannot set SO_LINGER 0: {e}")))?;
+                self.note(format_args!(
+                    "aborting (SO_LINGER 0): the kernel sends RST instead of FIN"
+                ));
+            }
+            CloseMode::UnreadClose => self.note(format_args!(
+                "closing with the echo unread: the kernel sends RST instead of FIN"
+            )),
+        }
+        Ok(())
+    }
+
+    fn write_all(&self, stream: &TcpStream, mut data: &[u8]) -> Result<(), ConnError> {
+        while !data.is_empty() {
+            stream
+                .set_write_timeout(Some(self.clock.remaining()?))
+                .map_err(|e| ConnError::from_io(&e))?;
+            match (&*stream).write(data) {
+                Ok(0) => return Err(ConnError::Other("the socket accepted no data".into())),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ConnError::from_io(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads exactly `len` bytes; the server's FIN before that is `PeerClosed`.
+    fn read_exact(&self, stream: &TcpStream, len: usize) -> Result<Vec<u8>, ConnError> {
+        let mut reply = Vec::with_capacity(len);
+        let mut buf = [0u8; READ_CHUNK];
+        while reply.len() < len {
+            let want = (len - reply.len()).min(buf.len());
+            match self.read_some(stream, &mut buf[..want])? {
+                0 => return Err(ConnError::PeerClosed),
+                n => reply.extend_from_slice(&buf[..n]),
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Reads until the server's FIN.
+    fn read_to_eof(&self, stream: &TcpStream) -> Result<Vec<u8>, ConnError> {
+        let mut all = Vec::new();
+        let mut buf = [0u8; READ_CHUNK];
+        loop {
+            match self.read_some(stream, &mut buf)? {
+                0 => return Ok(all),
+                n => all.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// One read(), after the --read-delay pause, bounded by the deadline.
+    fn read_some(&self, stream: &TcpStream, buf: &mut [u8]) -> Result<usize, ConnError> {
+        self.clock.pause(self.opts.read_delay);
+        loop {
+            stream
+                .set_read_timeout(Some(self.clock.remaining()?))
+                .map_err(|e| ConnError::from_io(&e))?;
+            match (&*stream).read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ConnError::from_io(&e)),
+            }
+        }
+    }
+
+    fn note(&self, what: std::fmt::Arguments<'_>) {
+        if !self.opts.quiet {
+            note(format_args!("echo client: {}{what}", self.tag));
+        }
+    }
+}
+
+/// --local-port: bind before connect. SO_REUSEADDR lets bind() take a port that an
+/// earlier connection still holds (e.g. in TIME_WAIT); whether connect() may reuse the
+/// whole 4-tuple is then the kernel's call.
+fn bind_local_port(sock: &socket2::Socket, server: SocketAddr, port: u16) -> Result<(), ConnError> {
+    sock.set_reuse_address(true)
+        .map_err(|e| ConnError::Other(format!("cannot set SO_REUSEADDR: {e}")))?;
+    let any: IpAddr = match server {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    sock.bind(&SocketAddr::new(any, port).into()).map_err(|e| {
+        if e.kind() == io::ErrorKind::AddrInUse {
+            ConnError::Other(format!(
+                "local port {port} is taken by another socket (a listener, or a live \
+                 connection): choose another --local-port"
+            ))
+        } else {
+            ConnError::Other(format!("cannot bind local port {port}: {e}"))
+        }
+    })
+}
+
+fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
+    match (e.kind(), local_port) {
+        (io::ErrorKind::AddrNotAvailable | io::ErrorKind::AddrInUse, Some(port)) => {
+            ConnError::Other(format!(
+                "cannot connect from local port {port}: that 4-tuple is still in use on this \
+                 host, probably in TIME_WAIT because this client closed first; wait (60 s on \
+                 Linux), or let the server close first (server --close-first, client \
+                 --wait-server-close)"
+            ))
+        }
+        _ => ConnError::from_io(e),
+    }
+}
+
+/// One line on stdout; a closed stdout (`| head`) is not worth a panic.
+fn print_line(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stdout().lock(), "{line}");
+}
+
+pub(super) const AFTER_HELP: &str = "\
+Without --send or --size, each line typed is sent and its echo printed (empty lines
+are skipped: nothing would be sent, and both sides would wait forever).
+
+Scenarios (watch each with `sudo synack live 'tcp port 9999'` in another terminal):
+  synack echo client --send hello,world           client closes first: client TIME_WAIT
+  synack echo client --send hi --wait-server-close   with server --close-first 100
+  synack echo client --send a,b,c --half-close    data flows after our FIN
+  synack echo client --send hi --abort            RST instead of FIN
+  synack echo client --send hi --unread-close     close with the echo unread: RST
+  synack echo client --send hi --keepalive 2,1,3 --idle 5000   keepalive probes
+  synack echo client --size 1000000 --rcvbuf 4096 --read-delay 20   zero window toward the server
+  synack echo client --connections 2 --local-port 40000 --wait-server-close
+                                                  reconnect on a 4-tuple in TIME_WAIT
+  synack echo client --connect 127.0.0.1:9 --send hi   connection refused
+
+Exit status: 0 when every connection went as asked, 1 otherwise.";
+
+/// `synack echo client`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("close").multiple(false)))]
+pub struct ClientArgs {
+    /// Server address
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999")]
+    pub connect: SocketAddr,
+
+    /// Scripted: send these messages (comma-separated) one by one, each echo awaited
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        value_delimiter = ',',
+        conflicts_with = "size"
+    )]
+    pub send: Vec<String>,
+
+    /// Send the messages N times over
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: u32,
+
+    /// Wait MS between messages
+    #[arg(long, value_name = "MS", value_parser = parse_ms)]
+    pub interval: Option<Duration>,
+
+    /// Close after the last reply (the default): our FIN goes first, so this side holds
+    /// TIME_WAIT
+    #[arg(long, group = "close")]
+    pub close_first: bool,
+
+    /// After the last reply, wait for the server's FIN, then close: the server holds
+    /// TIME_WAIT (use with server --close-first)
+    #[arg(long, group = "close")]
+    pub wait_server_close: bool,
+
+    /// shutdown(SHUT_WR) after sending everything, then read the replies until EOF: a
+    /// half-closed connection still carries data toward us
+    #[arg(long, group = "close")]
+    pub half_close: bool,
+
+    /// Close with SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
+    #[arg(long, group = "close")]
+    pub abort: bool,
+
+    /// Close while the last echo sits unread in our receive buffer: the kernel sends RST,
+    /// not FIN
+    #[arg(long, group = "close")]
+    pub unread_close: bool,
+
+    /// TCP keepalive: SO_KEEPALIVE, first probe after IDLE s without traffic
+    /// (TCP_KEEPIDLE), then every INTERVAL s (TCP_KEEPINTVL), RST after COUNT unanswered
+    /// (TCP_KEEPCNT); use with --idle
+    #[arg(long, value_name = "IDLE,INTERVAL,COUNT")]
+    pub keepalive: Option<Keepalive>,
+
+    /// Sit idle MS after the exchange before closing (time for keepalive probes)
+    #[arg(long, value_name = "MS", value_parser = parse_ms)]
+    pub idle: Option<Duration>,
+
+    /// Connect from this local port (with SO_REUSEADDR): with --connections, reconnect on
+    /// the same 4-tuple while the server holds it in TIME_WAIT
+    #[arg(long, value_name = "PORT")]
+    pub local_port: Option<u16>,
+
+    /// SO_RCVBUF in bytes, set before connect() so the SYN's window scale follows: a small
+    /// window toward the server
+    #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
+    pub rcvbuf: Option<usize>,
+
+    /// Slow reader: wait MS before each read; with a small --rcvbuf our window drops to
+    /// zero and the server sends zero-window probes
+    #[arg(long, value_name = "MS", value_parser = parse_ms)]
+    pub read_delay: Option<Duration>,
+
+    /// Run N clients at once (at most 1024)
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_positive)]
+    pub parallel: usize,
+
+    /// Send one payload of BYTES bytes (a repeating a-z pattern) instead of --send, and
+    /// read the whole echo: many segments, window updates
+    #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
+    pub size: Option<usize>,
+
+    /// Open N connections one after another: many short connections (with --local-port,
+    /// all from the same port)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub connections: u32,
+
+    /// Give up on a connection after MS ms of waiting for the network (deliberate waits
+    /// such as --idle, --interval and --read-delay do not count)
+    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_ms)]
+    pub timeout: Duration,
+
+    /// Print only errors (and, in interactive mode, the replies)
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl ClientArgs {
+    /// True without --send and --size: lines come from stdin.
+    pub fn interactive(&self) -> bool {
+        self.send.is_empty() && self.size.is_none()
+    }
+
+    pub fn options(&self) -> ClientOptions {
+        let close = if self.wait_server_close {
+            CloseMode::WaitServerClose
+        } else if self.half_close {
+            CloseMode::HalfClose
+        } else if self.abort {
+            CloseMode::Abort
+        } else if self.unread_close {
+            CloseMode::UnreadClose
+        } else {
+            CloseMode::ClientFirst
+        };
+        let payload = match self.size {
+            Some(n) => Payload::Size(n),
+            None => Payload::Messages(self.send.clone()),
+        };
+        ClientOptions {
+            connect: self.connect,
+            payload,
+            count: self.count,
+            interval: self.interval,
+            close,
+            keepalive: self.keepalive,
+            idle: self.idle,
+            local_port: self.local_port,
+            rcvbuf: self.rcvbuf,
+            read_delay: self.read_delay,
+            parallel: self.parallel,
+            connections: self.connections,
+            timeout: self.timeout,
+            quiet: self.quiet,
+        }
+    }
+}
+
+/// `synack echo client`: interactive or scripted; exit 1 if any connection failed.
+pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
+    let opts = args.options();
+    let connections = if args.interactive() {
+        if args.parallel > 1 || args.connections > 1 || args.count > 1 {
+            return Err(EchoError::InvalidOptions(
+                "--parallel, --connections and --count need --send or --size (interactive \
+                 mode is one connection)"
+                    .into(),
+            ));
+        }
+        let stdin = io::stdin();
+        if stdin.is_terminal() && !opts.quiet {
+            note(format_args!(
+                "echo client: type a line and press Enter to send it; Ctrl-D closes"
+            ));
+        }
+        vec![run_lines(&opts, BufReader::new(stdin))?]
+    } else {
+        run_client(&opts)?.connections
+    };
+    let mut failed = 0;
+    for (conn, error) in connections
+        .iter()
+        .filter_map(|c| c.error.as_ref().map(|e| (c, e)))
+    {
+        failed += 1;
+        let tag = if opts.parallel > 1 {
+            format!("[{}] ", conn.client)
+        } else {
+            String::new()
+        };
+        note(format_args!(
+            "echo client: {tag}{}",
+            error.explain(opts.connect, opts.timeout)
+        ));
+    }
+    if connections.len() > 1 && !opts.quiet {
+        note(format_args!(
+            "echo client: {} connections, {} ok, {failed} failed",
+            connections.len(),
+            connections.len() - failed
+        ));
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,132 @@
+//! The socket options the echo generator demonstrates, set through socket2.
+//!
+//! std covers connect, accept, read and write; socket2 is needed for what std does not
+//! expose: options that must be set before bind/listen/connect (SO_REUSEADDR, SO_RCVBUF),
+//! SO_LINGER, and the keepalive timers.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::str::FromStr;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+
+/// TCP keepalive timers: probe after `idle` without traffic, then every `interval`, and
+/// give up (the kernel resets the connection) after `count` unanswered probes.
+///
+/// Parsed from `IDLE,INTERVAL,COUNT` in seconds, as `--keepalive 5,1,3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// TCP_KEEPIDLE: idle time before the first probe.
+    pub idle: Duration,
+    /// TCP_KEEPINTVL: time between unanswered probes.
+    pub interval: Duration,
+    /// TCP_KEEPCNT: unanswered probes before the connection is dropped.
+    pub count: u32,
+}
+
+/// Linux caps TCP_KEEPIDLE and TCP_KEEPINTVL at this many seconds (MAX_TCP_KEEPIDLE).
+const MAX_KEEPALIVE_SECS: u64 = 32_767;
+/// Linux caps TCP_KEEPCNT at this (MAX_TCP_KEEPCNT).
+const MAX_KEEPALIVE_COUNT: u32 = 127;
+
+impl FromStr for Keepalive {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let usage =
+            || format!("--keepalive wants IDLE,INTERVAL,COUNT in seconds, e.g. 5,1,3 (got {s:?})");
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        let [idle, interval, count] = parts[..] else {
+            return Err(usage());
+        };
+        let secs = |v: &str, what: &str| -> Result<Duration, String> {
+            match v.parse::<u64>() {
+                Ok(n) if (1..=MAX_KEEPALIVE_SECS).contains(&n) => Ok(Duration::from_secs(n)),
+                _ => Err(format!(
+                    "{}: {what} must be 1 to {MAX_KEEPALIVE_SECS} seconds",
+                    usage()
+                )),
+            }
+        };
+        let count = match count.parse::<u32>() {
+            Ok(n) if (1..=MAX_KEEPALIVE_COUNT).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "{}: COUNT must be 1 to {MAX_KEEPALIVE_COUNT}",
+                    usage()
+                ))
+            }
+        };
+        Ok(Keepalive {
+            idle: secs(idle, "IDLE")?,
+            interval: secs(interval, "INTERVAL")?,
+            count,
+        })
+    }
+}
+
+impl fmt::Display for Keepalive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "idle {} s, interval {} s, count {}",
+            self.idle.as_secs(),
+            self.interval.as_secs(),
+            self.count
+        )
+    }
+}
+
+/// A fresh, unbound TCP socket of the address's family.
+pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+}
+
+/// SO_KEEPALIVE on, with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT from `ka`.
+pub(crate) fn set_keepalive(sock: &Socket, ka: &Keepalive) -> io::Result<()> {
+    let params = TcpKeepalive::new()
+        .with_time(ka.idle)
+        .with_interval(ka.interval)
+        .with_retries(ka.count);
+    // set_tcp_keepalive also turns SO_KEEPALIVE on.
+    sock.set_tcp_keepalive(&params)
+}
+
+/// The keepalive settings the kernel holds for this socket (getsockopt), or None when
+/// SO_KEEPALIVE is off. Reading them back shows what was really applied.
+pub(crate) fn keepalive_of(stream: &TcpStream) -> io::Result<Option<Keepalive>> {
+    let sock = SockRef::from(stream);
+    if !sock.keepalive()? {
+        return Ok(None);
+    }
+    Ok(Some(Keepalive {
+        idle: sock.tcp_keepalive_time()?,
+        interval: sock.tcp_keepalive_interval()?,
+        count: sock.tcp_keepalive_retries()?,
+    }))
+}
+
+/// SO_LINGER with a zero timeout: the next close() discards unsent data and sends RST
+/// instead of FIN, so neither side goes through TIME_WAIT.
+pub(crate) fn set_abortive_close(stream: &TcpStream) -> io::Result<()> {
+    SockRef::from(stream).set_linger(Some(Duration::ZERO))
+}
+
+/// Whether `addr` could be bound right now if SO_REUSEADDR were set. Used to tell why a
+/// bind without it failed: if this succeeds, nobody listens there and what holds the
+/// port is a connection lingering in TIME_WAIT (or another non-listening state).
+pub(crate) fn bindable_with_reuseaddr(addr: &SocketAddr) -> bool {
+    let probe = || -> io::Result<()> {
+        let sock = tcp_socket(addr)?;
+        sock.set_reuse_address(true)?;
+        // Bound but never listening: no packet is ever sent; dropping it frees the port.
+        sock.bind(&(*addr).into())
+    };
+    probe().is_ok()
+}
