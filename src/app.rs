@@ -38,6 +38,33 @@ pub struct Pipeline<W: Write> {
     pub kernel: Option<KernelStats>,
     /// Live capture: flush after every frame so lines appear as packets do.
     pub flush_each: bool,
+    /// The demo: remember each connection's final states for the kernel check.
+    pub keep_final_states: bool,
+    pub final_states: Vec<FinalStates>,
+    /// The demo: the kernel check and what the applications saw.
+    pub demo_report: Option<DemoReport>,
+    closed: bool,
+}
+
+/// A connection's last states, kept for comparing with the kernel.
+#[derive(Clone, Debug)]
+pub struct FinalStates {
+    pub conn: u64,
+    pub client: std::net::SocketAddr,
+    pub server: std::net::SocketAddr,
+    pub states: [crate::track::TcpState; 2],
+    pub close: Option<crate::track::event::CloseVariant>,
+    /// A later connection took this 4-tuple: the kernel only knows the later one.
+    pub replaced: bool,
+}
+
+/// What the demo adds to the summary.
+#[derive(Clone, Debug)]
+pub struct DemoReport {
+    pub scenario: String,
+    pub checks: Vec<crate::demo::StateCheck>,
+    /// Errors the echo client's application saw (refused, reset…).
+    pub app_errors: Vec<String>,
 }
 
 impl<W: Write> Pipeline<W> {
@@ -59,6 +86,10 @@ impl<W: Write> Pipeline<W> {
             pending: Vec::new(),
             kernel: None,
             flush_each: false,
+            keep_final_states: false,
+            final_states: Vec::new(),
+            demo_report: None,
+            closed: false,
         }
     }
 
@@ -123,6 +154,16 @@ impl<W: Write> Pipeline<W> {
     /// Report connections the tracker let go of.
     fn retire(&mut self) -> Result<()> {
         while let Some((c, why)) = self.tracker.next_retired() {
+            if self.keep_final_states {
+                self.final_states.push(FinalStates {
+                    conn: c.id,
+                    client: c.client.addr,
+                    server: c.server.addr,
+                    states: c.states(),
+                    close: c.close.variant,
+                    replaced: why == crate::track::Retired::Reused,
+                });
+            }
             match &mut self.renderer {
                 Renderer::Json(r) => self.out.write_all(r.connection(&c, why))?,
                 Renderer::Lines(_) if self.summary_only => {
@@ -154,7 +195,12 @@ impl<W: Write> Pipeline<W> {
         self.errors.push(e.to_string());
     }
 
-    pub fn finish(mut self) -> Result<()> {
+    /// The input is over: report every connection still open.
+    pub fn close_connections(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
         self.tracker.finish();
         self.pending.clear();
         self.pending.extend_from_slice(self.tracker.events());
@@ -162,18 +208,30 @@ impl<W: Write> Pipeline<W> {
             let e = self.pending[i];
             self.timer_event(&e)?;
         }
-        self.retire()?;
+        self.retire()
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        self.close_connections()?;
         self.counts.connections = self.tracker.connections_seen();
         self.counts.evicted_idle = self.tracker.evicted_idle;
         self.counts.evicted_cap = self.tracker.evicted_cap;
         match &mut self.renderer {
             Renderer::Json(r) => {
-                let bytes = r.summary(&self.counts, &self.errors, self.kernel.as_ref());
+                let bytes = r.summary(
+                    &self.counts,
+                    &self.errors,
+                    self.kernel.as_ref(),
+                    self.demo_report.as_ref(),
+                );
                 self.out.write_all(bytes)?;
             }
             Renderer::Lines(_) => {
                 if self.summary_only {
                     self.flush_table()?;
+                }
+                if let Some(d) = &self.demo_report {
+                    write_demo_report(&mut self.out, d, &self.final_states)?;
                 }
                 let c = &self.counts;
                 write!(
@@ -211,6 +269,49 @@ impl<W: Write> Pipeline<W> {
         self.out.flush()?;
         Ok(())
     }
+}
+
+fn write_demo_report(out: &mut impl Write, d: &DemoReport, finals: &[FinalStates]) -> Result<()> {
+    writeln!(
+        out,
+        "\nkernel check: synack's inferred final states beside /proc/net/tcp"
+    )?;
+    for c in &d.checks {
+        writeln!(
+            out,
+            "  #{:<3} {:<6} {:<22} synack {:<11}  kernel {:<11}  {}",
+            c.conn,
+            c.side,
+            c.addr.to_string(),
+            c.synack.name(),
+            c.kernel.name(),
+            if c.agrees() { "✓" } else { "✗ differs" }
+        )?;
+    }
+    let agree = d.checks.iter().filter(|c| c.agrees()).count();
+    writeln!(out, "  {agree} of {} agree", d.checks.len())?;
+    for e in &d.app_errors {
+        writeln!(out, "the client application saw: {e}")?;
+    }
+    if d.scenario == "simultaneous-close" {
+        let crossed = finals
+            .iter()
+            .filter(|f| f.close == Some(crate::track::event::CloseVariant::Simultaneous))
+            .count();
+        if crossed == 0 {
+            writeln!(
+                out,
+                "the FINs did not cross this time (the race was missed): each close was ordinary; run it again"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{crossed} of {} closes were simultaneous (FINs crossed)",
+                finals.len()
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The width to fit tables to: `COLUMNS`, else the terminal's, else none (a pipe).
@@ -288,8 +389,9 @@ pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Ou
         let (name, desc) = src.link_names();
         writeln!(
             err,
-            "listening on {}, link-type {name} ({desc}), snapshot length 262144 bytes",
-            src.device()
+            "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
+            src.device(),
+            crate::capture::live::SNAPLEN
         )?;
     }
     let mut pipe = Pipeline::new(out, &args.output);

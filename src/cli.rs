@@ -49,6 +49,45 @@ pub enum Command {
 
     /// Echo server and client: produce TCP scenarios on loopback to watch
     Echo(crate::echo::EchoArgs),
+
+    /// Run a scenario (echo server + client on loopback) and watch it, annotated, in one command
+    #[command(after_help = DEMO_AFTER)]
+    Demo(DemoArgs),
+}
+
+const DEMO_AFTER: &str = "\
+Examples:
+  sudo synack demo --list                 the scenarios and what to look for in each
+  sudo synack demo basic                  handshake, echoes, client closes: client TIME_WAIT
+  sudo synack demo keepalive --summary    probes and their ACKs, as a table
+  sudo synack demo all -w demo.pcap       every scenario, each saved to demo-NAME.pcap
+
+The demo captures on lo (tcp port --port), runs the bundled echo server and client,
+prints every packet as it arrives, then each socket's state as synack inferred it
+beside the kernel's own (/proc/net/tcp). It needs capture privileges (root or
+cap_net_raw,cap_net_admin); without them, read a bundled capture instead:
+  synack read fixtures/close-client-first.pcap";
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Scenario name (see --list), or 'all'
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+
+    /// List the scenarios with what to look for in each
+    #[arg(long)]
+    pub list: bool,
+
+    /// The echo server's port on 127.0.0.1
+    #[arg(long, default_value_t = 9999)]
+    pub port: u16,
+
+    /// Also save the capture (with 'all': FILE-NAME.pcap per scenario)
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 const LIVE_AFTER: &str = "\

@@ -36,6 +36,10 @@ pub enum Error {
 
     #[error("{0}")]
     Output(#[from] io::Error),
+
+    /// A mistake in how synack was called (exit status 2).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl Error {

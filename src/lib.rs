@@ -22,6 +22,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod demo;
 pub mod echo;
 pub mod error;
 pub mod kernel;

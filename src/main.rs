@@ -10,6 +10,10 @@ fn finish(result: synack::Result<Outcome>, err: &mut impl Write) -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::InputErrors) => ExitCode::from(1),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e @ synack::Error::Usage(_)) => {
+            let _ = writeln!(err, "synack: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             let _ = writeln!(err, "synack: {e}");
             ExitCode::from(1)
@@ -33,6 +37,12 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Demo(args) => {
+            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let mut err = io::stderr().lock();
+            let r = synack::demo::run(&args, out, &mut err);
+            finish(r, &mut err)
+        }
         Command::Interfaces => {
             let mut out = io::stdout().lock();
             let mut err = io::stderr().lock();

@@ -13,7 +13,12 @@ use crate::error::{Error, Result};
 
 /// How often a blocked read wakes up to look at the stop flag.
 const POLL_MS: i32 = 100;
-const SNAPLEN: i32 = 262_144;
+/// Loopback's MTU is 65536: every frame fits. (262144, tcpdump's default,
+/// would leave few slots in the ring in immediate mode.)
+pub const SNAPLEN: i32 = 65_600;
+/// The kernel ring: bursts of a few thousand frames (many clients at once)
+/// must fit while the annotations are written.
+const BUFFER_BYTES: i32 = 64 << 20;
 
 /// The kernel's counters for a live capture.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +72,7 @@ impl LiveSource {
             .map_err(open_err)?
             .immediate_mode(true)
             .snaplen(SNAPLEN)
+            .buffer_size(BUFFER_BYTES)
             .timeout(POLL_MS)
             .precision(Precision::Nano)
             .open()

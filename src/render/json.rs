@@ -147,6 +147,7 @@ impl JsonRenderer {
         counts: &Counts,
         errors: &[String],
         kernel: Option<&crate::capture::live::KernelStats>,
+        demo: Option<&crate::app::DemoReport>,
     ) -> &[u8] {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
@@ -170,6 +171,39 @@ impl JsonRenderer {
                 .num("dropped", k.dropped)
                 .num("if_dropped", k.if_dropped);
             ko.end();
+        }
+        if let Some(d) = demo {
+            o.text("scenario", &d.scenario);
+            let out = o.key("kernel_check");
+            let mut kc = Obj::new(out);
+            kc.num("compared", d.checks.len())
+                .num("agree", d.checks.iter().filter(|c| c.agrees()).count());
+            let out = kc.key("checks");
+            out.push(b'[');
+            for (i, c) in d.checks.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let mut co = Obj::new(out);
+                co.num("conn", c.conn)
+                    .plain("side", c.side)
+                    .plain("addr", c.addr)
+                    .plain("synack", c.synack.name())
+                    .plain("kernel", c.kernel.name())
+                    .bool("agree", c.agrees());
+                co.end();
+            }
+            out.push(b']');
+            kc.end();
+            let out = o.key("app_errors");
+            out.push(b'[');
+            for (i, e) in d.app_errors.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                escape_into(out, e);
+            }
+            out.push(b']');
         }
         let out = o.key("errors");
         out.push(b'[');
