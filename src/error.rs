@@ -7,6 +7,9 @@ pub enum Error {
     #[error("cannot read {path}: {reason}")]
     Open { path: String, reason: String },
 
+    #[error("cannot capture on {device}: {reason}")]
+    Capture { device: String, reason: String },
+
     #[error(
         "{path}: link type {name} ({dlt}) is not supported; synack decodes EN10MB, LINUX_SLL, \
          LINUX_SLL2, NULL, LOOP and RAW/IPV4/IPV6 (convert other captures with editcap, or capture with -i any)"

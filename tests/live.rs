@@ -184,3 +184,61 @@ fn a_missing_interface_is_one_clear_line() {
         "{err}"
     );
 }
+
+#[test]
+fn without_privileges_one_line_says_how_to_get_them() {
+    if !may_capture() {
+        return;
+    }
+    // Drop to nobody with runuser (util-linux) to meet the error as a user would.
+    let o = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(env!("CARGO_BIN_EXE_synack"))
+        .args(["demo", "basic", "--port", "19203"])
+        .output();
+    let Ok(o) = o else {
+        eprintln!("SKIPPED: runuser is not installed");
+        return;
+    };
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for needle in [
+        "cannot capture on lo",
+        "permission denied",
+        "setcap cap_net_raw,cap_net_admin+eip",
+        "synack read fixtures/",
+    ] {
+        assert!(err.contains(needle), "'{needle}' missing: {err}");
+    }
+}
+
+#[test]
+fn started_through_sudo_it_drops_to_the_invoking_user() {
+    if !may_capture() {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let port = 19204;
+    let file = std::env::temp_dir().join(format!("synack-drop-{}.pcap", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    // As sudo would set them: the savefile is opened after the drop, so it
+    // belongs to that user (65534, nobody), like tcpdump -Z.
+    let child = synack()
+        .env("SUDO_UID", "65534")
+        .env("SUDO_GID", "65534")
+        .args(["live", "-c", "2", "-w"])
+        .arg(&file)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    traffic(port);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    let _ = std::fs::remove_file(&file);
+}

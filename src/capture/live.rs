@@ -46,9 +46,8 @@ pub fn privilege_hint() -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "synack".into());
     format!(
-        "capturing needs root or the capture capabilities: run with sudo, or once \
-         'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; without them, read a capture \
-         file instead: synack read fixtures/ipv4-echo.pcap"
+        "run as root, or once 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; \
+         without privileges, read a capture instead: synack read fixtures/close-client-first.pcap"
     )
 }
 
@@ -56,15 +55,16 @@ impl LiveSource {
     pub fn open(device: &str, filter: Option<&str>) -> Result<LiveSource> {
         let open_err = |e: pcap::Error| {
             let msg = e.to_string();
+            let msg = msg.trim_start_matches("libpcap error: ");
             let reason = if msg.contains("ermission") || msg.contains("Operation not permitted") {
-                format!("{msg}; {}", privilege_hint())
+                format!("permission denied ({msg}); {}", privilege_hint())
             } else if msg.contains("No such device") {
                 format!("{msg} (list the interfaces with 'synack interfaces')")
             } else {
-                msg
+                msg.to_string()
             };
-            Error::Open {
-                path: format!("interface {device}"),
+            Error::Capture {
+                device: device.to_string(),
                 reason,
             }
         };
