@@ -395,7 +395,9 @@ pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Ou
         )?;
     }
     let mut pipe = Pipeline::new(out, &args.output);
-    pipe.flush_each = true;
+    // A person watching sees each packet at once; a pipe or file gets full
+    // buffers (and a flush whenever the wire goes quiet).
+    pipe.flush_each = io::stdout().is_terminal();
     let link = src.link();
     capture_until(&mut src, &mut pipe, &stop, link)?;
     src.flush()?;
@@ -421,7 +423,16 @@ pub fn capture_until<W: Write>(
     link: decode::link::LinkKind,
 ) -> Result<()> {
     while !pipe.done() {
-        match src.next_frame(stop)? {
+        let mut flush_failed = None;
+        let next = src.next_frame(stop, &mut || {
+            if let Err(e) = pipe.out.flush() {
+                flush_failed = Some(e);
+            }
+        })?;
+        if let Some(e) = flush_failed {
+            return Err(e.into());
+        }
+        match next {
             Some(frame) => pipe.frame(&frame, link)?,
             None => break,
         }

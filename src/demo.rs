@@ -327,7 +327,7 @@ fn run_one(
         thread::spawn(move || drive(plan, &done))
     };
     let mut pipe = Pipeline::new(&mut *out, &args.output);
-    pipe.flush_each = true;
+    pipe.flush_each = std::io::IsTerminal::is_terminal(&std::io::stdout());
     pipe.keep_final_states = true;
     let link = src.link();
     capture_until(&mut src, &mut pipe, &done, link)?;

@@ -134,7 +134,13 @@ impl LiveSource {
     }
 
     /// The next frame that passes the filter; `Ok(None)` once `stop` is set.
-    pub fn next_frame(&mut self, stop: &AtomicBool) -> Result<Option<Frame<'_>>> {
+    /// `idle` runs whenever nothing has arrived for a poll interval (a good
+    /// moment to flush output).
+    pub fn next_frame(
+        &mut self,
+        stop: &AtomicBool,
+        idle: &mut dyn FnMut(),
+    ) -> Result<Option<Frame<'_>>> {
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(None);
@@ -156,7 +162,9 @@ impl LiveSource {
                     break;
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    self.wait_readable();
+                    if !self.wait_readable() {
+                        idle();
+                    }
                     continue;
                 }
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
@@ -177,8 +185,8 @@ impl LiveSource {
         }))
     }
 
-    /// Sleep until a frame may be ready, at most POLL_MS.
-    fn wait_readable(&self) {
+    /// Sleep until a frame may be ready, at most POLL_MS; false if none came.
+    fn wait_readable(&self) -> bool {
         use std::os::fd::AsRawFd;
         let mut pfd = libc::pollfd {
             fd: self.cap.as_raw_fd(),
@@ -186,7 +194,7 @@ impl LiveSource {
             revents: 0,
         };
         // SAFETY: one valid pollfd; an EINTR (Ctrl-C) just returns early.
-        unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+        unsafe { libc::poll(&mut pfd, 1, POLL_MS) > 0 }
     }
 
     pub fn stats(&mut self) -> KernelStats {
