@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap::{Active, Capture, Device, Precision, Savefile};
 
-use super::Filter;
-
 use crate::decode::link::LinkKind;
 use crate::decode::{Frame, Timestamp};
 use crate::error::{Error, Result};
@@ -33,7 +31,6 @@ pub struct LiveSource {
     device: String,
     dlt: i32,
     link: LinkKind,
-    filter: Option<Filter>,
     savefile: Option<Savefile>,
     records: u64,
     buf: Vec<u8>,
@@ -92,13 +89,21 @@ impl LiveSource {
                 dlt,
             });
         };
-        let filter = filter.map(|f| super::compile_filter(&cap, f)).transpose()?;
+        let mut cap = cap;
+        if let Some(f) = filter {
+            // In the kernel, as tcpdump does: unwanted frames never cross into
+            // user space, and the savefile holds only what matched.
+            super::check_filter(f)?;
+            cap.filter(f, true).map_err(|e| Error::Filter {
+                expr: f.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
         Ok(LiveSource {
             cap,
             device: device.to_string(),
             dlt,
             link,
-            filter,
             savefile: None,
             records: 0,
             buf: Vec::with_capacity(SNAPLEN as usize),
@@ -106,8 +111,7 @@ impl LiveSource {
         })
     }
 
-    /// Write every captured frame (before the filter, as tcpdump -w does
-    /// after its kernel filter) to `path`, readable by tcpdump.
+    /// Write every frame that passed the filter to `path`, readable by tcpdump.
     pub fn save_to(&mut self, path: &str) -> Result<()> {
         let sf = self.cap.savefile(path).map_err(|e| Error::Open {
             path: path.to_string(),
@@ -150,9 +154,6 @@ impl LiveSource {
                     self.records += 1;
                     if let Some(sf) = &mut self.savefile {
                         sf.write(&p);
-                    }
-                    if self.filter.as_ref().is_some_and(|f| !f.matches(p.data)) {
-                        continue;
                     }
                     // A copy into a reused buffer: the packet borrows the
                     // handle, and the loop needs the handle again.
