@@ -1,5 +1,6 @@
 //! The pipeline: capture → decode → track → render, one frame at a time.
 
+use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use std::sync::atomic::AtomicBool;
@@ -7,10 +8,12 @@ use std::sync::Arc;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{check_filter, FileSource, Filter};
+use crate::cli::View;
 use crate::cli::{LiveArgs, OutputArgs, ReadConfig};
 use crate::decode::{self, Frame, Segment};
 use crate::error::{Error, Result};
 use crate::render::json::JsonRenderer;
+use crate::render::ladder::{LadderOptions, LadderRenderer, Style};
 use crate::render::lines::LineRenderer;
 use crate::render::table::{self, ConnRow};
 use crate::render::{Counts, PacketRecord};
@@ -19,6 +22,12 @@ use crate::track::{Event, Tracker};
 enum Renderer {
     Lines(LineRenderer),
     Json(JsonRenderer),
+    Ladder(LadderRenderer),
+}
+
+/// Colour only for a person at a terminal, and never with NO_COLOR set.
+pub fn use_color() -> bool {
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Frames in, rendered text out; owns the tracker and the counts.
@@ -31,6 +40,9 @@ pub struct Pipeline<W: Write> {
     limit: Option<u64>,
     /// `--summary`: no per-packet output, a table (or connection records) instead.
     summary_only: bool,
+    time_wait_ns: i128,
+    /// `--conn N`: only this connection's packets.
+    only_conn: Option<u64>,
     rows: Vec<ConnRow>,
     /// Timer events are copied out of the tracker before rendering.
     pending: Vec<Event>,
@@ -71,6 +83,18 @@ impl<W: Write> Pipeline<W> {
     pub fn new(out: W, opts: &OutputArgs) -> Pipeline<W> {
         let renderer = if opts.json {
             Renderer::Json(JsonRenderer::new())
+        } else if opts.view != View::Lines && !opts.summary {
+            Renderer::Ladder(LadderRenderer::new(LadderOptions {
+                style: if opts.view == View::Mermaid {
+                    Style::Mermaid
+                } else {
+                    Style::Ladder
+                },
+                width: usize::from(terminal_width().unwrap_or(100)),
+                ascii: opts.ascii,
+                color: use_color(),
+                only: opts.conn,
+            }))
         } else {
             Renderer::Lines(LineRenderer::new(opts.line_options()))
         };
@@ -82,6 +106,8 @@ impl<W: Write> Pipeline<W> {
             errors: Vec::new(),
             limit: opts.count,
             summary_only: opts.summary,
+            time_wait_ns: opts.tracker_config().time_wait_ns,
+            only_conn: opts.conn,
             rows: Vec::new(),
             pending: Vec::new(),
             kernel: None,
@@ -125,10 +151,19 @@ impl<W: Write> Pipeline<W> {
             events: &self.tracker.events()[split..],
         };
         self.counts.add(&rec);
-        if !self.summary_only {
+        let shown = self
+            .only_conn
+            .is_none_or(|n| observation.is_some_and(|o| o.conn == n));
+        if !self.summary_only && shown {
             let bytes = match &mut self.renderer {
                 Renderer::Lines(r) => r.render(&rec)?,
                 Renderer::Json(r) => r.render(&rec),
+                Renderer::Ladder(r) => {
+                    if let (Some(seg), Some(obs)) = (&segment, &observation) {
+                        r.segment(seg, obs, rec.events);
+                    }
+                    &[]
+                }
             };
             self.out.write_all(bytes)?;
         }
@@ -140,12 +175,16 @@ impl<W: Write> Pipeline<W> {
     }
 
     fn timer_event(&mut self, e: &Event) -> Result<()> {
-        if self.summary_only {
+        if self.summary_only || self.only_conn.is_some_and(|n| n != e.conn) {
             return Ok(());
         }
         let bytes = match &mut self.renderer {
             Renderer::Lines(r) => r.render_event(e)?,
             Renderer::Json(r) => r.event(e),
+            Renderer::Ladder(r) => {
+                r.event(e);
+                &[]
+            }
         };
         self.out.write_all(bytes)?;
         Ok(())
@@ -164,8 +203,16 @@ impl<W: Write> Pipeline<W> {
                     replaced: why == crate::track::Retired::Reused,
                 });
             }
+            if self.only_conn.is_some_and(|n| n != c.id) {
+                continue;
+            }
             match &mut self.renderer {
                 Renderer::Json(r) => self.out.write_all(r.connection(&c, why))?,
+                Renderer::Ladder(r) => {
+                    if let Some(text) = r.finish(&c, why, self.time_wait_ns) {
+                        writeln!(self.out, "{text}")?;
+                    }
+                }
                 Renderer::Lines(_) if self.summary_only => {
                     self.rows.push(ConnRow::of(&c, why));
                     if self.rows.len() >= TABLE_PAGE_ROWS {
@@ -226,7 +273,8 @@ impl<W: Write> Pipeline<W> {
                 );
                 self.out.write_all(bytes)?;
             }
-            Renderer::Lines(_) => {
+            Renderer::Ladder(r) if r.is_mermaid() => {}
+            Renderer::Lines(_) | Renderer::Ladder(_) => {
                 if self.summary_only {
                     self.flush_table()?;
                 }
@@ -234,9 +282,12 @@ impl<W: Write> Pipeline<W> {
                     write_demo_report(&mut self.out, d, &self.final_states)?;
                 }
                 let c = &self.counts;
-                write!(
-                    self.out,
-                    "\nsummary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
+                // Writing into a String cannot fail.
+                let mut line = String::new();
+                writeln!(self.out)?;
+                let _ = write!(
+                    line,
+                    "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
                     c.frames,
                     c.tcp,
                     c.udp,
@@ -248,22 +299,25 @@ impl<W: Write> Pipeline<W> {
                     c.connections,
                     if c.connections == 1 { "" } else { "s" },
                     c.cut_by_snaplen
-                )?;
+                );
                 if let Some(k) = &self.kernel {
-                    write!(
-                        self.out,
+                    let _ = write!(
+                        line,
                         "; kernel: {} received, {} dropped, {} dropped by the interface",
                         k.received, k.dropped, k.if_dropped
-                    )?;
+                    );
                 }
                 if c.evicted_idle + c.evicted_cap > 0 {
-                    write!(
-                        self.out,
+                    let _ = write!(
+                        line,
                         ", {} evicted idle, {} evicted at --max-connections",
                         c.evicted_idle, c.evicted_cap
-                    )?;
+                    );
                 }
-                writeln!(self.out)?;
+                if let Renderer::Ladder(r) = &self.renderer {
+                    line = crate::render::ladder::wrap(&line, r.width());
+                }
+                writeln!(self.out, "{line}")?;
             }
         }
         self.out.flush()?;
@@ -315,7 +369,7 @@ fn write_demo_report(out: &mut impl Write, d: &DemoReport, finals: &[FinalStates
 }
 
 /// The width to fit tables to: `COLUMNS`, else the terminal's, else none (a pipe).
-fn terminal_width() -> Option<u16> {
+pub fn terminal_width() -> Option<u16> {
     if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return Some(c);
     }

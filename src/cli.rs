@@ -183,6 +183,19 @@ pub struct OutputArgs {
     #[arg(long)]
     pub summary: bool,
 
+    /// How to show packets: one line each, or each connection as a ladder
+    /// diagram (client lane left, server lane right), or as Mermaid for docs
+    #[arg(long, value_enum, default_value_t = View::Lines)]
+    pub view: View,
+
+    /// Only connection N (numbered in first-seen order, as '#N' in the output)
+    #[arg(long, value_name = "N")]
+    pub conn: Option<u64>,
+
+    /// Draw ladders with plain ASCII
+    #[arg(long)]
+    pub ascii: bool,
+
     /// Explain each annotation: the rule that fired and the numbers it compared
     #[arg(long)]
     pub why: bool,
@@ -228,6 +241,16 @@ impl OutputArgs {
 
 fn secs_to_ns(s: f64) -> i128 {
     (s.max(0.0) * 1e9) as i128
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum View {
+    /// tcpdump-style, one line per frame, annotated
+    Lines,
+    /// a ladder diagram per connection, with its story underneath
+    Ladder,
+    /// a Mermaid sequence diagram per connection (in a Markdown fence)
+    Mermaid,
 }
 
 /// A validated `read` invocation.

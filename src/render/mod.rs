@@ -2,6 +2,7 @@
 
 pub mod annotation;
 pub mod json;
+pub mod ladder;
 pub mod lines;
 pub mod table;
 pub mod time;
