@@ -529,8 +529,12 @@ fn draw(l: &Ladder, id: u64, story: &str, opts: &LadderOptions) -> String {
         let notes_len: usize = r.notes.iter().map(|(_, s)| chars(s)).sum::<usize>()
             + 3 * r.notes.len().saturating_sub(1);
         if !notes.is_empty() {
-            if !narrow && chars(line.trim_end()) + 2 + notes_len <= opts.width {
+            let fits = |l: &str| !narrow && chars(l) + 2 + notes_len <= opts.width;
+            // Aligned in a column when there is room, else right after the state.
+            if !fits(&line) && fits(line.trim_end()) {
                 line = line.trim_end().to_string();
+            }
+            if fits(&line) {
                 line.push_str("  ");
                 line.push_str(&notes.join(" · "));
             } else {
@@ -582,16 +586,20 @@ pub fn wrap(text: &str, width: usize) -> String {
     out
 }
 
-/// Mermaid sequence-diagram text: no characters Mermaid gives meaning to
-/// (`;`, `#`, `:` outside the message part) in the free text.
+/// Mermaid sequence-diagram text: `;` ends a statement and `#` starts an
+/// entity code, so both are written as entity codes (checked with Mermaid's
+/// own parser in tests/mermaid).
 fn mermaid_text(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            ';' | '#' | '\n' | '"' => ' ',
-            ':' => '.',
-            c => c,
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            ';' => out.push_str("#59;"),
+            '#' => out.push_str("#35;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A Mermaid sequence diagram in a Markdown fence, ready to paste into docs.
@@ -665,7 +673,7 @@ mod tests {
 
     #[test]
     fn mermaid_text_has_no_statement_breakers() {
-        assert_eq!(mermaid_text("a;b#c:d"), "a b c.d");
+        assert_eq!(mermaid_text("a;b#c:d"), "a#59;b#35;c:d");
     }
 
     #[test]
