@@ -130,11 +130,7 @@ impl LiveSource {
     }
 
     pub fn link_names(&self) -> (String, String) {
-        let lt = pcap::Linktype(self.dlt);
-        (
-            lt.get_name().unwrap_or_else(|_| self.dlt.to_string()),
-            lt.get_description().unwrap_or_default(),
-        )
+        super::link_names(self.dlt)
     }
 
     /// The next frame that passes the filter; `Ok(None)` once `stop` is set.

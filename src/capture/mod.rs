@@ -170,13 +170,8 @@ impl FileSource {
         self.link
     }
 
-    /// libpcap's name and description of the link type, e.g. ("EN10MB", "Ethernet").
     pub fn link_names(&self) -> (String, String) {
-        let lt = pcap::Linktype(self.dlt);
-        (
-            lt.get_name().unwrap_or_else(|_| self.dlt.to_string()),
-            lt.get_description().unwrap_or_default(),
-        )
+        link_names(self.dlt)
     }
 
     pub fn snaplen(&self) -> i64 {
@@ -299,6 +294,15 @@ fn classic_header(fd: libc::c_int) -> Option<(std::fs::File, classic::Header)> {
     // SAFETY: rewinding our own descriptor.
     unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
     None
+}
+
+/// libpcap's name and description of a link type, e.g. ("EN10MB", "Ethernet").
+pub fn link_names(dlt: i32) -> (String, String) {
+    let lt = pcap::Linktype(dlt);
+    (
+        lt.get_name().unwrap_or_else(|_| dlt.to_string()),
+        lt.get_description().unwrap_or_default(),
+    )
 }
 
 /// Files store LINKTYPE_ values; libpcap's compiler wants DLT_ values. They
