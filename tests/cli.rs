@@ -213,3 +213,28 @@ fn help_teaches() {
         assert!(h.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn why_explains_each_annotation_with_the_lines_numbers() {
+    let o = run_path(&["read", "--why", "-N"], &fixture("keepalive.pcap"));
+    let text = stdout(&o);
+    let probe = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("8 "))
+        .unwrap();
+    assert!(
+        probe
+            .contains("keep-alive probe [why: seq 5 = next expected 6 − 1, len 0, no SYN/FIN/RST]"),
+        "{probe}"
+    );
+    let zw = run_path(&["read", "--why", "-N"], &fixture("zero-window.pcap"));
+    let line = stdout(&zw)
+        .lines()
+        .find(|l| l.trim_start().starts_with("10 "))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("zero-window probe [why: peer window 0, seq 4344 = next expected 4345 − 1"),
+        "{line}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::decode::Timestamp;
+use crate::decode::{SeqNum, Timestamp};
 use crate::track::event::{Analysis, CloseVariant, Evidence, ResetCause};
 use crate::track::{Event, EventKind, Side, TcpState};
 
@@ -50,8 +50,29 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "?".to_string(), |v| v.to_string())
 }
 
-/// The rule and its numbers, for `--why`. Sequence numbers are absolute.
-pub fn analysis_why(a: Analysis, ev: &Evidence) -> String {
+/// Relative-sequence bases for `--why`: the sender's (seq, next expected,
+/// the receiver's ack) and the receiver's (this segment's ack).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bases {
+    pub own: Option<SeqNum>,
+    pub peer: Option<SeqNum>,
+}
+
+/// The rule and its numbers, for `--why`, relative like the packet line
+/// when the bases are known (absolute otherwise).
+pub fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
+    let rel = |s: SeqNum, base: Option<SeqNum>| base.map_or(s.0, |b| s.since(b));
+    let mut ev = *ev;
+    if let Some(b) = bases.own {
+        ev.seq = SeqNum(rel(ev.seq, Some(b)));
+        ev.next_seq = ev.next_seq.map(|n| SeqNum(rel(n, Some(b))));
+        ev.peer_ack = ev.peer_ack.map(|n| SeqNum(rel(n, Some(b))));
+    }
+    if let Some(b) = bases.peer {
+        ev.ack = ev.ack.map(|n| SeqNum(rel(n, Some(b))));
+        ev.last_ack = ev.last_ack.map(|n| SeqNum(rel(n, Some(b))));
+    }
+    let ev = &ev;
     let next = opt(ev.next_seq);
     match a {
         Analysis::KeepAlive => format!(
@@ -200,7 +221,7 @@ pub fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
 }
 
 /// Why the event fired, for `--why`.
-pub fn why(e: &Event, time_wait_ns: i128) -> String {
+pub fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     match e.kind {
         EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
         EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
@@ -228,7 +249,7 @@ pub fn why(e: &Event, time_wait_ns: i128) -> String {
         EventKind::Midstream => "first segment of this 4-tuple has no SYN".into(),
         EventKind::PortReuse { .. } => "pure SYN with a new ISN on a known 4-tuple".into(),
         EventKind::LastAckLost => "the same FIN seq again while its sender is in LAST_ACK".into(),
-        EventKind::Analysis { what, evidence } => analysis_why(what, &evidence),
+        EventKind::Analysis { what, evidence } => analysis_why(what, &evidence, bases),
     }
 }
 

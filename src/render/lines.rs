@@ -95,15 +95,21 @@ impl LineRenderer {
             write!(out, " | #{}", obs.conn)?;
             let time = &self.time;
             let clock = |ts| time.point(ts);
+            // --why speaks in the line's numbers: relative unless -S.
+            let bases = if self.opts.absolute {
+                annotation::Bases::default()
+            } else {
+                annotation::Bases {
+                    own: rec.segment.map(|s| s.seq.minus(obs.rel_seq)),
+                    peer: obs.peer_seq_base,
+                }
+            };
             for e in rec.events {
                 out.push(b' ');
                 out.extend_from_slice(annotation::label(e, &clock).as_bytes());
                 if self.opts.why {
-                    write!(
-                        out,
-                        " [why: {}]",
-                        annotation::why(e, self.opts.time_wait_ns)
-                    )?;
+                    let why = annotation::why(e, self.opts.time_wait_ns, bases);
+                    write!(out, " [why: {why}]")?;
                 }
                 out.extend_from_slice(" ·".as_bytes());
             }
@@ -130,11 +136,8 @@ impl LineRenderer {
         let clock = |ts| time.point(ts);
         write!(out, "── #{} {}", e.conn, annotation::label(e, &clock))?;
         if self.opts.why {
-            write!(
-                out,
-                " [why: {}]",
-                annotation::why(e, self.opts.time_wait_ns)
-            )?;
+            let why = annotation::why(e, self.opts.time_wait_ns, annotation::Bases::default());
+            write!(out, " [why: {why}]")?;
         }
         out.push(b'\n');
         Ok(&self.buf)
