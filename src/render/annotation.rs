@@ -194,7 +194,11 @@ pub fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
         EventKind::HalfClose { .. } => {
             format!("half-close: {who} still sends after the peer's FIN")
         }
-        EventKind::TimeWait { until } => format!("{who} TIME_WAIT until {}", clock(until)),
+        EventKind::TimeWait { until } => format!(
+            "{who} TIME_WAIT until {} (2MSL = {})",
+            clock(until),
+            duration(until.nanos_since(e.ts))
+        ),
         EventKind::TimeWaitExpired => format!("{who} TIME_WAIT expired → CLOSED"),
         EventKind::TimeWaitContinues { until } => {
             format!(
