@@ -7,9 +7,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::capture::live::{KernelStats, LiveSource};
-use crate::capture::{check_filter, FileSource, Filter};
+use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
 use crate::cli::View;
 use crate::cli::{LiveArgs, OutputArgs, ReadConfig};
+use crate::decode::link::LinkKind;
 use crate::decode::{self, Frame, Segment};
 use crate::error::{Error, Result};
 use crate::render::json::JsonRenderer;
@@ -124,8 +125,29 @@ impl<W: Write> Pipeline<W> {
         self.limit.is_some_and(|n| self.counts.frames >= n)
     }
 
-    pub fn frame(&mut self, frame: &Frame<'_>, link: decode::link::LinkKind) -> Result<()> {
+    /// A frame from an interface whose link type synack does not decode:
+    /// counted as undecodable and shown as such.
+    pub fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> Result<()> {
+        let decoded = decode::Decoded {
+            link: None,
+            network: decode::Network::None,
+            transport: decode::Transport::None,
+            error: Some(decode::DecodeError::UnsupportedLink { dlt }),
+        };
+        self.render_frame(frame, None, decoded)
+    }
+
+    pub fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> Result<()> {
         let decoded = decode::decode(link, frame.data);
+        self.render_frame(frame, Some(link), decoded)
+    }
+
+    fn render_frame(
+        &mut self,
+        frame: &Frame<'_>,
+        link: Option<LinkKind>,
+        decoded: decode::Decoded<'_>,
+    ) -> Result<()> {
         let segment = Segment::from_decoded(frame, &decoded);
         let observation = match &segment {
             Some(s) => Some(self.tracker.observe(s)),
@@ -569,23 +591,26 @@ fn read_one<W: Write>(
             src.snaplen()
         )?;
     }
-    let filter: Option<Filter> = src.take_filter();
-    let link = src.link();
+    let mut filter: Option<FilterSet> = src.take_filter();
     let progress = progress_bar(src);
     loop {
         if pipe.done() {
             break;
         }
-        let Some(mut frame) = src.next_frame()? else {
+        let Some(FileFrame { mut frame, dlt }) = src.next_frame()? else {
             break;
         };
-        if let Some(f) = &filter {
-            if !f.matches(frame.data) {
+        if let Some(f) = &mut filter {
+            if !f.matches(dlt, frame.data)? {
                 continue;
             }
         }
         frame.number += number_offset;
-        pipe.frame(&frame, link)?;
+        match LinkKind::from_dlt(dlt) {
+            Some(link) => pipe.frame(&frame, link)?,
+            // pcapng: an interface of a kind synack does not decode.
+            None => pipe.unsupported_frame(&frame, dlt)?,
+        }
         if let Some(bar) = &progress {
             if frame.number % 8192 == 0 {
                 if let Some((pos, _)) = src.progress() {

@@ -72,7 +72,7 @@ fn exercise(link: LinkKind, data: &[u8], wire_len: u32, tracker: &mut Tracker) {
     let observation = segment.as_ref().map(|s| tracker.observe(s));
     let rec = PacketRecord {
         frame: &frame,
-        link,
+        link: Some(link),
         decoded: &decoded,
         segment: segment.as_ref(),
         observation: observation.as_ref(),

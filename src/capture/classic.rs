@@ -1,15 +1,15 @@
 //! Classic pcap files, read by hand: the format is a 24-byte header and
 //! 16-byte record headers, and reading it straight from a large buffer
 //! saves libpcap's per-record stdio copy (a tenth of the time per frame).
-//! pcapng and anything unusual still go through libpcap.
+//! pcapng has its own reader (pcapng.rs); old pcap variants go to libpcap.
 
 use std::io::Read;
 
+use super::buffer::Buffered;
 use crate::decode::Timestamp;
 
 /// Larger records are refused as corrupt (libpcap allows 256 KiB).
 const MAX_RECORD: usize = 16 << 20;
-const BUFFER: usize = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -56,64 +56,37 @@ impl Header {
     }
 }
 
+/// One record of a capture file, with the link type it belongs to (pcapng
+/// can mix them; classic pcap has one for the file).
+#[derive(Debug)]
 pub struct Record<'a> {
+    /// LINKTYPE_ value of the interface the record came from.
+    pub linktype: u32,
     pub ts: Timestamp,
     pub wire_len: u32,
     pub data: &'a [u8],
 }
 
 pub struct ClassicReader<R: Read> {
-    input: R,
+    input: Buffered<R>,
     pub header: Header,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
-    /// Bytes consumed so far (for progress).
-    pub consumed: u64,
 }
 
 impl<R: Read> ClassicReader<R> {
     /// `header` has already been read from `input`.
     pub fn new(input: R, header: Header) -> ClassicReader<R> {
         ClassicReader {
-            input,
+            input: Buffered::new(input, 24),
             header,
-            buf: vec![0; BUFFER],
-            start: 0,
-            end: 0,
-            eof: false,
-            consumed: 24,
         }
     }
 
-    /// Make at least `n` bytes available from `start`; false at end of input.
-    fn fill(&mut self, n: usize) -> std::io::Result<bool> {
-        while self.end - self.start < n {
-            if self.eof {
-                return Ok(false);
-            }
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            if self.buf.len() < n {
-                self.buf.resize(n.next_power_of_two(), 0);
-            }
-            match self.input.read(&mut self.buf[self.end..]) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
+    pub fn consumed(&self) -> u64 {
+        self.input.consumed
     }
 
-    fn word(&self, at: usize) -> u32 {
-        let b = &self.buf[at..at + 4];
-        let w = [b[0], b[1], b[2], b[3]];
+    fn word(&self, b: &[u8], at: usize) -> u32 {
+        let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
         if self.header.big_endian {
             u32::from_be_bytes(w)
         } else {
@@ -123,8 +96,8 @@ impl<R: Read> ClassicReader<R> {
 
     /// The next record, `Ok(None)` at a clean end; errors use libpcap's words.
     pub fn next(&mut self) -> Result<Option<Record<'_>>, String> {
-        if !self.fill(16).map_err(|e| e.to_string())? {
-            let got = self.end - self.start;
+        if !self.input.fill(16).map_err(|e| e.to_string())? {
+            let got = self.input.available();
             return if got == 0 {
                 Ok(None)
             } else {
@@ -133,34 +106,32 @@ impl<R: Read> ClassicReader<R> {
                 ))
             };
         }
-        let h = self.start;
-        let secs = self.word(h);
-        let frac = self.word(h + 4);
-        let caplen = self.word(h + 8) as usize;
-        let wire_len = self.word(h + 12);
+        let h = self.input.peek(16);
+        let (secs, frac) = (self.word(h, 0), self.word(h, 4));
+        let caplen = self.word(h, 8) as usize;
+        let wire_len = self.word(h, 12);
         if caplen > MAX_RECORD {
             return Err(format!(
                 "invalid packet capture length {caplen}, bigger than the largest a capture can hold"
             ));
         }
-        if !self.fill(16 + caplen).map_err(|e| e.to_string())? {
-            let got = self.end - self.start - 16;
+        if !self.input.fill(16 + caplen).map_err(|e| e.to_string())? {
+            let got = self.input.available() - 16;
             return Err(format!(
                 "truncated dump file; tried to read {caplen} captured bytes, only got {got}"
             ));
         }
-        let data_at = self.start + 16;
-        self.start = data_at + caplen;
-        self.consumed += 16 + caplen as u64;
+        let at = self.input.take(16 + caplen) + 16;
         let nanos = if self.header.nanos {
             frac
         } else {
             frac.saturating_mul(1000)
         };
         Ok(Some(Record {
+            linktype: self.header.linktype,
             ts: Timestamp::new(i64::from(secs), nanos),
             wire_len,
-            data: &self.buf[data_at..data_at + caplen],
+            data: self.input.slice(at, caplen),
         }))
     }
 }
@@ -220,7 +191,7 @@ mod tests {
 
     #[test]
     fn records_larger_than_the_buffer_grow_it() {
-        let big = vec![7u8; BUFFER * 2 + 3];
+        let big = vec![7u8; (1 << 20) * 2 + 3];
         let f = file(&[(1, 0, &big), (2, 0, b"x")]);
         let mut r = reader(&f);
         assert_eq!(r.next().unwrap().unwrap().data.len(), big.len());
@@ -233,5 +204,22 @@ mod tests {
         ng[..4].copy_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a]);
         assert!(Header::parse(&ng).is_none());
         assert!(Header::parse(b"This is not a capture!!!").is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_records_never_panic(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut f = file(&[]);
+            f.extend(tail);
+            let mut r = reader(&f);
+            for _ in 0..64 {
+                match r.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! libpcap's offline reader through its C API.
+//! libpcap's offline reader through its C API, for the old pcap variants
+//! the hand readers leave to it.
 
 /// libpcap's offline reader, called directly: the pcap crate opens files
 /// through a FILE* with stdio's default 4 KiB buffer, which costs a read(2)
@@ -40,6 +41,13 @@ pub struct Offline {
 }
 
 impl Offline {
+    /// Open a file by path.
+    pub fn open(path: &str) -> std::result::Result<Offline, String> {
+        use std::os::fd::IntoRawFd;
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        Offline::from_fd(file.into_raw_fd())
+    }
+
     /// Open an already-open file descriptor (ours to give away) for reading.
     pub fn from_fd(fd: libc::c_int) -> std::result::Result<Offline, String> {
         // SAFETY: fdopen takes ownership of `fd`; setvbuf runs before any I/O

@@ -1,10 +1,11 @@
 //! Capture: the one module that talks to libpcap. Files (pcap, pcapng, "-"
-//! for stdin) come out as a stream of `Frame`s, one record at a time.
+//! for stdin) come out as a stream of `Frame`s, one record at a time: classic
+//! pcap and pcapng are read by hand from a large buffer (pcapng keeps each
+//! interface's link type, which libpcap cannot); libpcap reads the rare old
+//! variants, compiles BPF filters and captures live (live.rs).
 
-use std::os::fd::AsRawFd;
+use std::io::Read;
 use std::path::Path;
-
-use std::os::fd::IntoRawFd;
 
 use pcap::{Activated, BpfProgram, Capture};
 
@@ -12,12 +13,15 @@ use crate::decode::link::LinkKind;
 use crate::decode::{Frame, Timestamp};
 use crate::error::{Error, Result};
 
+mod buffer;
 mod classic;
 mod libpcap;
 pub mod live;
+mod pcapng;
 
 use classic::ClassicReader;
 use libpcap::Offline;
+use pcapng::PcapngReader;
 
 /// Where frames come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +67,29 @@ fn compile_filter<T: Activated + ?Sized>(cap: &Capture<T>, expr: &str) -> Result
         })
 }
 
+/// One BPF expression, compiled for each link type it meets (pcapng files
+/// can mix link types).
+pub struct FilterSet {
+    expr: String,
+    compiled: Vec<(i32, Filter)>,
+}
+
+impl FilterSet {
+    pub fn matches(&mut self, dlt: i32, data: &[u8]) -> Result<bool> {
+        if let Some((_, f)) = self.compiled.iter().find(|(d, _)| *d == dlt) {
+            return Ok(f.matches(data));
+        }
+        let dead = Capture::dead(pcap::Linktype(dlt)).map_err(|e| Error::Filter {
+            expr: self.expr.clone(),
+            reason: e.to_string(),
+        })?;
+        let f = compile_filter(&dead, &self.expr)?;
+        let hit = f.matches(data);
+        self.compiled.push((dlt, f));
+        Ok(hit)
+    }
+}
+
 /// Check a filter expression before any file is opened, so a typo fails fast.
 pub fn check_filter(expr: &str) -> Result<()> {
     let dead = Capture::dead(pcap::Linktype::ETHERNET).map_err(|e| Error::Filter {
@@ -72,21 +99,29 @@ pub fn check_filter(expr: &str) -> Result<()> {
     compile_filter(&dead, expr).map(|_| ())
 }
 
-/// An open capture file.
 /// Which reader a file goes through.
 enum Reader {
-    /// Classic pcap from a file: read by hand from a large buffer.
-    Classic(ClassicReader<std::fs::File>),
-    /// pcapng, stdin, and anything else libpcap knows.
+    /// Classic pcap: read by hand from a large buffer.
+    Classic(ClassicReader<Box<dyn Read>>),
+    /// pcapng: read by hand, each interface with its own link type.
+    Pcapng(PcapngReader<Box<dyn Read>>),
+    /// Anything else libpcap knows (old and modified pcap variants).
     Libpcap(Offline),
 }
 
+/// One frame and the DLT of the link it was captured on.
+pub struct FileFrame<'a> {
+    pub frame: Frame<'a>,
+    pub dlt: i32,
+}
+
+/// An open capture file (or stdin).
 pub struct FileSource {
     reader: Reader,
     name: String,
+    /// The first interface's link type (the file's, for classic pcap).
     dlt: i32,
-    link: LinkKind,
-    filter: Option<Filter>,
+    filter: Option<String>,
     /// Records read so far (filtered or not): the frame number of the last one.
     records: u64,
     size: Option<u64>,
@@ -99,7 +134,7 @@ impl FileSource {
             path: name.clone(),
             reason,
         };
-        let (fd, size) = match input {
+        let (mut stream, size): (Box<dyn Read>, Option<u64>) = match input {
             Input::File(path) => {
                 let file =
                     std::fs::File::open(Path::new(path)).map_err(|e| open_err(io_reason(&e)))?;
@@ -107,67 +142,73 @@ impl FileSource {
                 if meta.is_dir() {
                     return Err(open_err("it is a directory".into()));
                 }
-                (file.into_raw_fd(), Some(meta.len()))
+                (Box::new(file), Some(meta.len()))
             }
-            Input::Stdin => {
-                // A duplicate, so closing the capture does not close stdin.
-                // SAFETY: dup of fd 0 returns a new descriptor or -1.
-                let fd = unsafe { libc::dup(std::io::stdin().as_raw_fd()) };
-                if fd < 0 {
-                    return Err(open_err(std::io::Error::last_os_error().to_string()));
+            Input::Stdin => (Box::new(std::io::stdin()), None),
+        };
+        // Peek at the first 24 bytes; the readers get them back in front of the rest.
+        let mut head = Vec::with_capacity(24);
+        (&mut stream)
+            .take(24)
+            .read_to_end(&mut head)
+            .map_err(|e| open_err(e.to_string()))?;
+        let reader = if let Some(h) = <&[u8; 24]>::try_from(head.as_slice())
+            .ok()
+            .and_then(classic::Header::parse)
+        {
+            Reader::Classic(ClassicReader::new(stream, h))
+        } else if pcapng::is_pcapng(&head) {
+            let rest: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(stream));
+            Reader::Pcapng(PcapngReader::new(rest).map_err(|e| open_err(pcap_message(&e)))?)
+        } else {
+            match input {
+                // libpcap knows a few old variants; it reads the file again from the start.
+                Input::File(path) => {
+                    Reader::Libpcap(Offline::open(path).map_err(|e| open_err(pcap_message(&e)))?)
                 }
-                (fd, None)
+                Input::Stdin if head.len() < 4 => {
+                    return Err(open_err("the input ends before a capture header".into()))
+                }
+                Input::Stdin => {
+                    return Err(open_err(
+                        "not a pcap or pcapng capture (unknown file format)".into(),
+                    ))
+                }
             }
         };
-        let classic = match input {
-            // A pipe cannot be rewound after a peek: stdin always goes to libpcap.
-            Input::File(_) => classic_header(fd),
-            Input::Stdin => None,
-        };
-        let reader = match classic {
-            Some((file, header)) => Reader::Classic(ClassicReader::new(file, header)),
-            None => Reader::Libpcap(Offline::from_fd(fd).map_err(|e| open_err(pcap_message(&e)))?),
-        };
-        let dlt = match &reader {
-            Reader::Classic(r) => linktype_to_dlt(r.header.linktype),
-            // SAFETY: the handle is open.
-            Reader::Libpcap(cap) => unsafe { libpcap::ffi::pcap_datalink(cap.ptr()) },
-        };
-        let Some(link) = LinkKind::from_dlt(dlt) else {
-            return Err(Error::UnsupportedLink {
-                path: name,
-                name: pcap::Linktype(dlt)
-                    .get_name()
-                    .unwrap_or_else(|_| "unknown".into()),
-                dlt,
-            });
-        };
-        let filter = filter
-            .map(|f| {
-                let dead = Capture::dead(pcap::Linktype(dlt)).map_err(|e| Error::Filter {
-                    expr: f.to_string(),
-                    reason: e.to_string(),
-                })?;
-                compile_filter(&dead, f)
-            })
-            .transpose()?;
-        Ok(FileSource {
+        let mut src = FileSource {
             reader,
             name,
-            dlt,
-            link,
-            filter,
+            dlt: 0,
+            filter: filter.map(str::to_string),
             records: 0,
             size,
+        };
+        src.dlt = src.first_dlt()?;
+        if LinkKind::from_dlt(src.dlt).is_none() {
+            let (link_name, _) = link_names(src.dlt);
+            return Err(Error::UnsupportedLink {
+                path: src.name,
+                name: link_name,
+                dlt: src.dlt,
+            });
+        }
+        Ok(src)
+    }
+
+    /// The link type the file starts with; pcapng reads ahead to its first
+    /// interface description for it.
+    fn first_dlt(&mut self) -> Result<i32> {
+        Ok(match &mut self.reader {
+            Reader::Classic(r) => linktype_to_dlt(r.header.linktype),
+            Reader::Pcapng(r) => linktype_to_dlt(r.first_linktype.unwrap_or(1)),
+            // SAFETY: the handle is open.
+            Reader::Libpcap(cap) => unsafe { libpcap::ffi::pcap_datalink(cap.ptr()) },
         })
     }
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    pub fn link(&self) -> LinkKind {
-        self.link
     }
 
     pub fn link_names(&self) -> (String, String) {
@@ -177,6 +218,7 @@ impl FileSource {
     pub fn snaplen(&self) -> i64 {
         match &self.reader {
             Reader::Classic(r) => i64::from(r.header.snaplen),
+            Reader::Pcapng(r) => i64::from(r.first_snaplen),
             // SAFETY: the handle is open for as long as `self` lives.
             Reader::Libpcap(cap) => i64::from(unsafe { libpcap::ffi::pcap_snapshot(cap.ptr()) }),
         }
@@ -186,7 +228,8 @@ impl FileSource {
     pub fn progress(&self) -> Option<(u64, u64)> {
         let size = self.size?;
         let pos = match &self.reader {
-            Reader::Classic(r) => r.consumed,
+            Reader::Classic(r) => r.consumed(),
+            Reader::Pcapng(r) => r.consumed(),
             // SAFETY: pcap_file returns the handle's own FILE*, valid while open.
             Reader::Libpcap(cap) => unsafe {
                 let f = libpcap::ffi::pcap_file(cap.ptr());
@@ -204,30 +247,30 @@ impl FileSource {
         self.records
     }
 
-    /// The filter compiled for this file's link type, for the caller to apply
-    /// (applied outside so that frame numbers count every record).
-    pub fn take_filter(&mut self) -> Option<Filter> {
-        self.filter.take()
+    /// The filter for the caller to apply, compiled per link type as frames
+    /// of each type turn up (applied outside so frame numbers count every record).
+    pub fn take_filter(&mut self) -> Option<FilterSet> {
+        self.filter.take().map(|expr| FilterSet {
+            expr,
+            compiled: Vec::new(),
+        })
     }
 
     /// The next record; `Ok(None)` at the end of the file.
-    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>> {
+    pub fn next_frame(&mut self) -> Result<Option<FileFrame<'_>>> {
         let result = match &mut self.reader {
-            Reader::Classic(r) => r.next().map(|rec| {
-                rec.map(|rec| Frame {
-                    number: 0,
-                    ts: rec.ts,
-                    wire_len: rec.wire_len,
-                    data: rec.data,
-                })
-            }),
-            Reader::Libpcap(cap) => libpcap_next(cap),
+            Reader::Classic(r) => r.next().map(|o| o.map(record_frame)),
+            Reader::Pcapng(r) => r.next().map(|o| o.map(record_frame)),
+            Reader::Libpcap(cap) => {
+                let dlt = self.dlt;
+                libpcap_next(cap).map(|o| o.map(|frame| FileFrame { frame, dlt }))
+            }
         };
         match result {
-            Ok(Some(mut frame)) => {
+            Ok(Some(mut f)) => {
                 self.records += 1;
-                frame.number = self.records;
-                Ok(Some(frame))
+                f.frame.number = self.records;
+                Ok(Some(f))
             }
             Ok(None) => Ok(None),
             Err(msg) => {
@@ -248,6 +291,18 @@ impl FileSource {
                 })
             }
         }
+    }
+}
+
+fn record_frame(rec: classic::Record<'_>) -> FileFrame<'_> {
+    FileFrame {
+        frame: Frame {
+            number: 0,
+            ts: rec.ts,
+            wire_len: rec.wire_len,
+            data: rec.data,
+        },
+        dlt: linktype_to_dlt(rec.linktype),
     }
 }
 
@@ -276,24 +331,6 @@ fn libpcap_next(cap: &mut Offline) -> std::result::Result<Option<Frame<'_>>, Str
         -2 => Ok(None),
         _ => Err(cap.error()),
     }
-}
-
-/// Read the 24-byte header of a file: a classic pcap gets the hand reader;
-/// anything else is rewound for libpcap. Takes `fd` only on success.
-fn classic_header(fd: libc::c_int) -> Option<(std::fs::File, classic::Header)> {
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-    let mut head = [0u8; 24];
-    // SAFETY: `fd` is an open descriptor we own; ManuallyDrop keeps it open
-    // unless we decide to take it.
-    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
-    let ok = file.read_exact(&mut head).is_ok();
-    if let Some(h) = ok.then(|| classic::Header::parse(&head)).flatten() {
-        return Some((std::mem::ManuallyDrop::into_inner(file), h));
-    }
-    // SAFETY: rewinding our own descriptor.
-    unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
-    None
 }
 
 /// libpcap's name and description of a link type, e.g. ("EN10MB", "Ethernet").

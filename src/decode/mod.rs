@@ -138,6 +138,10 @@ pub enum DecodeError {
     IcmpTruncated {
         got: usize,
     },
+    /// The frame's interface has a link type synack does not decode.
+    UnsupportedLink {
+        dlt: i32,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -156,6 +160,9 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::IcmpTruncated { got } => {
                 write!(f, "ICMP header truncated: {got} bytes captured")
+            }
+            DecodeError::UnsupportedLink { dlt } => {
+                write!(f, "link type {dlt} is not supported")
             }
         }
     }

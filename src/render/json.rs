@@ -8,7 +8,7 @@ use std::io::Write;
 
 use super::time::Rfc3339;
 use super::{Counts, PacketRecord};
-use crate::decode::link::NetProto;
+use crate::decode::link::{LinkKind, NetProto};
 use crate::decode::tcp::{flag, OptionError, TcpOption};
 use crate::decode::{Network, Transport};
 use crate::track::connection::Connection;
@@ -231,7 +231,7 @@ fn packet_fields(o: &mut Obj<'_>, rec: &PacketRecord<'_>, time: &mut Rfc3339) {
     if f.ts.is_invalid() {
         o.bool("ts_invalid", true);
     }
-    o.plain("link", rec.link.name())
+    o.plain("link", rec.link.map_or("unsupported", LinkKind::name))
         .num("wire_len", f.wire_len)
         .num("caplen", f.data.len());
     if let Some(link) = &d.link {

@@ -15,7 +15,8 @@ use crate::track::{Event, Observation};
 #[derive(Clone, Copy)]
 pub struct PacketRecord<'a> {
     pub frame: &'a Frame<'a>,
-    pub link: LinkKind,
+    /// `None`: a link type synack does not decode.
+    pub link: Option<LinkKind>,
     pub decoded: &'a Decoded<'a>,
     pub segment: Option<&'a Segment>,
     pub observation: Option<&'a Observation>,

@@ -1,0 +1,76 @@
+//! A large read buffer that hands out borrowed byte ranges: the capture
+//! readers parse records straight out of it, one copy from the kernel and no more.
+
+use std::io::Read;
+
+const BUFFER: usize = 1 << 20;
+
+pub struct Buffered<R: Read> {
+    input: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Bytes handed out so far (for progress), counting what came before us.
+    pub consumed: u64,
+}
+
+impl<R: Read> Buffered<R> {
+    /// `already` bytes of the input were read before (a header peeked at).
+    pub fn new(input: R, already: u64) -> Buffered<R> {
+        Buffered {
+            input,
+            buf: vec![0; BUFFER],
+            start: 0,
+            end: 0,
+            eof: false,
+            consumed: already,
+        }
+    }
+
+    /// Bytes available right now.
+    pub fn available(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Make at least `n` bytes available; false at the end of the input.
+    pub fn fill(&mut self, n: usize) -> std::io::Result<bool> {
+        while self.end - self.start < n {
+            if self.eof {
+                return Ok(false);
+            }
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() < n {
+                self.buf.resize(n.next_power_of_two(), 0);
+            }
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The next `n` available bytes, without consuming them (call `fill` first).
+    pub fn peek(&self, n: usize) -> &[u8] {
+        &self.buf[self.start..self.start + n]
+    }
+
+    /// Consume `n` bytes; returns where they start in the buffer.
+    pub fn take(&mut self, n: usize) -> usize {
+        let at = self.start;
+        self.start += n;
+        self.consumed += n as u64;
+        at
+    }
+
+    pub fn slice(&self, at: usize, n: usize) -> &[u8] {
+        &self.buf[at..at + n]
+    }
+}
