@@ -254,8 +254,9 @@ impl<W: Write> Pipeline<W> {
             return Ok(());
         }
         self.rows.sort_by_key(|r| r.id);
-        writeln!(self.out, "{}", table::render(&self.rows, terminal_width()))?;
-        self.rows.clear();
+        let rows = std::mem::take(&mut self.rows);
+        let boxed = io::stdout().is_terminal();
+        writeln!(self.out, "{}", table::render(rows, terminal_width(), boxed))?;
         Ok(())
     }
 

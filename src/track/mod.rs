@@ -106,7 +106,8 @@ pub struct Tracker {
     next_id: u64,
     timers: BinaryHeap<Reverse<Timer>>,
     clock: Option<Timestamp>,
-    last_sweep: Option<Timestamp>,
+    /// When to look for idle connections next (capture time).
+    next_sweep: Option<Timestamp>,
     events: Vec<Event>,
     retired: VecDeque<(Box<Connection>, Retired)>,
     /// After `finish`: the live connections' keys, last id first.
@@ -129,7 +130,7 @@ impl Tracker {
             next_id: 0,
             timers: BinaryHeap::new(),
             clock: None,
-            last_sweep: None,
+            next_sweep: None,
             events: Vec::new(),
             retired: VecDeque::new(),
             closing: Vec::new(),
@@ -210,7 +211,7 @@ impl Tracker {
                 self.retired.push_back((old, Retired::Reused));
             }
         }
-        if !self.conns.contains_key(&key) && self.conns.len() >= self.cfg.max_connections {
+        if self.conns.len() >= self.cfg.max_connections && !self.conns.contains_key(&key) {
             self.evict_oldest();
         }
         let next_id = &mut self.next_id;
@@ -335,11 +336,9 @@ impl Tracker {
                 }
             }
         }
-        let due = self
-            .last_sweep
-            .is_none_or(|s| now.nanos_since(s) >= SWEEP_EVERY_NS);
+        let due = self.next_sweep.is_none_or(|at| now >= at);
         if due {
-            self.last_sweep = Some(now);
+            self.next_sweep = Some(connection::add_ns(now, SWEEP_EVERY_NS));
             let idle = self.cfg.idle_timeout_ns;
             let stale: Vec<ConnKey> = self
                 .conns
