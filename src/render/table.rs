@@ -98,8 +98,8 @@ impl ConnRow {
         let zw_events = c.client.count(Analysis::ZeroWindow) + c.server.count(Analysis::ZeroWindow);
         ConnRow {
             id: c.id,
-            client: c.client.addr.to_string(),
-            server: c.server.addr.to_string(),
+            client: super::lines::endpoint_string(c.client.addr),
+            server: super::lines::endpoint_string(c.server.addr),
             duration: duration(c.last_ts.nanos_since(c.first_ts)),
             packets: format!("{} / {}", c.client.packets, c.server.packets),
             bytes: format!("{} / {}", c.client.bytes, c.server.bytes),
