@@ -11,8 +11,10 @@ use crate::track::TrackerConfig;
 
 const ABOUT: &str = "synack — see TCP as textbooks draw it, on real packets.
 
-Reads captures (pcap, pcapng) and shows every packet tcpdump-style, with sequence
-numbers on every segment and window sizes scaled once the handshake is seen.";
+Reads captures (pcap, pcapng) or a live interface and shows every packet tcpdump-style,
+then what a textbook would say of it: the handshake, the close, both endpoints' states
+(SYN_SENT … TIME_WAIT), keep-alives, resets, retransmissions, zero windows — as lines,
+ladder diagrams, a summary table or JSON. Start with: synack demo --list";
 
 const READ_AFTER: &str = "\
 Examples:
@@ -175,7 +177,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub nano: bool,
 
-    /// Write JSON Lines (one object per frame, then a summary) instead of text
+    /// Write JSON Lines instead of text: packet, event and connection records, then a summary
     #[arg(long)]
     pub json: bool,
 
