@@ -178,22 +178,28 @@ impl JsonRenderer {
             let mut kc = Obj::new(out);
             kc.num("compared", d.checks.len())
                 .num("agree", d.checks.iter().filter(|c| c.agrees()).count());
-            let out = kc.key("checks");
-            out.push(b'[');
-            for (i, c) in d.checks.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+            for (key, only_disagreements) in [("checks", false), ("disagreements", true)] {
+                let out = kc.key(key);
+                out.push(b'[');
+                let shown = d
+                    .checks
+                    .iter()
+                    .filter(|c| !only_disagreements || !c.agrees());
+                for (i, c) in shown.enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let mut co = Obj::new(out);
+                    co.num("conn", c.conn)
+                        .plain("side", c.side)
+                        .plain("addr", c.addr)
+                        .plain("synack", c.synack.name())
+                        .plain("kernel", c.kernel.name())
+                        .bool("agree", c.agrees());
+                    co.end();
                 }
-                let mut co = Obj::new(out);
-                co.num("conn", c.conn)
-                    .plain("side", c.side)
-                    .plain("addr", c.addr)
-                    .plain("synack", c.synack.name())
-                    .plain("kernel", c.kernel.name())
-                    .bool("agree", c.agrees());
-                co.end();
+                out.push(b']');
             }
-            out.push(b']');
             kc.end();
             let out = o.key("app_errors");
             out.push(b'[');
