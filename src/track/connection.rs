@@ -15,7 +15,6 @@ use super::zeek::History;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
     pub syn_ts: Option<Timestamp>,
-    pub synack_ts: Option<Timestamp>,
     pub complete: bool,
     /// SYNs the client sent (retransmissions included).
     pub syn_count: u32,
@@ -57,8 +56,6 @@ pub struct Connection {
     /// This connection reused the 4-tuple of an earlier one.
     pub port_reuse: bool,
     pub history: History,
-    /// Both endpoints reached CLOSED (after TIME_WAIT, if any) at this time.
-    pub closed_at: Option<Timestamp>,
 }
 
 /// What a connection needs from the tracker's configuration.
@@ -109,7 +106,6 @@ impl Connection {
             first_reset: None,
             port_reuse: false,
             history: History::default(),
-            closed_at: None,
         }
     }
 
@@ -230,7 +226,6 @@ impl Connection {
                 });
             });
             me.packets += 1;
-            me.last_ts = Some(seg.ts);
             // Any word from the peer answers outstanding keep-alive probes.
             peer.keepalive.unanswered = 0;
             track_zero_window(me, seg, window);
@@ -279,9 +274,6 @@ impl Connection {
             if seg.has(flag::FIN) {
                 self.on_fin(seg, side, timers, &mut emit);
             }
-        }
-        if self.is_finished() && self.closed_at.is_none() {
-            self.closed_at = Some(seg.ts);
         }
     }
 
@@ -332,7 +324,6 @@ impl Connection {
             if me.state != TcpState::Established {
                 me.state = TcpState::SynRcvd;
             }
-            self.handshake.synack_ts.get_or_insert(seg.ts);
             // The SYN+ACK acknowledges the peer's SYN: the peer is established on receipt.
             if matches!(
                 self.endpoint(other).state,

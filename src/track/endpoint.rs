@@ -65,7 +65,6 @@ pub struct Endpoint {
     /// Unique payload bytes (retransmissions not counted twice).
     pub bytes: u64,
     pub resets: u32,
-    pub last_ts: Option<Timestamp>,
     pub analysis: [u32; Analysis::ALL.len()],
     pub keepalive: Keepalive,
     /// A zero window is being advertised since this time.
@@ -99,7 +98,6 @@ impl Endpoint {
             packets: 0,
             bytes: 0,
             resets: 0,
-            last_ts: None,
             analysis: [0; Analysis::ALL.len()],
             keepalive: Keepalive::default(),
             zero_window_since: None,

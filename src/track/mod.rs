@@ -323,7 +323,6 @@ impl Tracker {
                             kind: EventKind::TimeWaitExpired,
                         });
                         if conn.is_finished() {
-                            conn.closed_at.get_or_insert(t.at);
                             self.retire(&t.key, Retired::Finished);
                         }
                     }
