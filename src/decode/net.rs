@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use etherparse::{Ipv6ExtensionSlice, LaxIpv4Slice, LaxIpv6Slice, LenSource};
+use etherparse::{LaxIpv4Slice, LaxIpv6Slice, LenSource};
 
 /// A fragment of a larger datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,26 +144,12 @@ pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         },
     })?;
     let h = slice.header();
-    let mut ext_headers = 0;
-    let mut fragment = None;
-    for e in slice.extensions().clone() {
-        ext_headers |= match e {
-            Ipv6ExtensionSlice::HopByHop(_) => ext::HOP_BY_HOP,
-            Ipv6ExtensionSlice::Routing(_) => ext::ROUTING,
-            Ipv6ExtensionSlice::DestinationOptions(_) => ext::DEST_OPTS,
-            Ipv6ExtensionSlice::Authentication(_) => ext::AUTH,
-            Ipv6ExtensionSlice::Fragment(f) => {
-                fragment = Some(Fragment {
-                    offset: u32::from(f.fragment_offset().value()) * 8,
-                    more: f.more_fragments(),
-                    id: f.identification(),
-                });
-                ext::FRAGMENT
-            }
-        };
-    }
-    let ext_len = slice.extensions().slice().len();
     let payload = slice.payload();
+    let header_len = data.len() - payload.payload.len();
+    // The extension headers are walked here, bounds-checked: etherparse's
+    // own iterator reads out of bounds on some cut headers (get_unchecked).
+    let (ext_headers, fragment) = walk_ipv6_extensions(data, h.next_header().0, header_len);
+    let ext_len = header_len.saturating_sub(40);
     let declared = usize::from(h.payload_length());
     // Payload length 0 means a jumbogram (or TSO): only the capture can tell.
     let guessed = declared == 0 || ext_err.is_some();
@@ -184,12 +170,48 @@ pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         fragment,
         payload_len,
         payload_len_guessed: guessed,
-        header_len: data.len() - payload.payload.len(),
+        header_len,
     };
     if ext_err.is_some() && payload.payload.is_empty() {
         return Err(NetError::BadExtension);
     }
     Ok((ip, payload.payload))
+}
+
+/// Walk IPv6 extension headers within `data[40..end]`: which kinds are
+/// there, and the fragment header's facts.
+fn walk_ipv6_extensions(data: &[u8], first: u8, end: usize) -> (u8, Option<Fragment>) {
+    let end = end.min(data.len());
+    let mut kinds = 0;
+    let mut fragment = None;
+    let mut next = first;
+    let mut at = 40;
+    while at + 2 <= end {
+        let len = match next {
+            0 | 43 | 60 => (usize::from(data[at + 1]) + 1) * 8,
+            44 => 8,
+            51 => (usize::from(data[at + 1]) + 2) * 4,
+            _ => break,
+        };
+        kinds |= match next {
+            0 => ext::HOP_BY_HOP,
+            43 => ext::ROUTING,
+            44 => ext::FRAGMENT,
+            60 => ext::DEST_OPTS,
+            _ => ext::AUTH,
+        };
+        if next == 44 && at + 8 <= end {
+            let off = u16::from_be_bytes([data[at + 2], data[at + 3]]);
+            fragment = Some(Fragment {
+                offset: u32::from(off >> 3) * 8,
+                more: off & 1 != 0,
+                id: u32::from_be_bytes([data[at + 4], data[at + 5], data[at + 6], data[at + 7]]),
+            });
+        }
+        next = data[at];
+        at += len;
+    }
+    (kinds, fragment)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -283,6 +305,21 @@ mod tests {
         let mut p = v4_header(40, 5);
         p[0] = 0x44;
         assert!(matches!(ipv4(&p), Err(NetError::Invalid { .. })));
+    }
+
+    #[test]
+    fn ipv6_extension_walk_survives_cut_and_hostile_headers() {
+        let mut p = vec![0x60, 0, 0, 0, 0, 16, 44, 64];
+        p.extend([0u8; 32]);
+        // A fragment header (offset 1448, more), then a hop-by-hop claiming 2 KiB.
+        p.extend([0, 0, 0x05, 0xa9, 0, 0, 0x12, 0x34]);
+        p.extend([6, 0xff, 0, 0, 0, 0, 0, 0]);
+        let (ip, _) = ipv6(&p).unwrap();
+        let f = ip.fragment.unwrap();
+        assert_eq!((f.offset, f.more, f.id), (1448, true, 0x1234));
+        for cut in 0..p.len() {
+            let _ = ipv6(&p[..cut]);
+        }
     }
 
     #[test]
