@@ -294,16 +294,17 @@ impl Tracker {
     /// Move the capture clock to `ts`: TIME_WAITs expire, finished
     /// connections retire, idle ones are evicted.
     pub fn advance_clock(&mut self, ts: Timestamp) {
+        let ts = ts.normalized();
         let now = match self.clock {
-            Some(c) if c >= ts.normalized() => c,
-            _ => ts.normalized(),
+            Some(c) if c >= ts => c,
+            _ => ts,
         };
         self.clock = Some(now);
-        while let Some(Reverse(t)) = self.timers.peek().copied() {
-            if t.at > now {
+        // Most segments find nothing due: look at the earliest timer by reference.
+        while self.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
+            let Some(Reverse(t)) = self.timers.pop() else {
                 break;
-            }
-            self.timers.pop();
+            };
             let Some(conn) = self.conns.get_mut(&t.key) else {
                 continue;
             };
