@@ -199,25 +199,31 @@ struct Traffic {
     kernel: Vec<KernelSocket>,
 }
 
+/// Sets the flag when dropped: the capture stops however the traffic ends
+/// (a port already taken must not leave the capture waiting forever).
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 fn drive(plan: Plan, done: &AtomicBool) -> std::result::Result<Traffic, String> {
+    let _stop_capture = SetOnDrop(done);
     let server_stop = Arc::new(AtomicBool::new(false));
+    let _stop_server = SetOnDrop(&server_stop);
     let mut server_thread = None;
     if let Some(opts) = &plan.server {
-        let server = Server::bind(opts).map_err(|e| e.to_string())?;
+        // The demo's knob for the port is --port, not the echo server's --listen.
+        let server = Server::bind(opts).map_err(|e| e.to_string().replace("--listen", "--port"))?;
         let stop = Arc::clone(&server_stop);
         server_thread = Some(thread::spawn(move || server.serve(&stop)));
     }
     let mut reports = Vec::new();
     for (pause, c) in &plan.clients {
         thread::sleep(*pause);
-        match run_client(c) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                server_stop.store(true, Ordering::Relaxed);
-                done.store(true, Ordering::Relaxed);
-                return Err(e.to_string());
-            }
-        }
+        reports.push(run_client(c).map_err(|e| e.to_string())?);
     }
     thread::sleep(SETTLE);
     // The kernel's view at the end of the traffic, before anything else moves.
@@ -227,7 +233,6 @@ fn drive(plan: Plan, done: &AtomicBool) -> std::result::Result<Traffic, String> 
         let _ = t.join();
     }
     thread::sleep(Duration::from_millis(50));
-    done.store(true, Ordering::Relaxed);
     Ok(Traffic { reports, kernel })
 }
 
@@ -335,8 +340,8 @@ fn run_one(
     pipe.kernel = Some(src.stats());
     let traffic = traffic
         .join()
-        .map_err(|_| Error::Usage("the traffic thread panicked".into()))?
-        .map_err(|e| Error::Usage(format!("demo {name}: {e}")))?;
+        .map_err(|_| Error::Traffic("the traffic thread panicked".into()))?
+        .map_err(|e| Error::Traffic(format!("demo {name}: {e}")))?;
     pipe.close_connections()?;
     let checks = kernel_check(&pipe.final_states, &traffic.kernel);
     let server = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);

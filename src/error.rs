@@ -40,6 +40,10 @@ pub enum Error {
     #[error("{0}")]
     Output(#[from] io::Error),
 
+    /// The demo's echo traffic could not run (a taken port, a failed client).
+    #[error("{0}")]
+    Traffic(String),
+
     /// A mistake in how synack was called (exit status 2).
     #[error("{0}")]
     Usage(String),

@@ -259,6 +259,29 @@ fn short_vs_long_connections() {
 }
 
 #[test]
+fn a_taken_port_fails_fast_with_one_clear_line() {
+    if !may_capture() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let taken = std::net::TcpListener::bind("127.0.0.1:19113").unwrap();
+    let started = std::time::Instant::now();
+    let o = run(&["demo", "basic", "--port", "19113"]);
+    drop(taken);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the demo must not wait forever"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("address already in use") && last.contains("--port"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unknown_scenario_is_a_usage_error_and_list_teaches() {
     let o = run(&["demo", "nosuch"]);
     assert_eq!(o.status.code(), Some(2));
