@@ -462,15 +462,15 @@ pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Ou
     if let Some(w) = &args.write {
         src.save_to(w)?;
     }
-    if !args.output.json {
-        let (name, desc) = src.link_names();
-        writeln!(
-            err,
-            "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
-            src.device(),
-            crate::capture::live::SNAPLEN
-        )?;
-    }
+    // On stderr even with --json, as tcpdump does: it says the capture is open.
+    let (name, desc) = src.link_names();
+    writeln!(
+        err,
+        "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
+        src.device(),
+        crate::capture::live::SNAPLEN
+    )?;
+    err.flush()?;
     let mut pipe = Pipeline::new(out, &args.output);
     // A person watching sees each packet at once; a pipe or file gets full
     // buffers (and a flush whenever the wire goes quiet).

@@ -65,7 +65,7 @@ fn sigint_stops_cleanly_and_the_savefile_reads_back() {
     }
     let port = 19201;
     let file = std::env::temp_dir().join(format!("synack-live-{}.pcap", std::process::id()));
-    let child = synack()
+    let mut child = synack()
         .args(["live", "-w"])
         .arg(&file)
         .args(["--json", "tcp", "port", &port.to_string()])
@@ -73,8 +73,8 @@ fn sigint_stops_cleanly_and_the_savefile_reads_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // --json prints no banner: give the capture a moment to open.
-    std::thread::sleep(Duration::from_millis(700));
+    let banner = wait_for_start(&mut child);
+    assert!(banner.starts_with("listening on lo"), "{banner}");
     traffic(port);
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signalling our own child.
@@ -224,7 +224,7 @@ fn started_through_sudo_it_drops_to_the_invoking_user() {
     let _ = std::fs::remove_file(&file);
     // As sudo would set them: the savefile is opened after the drop, so it
     // belongs to that user (65534, nobody), like tcpdump -Z.
-    let child = synack()
+    let mut child = synack()
         .env("SUDO_UID", "65534")
         .env("SUDO_GID", "65534")
         .args(["live", "-c", "2", "-w"])
@@ -234,7 +234,7 @@ fn started_through_sudo_it_drops_to_the_invoking_user() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    wait_for_start(&mut child);
     traffic(port);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
