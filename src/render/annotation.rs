@@ -7,8 +7,6 @@ use crate::decode::{SeqNum, Timestamp};
 use crate::track::event::{Analysis, CloseVariant, Evidence, ResetCause};
 use crate::track::{Event, EventKind, Side, TcpState};
 
-use super::time::clock_text;
-
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub fn duration(ns: i128) -> String {
     let abs = ns.unsigned_abs();
@@ -279,9 +277,4 @@ pub fn write_states(
         out.extend_from_slice(b" (assumed)");
     }
     Ok(())
-}
-
-/// A default clock for labels: time of day in UTC with milliseconds.
-pub fn default_clock(ts: Timestamp) -> String {
-    clock_text(ts)
 }

@@ -136,14 +136,6 @@ pub fn time_of_day_ms(ts: Timestamp) -> String {
     )
 }
 
-/// Time of day in UTC with microseconds, where no writer is at hand.
-pub fn clock_text(ts: Timestamp) -> String {
-    let mut w = TimeWriter::new(TimeFormat::Utc, false);
-    let mut out = Vec::new();
-    let _ = w.write(&mut out, ts);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn write_fraction(out: &mut Vec<u8>, nanos: u32, nano: bool) {
     let (value, width) = if nano { (nanos, 9) } else { (nanos / 1000, 6) };
     out.push(b'.');

@@ -181,14 +181,15 @@ impl Connection {
         )
     }
 
-    /// Apply one segment sent by `side`; events go to `events`.
+    /// Apply one segment sent by `side`; events go to `events`. Returns the
+    /// segment's window in bytes, once the scale is known.
     pub fn on_segment(
         &mut self,
         seg: &Segment,
         side: Side,
         timers: Timers,
         events: &mut Vec<Event>,
-    ) {
+    ) -> Option<u32> {
         let id = self.id;
         let first_segment = self.client.packets + self.server.packets == 0;
         if first_segment && self.midstream {
@@ -210,9 +211,8 @@ impl Connection {
         self.history.record(side, seg);
 
         self.record_seq_bases(seg, side);
-        let window = self
-            .scaled_window(side, seg)
-            .unwrap_or(u32::from(seg.window));
+        let win_scaled = self.scaled_window(side, seg);
+        let window = win_scaled.unwrap_or(u32::from(seg.window));
         let first_analysis = events.len();
         {
             let (me, peer) = self.pair_mut(side);
@@ -275,6 +275,7 @@ impl Connection {
                 self.on_fin(seg, side, timers, &mut emit);
             }
         }
+        win_scaled
     }
 
     fn record_seq_bases(&mut self, seg: &Segment, side: Side) {
@@ -423,46 +424,17 @@ impl Connection {
             TcpState::FinWait1 => {
                 self.endpoint_mut(other).state = TcpState::FinWait2;
                 if !piggyback {
-                    self.close.steps += 1;
-                    emit(
-                        side,
-                        EventKind::Close {
-                            step: self.close.steps,
-                            of: Some(4),
-                            variant: CloseVariant::FourWay,
-                        },
-                    );
+                    self.close_step(side, CloseVariant::FourWay, emit);
                 }
             }
             TcpState::Closing => {
-                self.close.steps += 1;
-                emit(
-                    side,
-                    EventKind::Close {
-                        step: self.close.steps,
-                        of: Some(4),
-                        variant: CloseVariant::Simultaneous,
-                    },
-                );
+                self.close_step(side, CloseVariant::Simultaneous, emit);
                 self.enter_time_wait(other, seg.ts, timers, emit);
             }
             TcpState::LastAck => {
                 self.endpoint_mut(other).state = TcpState::Closed;
-                self.close.steps += 1;
                 let variant = self.close.variant.unwrap_or(CloseVariant::FourWay);
-                let of = if variant == CloseVariant::ThreeWay {
-                    3
-                } else {
-                    4
-                };
-                emit(
-                    side,
-                    EventKind::Close {
-                        step: self.close.steps,
-                        of: Some(of),
-                        variant,
-                    },
-                );
+                self.close_step(side, variant, emit);
             }
             _ => {}
         }
@@ -518,36 +490,20 @@ impl Connection {
                     let piggyback = self.close.steps == 1 && seg.ack.is_some();
                     let three_way = piggyback && self.close_first_fin_acked_by_this(seg);
                     self.endpoint_mut(side).state = TcpState::LastAck;
-                    self.close.steps += 1;
-                    let (variant, of) = if three_way {
-                        (CloseVariant::ThreeWay, 3)
+                    let variant = if three_way {
+                        CloseVariant::ThreeWay
                     } else {
-                        (CloseVariant::FourWay, 4)
+                        CloseVariant::FourWay
                     };
                     self.close.variant = Some(variant);
-                    emit(
-                        side,
-                        EventKind::Close {
-                            step: self.close.steps,
-                            of: Some(of),
-                            variant,
-                        },
-                    );
+                    self.close_step(side, variant, emit);
                     self.enter_time_wait(other, seg.ts, timers, emit);
                 } else {
                     // The peer's FIN is not yet acknowledged by this one: the FINs crossed.
                     self.endpoint_mut(side).state = TcpState::Closing;
                     self.endpoint_mut(other).state = TcpState::Closing;
                     self.close.variant = Some(CloseVariant::Simultaneous);
-                    self.close.steps += 1;
-                    emit(
-                        side,
-                        EventKind::Close {
-                            step: self.close.steps,
-                            of: Some(4),
-                            variant: CloseVariant::Simultaneous,
-                        },
-                    );
+                    self.close_step(side, CloseVariant::Simultaneous, emit);
                 }
             }
             TcpState::Established | TcpState::SynRcvd | TcpState::Unknown => {
@@ -562,18 +518,28 @@ impl Connection {
                     self.endpoint_mut(other).state = TcpState::CloseWait;
                 }
                 self.close.first_fin.get_or_insert(side);
-                self.close.steps += 1;
-                emit(
-                    side,
-                    EventKind::Close {
-                        step: self.close.steps,
-                        of: None,
-                        variant: CloseVariant::FourWay,
-                    },
-                );
+                self.close_step(side, CloseVariant::FourWay, emit);
             }
             _ => {}
         }
+    }
+
+    /// The next step of the close. How many steps it takes is unknown at
+    /// step 1: only the peer's answer tells a three-packet close from a four-way one.
+    fn close_step(
+        &mut self,
+        side: Side,
+        variant: CloseVariant,
+        emit: &mut impl FnMut(Side, EventKind),
+    ) {
+        self.close.steps += 1;
+        let step = self.close.steps;
+        let of = (step > 1).then_some(if variant == CloseVariant::ThreeWay {
+            3
+        } else {
+            4
+        });
+        emit(side, EventKind::Close { step, of, variant });
     }
 
     /// This segment (the second FIN) also acknowledged the first FIN.

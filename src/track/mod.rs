@@ -247,7 +247,7 @@ impl Tracker {
         }
         let before = conn.states();
         let first_event = self.events.len();
-        conn.on_segment(
+        let win_scaled = conn.on_segment(
             seg,
             side,
             Timers {
@@ -283,7 +283,7 @@ impl Tracker {
             rel_ack: seg
                 .ack
                 .map(|a| a.since(peer.seq_base.unwrap_or(a.minus(1)))),
-            win_scaled: conn.scaled_window(side, seg),
+            win_scaled,
             peer_seq_base: peer.seq_base,
             before,
             after,
