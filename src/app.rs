@@ -1,402 +1,225 @@
-//! The pipeline: capture → decode → track → render, one frame at a time.
+//! Frames in, views out: the capture hands frames to synack-core's
+//! analyzer, which hands packets, events and connection facts to the views.
 
-use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::capture::live::{KernelStats, LiveSource};
+use synack_core::analyzer::{AnalyzerConfig, Lookahead};
+use synack_core::counts::CaptureStats;
+use synack_core::decode::link::LinkKind;
+use synack_core::decode::{Frame, Timestamp};
+use synack_core::Analyzer;
+
+use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
-use crate::cli::View;
-use crate::cli::{LiveArgs, OutputArgs, ReadConfig};
-use crate::decode::link::LinkKind;
-use crate::decode::{self, Frame, Segment};
+use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
-use crate::render::json::JsonRenderer;
-use crate::render::ladder::{LadderOptions, LadderRenderer, Style};
-use crate::render::lines::LineRenderer;
-use crate::render::table::{self, ConnRow};
-use crate::render::{Counts, PacketRecord};
-use crate::track::{Event, Tracker};
+use crate::views::json::JsonView;
+use crate::views::ladder::LadderView;
+use crate::views::lines::LinesView;
+use crate::views::mermaid::MermaidView;
+use crate::views::table::TableView;
+use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
 
-enum Renderer {
-    Lines(LineRenderer),
-    Json(JsonRenderer),
-    Ladder(LadderRenderer),
+/// How output should look on this process's stdout: decided once.
+pub(crate) fn stdout_look() -> Look {
+    let terminal = io::stdout().is_terminal();
+    Look {
+        width: terminal_width(terminal).map(usize::from),
+        color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        terminal,
+    }
 }
 
-/// Colour only for a person at a terminal, and never with NO_COLOR set.
-pub fn use_color() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// The views the output options ask for.
+pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
+    let view: Box<dyn View> = if opts.json {
+        Box::new(JsonView::new(!opts.summary))
+    } else if opts.summary {
+        Box::new(TableView::new(look))
+    } else {
+        match opts.view {
+            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii)),
+            ViewKind::Mermaid => Box::new(MermaidView::default()),
+            ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
+        }
+    };
+    match opts.conn {
+        Some(id) => vec![Box::new(OnlyConn {
+            id,
+            inner: BoxedView(view),
+        })],
+        None => vec![view],
+    }
 }
 
-/// Frames in, rendered text out; owns the tracker and the counts.
-pub struct Pipeline<W: Write> {
-    out: W,
-    renderer: Renderer,
-    tracker: Tracker,
-    counts: Counts,
+/// A boxed view is a view (so wrappers can take either).
+struct BoxedView(Box<dyn View>);
+
+impl View for BoxedView {
+    fn packet(&mut self, p: &synack_core::Packet<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.0.packet(p, out)
+    }
+    fn event(&mut self, e: &synack_core::track::Event, out: &mut dyn Write) -> io::Result<()> {
+        self.0.event(e, out)
+    }
+    fn connection(
+        &mut self,
+        c: &synack_core::track::Connection,
+        f: &synack_core::track::Facts,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.0.connection(c, f, out)
+    }
+    fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.0.finish(end, out)
+    }
+}
+
+/// What the analyzer needs from the output options: packets in order with
+/// proven states only when some view shows packets.
+pub(crate) fn analyzer_config(opts: &OutputArgs, lookahead: Lookahead) -> AnalyzerConfig {
+    AnalyzerConfig {
+        tracker: opts.tracker_config(),
+        lookahead: (!opts.summary).then_some(lookahead),
+    }
+}
+
+/// Frames in, views out; owns the analyzer.
+pub(crate) struct Pipeline<W: Write> {
+    pub(crate) out: W,
+    analyzer: Analyzer,
+    views: Vec<Box<dyn View>>,
     errors: Vec<String>,
     limit: Option<u64>,
-    /// `--summary`: no per-packet output, a table (or connection records) instead.
-    summary_only: bool,
-    time_wait_ns: i128,
-    /// `--conn N`: only this connection's packets.
-    only_conn: Option<u64>,
-    rows: Vec<ConnRow>,
-    /// Timer events are copied out of the tracker before rendering.
-    pending: Vec<Event>,
+    frames: u64,
     /// Live capture: the kernel's counters, for the summary.
-    pub kernel: Option<KernelStats>,
-    /// Live capture: flush after every frame so lines appear as packets do.
-    pub flush_each: bool,
-    /// The demo: remember each connection's final states for the kernel check.
-    pub keep_final_states: bool,
-    pub final_states: Vec<FinalStates>,
-    /// The demo: the kernel check and what the applications saw.
-    pub demo_report: Option<DemoReport>,
-    closed: bool,
-}
-
-/// A connection's last states, kept for comparing with the kernel.
-#[derive(Clone, Debug)]
-pub struct FinalStates {
-    pub conn: u64,
-    pub client: std::net::SocketAddr,
-    pub server: std::net::SocketAddr,
-    pub states: [crate::track::TcpState; 2],
-    pub close: Option<crate::track::event::CloseVariant>,
-    /// A later connection took this 4-tuple: the kernel only knows the later one.
-    pub replaced: bool,
-}
-
-/// What the demo adds to the summary.
-#[derive(Clone, Debug)]
-pub struct DemoReport {
-    pub scenario: String,
-    pub checks: Vec<crate::demo::StateCheck>,
-    /// Errors the echo client's application saw (refused, reset…).
-    pub app_errors: Vec<String>,
+    pub(crate) kernel: Option<CaptureStats>,
+    /// Live capture to a terminal: flush after every frame.
+    pub(crate) flush_each: bool,
+    input_done: bool,
 }
 
 impl<W: Write> Pipeline<W> {
-    pub fn new(out: W, opts: &OutputArgs) -> Pipeline<W> {
-        let renderer = if opts.json {
-            Renderer::Json(JsonRenderer::new())
-        } else if opts.view != View::Lines && !opts.summary {
-            Renderer::Ladder(LadderRenderer::new(LadderOptions {
-                style: if opts.view == View::Mermaid {
-                    Style::Mermaid
-                } else {
-                    Style::Ladder
-                },
-                width: usize::from(terminal_width().unwrap_or(100)),
-                ascii: opts.ascii,
-                color: use_color(),
-                only: opts.conn,
-            }))
-        } else {
-            Renderer::Lines(LineRenderer::new(opts.line_options()))
-        };
+    pub(crate) fn new(
+        out: W,
+        views: Vec<Box<dyn View>>,
+        cfg: AnalyzerConfig,
+        limit: Option<u64>,
+    ) -> Pipeline<W> {
         Pipeline {
             out,
-            renderer,
-            tracker: Tracker::new(opts.tracker_config()),
-            counts: Counts::default(),
+            analyzer: Analyzer::new(cfg),
+            views,
             errors: Vec::new(),
-            limit: opts.count,
-            summary_only: opts.summary,
-            time_wait_ns: opts.tracker_config().time_wait_ns,
-            only_conn: opts.conn,
-            rows: Vec::new(),
-            pending: Vec::new(),
+            limit,
+            frames: 0,
             kernel: None,
             flush_each: false,
-            keep_final_states: false,
-            final_states: Vec::new(),
-            demo_report: None,
-            closed: false,
+            input_done: false,
         }
+    }
+
+    /// Add a view (the demo's kernel check watches the same run).
+    pub(crate) fn add_view(&mut self, v: Box<dyn View>) {
+        self.views.push(v);
     }
 
     /// The `-c` limit was reached.
-    pub fn done(&self) -> bool {
-        self.limit.is_some_and(|n| self.counts.frames >= n)
+    pub(crate) fn done(&self) -> bool {
+        self.limit.is_some_and(|n| self.frames >= n)
     }
 
-    /// A frame from an interface whose link type synack does not decode:
-    /// counted as undecodable and shown as such.
-    pub fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> Result<()> {
-        let decoded = decode::Decoded {
-            link: None,
-            network: decode::Network::None,
-            transport: decode::Transport::None,
-            error: Some(decode::DecodeError::UnsupportedLink { dlt }),
-        };
-        self.render_frame(frame, None, decoded)
+    fn sink(&mut self) -> (&mut Analyzer, ViewSet<'_>) {
+        (
+            &mut self.analyzer,
+            ViewSet {
+                views: &mut self.views,
+                out: &mut self.out,
+            },
+        )
     }
 
-    pub fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> Result<()> {
-        let decoded = decode::decode(link, frame.data);
-        self.render_frame(frame, Some(link), decoded)
+    pub(crate) fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> io::Result<()> {
+        self.frames += 1;
+        let (a, mut sink) = self.sink();
+        a.frame(frame, link, &mut sink)?;
+        self.after_frame()
     }
 
-    fn render_frame(
-        &mut self,
-        frame: &Frame<'_>,
-        link: Option<LinkKind>,
-        decoded: decode::Decoded<'_>,
-    ) -> Result<()> {
-        let segment = Segment::from_decoded(frame, &decoded);
-        let observation = match &segment {
-            Some(s) => Some(self.tracker.observe(s)),
-            None => {
-                self.tracker.tick(frame.ts);
-                None
-            }
-        };
-        let events = self.tracker.events();
-        let split = events.iter().take_while(|e| e.frame.is_none()).count();
-        self.pending.clear();
-        self.pending.extend_from_slice(&events[..split]);
-        for i in 0..self.pending.len() {
-            let e = self.pending[i];
-            self.timer_event(&e)?;
-        }
-        let rec = PacketRecord {
-            frame,
-            link,
-            decoded: &decoded,
-            segment: segment.as_ref(),
-            observation: observation.as_ref(),
-            events: &self.tracker.events()[split..],
-        };
-        self.counts.add(&rec);
-        let shown = self
-            .only_conn
-            .is_none_or(|n| observation.is_some_and(|o| o.conn == n));
-        if !self.summary_only && shown {
-            let bytes = match &mut self.renderer {
-                Renderer::Lines(r) => r.render(&rec)?,
-                Renderer::Json(r) => r.render(&rec),
-                Renderer::Ladder(r) => {
-                    if let (Some(seg), Some(obs)) = (&segment, &observation) {
-                        r.segment(seg, obs, rec.events);
-                    }
-                    &[]
-                }
-            };
-            self.out.write_all(bytes)?;
-        }
-        self.retire()?;
+    /// A frame from an interface whose link type synack does not decode.
+    pub(crate) fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> io::Result<()> {
+        self.frames += 1;
+        let (a, mut sink) = self.sink();
+        a.unsupported_frame(frame, dlt, &mut sink)?;
+        self.after_frame()
+    }
+
+    fn after_frame(&mut self) -> io::Result<()> {
         if self.flush_each {
             self.out.flush()?;
         }
         Ok(())
     }
 
-    fn timer_event(&mut self, e: &Event) -> Result<()> {
-        if self.summary_only || self.only_conn.is_some_and(|n| n != e.conn) {
-            return Ok(());
-        }
-        let bytes = match &mut self.renderer {
-            Renderer::Lines(r) => r.render_event(e)?,
-            Renderer::Json(r) => r.event(e),
-            Renderer::Ladder(r) => {
-                r.event(e);
-                &[]
-            }
-        };
-        self.out.write_all(bytes)?;
-        Ok(())
+    /// Live: time passed with no frame; timers run, held packets go out.
+    pub(crate) fn tick(&mut self, now: Timestamp) -> io::Result<()> {
+        let (a, mut sink) = self.sink();
+        a.tick(now, &mut sink)?;
+        self.out.flush()
     }
 
-    /// Report connections the tracker let go of.
-    fn retire(&mut self) -> Result<()> {
-        while let Some((c, why)) = self.tracker.next_retired() {
-            if self.keep_final_states {
-                self.final_states.push(FinalStates {
-                    conn: c.id,
-                    client: c.client.addr,
-                    server: c.server.addr,
-                    states: c.states(),
-                    close: c.close.variant,
-                    replaced: why == crate::track::Retired::Reused,
-                });
-            }
-            if self.only_conn.is_some_and(|n| n != c.id) {
-                continue;
-            }
-            match &mut self.renderer {
-                Renderer::Json(r) => self.out.write_all(r.connection(&c, why))?,
-                Renderer::Ladder(r) => {
-                    if let Some(text) = r.finish(&c, why, self.time_wait_ns) {
-                        writeln!(self.out, "{text}")?;
-                    }
-                }
-                Renderer::Lines(_) if self.summary_only => {
-                    self.rows.push(ConnRow::of(&c, why));
-                    if self.rows.len() >= TABLE_PAGE_ROWS {
-                        self.flush_table()?;
-                    }
-                }
-                Renderer::Lines(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Print the rows gathered so far as one table (in id order). Big captures
-    /// get a table per page of rows, so memory stays bounded by the page.
-    fn flush_table(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        self.rows.sort_by_key(|r| r.id);
-        let rows = std::mem::take(&mut self.rows);
-        let boxed = io::stdout().is_terminal();
-        writeln!(self.out, "{}", table::render(rows, terminal_width(), boxed))?;
-        Ok(())
+    /// Hand on what the analyzer holds (before an error is reported).
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        let (a, mut sink) = self.sink();
+        a.flush(&mut sink)?;
+        self.out.flush()
     }
 
     /// Remember an input error for the summary (it was already reported).
-    pub fn note_error(&mut self, e: &Error) {
+    pub(crate) fn note_error(&mut self, e: &Error) {
         self.errors.push(e.to_string());
     }
 
-    /// The input is over: report every connection still open.
-    pub fn close_connections(&mut self) -> Result<()> {
-        if self.closed {
+    /// The input is over: everything held goes out and every connection retires.
+    pub(crate) fn end_input(&mut self) -> io::Result<()> {
+        if self.input_done {
             return Ok(());
         }
-        self.closed = true;
-        self.tracker.finish();
-        self.pending.clear();
-        self.pending.extend_from_slice(self.tracker.events());
-        for i in 0..self.pending.len() {
-            let e = self.pending[i];
-            self.timer_event(&e)?;
-        }
-        self.retire()
+        self.input_done = true;
+        let (a, mut sink) = self.sink();
+        a.finish(&mut sink)
     }
 
-    pub fn finish(mut self) -> Result<()> {
-        self.close_connections()?;
-        self.counts.connections = self.tracker.connections_seen();
-        self.counts.evicted_idle = self.tracker.evicted_idle;
-        self.counts.evicted_cap = self.tracker.evicted_cap;
-        match &mut self.renderer {
-            Renderer::Json(r) => {
-                let bytes = r.summary(
-                    &self.counts,
-                    &self.errors,
-                    self.kernel.as_ref(),
-                    self.demo_report.as_ref(),
-                );
-                self.out.write_all(bytes)?;
-            }
-            Renderer::Ladder(r) if r.is_mermaid() => {}
-            Renderer::Lines(_) | Renderer::Ladder(_) => {
-                if self.summary_only {
-                    self.flush_table()?;
-                }
-                if let Some(d) = &self.demo_report {
-                    write_demo_report(&mut self.out, d, &self.final_states)?;
-                }
-                let c = &self.counts;
-                // Writing into a String cannot fail.
-                let mut line = String::new();
-                writeln!(self.out)?;
-                let _ = write!(
-                    line,
-                    "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
-                    c.frames,
-                    c.tcp,
-                    c.udp,
-                    c.icmp,
-                    c.arp,
-                    c.fragments,
-                    c.other,
-                    c.undecodable,
-                    c.connections,
-                    if c.connections == 1 { "" } else { "s" },
-                    c.cut_by_snaplen
-                );
-                if let Some(k) = &self.kernel {
-                    let _ = write!(
-                        line,
-                        "; kernel: {} received, {} dropped, {} dropped by the interface",
-                        k.received, k.dropped, k.if_dropped
-                    );
-                }
-                if c.evicted_idle + c.evicted_cap > 0 {
-                    let _ = write!(
-                        line,
-                        ", {} evicted idle, {} evicted at --max-connections",
-                        c.evicted_idle, c.evicted_cap
-                    );
-                }
-                if let Renderer::Ladder(r) = &self.renderer {
-                    line = crate::render::ladder::wrap(&line, r.width());
-                }
-                writeln!(self.out, "{line}")?;
-            }
+    /// End the run: every view says its last word, with `sections` added.
+    pub(crate) fn finish(mut self, sections: &[&dyn Section]) -> io::Result<()> {
+        self.end_input()?;
+        let counts = self.analyzer.counts();
+        let end = RunEnd {
+            counts: &counts,
+            errors: &self.errors,
+            kernel: self.kernel,
+            sections,
+        };
+        for v in self.views.iter_mut() {
+            v.finish(&end, &mut self.out)?;
         }
-        self.out.flush()?;
-        Ok(())
+        self.out.flush()
+    }
+
+    /// Frames handed in so far.
+    pub(crate) fn frames(&self) -> u64 {
+        self.frames
     }
 }
 
-fn write_demo_report(out: &mut impl Write, d: &DemoReport, finals: &[FinalStates]) -> Result<()> {
-    writeln!(
-        out,
-        "\nkernel check: synack's inferred final states beside /proc/net/tcp"
-    )?;
-    for c in &d.checks {
-        writeln!(
-            out,
-            "  #{:<3} {:<6} {:<22} synack {:<11}  kernel {:<11}  {}",
-            c.conn,
-            c.side,
-            c.addr.to_string(),
-            c.synack.name(),
-            c.kernel.name(),
-            if c.agrees() { "✓" } else { "✗ differs" }
-        )?;
-    }
-    let agree = d.checks.iter().filter(|c| c.agrees()).count();
-    writeln!(out, "  {agree} of {} agree", d.checks.len())?;
-    for e in &d.app_errors {
-        writeln!(out, "the client application saw: {e}")?;
-    }
-    if d.scenario == "simultaneous-close" {
-        let crossed = finals
-            .iter()
-            .filter(|f| f.close == Some(crate::track::event::CloseVariant::Simultaneous))
-            .count();
-        if crossed == 0 {
-            writeln!(
-                out,
-                "the FINs did not cross this time (the race was missed): each close was ordinary; run it again"
-            )?;
-        } else {
-            writeln!(
-                out,
-                "{crossed} of {} closes were simultaneous (FINs crossed)",
-                finals.len()
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// The width to fit tables to: `COLUMNS`, else the terminal's, else none (a pipe).
-pub fn terminal_width() -> Option<u16> {
+/// The width to fit: `COLUMNS`, else the terminal's, else none (a pipe).
+fn terminal_width(terminal: bool) -> Option<u16> {
     if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return Some(c);
     }
-    if !io::stdout().is_terminal() {
+    if !terminal {
         return None;
     }
     // SAFETY: TIOCGWINSZ fills a winsize struct for a terminal fd; we checked it is one.
@@ -407,23 +230,27 @@ pub fn terminal_width() -> Option<u16> {
     }
 }
 
-/// Rows per `--summary` table: a page, for captures with very many connections.
-const TABLE_PAGE_ROWS: usize = 1000;
-
 /// How a run ended, for the exit status.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Clean,
     /// Some input could not be read completely (each was reported on stderr).
     InputErrors,
 }
 
 /// `synack read`: every input in order, through one pipeline.
-pub fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
-    let mut pipe = Pipeline::new(out, &cfg.output);
+    let opts = &cfg.output;
+    let look = stdout_look();
+    let mut pipe = Pipeline::new(
+        out,
+        views_for(opts, look),
+        analyzer_config(opts, Lookahead::FILE),
+        opts.count,
+    );
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
     for input in &cfg.inputs {
@@ -431,7 +258,7 @@ pub fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<O
             break;
         }
         let result = FileSource::open(input, cfg.filter.as_deref())
-            .and_then(|mut src| read_one(&mut src, &mut pipe, &cfg.output, number_offset, err));
+            .and_then(|mut src| read_one(&mut src, &mut pipe, opts, number_offset, err));
         match result {
             Ok(records) => number_offset += records,
             Err(e) if matches!(e, Error::Output(_)) => return Err(e),
@@ -439,19 +266,19 @@ pub fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<O
                 if let Error::Truncated { last_frame, .. } | Error::Read { last_frame, .. } = &e {
                     number_offset += last_frame;
                 }
-                pipe.out.flush()?;
+                pipe.flush()?;
                 writeln!(err, "synack: {e}")?;
                 pipe.note_error(&e);
                 outcome = Outcome::InputErrors;
             }
         }
     }
-    pipe.finish()?;
+    pipe.finish(&[])?;
     Ok(outcome)
 }
 
 /// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames arrive.
-pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
@@ -471,17 +298,24 @@ pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Ou
         crate::capture::live::SNAPLEN
     )?;
     err.flush()?;
-    let mut pipe = Pipeline::new(out, &args.output);
+    let opts = &args.output;
+    let look = stdout_look();
+    let mut pipe = Pipeline::new(
+        out,
+        views_for(opts, look),
+        analyzer_config(opts, Lookahead::LIVE),
+        opts.count,
+    );
     // A person watching sees each packet at once; a pipe or file gets full
     // buffers (and a flush whenever the wire goes quiet).
-    pipe.flush_each = io::stdout().is_terminal();
+    pipe.flush_each = look.terminal;
     let link = src.link();
     capture_until(&mut src, &mut pipe, &stop, link)?;
     src.flush()?;
     let stats = src.stats();
     pipe.kernel = Some(stats);
-    let frames = pipe.counts.frames;
-    pipe.finish()?;
+    let frames = pipe.frames();
+    pipe.finish(&[])?;
     if !args.output.json {
         writeln!(
             err,
@@ -492,21 +326,34 @@ pub fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Ou
     Ok(Outcome::Clean)
 }
 
+/// The wall clock as a capture timestamp (live frames carry the same clock).
+fn wall_clock() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::new(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        d.subsec_nanos(),
+    )
+}
+
 /// Feed live frames to the pipeline until `stop` is set or `-c` is reached.
-pub fn capture_until<W: Write>(
+/// While the wire is quiet, time still passes: TIME_WAITs expire on the
+/// wall clock and held packets go out.
+pub(crate) fn capture_until<W: Write>(
     src: &mut LiveSource,
     pipe: &mut Pipeline<W>,
     stop: &AtomicBool,
-    link: decode::link::LinkKind,
+    link: LinkKind,
 ) -> Result<()> {
     while !pipe.done() {
-        let mut flush_failed = None;
+        let mut idle_failed = None;
         let next = src.next_frame(stop, &mut || {
-            if let Err(e) = pipe.out.flush() {
-                flush_failed = Some(e);
+            if let Err(e) = pipe.tick(wall_clock()) {
+                idle_failed = Some(e);
             }
         })?;
-        if let Some(e) = flush_failed {
+        if let Some(e) = idle_failed {
             return Err(e.into());
         }
         match next {
@@ -536,16 +383,16 @@ fn drop_privileges() -> Result<()> {
             || libc::setuid(uid) != 0
     };
     if failed {
-        return Err(Error::Output(io::Error::other(format!(
-            "could not drop privileges to uid {uid}: {}",
-            io::Error::last_os_error()
-        ))));
+        return Err(Error::Privileges {
+            uid,
+            source: io::Error::last_os_error(),
+        });
     }
     Ok(())
 }
 
 /// `synack interfaces`: like tcpdump -D.
-pub fn interfaces(out: &mut impl Write) -> Result<()> {
+pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
     let devices = pcap::Device::list().map_err(|e| Error::Open {
         path: "the interface list".into(),
         reason: e.to_string(),

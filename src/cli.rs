@@ -4,10 +4,11 @@ use std::path::Path;
 
 use clap::{Args, Parser, Subcommand};
 
+use synack_core::track::TrackerConfig;
+
 use crate::capture::Input;
-use crate::render::lines::LineOptions;
-use crate::render::time::TimeFormat;
-use crate::track::TrackerConfig;
+use crate::views::lines::LineOptions;
+use crate::views::time::TimeFormat;
 
 const ABOUT: &str = "synack — see TCP as textbooks draw it, on real packets.
 
@@ -31,13 +32,13 @@ first data byte; with no SYN seen, the first segment's seq − 1 is the base.";
 
 #[derive(Debug, Parser)]
 #[command(name = "synack", version, about = ABOUT, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Read capture files (pcap, pcapng, '-' for stdin) and show every frame
     #[command(after_help = READ_AFTER)]
     Read(ReadArgs),
@@ -71,25 +72,25 @@ cap_net_raw,cap_net_admin); without them, read a bundled capture instead:
   synack read fixtures/close-client-first.pcap";
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Scenario name (see --list), or 'all'
     #[arg(value_name = "SCENARIO")]
-    pub scenario: Option<String>,
+    pub(crate) scenario: Option<String>,
 
     /// List the scenarios with what to look for in each
     #[arg(long)]
-    pub list: bool,
+    pub(crate) list: bool,
 
     /// The echo server's port on 127.0.0.1
     #[arg(long, default_value_t = 9999)]
-    pub port: u16,
+    pub(crate) port: u16,
 
     /// Also save the capture (with 'all': FILE-NAME.pcap per scenario)
     #[arg(short = 'w', value_name = "FILE")]
-    pub write: Option<String>,
+    pub(crate) write: Option<String>,
 
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub(crate) output: OutputArgs,
 }
 
 const LIVE_AFTER: &str = "\
@@ -109,7 +110,7 @@ is open (like tcpdump -Z). States are inferred from the packets: on a capture
 taken near one host, the far side's state lags by the path delay.";
 
 #[derive(Debug, Args)]
-pub struct LiveArgs {
+pub(crate) struct LiveArgs {
     /// Interface to capture on ('any' for all)
     #[arg(
         short = 'i',
@@ -117,110 +118,110 @@ pub struct LiveArgs {
         value_name = "IFACE",
         default_value = "lo"
     )]
-    pub interface: String,
+    pub(crate) interface: String,
 
     /// Also write the raw frames to FILE (pcap), readable by tcpdump and synack read
     #[arg(short = 'w', value_name = "FILE")]
-    pub write: Option<String>,
+    pub(crate) write: Option<String>,
 
     /// A BPF filter as in tcpdump
     #[arg(value_name = "FILTER")]
-    pub filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
 
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub(crate) output: OutputArgs,
 }
 
 impl LiveArgs {
-    pub fn filter(&self) -> Option<String> {
+    pub(crate) fn filter(&self) -> Option<String> {
         (!self.filter.is_empty()).then(|| self.filter.join(" "))
     }
 }
 
 #[derive(Debug, Args)]
-pub struct ReadArgs {
+pub(crate) struct ReadArgs {
     /// Capture file to read (repeatable); with -r, every positional word is filter
     #[arg(short = 'r', long = "read", value_name = "FILE")]
-    pub files: Vec<String>,
+    pub(crate) files: Vec<String>,
 
     /// Capture files ('-' for stdin), then an optional BPF filter as in tcpdump
     #[arg(value_name = "FILE... [FILTER]")]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub(crate) output: OutputArgs,
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Print the link-layer header (MAC addresses, VLAN tags, cooked-capture direction)
     #[arg(short = 'e')]
-    pub link_header: bool,
+    pub(crate) link_header: bool,
 
     /// Absolute sequence and acknowledgment numbers (default: relative)
     #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
-    pub absolute: bool,
+    pub(crate) absolute: bool,
 
     /// Stop after N frames (counted after the filter)
     #[arg(short = 'c', value_name = "N")]
-    pub count: Option<u64>,
+    pub(crate) count: Option<u64>,
 
     /// Start each line with the frame's number in the capture
     #[arg(long, short = 'N')]
-    pub number: bool,
+    pub(crate) number: bool,
 
     /// Timestamp style on packet lines
     #[arg(long, value_enum, default_value_t = TimeFormat::Local)]
-    pub time: TimeFormat,
+    pub(crate) time: TimeFormat,
 
     /// Show nanoseconds in timestamps (default microseconds, as tcpdump)
     #[arg(long)]
-    pub nano: bool,
+    pub(crate) nano: bool,
 
     /// Write JSON Lines instead of text: packet, event and connection records, then a summary
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Print a table of connections (or, with --json, connection records) instead of packets
     #[arg(long)]
-    pub summary: bool,
+    pub(crate) summary: bool,
 
     /// How to show packets: one line each, or each connection as a ladder
     /// diagram (client lane left, server lane right), or as Mermaid for docs
     #[arg(long, value_enum, default_value_t = View::Lines)]
-    pub view: View,
+    pub(crate) view: View,
 
     /// Only connection N (numbered in first-seen order, as '#N' in the output)
     #[arg(long, value_name = "N")]
-    pub conn: Option<u64>,
+    pub(crate) conn: Option<u64>,
 
     /// Draw ladders with plain ASCII
     #[arg(long)]
-    pub ascii: bool,
+    pub(crate) ascii: bool,
 
     /// Explain each annotation: the rule that fired and the numbers it compared
     #[arg(long)]
-    pub why: bool,
+    pub(crate) why: bool,
 
     /// How long TIME_WAIT lasts (2MSL), in seconds; Linux uses 60
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub time_wait: f64,
+    pub(crate) time_wait: f64,
 
     /// Forget a connection after this many seconds without a segment
     #[arg(long, value_name = "SECS", default_value_t = 7500.0)]
-    pub idle_timeout: f64,
+    pub(crate) idle_timeout: f64,
 
     /// Track at most this many connections at once; the least recently active are dropped
     #[arg(long, value_name = "N", default_value_t = 300_000)]
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 
     /// Accepted for tcpdump habits: synack never resolves names
     #[arg(short = 'n', action = clap::ArgAction::Count, hide = true)]
-    pub numeric: u8,
+    pub(crate) numeric: u8,
 }
 
 impl OutputArgs {
-    pub fn line_options(&self) -> LineOptions {
+    pub(crate) fn line_options(&self) -> LineOptions {
         LineOptions {
             link_header: self.link_header,
             absolute: self.absolute,
@@ -232,11 +233,12 @@ impl OutputArgs {
         }
     }
 
-    pub fn tracker_config(&self) -> TrackerConfig {
+    pub(crate) fn tracker_config(&self) -> TrackerConfig {
         TrackerConfig {
             time_wait_ns: secs_to_ns(self.time_wait),
             idle_timeout_ns: secs_to_ns(self.idle_timeout),
             max_connections: self.max_connections.max(1),
+            ..TrackerConfig::default()
         }
     }
 }
@@ -246,7 +248,7 @@ fn secs_to_ns(s: f64) -> i128 {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum View {
+pub(crate) enum View {
     /// tcpdump-style, one line per frame, annotated
     Lines,
     /// a ladder diagram per connection, with its story underneath
@@ -257,15 +259,15 @@ pub enum View {
 
 /// A validated `read` invocation.
 #[derive(Debug)]
-pub struct ReadConfig {
-    pub inputs: Vec<Input>,
-    pub filter: Option<String>,
-    pub output: OutputArgs,
+pub(crate) struct ReadConfig {
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) filter: Option<String>,
+    pub(crate) output: OutputArgs,
 }
 
 /// A usage mistake: printed in one line, exit status 2.
 #[derive(Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 fn looks_like_a_file(word: &str) -> bool {
     let lower = word.to_ascii_lowercase();
@@ -278,7 +280,7 @@ fn looks_like_a_file(word: &str) -> bool {
 impl ReadArgs {
     /// Split positionals into files and a filter: leading words that name
     /// existing files (or '-') are files, the rest is the filter, as tcpdump joins it.
-    pub fn validate(self) -> Result<ReadConfig, UsageError> {
+    pub(crate) fn validate(self) -> Result<ReadConfig, UsageError> {
         let mut inputs: Vec<Input> = self.files.iter().map(|f| Input::parse(f)).collect();
         let mut rest = self.args.as_slice();
         if inputs.is_empty() {

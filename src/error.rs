@@ -3,7 +3,7 @@
 use std::io;
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("cannot read {path}: {reason}")]
     Open { path: String, reason: String },
 
@@ -40,6 +40,13 @@ pub enum Error {
     #[error("{0}")]
     Output(#[from] io::Error),
 
+    #[error("could not drop privileges to uid {uid}: {source}")]
+    Privileges {
+        uid: u32,
+        #[source]
+        source: io::Error,
+    },
+
     /// The demo's echo traffic could not run (a taken port, a failed client).
     #[error("{0}")]
     Traffic(String),
@@ -51,9 +58,9 @@ pub enum Error {
 
 impl Error {
     /// Writing into a closed pipe (`synack … | head`) is a normal way to stop.
-    pub fn is_broken_pipe(&self) -> bool {
+    pub(crate) fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;

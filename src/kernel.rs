@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::track::TcpState;
+use synack_core::track::TcpState;
 
 /// One socket as the kernel lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

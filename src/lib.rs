@@ -1,32 +1,98 @@
-//! synack: a packet-level TCP protocol inspector.
-//!
-//! # Layout
-//! The modules follow the data, left to right:
+//! synack, the command: capture → synack-core (decode, track) → views.
 //!
 //! ```text
-//! capture ──▶ decode ──▶ track ──▶ render
-//! (libpcap)   (bytes →   (segments →  (lines | json)
-//!              Segment)   connections)
+//!  capture/            synack-core             views/                 out
+//!  files, stdin,  ──▶  Analyzer: decode,  ──▶  lines · json · table ──▶ stdout
+//!  live (libpcap)      track, facts            ladder · mermaid
+//!        ▲                                          ▲
+//!       app (frames in, views out)          demo (echo traffic + the
+//!                                            kernel check as a view)
 //! ```
 //!
-//! - [`capture`]: the only module that talks to libpcap; yields [`decode::Frame`]s.
-//! - [`decode`]: link, network and TCP headers → [`decode::Segment`]; pure, no allocation.
-//! - [`track`]: connections keyed by 4-tuple, sides, relative sequence bases.
-//! - [`render`]: tcpdump-style lines and JSON Lines.
-//! - [`app`]: the pipeline that strings them together; [`cli`]: arguments.
-//! - [`echo`]: the bundled echo server/client traffic generator (with
-//!   capture, the only module that does I/O); [`kernel`]: the kernel's socket table.
+//! - `capture`: the only module that talks to libpcap; yields frames.
+//! - `app`: the pipeline that strings capture, the analyzer and the views together.
+//! - `views`: one file per view, one trait ([`views::View`]); `views::words`
+//!   holds the English of every event and fact.
+//! - `demo`: scenarios on loopback, with the kernel cross-check.
+//! - [`echo`]: the bundled echo server and client (with capture, the only
+//!   network I/O); `kernel`: the kernel's socket table.
+//! - `cli`: clap's definitions; `error`: what can go wrong, in one line each.
 
-pub mod annotate;
-pub mod app;
-pub mod capture;
-pub mod cli;
-pub mod decode;
-pub mod demo;
+mod app;
+mod capture;
+mod cli;
+mod demo;
 pub mod echo;
-pub mod error;
-pub mod kernel;
-pub mod render;
-pub mod track;
+mod error;
+mod kernel;
+mod views;
 
-pub use error::{Error, Result};
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use app::Outcome;
+use cli::{Cli, Command};
+
+fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::InputErrors) => ExitCode::from(1),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e @ error::Error::Usage(_)) => {
+            let _ = writeln!(err, "synack: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            let _ = writeln!(err, "synack: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Run the command line in `std::env::args`: what `main` does.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Live(args) => {
+            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let mut err = io::stderr().lock();
+            let r = app::live(&args, out, &mut err);
+            finish(r, &mut err)
+        }
+        Command::Echo(args) => match echo::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("synack: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Demo(args) => {
+            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let mut err = io::stderr().lock();
+            let r = demo::run(&args, out, &mut err);
+            finish(r, &mut err)
+        }
+        Command::Interfaces => {
+            let mut out = io::stdout().lock();
+            let mut err = io::stderr().lock();
+            let r = app::interfaces(&mut out).map(|_| Outcome::Clean);
+            finish(r, &mut err)
+        }
+        Command::Read(args) => {
+            let cfg = match args.validate() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("synack: {}", e.0);
+                    return ExitCode::from(2);
+                }
+            };
+            let stdout = io::stdout().lock();
+            let out = BufWriter::with_capacity(1 << 16, stdout);
+            let mut err = io::stderr().lock();
+            let r = app::read(&cfg, out, &mut err);
+            finish(r, &mut err)
+        }
+    }
+}

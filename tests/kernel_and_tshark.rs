@@ -124,6 +124,9 @@ fn analysis_flags_agree_with_tshark_except_where_documented() {
                 .map(|a| {
                     a.iter()
                         .filter_map(|e| e["kind"].as_str())
+                        // Port reuse is one event, `port_reuse`: tshark's
+                        // `reused_ports` under synack's lifecycle name.
+                        .map(|k| if k == "port_reuse" { "reused_ports" } else { k })
                         .filter(|k| FLAGS.contains(k))
                         .map(str::to_string)
                         .collect()

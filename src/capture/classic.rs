@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use super::buffer::Buffered;
-use crate::decode::Timestamp;
+use synack_core::decode::Timestamp;
 
 /// Larger records are refused as corrupt (libpcap allows 256 KiB).
 const MAX_RECORD: usize = 16 << 20;

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap::{Active, Capture, Device, Precision, Savefile};
 
-use crate::decode::link::LinkKind;
-use crate::decode::{Frame, Timestamp};
 use crate::error::{Error, Result};
+use synack_core::counts::CaptureStats;
+use synack_core::decode::link::LinkKind;
+use synack_core::decode::{Frame, Timestamp};
 
 /// How often a blocked read wakes up to look at the stop flag.
 const POLL_MS: i32 = 100;
@@ -17,14 +18,6 @@ pub const SNAPLEN: i32 = 65_600;
 /// The kernel ring: bursts of a few thousand frames (many clients at once)
 /// must fit while the annotations are written.
 const BUFFER_BYTES: i32 = 64 << 20;
-
-/// The kernel's counters for a live capture.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KernelStats {
-    pub received: u32,
-    pub dropped: u32,
-    pub if_dropped: u32,
-}
 
 pub struct LiveSource {
     cap: Capture<Active>,
@@ -194,10 +187,10 @@ impl LiveSource {
         unsafe { libc::poll(&mut pfd, 1, POLL_MS) > 0 }
     }
 
-    pub fn stats(&mut self) -> KernelStats {
+    pub fn stats(&mut self) -> CaptureStats {
         self.cap
             .stats()
-            .map(|s| KernelStats {
+            .map(|s| CaptureStats {
                 received: s.received,
                 dropped: s.dropped,
                 if_dropped: s.if_dropped,

@@ -9,9 +9,9 @@ use std::path::Path;
 
 use pcap::{Activated, BpfProgram, Capture};
 
-use crate::decode::link::LinkKind;
-use crate::decode::{Frame, Timestamp};
 use crate::error::{Error, Result};
+use synack_core::decode::link::LinkKind;
+use synack_core::decode::{Frame, Timestamp};
 
 mod buffer;
 mod classic;
@@ -346,7 +346,7 @@ pub fn link_names(dlt: i32) -> (String, String) {
 /// differ only where BSDs disagreed (raw IP).
 fn linktype_to_dlt(linktype: u32) -> i32 {
     match linktype {
-        101 => crate::decode::link::dlt::RAW_12,
+        101 => synack_core::decode::link::dlt::RAW_12,
         other => other as i32,
     }
 }

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use super::buffer::Buffered;
 use super::classic::Record;
-use crate::decode::Timestamp;
+use synack_core::decode::Timestamp;
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 1;

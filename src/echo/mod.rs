@@ -162,7 +162,7 @@ pub enum EchoCommand {
 
 /// Runs `synack echo …`. Exit codes: 0 ok, 1 a connection failed or the server could
 /// not start, 2 contradictory options.
-pub fn run(args: EchoArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: EchoArgs) -> Result<ExitCode, EchoError> {
     let result = match &args.command {
         EchoCommand::Server(a) => server::run_cli(a),
         EchoCommand::Client(a) => client::run_cli(a),
@@ -172,7 +172,7 @@ pub fn run(args: EchoArgs) -> anyhow::Result<ExitCode> {
             note(format_args!("synack echo: {msg}"));
             Ok(ExitCode::from(2))
         }
-        other => Ok(other?),
+        other => other,
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-use crate::decode::Timestamp;
+use synack_core::decode::Timestamp;
 
 /// How packet lines show time (`--time`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -12,8 +12,9 @@
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, Timestamp};
-use crate::track::endpoint::Endpoint;
-use crate::track::event::{Analysis, Evidence};
+
+use super::endpoint::Endpoint;
+use super::event::{Analysis, Evidence};
 
 /// Wireshark's default out-of-order threshold when no RTT is known.
 const OOO_THRESHOLD_NS: i128 = 3_000_000;
@@ -26,14 +27,16 @@ fn since_us(now: Timestamp, then: Option<Timestamp>) -> Option<u64> {
 
 /// Analyse one segment from `fwd` to `rev`, emitting each matching rule,
 /// then update `fwd`'s sequence bookkeeping. `window` is the segment's
-/// window, scaled when the scale is known.
-pub fn analyze(
+/// window, scaled when the scale is known. Returns how many of its payload
+/// bytes the capture had not seen before (beyond the highest sequence
+/// number, or in a gap the capture skipped).
+pub(crate) fn analyze(
     fwd: &mut Endpoint,
     rev: &Endpoint,
     seg: &Segment,
     window: u32,
     emit: &mut impl FnMut(Analysis, Evidence),
-) {
+) -> u32 {
     let seq = seg.seq;
     let len = seg.payload_len;
     let ts = seg.ts;
@@ -127,11 +130,15 @@ pub fn analyze(
         }
     }
     // RETRANSMISSION family: data (or SYN/FIN) below the next expected seq.
+    let mut filled = 0;
+    let mut resent = false;
     if let Some(n) = next {
         let occupies = len > 0 || seg.has(flag::SYN | flag::FIN);
         if occupies && !keepalive && !zwp && seq.lt(n) {
+            resent = true;
             let end = seg.next_seq();
-            let filled_gap = fwd.fill_holes(seq, end);
+            filled = fwd.fill_holes(seq, end);
+            let filled_gap = filled > 0;
             ev.original_seen = !filled_gap;
             let dup_ack_age = since_us(ts, rev.last_ack_ts);
             if rev.dup_acks >= 2
@@ -161,6 +168,23 @@ pub fn analyze(
 
     // Bookkeeping for the next segment.
     let seg_end = seg.next_seq();
+    // Payload bytes seen for the first time: past the highest seq, or in a gap.
+    let data_end = seq.plus(len);
+    let fresh = if keepalive || zwp || len == 0 {
+        0
+    } else {
+        match next {
+            Some(n) if data_end.gt(n) => {
+                let from = if seq.gt(n) { seq } else { n };
+                data_end.since(from) + filled
+            }
+            Some(_) => filled,
+            None => len,
+        }
+    };
+    if resent {
+        fwd.retransmissions_unanswered += 1;
+    }
     if !zwp && next.is_none_or(|n| seg_end.gt(n)) {
         fwd.next_seq = Some(seg_end);
         fwd.next_seq_ts = Some(ts);
@@ -180,4 +204,5 @@ pub fn analyze(
     fwd.window = Some(window);
     fwd.last_was_keepalive = keepalive;
     fwd.last_was_zwp = zwp;
+    fresh
 }

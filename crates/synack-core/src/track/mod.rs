@@ -1,13 +1,20 @@
-//! Track: segments → connections → events. Pure: no IO, plain values in and out.
+//! Track: segments → connections → events and facts. Pure: no I/O, plain
+//! values in and out.
 //!
-//! The tracker owns every live connection, keyed by 4-tuple; it runs the
+//! The [`Tracker`] owns every live connection, keyed by 4-tuple; it runs the
 //! capture-time clock that expires TIME_WAIT, retires finished connections
 //! and evicts idle ones, so memory follows the live connections, with a cap.
+//! Each endpoint's state changes through one function that knows RFC 9293's
+//! diagram; a receiver's state changes only once the capture shows it got
+//! the segment (see [`Revision`]).
 
+pub mod analysis;
 pub mod connection;
 pub mod endpoint;
 pub mod event;
+pub mod facts;
 pub mod key;
+pub(crate) mod receipt;
 pub mod state;
 pub mod zeek;
 
@@ -18,11 +25,15 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
-pub use connection::{Connection, Timers};
-pub use event::{Analysis, Event, EventKind};
+pub use connection::{Close, Connection, Handshake};
+use connection::{Step, Timers};
+pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
+pub use event::{Analysis, CloseVariant, Event, EventKind, Evidence, ResetCause};
+pub use facts::{Ending, Facts, KeepaliveFacts};
 pub use key::{ConnKey, Side};
-pub use state::TcpState;
+pub use state::{StatePath, TcpState};
 
+/// How the tracker times things and how much it may hold.
 #[derive(Clone, Copy, Debug)]
 pub struct TrackerConfig {
     /// 2MSL; Linux holds TIME_WAIT for 60 s.
@@ -31,8 +42,12 @@ pub struct TrackerConfig {
     pub idle_timeout_ns: i128,
     /// At most this many live connections; the least recently active go first.
     pub max_connections: usize,
+    /// How long a change applied on assumption (an ACK's receipt) can still
+    /// be taken back by a retransmission that disproves it.
+    pub assume_ns: i128,
 }
 
+/// One second in nanoseconds.
 pub const SECOND: i128 = 1_000_000_000;
 
 impl Default for TrackerConfig {
@@ -43,6 +58,9 @@ impl Default for TrackerConfig {
             // connection kept alive by the kernel is not forgotten between probes.
             idle_timeout_ns: 7500 * SECOND,
             max_connections: 300_000,
+            // Linux resends an unacknowledged FIN or SYN+ACK after its RTO,
+            // at least 200 ms, about 1 s after an idle period.
+            assume_ns: SECOND,
         }
     }
 }
@@ -56,32 +74,116 @@ const SWEEP_EVERY_NS: i128 = 10 * SECOND;
 /// What the tracker says about one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Observation {
+    /// The connection's id.
     pub conn: u64,
+    /// Who sent the segment.
     pub side: Side,
+    /// Sequence number relative to the sender's ISN.
     pub rel_seq: u32,
+    /// Acknowledgment number relative to the receiver's ISN.
     pub rel_ack: Option<u32>,
     /// The window in bytes, once the scale is known (SYN windows are never scaled).
     pub win_scaled: Option<u32>,
     /// The receiver's relative-sequence base: what `ack` and SACK edges count from.
     pub peer_seq_base: Option<SeqNum>,
-    /// Client and server states before and after this segment.
-    pub before: [TcpState; 2],
-    pub after: [TcpState; 2],
+    /// The states client and server went through at this segment.
+    pub paths: [StatePath; 2],
+    /// A side's state here corrects what an earlier packet showed (an ACK
+    /// assumed received was not).
+    pub corrected: [bool; 2],
     /// No SYN was seen for this connection: the states are assumed.
     pub assumed: bool,
 }
 
+impl Observation {
+    /// Client and server states before this segment.
+    pub fn before(&self) -> [TcpState; 2] {
+        [self.paths[0].before(), self.paths[1].before()]
+    }
+    /// Client and server states after it.
+    pub fn after(&self) -> [TcpState; 2] {
+        [self.paths[0].after(), self.paths[1].after()]
+    }
+}
+
+/// How a segment changes what was said of earlier ones: the capture showed
+/// later that an endpoint got a segment (or did not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revision {
+    /// Frame `frame` may still get a change: hold it back if you can,
+    /// until `until` (capture time), or until `Settle` when `None`.
+    Hold {
+        /// The connection.
+        conn: u64,
+        /// The frame that may change.
+        frame: u64,
+        /// How long the change may come.
+        until: Option<Timestamp>,
+    },
+    /// No change will come for `frame` from what was held.
+    Settle {
+        /// The connection.
+        conn: u64,
+        /// The frame.
+        frame: u64,
+    },
+    /// The receipt shown at this segment happened at frame `cause`:
+    /// `path` (which this segment's path for `side` starts with) belongs
+    /// there, with the events of this segment stamped with frame `cause`.
+    Defer {
+        /// The connection.
+        conn: u64,
+        /// Whose state.
+        side: Side,
+        /// Where the change belongs.
+        cause: u64,
+        /// The change.
+        path: StatePath,
+    },
+    /// The change shown at frame `cause` (to `wrong`) did not happen: the
+    /// endpoint stayed `right`.
+    Retract {
+        /// The connection.
+        conn: u64,
+        /// Whose state.
+        side: Side,
+        /// Where the wrong change was shown.
+        cause: u64,
+        /// What was shown.
+        wrong: TcpState,
+        /// What was true.
+        right: TcpState,
+    },
+}
+
 /// Why a connection left the tracker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Retired {
     /// Both ends CLOSED (and TIME_WAIT, if any, ran out).
     Finished,
     /// A new connection took its 4-tuple.
     Reused,
+    /// No segment for longer than the idle timeout.
     Idle,
     /// `--max-connections` was reached.
     Evicted,
+    /// The input ended.
     EndOfInput,
+}
+
+impl Retired {
+    /// The JSON name (`ended_by`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Retired::Finished => "closed",
+            Retired::Reused => "port_reuse",
+            Retired::Idle => "idle_timeout",
+            Retired::Evicted => "max_connections",
+            Retired::EndOfInput => "end_of_input",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,6 +200,7 @@ struct Timer {
     kind: TimerKind,
 }
 
+/// Every live connection, keyed by 4-tuple, and the capture-time clock.
 pub struct Tracker {
     cfg: TrackerConfig,
     /// Boxed: the table's buckets then hold a pointer, not a kilobyte each
@@ -109,11 +212,13 @@ pub struct Tracker {
     /// When to look for idle connections next (capture time).
     next_sweep: Option<Timestamp>,
     events: Vec<Event>,
+    revisions: Vec<Revision>,
     retired: VecDeque<(Box<Connection>, Retired)>,
     /// After `finish`: the live connections' keys, last id first.
     closing: Vec<ConnKey>,
-    pub evicted_idle: u64,
-    pub evicted_cap: u64,
+    evicted_idle: u64,
+    evicted_cap: u64,
+    time_went_back: u64,
 }
 
 impl Default for Tracker {
@@ -123,6 +228,7 @@ impl Default for Tracker {
 }
 
 impl Tracker {
+    /// A tracker with no connections yet.
     pub fn new(cfg: TrackerConfig) -> Tracker {
         Tracker {
             cfg,
@@ -132,29 +238,37 @@ impl Tracker {
             clock: None,
             next_sweep: None,
             events: Vec::new(),
+            revisions: Vec::new(),
             retired: VecDeque::new(),
             closing: Vec::new(),
             evicted_idle: 0,
             evicted_cap: 0,
+            time_went_back: 0,
         }
     }
 
-    /// Events of the last `observe` (timer events first, then the segment's own).
+    /// The configuration it runs with.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.cfg
+    }
+
+    /// Events of the last `observe`, `tick` or `finish` (timer events first,
+    /// with no frame, then the segment's own).
     pub fn events(&self) -> &[Event] {
         &self.events
     }
 
-    /// Connections that left since the last call, in the order they left.
-    pub fn drain_retired(
-        &mut self,
-    ) -> std::collections::vec_deque::Drain<'_, (Box<Connection>, Retired)> {
-        self.retired.drain(..)
+    /// How the last `observe` revised what earlier observations said.
+    pub fn revisions(&self) -> &[Revision] {
+        &self.revisions
     }
 
+    /// Live connections.
     pub fn len(&self) -> usize {
         self.conns.len()
     }
 
+    /// No live connection.
     pub fn is_empty(&self) -> bool {
         self.conns.is_empty()
     }
@@ -164,6 +278,22 @@ impl Tracker {
         self.next_id
     }
 
+    /// Connections forgotten after the idle timeout.
+    pub fn evicted_idle(&self) -> u64 {
+        self.evicted_idle
+    }
+
+    /// Connections dropped at the connection cap.
+    pub fn evicted_cap(&self) -> u64 {
+        self.evicted_cap
+    }
+
+    /// Segments stamped earlier than an earlier segment of their connection.
+    pub fn time_went_back(&self) -> u64 {
+        self.time_went_back
+    }
+
+    /// The live connection on this 4-tuple.
     pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
         self.conns.get(key).map(|c| &**c)
     }
@@ -171,11 +301,14 @@ impl Tracker {
     /// A frame that is not a TCP segment still moves the capture clock.
     pub fn tick(&mut self, ts: Timestamp) {
         self.events.clear();
+        self.revisions.clear();
         self.advance_clock(ts);
     }
 
+    /// Track one segment: its connection, both endpoints' states, its events.
     pub fn observe(&mut self, seg: &Segment) -> Observation {
         self.events.clear();
+        self.revisions.clear();
         self.advance_clock(seg.ts);
         let key = ConnKey::of(seg.src, seg.dst);
         let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
@@ -199,15 +332,11 @@ impl Tracker {
         let mut previous = None;
         if reuse {
             if let Some(mut old) = self.conns.remove(&key) {
-                let (c_tw, s_tw) = (
-                    old.client.state == TcpState::TimeWait,
-                    old.server.state == TcpState::TimeWait,
-                );
+                let in_tw = old.client.state == TcpState::TimeWait
+                    || old.server.state == TcpState::TimeWait;
                 // The TIME_WAIT end accepted the new SYN: its wait is over.
-                for side in [Side::Client, Side::Server] {
-                    old.expire_time_wait(side);
-                }
-                previous = Some((old.id, c_tw || s_tw));
+                old.reused();
+                previous = Some((old.id, in_tw));
                 self.retired.push_back((old, Retired::Reused));
             }
         }
@@ -234,27 +363,31 @@ impl Tracker {
                 },
             };
             self.events.push(base);
-            self.events.push(Event {
-                kind: EventKind::Analysis {
-                    what: Analysis::ReusedPorts,
-                    evidence: event::Evidence {
-                        seq: seg.seq,
-                        ..Default::default()
-                    },
-                },
-                ..base
-            });
         }
         let before = conn.states();
+        let went_back_before = conn.time_went_back;
         let first_event = self.events.len();
+        let mut step = Step {
+            paths: [StatePath::at(before[0]), StatePath::at(before[1])],
+            corrected: [false; 2],
+            events: &mut self.events,
+            revisions: &mut self.revisions,
+        };
         let win_scaled = conn.on_segment(
             seg,
             side,
             Timers {
                 time_wait_ns: self.cfg.time_wait_ns,
+                assume_ns: self.cfg.assume_ns,
             },
-            &mut self.events,
+            &mut step,
         );
+        let (paths, corrected) = (step.paths, step.corrected);
+        // What the segment is first, then what it did to the endpoints' states.
+        self.events[first_event..].sort_by_key(|e| matches!(e.kind, EventKind::TimeWait { .. }));
+        if conn.time_went_back > went_back_before {
+            self.time_went_back += 1;
+        }
         let after = conn.states();
         for e in &self.events[first_event..] {
             if let EventKind::TimeWait { until } = e.kind {
@@ -285,15 +418,15 @@ impl Tracker {
                 .map(|a| a.since(peer.seq_base.unwrap_or(a.minus(1)))),
             win_scaled,
             peer_seq_base: peer.seq_base,
-            before,
-            after,
+            paths,
+            corrected,
             assumed: conn.midstream,
         }
     }
 
     /// Move the capture clock to `ts`: TIME_WAITs expire, finished
-    /// connections retire, idle ones are evicted.
-    pub fn advance_clock(&mut self, ts: Timestamp) {
+    /// connections retire, idle ones are evicted. The clock never goes back.
+    fn advance_clock(&mut self, ts: Timestamp) {
         let ts = ts.normalized();
         let now = match self.clock {
             Some(c) if c >= ts => c,
@@ -313,9 +446,11 @@ impl Tracker {
             }
             match t.kind {
                 TimerKind::TimeWait(side) => {
-                    if conn.endpoint(side).time_wait_until == Some(t.at)
-                        && conn.expire_time_wait(side)
-                    {
+                    let due = conn
+                        .endpoint(side)
+                        .time_wait
+                        .is_some_and(|tw| tw.until == t.at && tw.end.is_none());
+                    if due && conn.expire_time_wait(side) {
                         self.events.push(Event {
                             frame: None,
                             ts: t.at,
@@ -373,22 +508,25 @@ impl Tracker {
     }
 
     /// The input ended: every live connection will retire, in id order
-    /// (fetch them with `next_retired`); a TIME_WAIT still running says until when.
+    /// (fetch them with `next_retired`); a TIME_WAIT still running says
+    /// until when (events, stamped with the capture's last time).
     pub fn finish(&mut self) {
         self.events.clear();
+        self.revisions.clear();
+        let end = self.clock.unwrap_or_default();
         let mut order: Vec<(u64, ConnKey)> = self.conns.iter().map(|(k, c)| (c.id, *k)).collect();
         order.sort_unstable();
         for (_, key) in &order {
             let c = &self.conns[key];
             for side in [Side::Client, Side::Server] {
                 let e = c.endpoint(side);
-                if let (TcpState::TimeWait, Some(until)) = (e.state, e.time_wait_until) {
+                if let (TcpState::TimeWait, Some(tw)) = (e.state, e.time_wait) {
                     self.events.push(Event {
                         frame: None,
-                        ts: c.last_ts,
+                        ts: end,
                         conn: c.id,
                         side,
-                        kind: EventKind::TimeWaitContinues { until },
+                        kind: EventKind::TimeWaitContinues { until: tw.until },
                     });
                 }
             }

@@ -1,82 +1,52 @@
-//! The `--summary` table: one row per connection, drawn by comfy-table.
+//! The `--summary` table: one row per connection, drawn by comfy-table on
+//! a terminal, as plain aligned columns into a pipe.
+
+use std::io::{self, Write};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use super::annotation::duration;
+use synack_core::track::{Connection, Facts, Side};
+
 use super::time::time_of_day_ms;
-use crate::track::connection::Connection;
-use crate::track::event::{Analysis, CloseVariant};
-use crate::track::{zeek, Retired, Side, TcpState};
+use super::words::{self, duration};
+use super::{Look, RunEnd, View};
+
+/// Rows per table: a page, for captures with very many connections.
+const TABLE_PAGE_ROWS: usize = 1000;
 
 /// What the table shows of one connection, kept after the connection is gone.
 #[derive(Clone, Debug)]
-pub struct ConnRow {
-    pub id: u64,
-    pub client: String,
-    pub server: String,
-    pub duration: String,
-    pub packets: String,
-    pub bytes: String,
-    pub rtt: String,
-    pub close: String,
-    pub time_wait: String,
-    pub keepalive: String,
-    pub retransmissions: String,
-    pub zero_window: String,
-    pub zeek: String,
-}
-
-fn close_text(c: &Connection, why: Retired) -> String {
-    if c.refused {
-        return "refused".into();
-    }
-    if let Some((by, cause)) = c.first_reset {
-        return format!("RST by {}: {}", by.name(), cause.name().replace('_', " "));
-    }
-    let first = c.close.first_fin.map(Side::name).unwrap_or("?");
-    let half = if c.close.half_close {
-        ", half-close"
-    } else {
-        ""
-    };
-    match c.close.variant {
-        Some(CloseVariant::FourWay) => format!("four-way, {first} first{half}"),
-        Some(CloseVariant::ThreeWay) => format!("three-packet, {first} first{half}"),
-        Some(CloseVariant::Simultaneous) => format!("simultaneous{half}"),
-        None if c.close.first_fin.is_some() => format!("{first} sent FIN{half}"),
-        None => match why {
-            Retired::Idle => "idle (evicted)".into(),
-            Retired::Evicted => "evicted (max connections)".into(),
-            _ if c.client.resets + c.server.resets > 0 => "reset".into(),
-            _ if c.client.state == TcpState::SynSent => "no answer".into(),
-            _ => "still open".into(),
-        },
-    }
+struct ConnRow {
+    id: u64,
+    client: String,
+    server: String,
+    duration: String,
+    packets: String,
+    bytes: String,
+    rtt: String,
+    close: String,
+    time_wait: String,
+    keepalive: String,
+    retransmissions: String,
+    zero_window: String,
+    zeek: String,
 }
 
 impl ConnRow {
-    pub fn of(c: &Connection, why: Retired) -> ConnRow {
+    fn of(c: &Connection, f: &Facts) -> ConnRow {
         let tw = [Side::Client, Side::Server]
             .into_iter()
-            .filter_map(|s| {
-                c.endpoint(s)
-                    .time_wait_until
-                    .map(|u| format!("{} until {}", s.name(), time_of_day_ms(u)))
+            .zip(f.time_wait)
+            .filter_map(|(s, tw)| {
+                tw.map(|tw| format!("{} until {}", s.name(), time_of_day_ms(tw.until)))
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let k = [&c.client, &c.server]
-            .into_iter()
-            .find(|e| e.keepalive.probes > 0)
-            .map(|e| &e.keepalive);
-        let keepalive = match k {
+        let keepalive = match f.keepalive {
             None => String::new(),
             Some(k) => {
-                let mut s = format!(
-                    "{} probes",
-                    c.client.keepalive.probes + c.server.keepalive.probes
-                );
+                let mut s = format!("{} probes by {}", k.probes, k.by.name());
                 if let Some(idle) = k.idle_ns {
                     s.push_str(&format!(", idle {}", duration(idle)));
                 }
@@ -86,43 +56,75 @@ impl ConnRow {
                 s
             }
         };
-        let retrans = c.client.retransmissions() + c.server.retransmissions();
-        let zw: i128 = [&c.client, &c.server]
-            .iter()
-            .map(|e| {
-                e.zero_window_ns
-                    + e.zero_window_since
-                        .map_or(0, |since| c.last_ts.nanos_since(since))
-            })
-            .sum();
-        let zw_events = c.client.count(Analysis::ZeroWindow) + c.server.count(Analysis::ZeroWindow);
+        let zw: i128 = f.zero_window_ns.iter().sum();
         ConnRow {
-            id: c.id,
-            client: super::lines::endpoint_string(c.client.addr),
-            server: super::lines::endpoint_string(c.server.addr),
-            duration: duration(c.last_ts.nanos_since(c.first_ts)),
-            packets: format!("{} / {}", c.client.packets, c.server.packets),
-            bytes: format!("{} / {}", c.client.bytes, c.server.bytes),
+            id: c.id(),
+            client: super::lines::endpoint_string(c.client().addr()),
+            server: super::lines::endpoint_string(c.server().addr()),
+            duration: duration(f.duration_ns),
+            packets: format!("{} / {}", c.client().packets(), c.server().packets()),
+            bytes: format!("{} / {}", c.client().bytes(), c.server().bytes()),
             rtt: c
-                .handshake
-                .rtt_ns
+                .handshake()
+                .rtt_ns()
                 .map(|r| duration(i128::from(r)))
                 .unwrap_or_default(),
-            close: close_text(c, why),
+            close: words::ending_short(f, c),
             time_wait: tw,
             keepalive,
-            retransmissions: if retrans > 0 {
-                retrans.to_string()
+            retransmissions: if f.retransmissions > 0 {
+                f.retransmissions.to_string()
             } else {
                 String::new()
             },
-            zero_window: if zw_events > 0 {
+            zero_window: if f.zero_window_ads > 0 {
                 duration(zw)
             } else {
                 String::new()
             },
-            zeek: format!("{} {}", zeek::conn_state(c), c.history.as_str()),
+            zeek: format!("{} {}", f.conn_state.name(), c.history()),
         }
+    }
+}
+
+/// `--summary`: a table of connections, a page at a time.
+pub(crate) struct TableView {
+    look: Look,
+    rows: Vec<ConnRow>,
+}
+
+impl TableView {
+    pub(crate) fn new(look: Look) -> TableView {
+        TableView {
+            look,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Print the rows gathered so far as one table (in id order). Big captures
+    /// get a table per page of rows, so memory stays bounded by the page.
+    fn flush(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        self.rows.sort_by_key(|r| r.id);
+        let rows = std::mem::take(&mut self.rows);
+        writeln!(out, "{}", render(rows, self.look.width, self.look.terminal))
+    }
+}
+
+impl View for TableView {
+    fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        self.rows.push(ConnRow::of(c, f));
+        if self.rows.len() >= TABLE_PAGE_ROWS {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.flush(out)?;
+        super::write_text_end(end, None, out)
     }
 }
 
@@ -204,7 +206,7 @@ impl ConnRow {
 /// person at a terminal it is a comfy-table; into a pipe or file, the same
 /// columns as plain aligned text, which costs a tenth as much per row (a
 /// 200 000-connection capture spent most of its time drawing boxes).
-pub fn render(rows: Vec<ConnRow>, width: Option<u16>, boxed: bool) -> String {
+fn render(rows: Vec<ConnRow>, width: Option<usize>, boxed: bool) -> String {
     let cells: Vec<[String; 13]> = rows.into_iter().map(ConnRow::into_cells).collect();
     let keep: Vec<usize> = (0..HEADERS.len())
         .filter(|&i| i < 3 || cells.iter().any(|r| !r[i].is_empty()))
@@ -217,7 +219,7 @@ pub fn render(rows: Vec<ConnRow>, width: Option<u16>, boxed: bool) -> String {
     match width {
         Some(w) => {
             t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_width(w);
+            t.set_width(u16::try_from(w).unwrap_or(u16::MAX));
         }
         None => {
             t.set_content_arrangement(ContentArrangement::Disabled);

@@ -10,7 +10,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crate::app::{capture_until, Outcome, Pipeline};
+mod kernel_check;
+
+use synack_core::analyzer::Lookahead;
+
+use crate::app::{analyzer_config, capture_until, stdout_look, views_for, Outcome, Pipeline};
 use crate::capture::live::LiveSource;
 use crate::cli::DemoArgs;
 use crate::echo::{
@@ -18,7 +22,7 @@ use crate::echo::{
 };
 use crate::error::{Error, Result};
 use crate::kernel::{self, KernelSocket};
-use crate::track::TcpState;
+use kernel_check::{DemoReport, FinalStates};
 
 /// Every scenario, with the sentence `--list` prints: what to look for.
 pub const SCENARIOS: [(&str, &str); 12] = [
@@ -236,41 +240,6 @@ fn drive(plan: Plan, done: &AtomicBool) -> std::result::Result<Traffic, String> 
     Ok(Traffic { reports, kernel })
 }
 
-/// synack's final state of one endpoint beside the kernel's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateCheck {
-    pub conn: u64,
-    pub side: &'static str,
-    pub addr: SocketAddr,
-    pub synack: TcpState,
-    pub kernel: TcpState,
-}
-
-impl StateCheck {
-    pub fn agrees(&self) -> bool {
-        self.synack == self.kernel
-    }
-}
-
-fn kernel_check(finals: &[crate::app::FinalStates], sockets: &[KernelSocket]) -> Vec<StateCheck> {
-    let mut checks = Vec::new();
-    for f in finals.iter().filter(|f| !f.replaced) {
-        for (side, local, remote, state) in [
-            ("client", f.client, f.server, f.states[0]),
-            ("server", f.server, f.client, f.states[1]),
-        ] {
-            checks.push(StateCheck {
-                conn: f.conn,
-                side,
-                addr: local,
-                synack: state,
-                kernel: kernel::state_of_socket(sockets, local, remote),
-            });
-        }
-    }
-    checks
-}
-
 /// `synack demo`.
 pub fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     if args.list || args.scenario.is_none() {
@@ -331,9 +300,17 @@ fn run_one(
         let done = Arc::clone(&done);
         thread::spawn(move || drive(plan, &done))
     };
-    let mut pipe = Pipeline::new(&mut *out, &args.output);
-    pipe.flush_each = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    pipe.keep_final_states = true;
+    let opts = &args.output;
+    let look = stdout_look();
+    let mut pipe = Pipeline::new(
+        &mut *out,
+        views_for(opts, look),
+        analyzer_config(opts, Lookahead::LIVE),
+        opts.count,
+    );
+    pipe.flush_each = look.terminal;
+    let finals = FinalStates::default();
+    pipe.add_view(Box::new(finals.clone()));
     let link = src.link();
     capture_until(&mut src, &mut pipe, &done, link)?;
     src.flush()?;
@@ -342,8 +319,7 @@ fn run_one(
         .join()
         .map_err(|_| Error::Traffic("the traffic thread panicked".into()))?
         .map_err(|e| Error::Traffic(format!("demo {name}: {e}")))?;
-    pipe.close_connections()?;
-    let checks = kernel_check(&pipe.final_states, &traffic.kernel);
+    pipe.end_input()?;
     let server = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     let errors: Vec<String> = traffic
         .reports
@@ -352,11 +328,7 @@ fn run_one(
         .filter_map(|c| c.error.as_ref())
         .map(|e| e.explain(server, Duration::from_secs(10)))
         .collect();
-    pipe.demo_report = Some(crate::app::DemoReport {
-        checks: checks.clone(),
-        app_errors: errors,
-        scenario: name.to_string(),
-    });
-    pipe.finish()?;
+    let report = DemoReport::new(name, &finals, &traffic.kernel, errors);
+    pipe.finish(&[&report])?;
     Ok(Outcome::Clean)
 }

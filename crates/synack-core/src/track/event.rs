@@ -16,7 +16,9 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// How a close went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseVariant {
     /// FIN, ACK, FIN, ACK.
     FourWay,
@@ -36,7 +38,9 @@ impl CloseVariant {
     }
 }
 
+/// Why a RST was sent, as far as the capture tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResetCause {
     /// The answer to a SYN: nothing listens on that port.
     Refused,
@@ -67,6 +71,7 @@ impl ResetCause {
 
 /// Sequence analysis, named as Wireshark's `tcp.analysis` flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Analysis {
     KeepAlive,
     KeepAliveAck,
@@ -164,7 +169,9 @@ pub struct Evidence {
     pub original_seen: bool,
 }
 
+/// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventKind {
     /// Three-way handshake step (1 SYN, 2 SYN+ACK, 3 ACK); step 3 carries the RTT.
     Handshake {

@@ -12,7 +12,7 @@ use super::key::Side;
 /// originator (client), lower case for the responder; most letters appear
 /// once, retransmission (t) and zero window (w) again at 10, 100, 1000…
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct History {
+pub(crate) struct History {
     text: String,
     seen: [u32; 2],
     retransmissions: [u32; 2],
@@ -34,7 +34,7 @@ fn idx(side: Side) -> usize {
 }
 
 impl History {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
@@ -53,7 +53,7 @@ impl History {
     }
 
     /// Record one segment from `side` (before its analysis).
-    pub fn record(&mut self, side: Side, seg: &Segment) {
+    pub(crate) fn record(&mut self, side: Side, seg: &Segment) {
         if self.text.is_empty() && self.seen == [0, 0] && side == Side::Server {
             // Zeek's "^": the first packet came from the responder.
             self.text.push('^');
@@ -78,7 +78,7 @@ impl History {
         }
     }
 
-    pub fn record_analysis(&mut self, side: Side, a: Analysis) {
+    pub(crate) fn record_analysis(&mut self, side: Side, a: Analysis) {
         if a.is_retransmission() {
             let n = &mut self.retransmissions[idx(side)];
             *n += 1;
@@ -102,8 +102,63 @@ fn is_power_of_ten(mut n: u32) -> bool {
     n == 1
 }
 
+/// Zeek's connection states (conn.log's `conn_state`), with Zeek's names.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnState {
+    /// Connection attempt seen, no reply.
+    S0,
+    /// Established, not terminated.
+    S1,
+    /// Normal establishment and termination.
+    SF,
+    /// Connection attempt rejected.
+    REJ,
+    /// Established, close attempt by the originator seen (no reply).
+    S2,
+    /// Established, close attempt by the responder seen (no reply).
+    S3,
+    /// Established, the originator aborted (sent a RST).
+    RSTO,
+    /// Established, the responder aborted.
+    RSTR,
+    /// The originator sent a SYN then a RST; no SYN+ACK seen.
+    RSTOS0,
+    /// The responder sent a SYN+ACK then a RST; no SYN seen.
+    RSTRH,
+    /// The originator sent a SYN then a FIN; no SYN+ACK seen.
+    SH,
+    /// The responder sent a SYN+ACK then a FIN; no SYN seen.
+    SHR,
+    /// No SYN seen, just midstream traffic.
+    OTH,
+}
+
+impl ConnState {
+    /// Zeek's code, e.g. `SF`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::S0 => "S0",
+            ConnState::S1 => "S1",
+            ConnState::SF => "SF",
+            ConnState::REJ => "REJ",
+            ConnState::S2 => "S2",
+            ConnState::S3 => "S3",
+            ConnState::RSTO => "RSTO",
+            ConnState::RSTR => "RSTR",
+            ConnState::RSTOS0 => "RSTOS0",
+            ConnState::RSTRH => "RSTRH",
+            ConnState::SH => "SH",
+            ConnState::SHR => "SHR",
+            ConnState::OTH => "OTH",
+        }
+    }
+}
+
 /// Zeek's conn_state, from what each side sent.
-pub fn conn_state(c: &Connection) -> &'static str {
+pub fn conn_state(c: &Connection) -> ConnState {
+    use ConnState::*;
     let orig = &c.client;
     let resp = &c.server;
     let orig_syn = orig.syn_seen;
@@ -113,42 +168,42 @@ pub fn conn_state(c: &Connection) -> &'static str {
     let orig_fin = orig.fin_seq.is_some();
     let resp_fin = resp.fin_seq.is_some();
     if c.refused {
-        return "REJ";
+        return REJ;
     }
     if !orig_syn && !resp_synack {
-        return "OTH";
+        return OTH;
     }
     if orig_syn && !resp_synack {
         return if orig_rst {
-            "RSTOS0"
+            RSTOS0
         } else if orig_fin {
-            "SH"
+            SH
         } else if resp_rst {
-            "REJ"
+            REJ
         } else {
-            "S0"
+            S0
         };
     }
     if !orig_syn && resp_synack {
         return if resp_rst {
-            "RSTRH"
+            RSTRH
         } else if resp_fin {
-            "SHR"
+            SHR
         } else {
-            "OTH"
+            OTH
         };
     }
     if orig_rst {
-        return "RSTO";
+        return RSTO;
     }
     if resp_rst {
-        return "RSTR";
+        return RSTR;
     }
     match (orig_fin, resp_fin) {
-        (true, true) => "SF",
-        (true, false) => "S2",
-        (false, true) => "S3",
-        (false, false) => "S1",
+        (true, true) => SF,
+        (true, false) => S2,
+        (false, true) => S3,
+        (false, false) => S1,
     }
 }
 

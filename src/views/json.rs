@@ -1,33 +1,36 @@
-//! JSON Lines per the contract in design.md: `packet` records and the
-//! closing `summary`. Written by hand into a reused buffer: one record per
-//! frame must not cost an allocation, and every value here is a number, a
-//! fixed name, or an address whose text needs no escaping.
+//! JSON Lines per the contract in design.md: `packet`, `event` and
+//! `connection` records and the closing `summary`. Written by hand into a
+//! reused buffer: one record per frame must not cost an allocation, and
+//! every value here is a number, a fixed name, or an address whose text
+//! needs no escaping.
 
 use std::fmt::Display;
-use std::io::Write;
+use std::io::{self, Write};
+
+use synack_core::decode::link::{LinkKind, NetProto};
+use synack_core::decode::tcp::{flag, OptionError, TcpOption};
+use synack_core::decode::{Network, Timestamp, Transport};
+use synack_core::track::{
+    Analysis, CloseVariant, Connection, Endpoint, Event, EventKind, Facts, Side,
+};
+use synack_core::Packet;
 
 use super::time::Rfc3339;
-use super::{Counts, PacketRecord};
-use crate::decode::link::{LinkKind, NetProto};
-use crate::decode::tcp::{flag, OptionError, TcpOption};
-use crate::decode::{Network, Transport};
-use crate::track::connection::Connection;
-use crate::track::event::{Analysis, CloseVariant};
-use crate::track::{zeek, Event, EventKind, Retired, Side};
+use super::{RunEnd, View};
 
 /// A JSON object being written: handles the commas.
-pub struct Obj<'a> {
+pub(crate) struct Obj<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
 }
 
 impl<'a> Obj<'a> {
-    pub fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
         out.push(b'{');
         Obj { out, first: true }
     }
 
-    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+    pub(crate) fn key(&mut self, k: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
@@ -38,33 +41,33 @@ impl<'a> Obj<'a> {
         self.out
     }
 
-    pub fn num(&mut self, k: &str, v: impl itoa::Integer) -> &mut Self {
+    pub(crate) fn num(&mut self, k: &str, v: impl itoa::Integer) -> &mut Self {
         let mut b = itoa::Buffer::new();
         let s = b.format(v);
         self.key(k).extend_from_slice(s.as_bytes());
         self
     }
 
-    pub fn opt_num(&mut self, k: &str, v: Option<impl itoa::Integer>) -> &mut Self {
+    pub(crate) fn opt_num(&mut self, k: &str, v: Option<impl itoa::Integer>) -> &mut Self {
         match v {
             Some(v) => self.num(k, v),
             None => self.null(k),
         }
     }
 
-    pub fn null(&mut self, k: &str) -> &mut Self {
+    pub(crate) fn null(&mut self, k: &str) -> &mut Self {
         self.key(k).extend_from_slice(b"null");
         self
     }
 
-    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+    pub(crate) fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k)
             .extend_from_slice(if v { b"true" } else { b"false" });
         self
     }
 
     /// A string known to need no escaping (names, addresses).
-    pub fn plain(&mut self, k: &str, v: impl Display) -> &mut Self {
+    pub(crate) fn plain(&mut self, k: &str, v: impl Display) -> &mut Self {
         let out = self.key(k);
         out.push(b'"');
         let _ = write!(out, "{v}");
@@ -73,82 +76,81 @@ impl<'a> Obj<'a> {
     }
 
     /// Any text, escaped.
-    pub fn text(&mut self, k: &str, v: &str) -> &mut Self {
+    pub(crate) fn text(&mut self, k: &str, v: &str) -> &mut Self {
         let out = self.key(k);
         escape_into(out, v);
         self
     }
 
-    pub fn end(self) {
+    pub(crate) fn end(self) {
         self.out.push(b'}');
     }
 }
 
-pub fn escape_into(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping is the reference; writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-pub struct JsonRenderer {
+/// JSON Lines: packet records (unless only connections are wanted), event
+/// and connection records, and the summary.
+pub(crate) struct JsonView {
     time: Rfc3339,
     buf: Vec<u8>,
+    /// `--summary --json`: connection records and the summary only.
+    packets: bool,
 }
 
-impl Default for JsonRenderer {
-    fn default() -> Self {
-        JsonRenderer::new()
-    }
-}
-
-impl JsonRenderer {
-    pub fn new() -> JsonRenderer {
-        JsonRenderer {
+impl JsonView {
+    pub(crate) fn new(packets: bool) -> JsonView {
+        JsonView {
             time: Rfc3339::new(),
             buf: Vec::with_capacity(1024),
+            packets,
         }
     }
+}
 
-    pub fn render(&mut self, rec: &PacketRecord<'_>) -> &[u8] {
+impl View for JsonView {
+    fn packet(&mut self, p: &Packet<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if !self.packets {
+            return Ok(());
+        }
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
-        packet_fields(&mut o, rec, &mut self.time);
+        packet_fields(&mut o, p, &mut self.time);
         o.end();
         self.buf.push(b'\n');
-        &self.buf
+        out.write_all(&self.buf)
     }
 
     /// An event with no frame of its own, as a `{"type":"event"}` record.
-    pub fn event(&mut self, e: &Event) -> &[u8] {
+    fn event(&mut self, e: &Event, out: &mut dyn Write) -> io::Result<()> {
+        if !self.packets {
+            return Ok(());
+        }
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         o.plain("type", "event").num("conn", e.conn);
-        let out = o.key("ts");
-        out.push(b'"');
-        self.time.write(out, e.ts);
-        out.push(b'"');
+        ts_field(&mut o, "ts", e.ts, &mut self.time);
         event_fields(&mut o, e, &mut self.time);
         o.end();
         self.buf.push(b'\n');
-        &self.buf
+        out.write_all(&self.buf)
     }
 
     /// A `{"type":"connection"}` record, written when the connection leaves the tracker.
-    pub fn connection(&mut self, c: &Connection, why: Retired) -> &[u8] {
+    fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
-        connection_fields(&mut o, c, why, &mut self.time);
+        connection_fields(&mut o, c, f, &mut self.time);
         o.end();
         self.buf.push(b'\n');
-        &self.buf
+        out.write_all(&self.buf)
     }
 
-    pub fn summary(
-        &mut self,
-        counts: &Counts,
-        errors: &[String],
-        kernel: Option<&crate::capture::live::KernelStats>,
-        demo: Option<&crate::app::DemoReport>,
-    ) -> &[u8] {
+    fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let counts = end.counts;
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         o.plain("type", "summary")
@@ -163,8 +165,9 @@ impl JsonRenderer {
             .num("cut_by_snaplen", counts.cut_by_snaplen)
             .num("connections", counts.connections)
             .num("evicted_idle", counts.evicted_idle)
-            .num("evicted_max_connections", counts.evicted_cap);
-        if let Some(k) = kernel {
+            .num("evicted_max_connections", counts.evicted_cap)
+            .num("time_went_back", counts.time_went_back);
+        if let Some(k) = end.kernel {
             let out = o.key("kernel");
             let mut ko = Obj::new(out);
             ko.num("received", k.received)
@@ -172,61 +175,25 @@ impl JsonRenderer {
                 .num("if_dropped", k.if_dropped);
             ko.end();
         }
-        if let Some(d) = demo {
-            o.text("scenario", &d.scenario);
-            let out = o.key("kernel_check");
-            let mut kc = Obj::new(out);
-            kc.num("compared", d.checks.len())
-                .num("agree", d.checks.iter().filter(|c| c.agrees()).count());
-            for (key, only_disagreements) in [("checks", false), ("disagreements", true)] {
-                let out = kc.key(key);
-                out.push(b'[');
-                let shown = d
-                    .checks
-                    .iter()
-                    .filter(|c| !only_disagreements || !c.agrees());
-                for (i, c) in shown.enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    let mut co = Obj::new(out);
-                    co.num("conn", c.conn)
-                        .plain("side", c.side)
-                        .plain("addr", c.addr)
-                        .plain("synack", c.synack.name())
-                        .plain("kernel", c.kernel.name())
-                        .bool("agree", c.agrees());
-                    co.end();
-                }
-                out.push(b']');
-            }
-            kc.end();
-            let out = o.key("app_errors");
-            out.push(b'[');
-            for (i, e) in d.app_errors.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                escape_into(out, e);
-            }
-            out.push(b']');
+        for s in end.sections {
+            s.write_json(&mut o);
         }
-        let out = o.key("errors");
-        out.push(b'[');
-        for (i, e) in errors.iter().enumerate() {
+        let out_buf = o.key("errors");
+        out_buf.push(b'[');
+        for (i, e) in end.errors.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                out_buf.push(b',');
             }
-            escape_into(out, e);
+            escape_into(out_buf, e);
         }
-        out.push(b']');
+        out_buf.push(b']');
         o.end();
         self.buf.push(b'\n');
-        &self.buf
+        out.write_all(&self.buf)
     }
 }
 
-fn packet_fields(o: &mut Obj<'_>, rec: &PacketRecord<'_>, time: &mut Rfc3339) {
+fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
     let f = rec.frame;
     let d = rec.decoded;
     o.plain("type", "packet").num("frame", f.number);
@@ -259,7 +226,7 @@ fn packet_fields(o: &mut Obj<'_>, rec: &PacketRecord<'_>, time: &mut Rfc3339) {
             out.push(b']');
         }
         if let Some(p) = link.pkttype {
-            o.plain("pkttype", crate::decode::link::sll_pkttype_name(p));
+            o.plain("pkttype", synack_core::decode::link::sll_pkttype_name(p));
         }
         if let Some(i) = link.ifindex {
             o.num("ifindex", i);
@@ -351,9 +318,34 @@ fn packet_fields(o: &mut Obj<'_>, rec: &PacketRecord<'_>, time: &mut Rfc3339) {
                 o.num("conn", obs.conn).plain("dir", obs.side.dir());
                 let out = o.key("states");
                 let mut st = Obj::new(out);
-                st.plain("client", obs.after[0].name())
-                    .plain("server", obs.after[1].name());
+                st.plain("client", obs.paths[0].after().name())
+                    .plain("server", obs.paths[1].after().name());
                 st.end();
+                if obs.paths.iter().any(|p| p.changed()) {
+                    // Each side's path at this packet, where it changed.
+                    let out = o.key("transitions");
+                    let mut tr = Obj::new(out);
+                    for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
+                        if !obs.paths[i].changed() {
+                            continue;
+                        }
+                        let out = tr.key(side.name());
+                        out.push(b'[');
+                        for (k, s) in obs.paths[i].states().iter().enumerate() {
+                            if k > 0 {
+                                out.push(b',');
+                            }
+                            out.push(b'"');
+                            out.extend_from_slice(s.name().as_bytes());
+                            out.push(b'"');
+                        }
+                        out.push(b']');
+                    }
+                    tr.end();
+                }
+                if obs.corrected.iter().any(|c| *c) {
+                    o.bool("corrected", true);
+                }
                 if obs.assumed {
                     o.bool("states_assumed", true);
                 }
@@ -473,7 +465,7 @@ fn opt_plain(o: &mut Obj<'_>, k: &str, v: Option<&str>) {
     }
 }
 
-fn ts_field(o: &mut Obj<'_>, k: &str, ts: crate::decode::Timestamp, time: &mut Rfc3339) {
+fn ts_field(o: &mut Obj<'_>, k: &str, ts: Timestamp, time: &mut Rfc3339) {
     let out = o.key(k);
     out.push(b'"');
     time.write(out, ts);
@@ -491,7 +483,7 @@ fn seconds(o: &mut Obj<'_>, k: &str, ns: Option<i128>) {
     }
 }
 
-pub fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
+fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
     o.plain("kind", e.kind.name()).plain("side", e.side.name());
     match e.kind {
         EventKind::Handshake { step, rtt_ns } => {
@@ -529,72 +521,65 @@ pub fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
                 o.bool("original_seen", evidence.original_seen);
             }
         }
-        EventKind::SimultaneousOpen
-        | EventKind::Refused
-        | EventKind::TimeWaitExpired
-        | EventKind::Midstream
-        | EventKind::LastAckLost => {}
+        _ => {}
     }
     if let Some(f) = e.frame {
         o.num("frame", f);
     }
 }
 
-fn per_side(
-    o: &mut Obj<'_>,
-    k: &str,
-    c: &Connection,
-    f: impl Fn(&crate::track::endpoint::Endpoint) -> u64,
-) {
+fn per_side(o: &mut Obj<'_>, k: &str, c: &Connection, f: impl Fn(&Endpoint) -> u64) {
     let out = o.key(k);
     let mut p = Obj::new(out);
-    p.num("client", f(&c.client)).num("server", f(&c.server));
+    p.num("client", f(c.client())).num("server", f(c.server()));
     p.end();
 }
 
-pub fn connection_fields(o: &mut Obj<'_>, c: &Connection, why: Retired, time: &mut Rfc3339) {
+fn connection_fields(o: &mut Obj<'_>, c: &Connection, f: &Facts, time: &mut Rfc3339) {
+    let (first_frame, last_frame) = c.frames();
     o.plain("type", "connection")
-        .num("conn", c.id)
-        .plain("client", c.client.addr)
-        .plain("server", c.server.addr)
-        .num("first_frame", c.first_frame)
-        .num("last_frame", c.last_frame);
-    ts_field(o, "start", c.first_ts, time);
-    ts_field(o, "end", c.last_ts, time);
-    per_side(o, "packets", c, |e| e.packets);
-    per_side(o, "bytes", c, |e| e.bytes);
+        .num("conn", c.id())
+        .plain("client", c.client().addr())
+        .plain("server", c.server().addr())
+        .num("first_frame", first_frame)
+        .num("last_frame", last_frame);
+    ts_field(o, "start", c.first_ts(), time);
+    ts_field(o, "end", c.last_ts(), time);
+    per_side(o, "packets", c, |e| e.packets());
+    per_side(o, "bytes", c, |e| e.bytes());
     {
+        let h = c.handshake();
         let out = o.key("handshake");
-        let mut h = Obj::new(out);
-        h.bool("complete", c.handshake.complete)
-            .num("syn_count", c.handshake.syn_count)
-            .opt_num("rtt_us", c.handshake.rtt_ns.map(|n| n / 1000));
-        if c.handshake.simultaneous {
-            h.bool("simultaneous", true);
+        let mut ho = Obj::new(out);
+        ho.bool("complete", h.complete())
+            .num("syn_count", h.syn_count())
+            .opt_num("rtt_us", h.rtt_ns().map(|n| n / 1000));
+        if h.rtt_ambiguous() {
+            ho.bool("rtt_ambiguous", true);
         }
-        h.end();
+        if h.simultaneous() {
+            ho.bool("simultaneous", true);
+        }
+        ho.end();
     }
-    o.bool("refused", c.refused);
+    o.bool("refused", f.ending == synack_core::track::Ending::Refused);
     {
         let out = o.key("close");
         let mut cl = Obj::new(out);
-        let variant = c.close.variant.or(if c.close.first_fin.is_some() {
-            Some(CloseVariant::FourWay)
-                .filter(|_| c.client.fin_seq.is_some() && c.server.fin_seq.is_some())
-        } else {
-            None
-        });
-        opt_plain(&mut cl, "type", variant.map(CloseVariant::name));
-        opt_plain(&mut cl, "first_fin", side_name(c.close.first_fin));
-        cl.bool("half_close", c.close.half_close)
-            .num("half_close_bytes", c.close.half_close_bytes);
+        opt_plain(
+            &mut cl,
+            "type",
+            f.ending.close_variant().map(CloseVariant::name),
+        );
+        opt_plain(&mut cl, "first_fin", side_name(c.close().first_fin()));
+        cl.bool("half_close", c.close().half_close())
+            .num("half_close_bytes", c.close().half_close_bytes());
         cl.end();
     }
-    let (c_tw, s_tw) = c.time_wait_holders();
     opt_plain(
         o,
         "time_wait",
-        match (c_tw, s_tw) {
+        match f.time_wait_holders() {
             (true, true) => Some("both"),
             (true, false) => Some("client"),
             (false, true) => Some("server"),
@@ -604,9 +589,9 @@ pub fn connection_fields(o: &mut Obj<'_>, c: &Connection, why: Retired, time: &m
     {
         let out = o.key("time_wait_until");
         let mut t = Obj::new(out);
-        for side in [Side::Client, Side::Server] {
-            match c.endpoint(side).time_wait_until {
-                Some(u) => ts_field(&mut t, side.name(), u, time),
+        for (side, tw) in [Side::Client, Side::Server].into_iter().zip(f.time_wait) {
+            match tw {
+                Some(tw) => ts_field(&mut t, side.name(), tw.until, time),
                 None => {
                     t.null(side.name());
                 }
@@ -614,8 +599,19 @@ pub fn connection_fields(o: &mut Obj<'_>, c: &Connection, why: Retired, time: &m
         }
         t.end();
     }
-    per_side(o, "resets", c, |e| u64::from(e.resets));
-    opt_plain(o, "aborted_by", side_name(c.aborted_by));
+    per_side(o, "resets", c, |e| u64::from(e.resets()));
+    let aborted_by = match f.ending {
+        synack_core::track::Ending::Reset { by, cause }
+            if cause != synack_core::track::ResetCause::Unknown =>
+        {
+            Some(by)
+        }
+        _ => None,
+    };
+    opt_plain(o, "aborted_by", side_name(aborted_by));
+    if let synack_core::track::Ending::Reset { cause, .. } = f.ending {
+        o.plain("reset_cause", cause.name());
+    }
     {
         let out = o.key("analysis");
         let mut a = Obj::new(out);
@@ -629,67 +625,37 @@ pub fn connection_fields(o: &mut Obj<'_>, c: &Connection, why: Retired, time: &m
         }
         a.end();
     }
-    o.bool("port_reuse", c.port_reuse)
-        .bool("midstream", c.midstream);
+    o.bool("port_reuse", c.port_reuse())
+        .bool("midstream", c.midstream());
     {
         let out = o.key("states");
         let mut st = Obj::new(out);
-        st.plain("client", c.client.state.name())
-            .plain("server", c.server.state.name());
+        st.plain("client", f.states[0].name())
+            .plain("server", f.states[1].name());
         st.end();
     }
     {
-        // Whichever side probed (usually one); idle and interval from the first prober.
-        let prober = [&c.client, &c.server]
-            .into_iter()
-            .find(|e| e.keepalive.probes > 0);
+        let k = f.keepalive;
         let out = o.key("keepalive");
-        let mut k = Obj::new(out);
-        k.num(
-            "probes",
-            c.client.keepalive.probes + c.server.keepalive.probes,
-        );
-        seconds(&mut k, "idle_s", prober.and_then(|e| e.keepalive.idle_ns));
-        seconds(
-            &mut k,
-            "interval_s",
-            prober.and_then(|e| e.keepalive.interval_ns),
-        );
-        opt_plain(
-            &mut k,
-            "by",
-            prober.map(|e| {
-                if e.addr == c.client.addr {
-                    "client"
-                } else {
-                    "server"
-                }
-            }),
-        );
-        k.end();
+        let mut ko = Obj::new(out);
+        ko.num("probes", k.map_or(0, |k| k.probes));
+        seconds(&mut ko, "idle_s", k.and_then(|k| k.idle_ns));
+        seconds(&mut ko, "interval_s", k.and_then(|k| k.interval_ns));
+        opt_plain(&mut ko, "by", side_name(k.map(|k| k.by)));
+        ko.end();
     }
     {
         let out = o.key("zero_window_s");
         let mut z = Obj::new(out);
-        for side in [Side::Client, Side::Server] {
-            let e = c.endpoint(side);
-            let open = e
-                .zero_window_since
-                .map_or(0, |since| c.last_ts.nanos_since(since));
-            seconds(&mut z, side.name(), Some(e.zero_window_ns + open));
+        for (side, ns) in [Side::Client, Side::Server]
+            .into_iter()
+            .zip(f.zero_window_ns)
+        {
+            seconds(&mut z, side.name(), Some(ns));
         }
         z.end();
     }
-    o.plain("conn_state", zeek::conn_state(c))
-        .text("history", c.history.as_str())
-        .plain(
-            "ended_by",
-            match why {
-                Retired::Finished => "closed",
-                Retired::Reused => "port_reuse",
-                Retired::Idle => "idle_timeout",
-                Retired::Evicted => "max_connections",
-                Retired::EndOfInput => "end_of_input",
-            },
-        );
+    o.plain("conn_state", f.conn_state.name())
+        .text("history", c.history())
+        .plain("ended_by", f.retired.name());
 }

@@ -5,40 +5,59 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::annotation;
-use super::time::{TimeFormat, TimeWriter};
-use super::PacketRecord;
-use crate::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
-use crate::decode::net::{Arp, Ip};
-use crate::decode::tcp::{flag, OptionError, TcpOption};
-use crate::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
-use crate::track::Event;
+use synack_core::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
+use synack_core::decode::net::{Arp, Ip};
+use synack_core::decode::tcp::{flag, OptionError, TcpOption};
+use synack_core::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
+use synack_core::track::Event;
+use synack_core::Packet;
 
+use super::time::{TimeFormat, TimeWriter};
+use super::{words, RunEnd, View};
+
+/// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct LineOptions {
+pub(crate) struct LineOptions {
     /// `-e`: link-layer header.
-    pub link_header: bool,
+    pub(crate) link_header: bool,
     /// `-S`: absolute sequence numbers.
-    pub absolute: bool,
+    pub(crate) absolute: bool,
     /// `--number`: frame number first.
-    pub number: bool,
-    pub time: TimeFormat,
-    pub nano: bool,
+    pub(crate) number: bool,
+    pub(crate) time: TimeFormat,
+    pub(crate) nano: bool,
     /// `--why`: the rule and numbers behind each annotation.
-    pub why: bool,
+    pub(crate) why: bool,
     /// 2MSL, for explanations.
-    pub time_wait_ns: i128,
+    pub(crate) time_wait_ns: i128,
 }
 
-pub struct LineRenderer {
+/// One line per frame, tcpdump-style, then what synack found in it.
+pub(crate) struct LinesView {
     opts: LineOptions,
     time: TimeWriter,
     buf: Vec<u8>,
 }
 
-impl LineRenderer {
-    pub fn new(opts: LineOptions) -> LineRenderer {
-        LineRenderer {
+impl View for LinesView {
+    fn packet(&mut self, p: &Packet<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.render(p)?;
+        out.write_all(&self.buf)
+    }
+
+    fn event(&mut self, e: &Event, out: &mut dyn Write) -> io::Result<()> {
+        self.render_event(e)?;
+        out.write_all(&self.buf)
+    }
+
+    fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        super::write_text_end(end, None, out)
+    }
+}
+
+impl LinesView {
+    pub(crate) fn new(opts: LineOptions) -> LinesView {
+        LinesView {
             opts,
             time: TimeWriter::new(opts.time, opts.nano),
             buf: Vec::with_capacity(512),
@@ -46,7 +65,7 @@ impl LineRenderer {
     }
 
     /// Render one frame (with its trailing newline) into the internal buffer.
-    pub fn render(&mut self, rec: &PacketRecord<'_>) -> io::Result<&[u8]> {
+    pub(crate) fn render(&mut self, rec: &Packet<'_>) -> io::Result<&[u8]> {
         self.buf.clear();
         let out = &mut self.buf;
         if self.opts.number {
@@ -97,31 +116,31 @@ impl LineRenderer {
             let clock = |ts| time.point(ts);
             // --why speaks in the line's numbers: relative unless -S.
             let bases = if self.opts.absolute {
-                annotation::Bases::default()
+                words::Bases::default()
             } else {
-                annotation::Bases {
+                words::Bases {
                     own: rec.segment.map(|s| s.seq.minus(obs.rel_seq)),
                     peer: obs.peer_seq_base,
                 }
             };
             for e in rec.events {
                 out.push(b' ');
-                out.extend_from_slice(annotation::label(e, &clock).as_bytes());
+                out.extend_from_slice(words::label(e, &clock).as_bytes());
                 if self.opts.why {
-                    let why = annotation::why(e, self.opts.time_wait_ns, bases);
+                    let why = words::why(e, self.opts.time_wait_ns, bases);
                     write!(out, " [why: {why}]")?;
                 }
                 out.extend_from_slice(" ·".as_bytes());
             }
             out.push(b' ');
-            annotation::write_states(out, obs.before, obs.after, obs.assumed)?;
+            words::write_states(out, &obs.paths, obs.corrected, obs.assumed);
         }
         out.push(b'\n');
         Ok(&self.buf)
     }
 
     /// An event with no frame of its own (TIME_WAIT expiry, end of capture), on its own line.
-    pub fn render_event(&mut self, e: &Event) -> io::Result<&[u8]> {
+    fn render_event(&mut self, e: &Event) -> io::Result<&[u8]> {
         self.buf.clear();
         let out = &mut self.buf;
         if self.opts.number {
@@ -134,9 +153,9 @@ impl LineRenderer {
         }
         let time = &self.time;
         let clock = |ts| time.point(ts);
-        write!(out, "── #{} {}", e.conn, annotation::label(e, &clock))?;
+        write!(out, "── #{} {}", e.conn, words::label(e, &clock))?;
         if self.opts.why {
-            let why = annotation::why(e, self.opts.time_wait_ns, annotation::Bases::default());
+            let why = words::why(e, self.opts.time_wait_ns, words::Bases::default());
             write!(out, " [why: {why}]")?;
         }
         out.push(b'\n');
@@ -210,7 +229,7 @@ fn ip_line(
     out: &mut Vec<u8>,
     ip: &Ip,
     transport: &Transport<'_>,
-    rec: &PacketRecord<'_>,
+    rec: &Packet<'_>,
     absolute: bool,
 ) -> io::Result<()> {
     out.extend_from_slice(if ip.version == 4 { b"IP " } else { b"IP6 " });
@@ -309,7 +328,7 @@ fn arp_line(out: &mut Vec<u8>, a: &Arp) -> io::Result<()> {
         (2, Some(s), Some(_)) => {
             write!(out, "ARP, Reply {s} is-at ")?;
             if let Some(hw) = a.sender_hw {
-                write!(out, "{}", crate::decode::link::MacAddr(hw))?;
+                write!(out, "{}", synack_core::decode::link::MacAddr(hw))?;
             }
         }
         (op, _, _) => write!(out, "ARP, operation {op}")?,
@@ -361,7 +380,7 @@ fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
 }
 
 /// `ip:port` as a String, the fast way (tables have a row per connection).
-pub fn endpoint_string(addr: std::net::SocketAddr) -> String {
+pub(crate) fn endpoint_string(addr: std::net::SocketAddr) -> String {
     let mut v = Vec::with_capacity(24);
     // Writing into a Vec cannot fail.
     let _ = write_endpoint(&mut v, addr.ip(), Some(addr.port()));
@@ -370,7 +389,7 @@ pub fn endpoint_string(addr: std::net::SocketAddr) -> String {
 
 /// An address as `ip:port` (`[v6]:port`), or the bare IP without a port.
 /// IPv4 by hand: `fmt` machinery was a fifth of the time per line.
-pub fn write_endpoint(out: &mut Vec<u8>, ip: IpAddr, port: Option<u16>) -> io::Result<()> {
+pub(crate) fn write_endpoint(out: &mut Vec<u8>, ip: IpAddr, port: Option<u16>) -> io::Result<()> {
     match ip {
         IpAddr::V4(v4) => {
             for (i, octet) in v4.octets().into_iter().enumerate() {
@@ -394,7 +413,7 @@ fn tcp_line(
     out: &mut Vec<u8>,
     ip: &Ip,
     tcp: &Tcp<'_>,
-    rec: &PacketRecord<'_>,
+    rec: &Packet<'_>,
     absolute: bool,
 ) -> io::Result<()> {
     let h = &tcp.header;

@@ -1,0 +1,289 @@
+//! One end of a connection: its state and what it has shown of itself.
+
+use std::net::SocketAddr;
+
+use crate::decode::{SeqNum, Timestamp};
+
+use super::event::Analysis;
+use super::receipt::{Assumed, Inbox};
+use super::state::TcpState;
+
+/// A sequence range the capture skipped (a lost segment, in capture terms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Hole {
+    pub(crate) start: SeqNum,
+    pub(crate) end: SeqNum,
+}
+
+/// Bounded so a hostile stream of gaps cannot grow memory.
+pub(crate) const MAX_HOLES: usize = 4;
+
+/// What one side's keep-alive probes revealed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Keepalive {
+    pub(crate) probes: u32,
+    /// Probes sent since the peer last said anything.
+    pub(crate) unanswered: u32,
+    pub(crate) first_probe: Option<Timestamp>,
+    pub(crate) last_probe: Option<Timestamp>,
+    /// Idle time before the first probe (reveals tcp_keepalive_time), ns.
+    pub(crate) idle_ns: Option<i128>,
+    /// Smallest gap between two probes with no answer between them
+    /// (reveals tcp_keepalive_intvl), ns.
+    pub(crate) interval_ns: Option<i128>,
+}
+
+/// One side's TIME_WAIT: when it began, when 2MSL runs out, how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeWait {
+    /// When the endpoint entered TIME_WAIT (capture time).
+    pub entered: Timestamp,
+    /// When 2MSL runs out.
+    pub until: Timestamp,
+    /// How it ended; `None` while it still runs.
+    pub end: Option<TimeWaitEnd>,
+}
+
+/// How a TIME_WAIT ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeWaitEnd {
+    /// 2MSL passed in capture time.
+    Expired,
+    /// A new SYN on the same 4-tuple was accepted before 2MSL passed.
+    Reused,
+    /// A RST cut it short (Linux: tcp_rfc1337=0).
+    Reset,
+}
+
+/// One endpoint of a connection, as the capture shows it.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub(crate) addr: SocketAddr,
+    /// Changed only through `Connection::move_to`, which knows the diagram.
+    pub(crate) state: TcpState,
+    /// Sequence number of this side's SYN, when seen.
+    pub(crate) isn: Option<SeqNum>,
+    /// Base for relative sequence numbers: the ISN, else first seq − 1.
+    pub(crate) seq_base: Option<SeqNum>,
+    /// Window-scale shift this side announced in its SYN.
+    pub(crate) wscale: Option<u8>,
+    pub(crate) syn_seen: bool,
+    pub(crate) synack_sent: bool,
+    /// Sequence number just past the highest byte (or SYN/FIN) this side sent.
+    pub(crate) next_seq: Option<SeqNum>,
+    /// When `next_seq` last advanced.
+    pub(crate) next_seq_ts: Option<Timestamp>,
+    /// Where this side's FIN sits in its sequence space.
+    pub(crate) fin_seq: Option<SeqNum>,
+    /// The peer acknowledged this side's FIN (on the wire).
+    pub(crate) fin_acked: bool,
+    /// The peer acknowledged this side's SYN (on the wire).
+    pub(crate) syn_acked: bool,
+    /// Highest acknowledgment this side sent, and when.
+    pub(crate) last_ack: Option<SeqNum>,
+    pub(crate) last_ack_ts: Option<Timestamp>,
+    /// Window this side last advertised, scaled when the scale is known.
+    pub(crate) window: Option<u32>,
+    pub(crate) dup_acks: u32,
+    /// Analysis flags of this side's last segment (keep-alive and zero-window
+    /// probes need their replies recognized).
+    pub(crate) last_was_keepalive: bool,
+    pub(crate) last_was_zwp: bool,
+    pub(crate) holes: Vec<Hole>,
+    pub(crate) packets: u64,
+    /// Payload bytes seen at least once (whichever copy carried them).
+    pub(crate) bytes: u64,
+    pub(crate) resets: u32,
+    pub(crate) analysis: [u32; Analysis::ALL.len()],
+    pub(crate) keepalive: Keepalive,
+    /// A zero window is being advertised since this time.
+    pub(crate) zero_window_since: Option<Timestamp>,
+    pub(crate) zero_window_ns: i128,
+    pub(crate) time_wait: Option<TimeWait>,
+    /// When this side last sent anything.
+    pub(crate) last_sent: Option<Timestamp>,
+    /// Segments sent to this endpoint whose effect on its state the capture
+    /// has not yet shown (see `receipt`).
+    pub(crate) inbox: Inbox,
+    /// The last change applied on assumption (an ACK's), while a resend
+    /// could still take it back.
+    pub(crate) assumed: Option<Assumed>,
+    /// Retransmissions sent since the peer last sent anything.
+    pub(crate) retransmissions_unanswered: u32,
+}
+
+impl Endpoint {
+    pub(crate) fn new(addr: SocketAddr) -> Endpoint {
+        Endpoint {
+            addr,
+            state: TcpState::Unknown,
+            isn: None,
+            seq_base: None,
+            wscale: None,
+            syn_seen: false,
+            synack_sent: false,
+            next_seq: None,
+            next_seq_ts: None,
+            fin_seq: None,
+            fin_acked: false,
+            syn_acked: false,
+            last_ack: None,
+            last_ack_ts: None,
+            window: None,
+            dup_acks: 0,
+            last_was_keepalive: false,
+            last_was_zwp: false,
+            holes: Vec::new(),
+            packets: 0,
+            bytes: 0,
+            resets: 0,
+            analysis: [0; Analysis::ALL.len()],
+            keepalive: Keepalive::default(),
+            zero_window_since: None,
+            zero_window_ns: 0,
+            time_wait: None,
+            last_sent: None,
+            inbox: Inbox::default(),
+            assumed: None,
+            retransmissions_unanswered: 0,
+        }
+    }
+
+    /// This endpoint's address and port.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its state as far as the capture shows it so far.
+    pub fn state(&self) -> TcpState {
+        self.state
+    }
+
+    /// Its initial sequence number, when its SYN was seen.
+    pub fn isn(&self) -> Option<SeqNum> {
+        self.isn
+    }
+
+    /// The base of its relative sequence numbers.
+    pub fn seq_base(&self) -> Option<SeqNum> {
+        self.seq_base
+    }
+
+    /// It sent a SYN (or SYN+ACK) that the capture saw.
+    pub fn sent_syn(&self) -> bool {
+        self.syn_seen
+    }
+
+    /// It sent a FIN that the capture saw.
+    pub fn sent_fin(&self) -> bool {
+        self.fin_seq.is_some()
+    }
+
+    /// Segments it sent.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Payload bytes it sent, each counted once, whichever copy carried it.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// RSTs it sent.
+    pub fn resets(&self) -> u32 {
+        self.resets
+    }
+
+    /// How many of its segments the analysis rule `a` flagged.
+    pub fn count(&self, a: Analysis) -> u32 {
+        self.analysis[a.index()]
+    }
+
+    /// Retransmissions of every kind it sent.
+    pub fn retransmissions(&self) -> u32 {
+        Analysis::ALL
+            .iter()
+            .filter(|a| a.is_retransmission())
+            .map(|a| self.count(*a))
+            .sum()
+    }
+
+    /// Its TIME_WAIT, if it entered one.
+    pub fn time_wait(&self) -> Option<TimeWait> {
+        self.time_wait
+    }
+
+    /// Record a gap in what the capture saw; the oldest goes when full.
+    pub(crate) fn add_hole(&mut self, start: SeqNum, end: SeqNum) {
+        if self.holes.len() == MAX_HOLES {
+            self.holes.remove(0);
+        }
+        self.holes.push(Hole { start, end });
+    }
+
+    /// How many bytes of `[start, end)` fall in recorded gaps; fills them.
+    pub(crate) fn fill_holes(&mut self, start: SeqNum, end: SeqNum) -> u32 {
+        if self.holes.is_empty() {
+            return 0;
+        }
+        let mut filled = 0;
+        let mut kept = Vec::new();
+        for h in self.holes.drain(..) {
+            if start.lt(h.end) && h.start.lt(end) {
+                let lo = if h.start.lt(start) { start } else { h.start };
+                let hi = if end.lt(h.end) { end } else { h.end };
+                filled += hi.since(lo);
+                if h.start.lt(start) {
+                    kept.push(Hole {
+                        start: h.start,
+                        end: start,
+                    });
+                }
+                if end.lt(h.end) {
+                    kept.push(Hole {
+                        start: end,
+                        end: h.end,
+                    });
+                }
+            } else {
+                kept.push(h);
+            }
+        }
+        kept.truncate(MAX_HOLES);
+        self.holes = kept;
+        filled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holes_fill_and_split() {
+        let mut e = Endpoint::new("127.0.0.1:1".parse().unwrap());
+        e.add_hole(SeqNum(100), SeqNum(200));
+        assert_eq!(e.fill_holes(SeqNum(0), SeqNum(100)), 0);
+        assert_eq!(e.fill_holes(SeqNum(120), SeqNum(150)), 30);
+        assert_eq!(
+            e.holes,
+            vec![
+                Hole {
+                    start: SeqNum(100),
+                    end: SeqNum(120)
+                },
+                Hole {
+                    start: SeqNum(150),
+                    end: SeqNum(200)
+                }
+            ]
+        );
+        assert_eq!(e.fill_holes(SeqNum(90), SeqNum(300)), 70);
+        assert!(e.holes.is_empty());
+        for i in 0..10 {
+            e.add_hole(SeqNum(1000 + i * 10), SeqNum(1005 + i * 10));
+        }
+        assert_eq!(e.holes.len(), MAX_HOLES);
+    }
+}

@@ -1,0 +1,189 @@
+//! The rows of a ladder diagram, collected per connection as its packets
+//! go by; the terminal ladder and Mermaid draw them when it retires.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use synack_core::decode::tcp::flag;
+use synack_core::decode::{Segment, Timestamp};
+use synack_core::track::{Analysis, Event, EventKind, Observation, Side, TcpState};
+use synack_core::Packet;
+
+use super::time::time_of_day_ms;
+use super::words;
+
+/// A ladder stops collecting rows here; the rest is counted.
+const MAX_ROWS: usize = 5_000;
+
+/// What a row's annotations are about, for colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tone {
+    Plain,
+    Handshake,
+    Close,
+    Reset,
+    Trouble,
+    Probe,
+    TimeWait,
+}
+
+fn tone(e: &EventKind) -> Tone {
+    match e {
+        EventKind::Handshake { .. } | EventKind::SimultaneousOpen => Tone::Handshake,
+        EventKind::Close { .. } | EventKind::HalfClose { .. } => Tone::Close,
+        EventKind::Refused | EventKind::Reset { .. } => Tone::Reset,
+        EventKind::TimeWait { .. }
+        | EventKind::TimeWaitExpired
+        | EventKind::TimeWaitContinues { .. } => Tone::TimeWait,
+        EventKind::Analysis { what, .. } => match what {
+            Analysis::KeepAlive
+            | Analysis::KeepAliveAck
+            | Analysis::ZeroWindowProbe
+            | Analysis::ZeroWindowProbeAck
+            | Analysis::WindowUpdate => Tone::Probe,
+            _ => Tone::Trouble,
+        },
+        _ => Tone::Plain,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub(crate) ts: Timestamp,
+    /// Who sent it; `None` for a row that is not a segment.
+    pub(crate) from: Option<Side>,
+    pub(crate) label: String,
+    /// A side's state, where this row changed it.
+    pub(crate) states: [Option<TcpState>; 2],
+    pub(crate) notes: Vec<(Tone, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Ladder {
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    pub(crate) initial: [TcpState; 2],
+    pub(crate) first_ts: Timestamp,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) dropped: usize,
+}
+
+fn flag_names(flags: u8) -> String {
+    let mut s = String::new();
+    for (bit, name) in flag::NAMES {
+        if flags & bit != 0 {
+            if !s.is_empty() {
+                s.push(',');
+            }
+            s.push_str(name);
+        }
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+/// `PSH,ACK seq=1:6 ack=1 len=5`
+fn segment_label(seg: &Segment, obs: &Observation) -> String {
+    let mut s = flag_names(seg.flags);
+    if seg.payload_len > 0 {
+        let _ = write!(
+            s,
+            " seq={}:{}",
+            obs.rel_seq,
+            obs.rel_seq.wrapping_add(seg.payload_len)
+        );
+    } else {
+        let _ = write!(s, " seq={}", obs.rel_seq);
+    }
+    if let Some(a) = obs.rel_ack {
+        let _ = write!(s, " ack={a}");
+    }
+    if seg.payload_len > 0 {
+        let _ = write!(s, " len={}", seg.payload_len);
+    }
+    if let Some(w) = obs.win_scaled.filter(|w| *w == 0) {
+        let _ = write!(s, " win={w}");
+    }
+    s
+}
+
+fn note(e: &Event) -> (Tone, String) {
+    (tone(&e.kind), words::label(e, &|ts| time_of_day_ms(ts)))
+}
+
+fn side_index(s: Side) -> usize {
+    match s {
+        Side::Client => 0,
+        Side::Server => 1,
+    }
+}
+
+/// Rows of every connection not yet retired.
+#[derive(Default)]
+pub(crate) struct Rows {
+    ladders: FxHashMap<u64, Ladder>,
+}
+
+impl Rows {
+    /// One packet: a row for its connection, with the events it caused.
+    pub(crate) fn packet(&mut self, p: &Packet<'_>) {
+        let (Some(seg), Some(obs)) = (p.segment, p.observation) else {
+            return;
+        };
+        let notes: Vec<(Tone, String)> = p.events.iter().map(note).collect();
+        let ladder = self.ladders.entry(obs.conn).or_insert_with(|| {
+            let (client, server) = match obs.side {
+                Side::Client => (seg.src, seg.dst),
+                Side::Server => (seg.dst, seg.src),
+            };
+            Ladder {
+                client,
+                server,
+                initial: obs.before(),
+                first_ts: seg.ts,
+                rows: Vec::new(),
+                dropped: 0,
+            }
+        });
+        if ladder.rows.len() >= MAX_ROWS {
+            ladder.dropped += 1;
+            return;
+        }
+        let changed = |i: usize| obs.paths[i].changed().then_some(obs.paths[i].after());
+        ladder.rows.push(Row {
+            ts: seg.ts,
+            from: Some(obs.side),
+            label: segment_label(seg, obs),
+            states: [changed(0), changed(1)],
+            notes,
+        });
+    }
+
+    /// An event between segments (TIME_WAIT expiry, still in TIME_WAIT at the end).
+    pub(crate) fn event(&mut self, e: &Event) {
+        let n = note(e);
+        let Some(ladder) = self.ladders.get_mut(&e.conn) else {
+            return;
+        };
+        let mut states = [None, None];
+        if e.kind == EventKind::TimeWaitExpired {
+            states[side_index(e.side)] = Some(TcpState::Closed);
+        }
+        ladder.rows.push(Row {
+            ts: e.ts,
+            from: None,
+            label: String::new(),
+            states,
+            notes: vec![n],
+        });
+    }
+
+    /// The connection retired: its rows, if any packet of it was seen.
+    pub(crate) fn take(&mut self, conn: u64) -> Option<Ladder> {
+        self.ladders.remove(&conn)
+    }
+}

@@ -1,0 +1,307 @@
+//! Ladder diagrams: each connection drawn the way textbooks do: the client
+//! lane on the left, the server lane on the right, one arrow per segment,
+//! each side's state written beside its lane when it changes, with a
+//! one-sentence story underneath.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use synack_core::track::{Connection, Event, Facts, Side};
+use synack_core::Packet;
+
+use super::diagram::{Ladder, Rows, Tone};
+use super::time::time_of_day_ms;
+use super::words::{self, duration, wrap};
+use super::{Look, RunEnd, View};
+
+/// Gaps at least this long are folded into one "idle" row.
+const IDLE_FOLD_NS: i128 = 1_000_000_000;
+
+/// `--view ladder`.
+pub(crate) struct LadderView {
+    rows: Rows,
+    width: usize,
+    ascii: bool,
+    color: bool,
+}
+
+impl LadderView {
+    pub(crate) fn new(look: Look, ascii: bool) -> LadderView {
+        LadderView {
+            rows: Rows::default(),
+            width: look.width.unwrap_or(100),
+            ascii,
+            color: look.color,
+        }
+    }
+}
+
+impl View for LadderView {
+    fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
+        self.rows.packet(p);
+        Ok(())
+    }
+
+    fn event(&mut self, e: &Event, _out: &mut dyn Write) -> io::Result<()> {
+        self.rows.event(e);
+        Ok(())
+    }
+
+    fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        let Some(ladder) = self.rows.take(c.id()) else {
+            return Ok(());
+        };
+        let story = words::story(c, f, &|ts| time_of_day_ms(ts));
+        writeln!(out, "{}", draw(&ladder, c.id(), &story, self))
+    }
+
+    fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        super::write_text_end(end, Some(self.width), out)
+    }
+}
+
+struct Glyphs {
+    lane: char,
+    line: char,
+    right: char,
+    left: char,
+    idle: &'static str,
+}
+
+const UNICODE: Glyphs = Glyphs {
+    lane: '│',
+    line: '─',
+    right: '▶',
+    left: '◀',
+    idle: "⋮",
+};
+const ASCII: Glyphs = Glyphs {
+    lane: '|',
+    line: '-',
+    right: '>',
+    left: '<',
+    idle: ":",
+};
+
+fn paint(s: &str, t: Tone, color: bool) -> String {
+    if !color || t == Tone::Plain {
+        return s.to_string();
+    }
+    let code = match t {
+        Tone::Handshake => "32",
+        Tone::Close => "36",
+        Tone::Reset => "31",
+        Tone::Trouble => "33",
+        Tone::Probe => "35",
+        Tone::TimeWait => "34",
+        Tone::Plain => "0",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn fit(s: &str, w: usize) -> String {
+    if chars(s) <= w {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+/// An arrow `w` characters wide with the label inside.
+fn arrow(label: &str, w: usize, to_right: bool, g: &Glyphs) -> String {
+    let label = fit(label, w.saturating_sub(6));
+    let room = w.saturating_sub(chars(&label) + 3);
+    let lead = 2.min(room);
+    let tail = room - lead;
+    let mut s = String::new();
+    if to_right {
+        s.extend(std::iter::repeat_n(g.line, lead));
+        s.push(' ');
+        s.push_str(&label);
+        s.push(' ');
+        s.extend(std::iter::repeat_n(g.line, tail));
+        s.push(g.right);
+    } else {
+        s.push(g.left);
+        s.extend(std::iter::repeat_n(g.line, tail));
+        s.push(' ');
+        s.push_str(&label);
+        s.push(' ');
+        s.extend(std::iter::repeat_n(g.line, lead));
+    }
+    s
+}
+
+fn pad_left(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(chars(s))))
+}
+
+fn pad_right(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(chars(s))))
+}
+
+fn seconds(ns: i128) -> String {
+    format!("{:.6}", ns as f64 / 1e9)
+}
+
+/// Draw a ladder within `opts.width` columns.
+fn draw(l: &Ladder, id: u64, story: &str, opts: &LadderView) -> String {
+    let g = if opts.ascii { &ASCII } else { &UNICODE };
+    let narrow = opts.width < 80;
+    let time_w = if narrow { 0 } else { 10 };
+    let state_w = 11;
+    // time, client state, lane, arrow, lane, server state; notes after.
+    let fixed = time_w + usize::from(time_w > 0) + 2 * state_w + 6;
+    // The arrow gets what a typical label needs; annotations take the rest
+    // of the line, or lines of their own when they do not fit.
+    let notes_w = if narrow { 0 } else { 24 };
+    let arrow_w = opts
+        .width
+        .saturating_sub(fixed + if notes_w > 0 { notes_w + 2 } else { 0 })
+        .clamp(16, 44);
+    let mut out = String::new();
+    let lane_line = |left: &str, right: &str, mid: &str| -> String {
+        let mut s = String::new();
+        if time_w > 0 {
+            s.push_str(&pad_left("", time_w));
+            s.push(' ');
+        }
+        s.push_str(&pad_left(left, state_w));
+        s.push(' ');
+        s.push(g.lane);
+        s.push_str(&pad_right(mid, arrow_w + 2));
+        s.push(g.lane);
+        s.push(' ');
+        s.push_str(right);
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        fit(
+            &format!("#{id}  client {}  ⇄  server {}", l.client, l.server),
+            opts.width
+        )
+    );
+    // Lane headers: the addresses over their lanes.
+    let mut head = String::new();
+    if time_w > 0 {
+        head.push_str(&pad_left("time (s)", time_w));
+        head.push(' ');
+    }
+    head.push_str(&pad_left("client", state_w + 2));
+    head.push_str(&" ".repeat(arrow_w + 1));
+    head.push_str("server");
+    let _ = writeln!(out, "{}", fit(&head, opts.width));
+    let _ = writeln!(
+        out,
+        "{}",
+        lane_line(l.initial[0].name(), l.initial[1].name(), "")
+    );
+    let mut prev = l.first_ts;
+    for r in &l.rows {
+        let gap = r.ts.nanos_since(prev);
+        if gap >= IDLE_FOLD_NS {
+            let text = format!(" {} {} idle {}", g.idle, duration(gap), g.idle);
+            let _ = writeln!(out, "{}", lane_line("", "", &text));
+        }
+        prev = r.ts;
+        let mut line = String::new();
+        if time_w > 0 {
+            line.push_str(&pad_left(&seconds(r.ts.nanos_since(l.first_ts)), time_w));
+            line.push(' ');
+        }
+        let cs = r.states[0].map_or("", |s| s.name());
+        let ss = r.states[1].map_or("", |s| s.name());
+        line.push_str(&pad_left(cs, state_w));
+        line.push(' ');
+        line.push(g.lane);
+        match r.from {
+            Some(side) => {
+                line.push(' ');
+                line.push_str(&arrow(&r.label, arrow_w, side == Side::Client, g));
+                line.push(' ');
+            }
+            None => line.push_str(&" ".repeat(arrow_w + 2)),
+        }
+        line.push(g.lane);
+        line.push(' ');
+        line.push_str(&pad_right(ss, state_w));
+        let notes: Vec<String> = r
+            .notes
+            .iter()
+            .map(|(t, s)| paint(s, *t, opts.color))
+            .collect();
+        // " · " between notes; measured without colour codes.
+        let notes_len: usize = r.notes.iter().map(|(_, s)| chars(s)).sum::<usize>()
+            + 3 * r.notes.len().saturating_sub(1);
+        if !notes.is_empty() {
+            let fits = |l: &str| !narrow && chars(l) + 2 + notes_len <= opts.width;
+            // Aligned in a column when there is room, else right after the state.
+            if !fits(&line) && fits(line.trim_end()) {
+                line = line.trim_end().to_string();
+            }
+            if fits(&line) {
+                line.push_str("  ");
+                line.push_str(&notes.join(" · "));
+            } else {
+                // Too long for the row: the notes go on their own lines, under the arrow.
+                let _ = writeln!(out, "{}", line.trim_end());
+                for n in &r.notes {
+                    let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
+                    let text = fit(&n.1, opts.width.saturating_sub(indent + 2));
+                    let _ = writeln!(
+                        out,
+                        "{}{} {}",
+                        " ".repeat(indent),
+                        if opts.ascii { "^" } else { "↳" },
+                        paint(&text, n.0, opts.color)
+                    );
+                }
+                continue;
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if l.dropped > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            lane_line("", "", &format!(" … {} more segments not drawn", l.dropped))
+        );
+    }
+    let _ = writeln!(out, "{}", wrap(story, opts.width));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrows_point_the_right_way_and_keep_their_width() {
+        let r = arrow("SYN seq=0", 30, true, &UNICODE);
+        assert!(r.ends_with('▶') && r.contains("SYN seq=0"));
+        assert_eq!(chars(&r), 30);
+        let l = arrow("SYN,ACK seq=0 ack=1", 30, false, &ASCII);
+        assert!(l.starts_with('<') && l.contains("SYN,ACK"));
+        assert_eq!(chars(&l), 30);
+    }
+
+    #[test]
+    fn long_labels_are_cut_with_an_ellipsis() {
+        let r = arrow(
+            "PSH,ACK seq=1000000:2000000 ack=1 len=1000000",
+            20,
+            true,
+            &UNICODE,
+        );
+        assert_eq!(chars(&r), 20);
+        assert!(r.contains('…'));
+    }
+}

@@ -1,0 +1,554 @@
+//! The words: every event, state change and fact as English, in one place,
+//! so every view says the same thing the same way. Labels for packet lines
+//! and ladders, `--why` explanations with the numbers that made a rule
+//! fire, the summary table's close column, the ladder's one-sentence story.
+
+use std::fmt::Write as _;
+
+use synack_core::counts::CaptureStats;
+use synack_core::decode::{SeqNum, Timestamp};
+use synack_core::track::{
+    Analysis, CloseVariant, Connection, Ending, Event, EventKind, Evidence, Facts, ResetCause,
+    Retired, Side, StatePath,
+};
+use synack_core::Counts;
+
+/// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
+pub(crate) fn duration(ns: i128) -> String {
+    let abs = ns.unsigned_abs();
+    let sign = if ns < 0 { "-" } else { "" };
+    if abs < 1_000 {
+        format!("{sign}{abs} ns")
+    } else if abs < 1_000_000 {
+        format!("{sign}{} µs", abs / 1_000)
+    } else if abs < 1_000_000_000 {
+        format!("{sign}{:.1} ms", abs as f64 / 1e6)
+    } else if abs % 1_000_000_000 == 0 {
+        format!("{sign}{} s", abs / 1_000_000_000)
+    } else {
+        format!("{sign}{:.2} s", abs as f64 / 1e9)
+    }
+}
+
+fn analysis_label(a: Analysis, ev: &Evidence) -> String {
+    match a {
+        Analysis::KeepAlive => "keep-alive probe".into(),
+        Analysis::KeepAliveAck => "keep-alive ACK".into(),
+        Analysis::Retransmission => "retransmission".into(),
+        Analysis::FastRetransmission => "fast retransmission".into(),
+        Analysis::SpuriousRetransmission => "spurious retransmission".into(),
+        Analysis::OutOfOrder => "out-of-order".into(),
+        Analysis::DuplicateAck => format!("dup ACK #{}", ev.dup_acks),
+        Analysis::LostSegment => "previous segment not captured".into(),
+        Analysis::AckLostSegment => "ACKs a segment not captured".into(),
+        Analysis::ZeroWindow => "zero window".into(),
+        Analysis::ZeroWindowProbe => "zero-window probe".into(),
+        Analysis::ZeroWindowProbeAck => "zero-window probe ACK".into(),
+        Analysis::WindowUpdate => "window update".into(),
+        Analysis::WindowFull => "window full".into(),
+        Analysis::ReusedPorts => "reused ports".into(),
+        _ => a.name().replace('_', " "),
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
+/// Relative-sequence bases for `--why`: the sender's (seq, next expected,
+/// the receiver's ack) and the receiver's (this segment's ack).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Bases {
+    pub(crate) own: Option<SeqNum>,
+    pub(crate) peer: Option<SeqNum>,
+}
+
+/// The rule and its numbers, for `--why`, relative like the packet line
+/// when the bases are known (absolute otherwise).
+pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
+    let rel = |s: SeqNum, base: Option<SeqNum>| base.map_or(s.0, |b| s.since(b));
+    let mut ev = *ev;
+    if let Some(b) = bases.own {
+        ev.seq = SeqNum(rel(ev.seq, Some(b)));
+        ev.next_seq = ev.next_seq.map(|n| SeqNum(rel(n, Some(b))));
+        ev.peer_ack = ev.peer_ack.map(|n| SeqNum(rel(n, Some(b))));
+    }
+    if let Some(b) = bases.peer {
+        ev.ack = ev.ack.map(|n| SeqNum(rel(n, Some(b))));
+        ev.last_ack = ev.last_ack.map(|n| SeqNum(rel(n, Some(b))));
+    }
+    let ev = &ev;
+    let next = opt(ev.next_seq);
+    match a {
+        Analysis::KeepAlive => format!(
+            "seq {} = next expected {next} − 1, len {}, no SYN/FIN/RST",
+            ev.seq, ev.len
+        ),
+        Analysis::KeepAliveAck => "pure ACK repeating the last ack and window, answering a keep-alive".into(),
+        Analysis::ZeroWindowProbe => format!(
+            "peer window 0, seq {} = next expected {next}{}, len {}",
+            ev.seq,
+            if ev.len == 0 { " − 1 (Linux probes with 0 bytes)" } else { "" },
+            ev.len
+        ),
+        Analysis::ZeroWindowProbeAck => "pure ACK with window 0 answering a zero-window probe".into(),
+        Analysis::ZeroWindow => "window field 0, no SYN/FIN/RST".into(),
+        Analysis::LostSegment => format!("seq {} > next expected {next}", ev.seq),
+        Analysis::AckLostSegment => format!("ack {} beyond anything the peer was seen sending", opt(ev.ack)),
+        Analysis::WindowUpdate => format!(
+            "pure ACK, same seq and ack, window {} → {}",
+            opt(ev.last_window),
+            ev.window
+        ),
+        Analysis::WindowFull => format!(
+            "seq {} + len {} = peer ack {} + peer window {}",
+            ev.seq,
+            ev.len,
+            opt(ev.peer_ack),
+            opt(ev.peer_window)
+        ),
+        Analysis::DuplicateAck => format!(
+            "pure ACK, ack {} and window {} unchanged, seq {} = next expected",
+            opt(ev.ack),
+            ev.window,
+            ev.seq
+        ),
+        Analysis::FastRetransmission => format!(
+            "seq {} = the ack repeated by {} duplicate ACKs, {} after the last",
+            ev.seq,
+            ev.dup_acks,
+            ev.since_us.map_or("?".into(), |us| duration(i128::from(us) * 1000))
+        ),
+        Analysis::OutOfOrder => format!(
+            "seq {} < next expected {next}, fills a gap the capture skipped, {} after the highest segment (< 3 ms)",
+            ev.seq,
+            ev.since_us.map_or("?".into(), |us| duration(i128::from(us) * 1000))
+        ),
+        Analysis::SpuriousRetransmission => format!(
+            "seq {}+{} already acknowledged by the peer (ack {})",
+            ev.seq,
+            ev.len,
+            opt(ev.peer_ack)
+        ),
+        Analysis::Retransmission => format!(
+            "seq {} < next expected {next}{}",
+            ev.seq,
+            if ev.original_seen {
+                ", original in the capture"
+            } else {
+                ", original not captured"
+            }
+        ),
+        Analysis::ReusedPorts => "a new SYN with a new ISN on a 4-tuple seen before".into(),
+        _ => a.name().replace('_', " "),
+    }
+}
+
+/// Why a reset happened, as a phrase: "abort", "after close"…
+pub(crate) fn reset_cause(c: ResetCause) -> &'static str {
+    match c {
+        ResetCause::Refused => "refused",
+        ResetCause::Abort => "abort",
+        ResetCause::AfterClose => "after close",
+        ResetCause::KeepaliveTimeout => "keep-alive timeout",
+        ResetCause::KeepaliveAnswer => "answering a keep-alive",
+        _ => "cause unknown",
+    }
+}
+
+fn reset_why(c: ResetCause) -> &'static str {
+    match c {
+        ResetCause::Refused => "answers a SYN: nothing listens on that port",
+        ResetCause::Abort => {
+            "sent by an open endpoint (SO_LINGER 0, unread data at close, or a crash)"
+        }
+        ResetCause::AfterClose => {
+            "sent by an endpoint that had already sent its FIN: data reached a closed socket"
+        }
+        ResetCause::KeepaliveTimeout => "sent after keep-alive probes went unanswered",
+        ResetCause::KeepaliveAnswer => {
+            "answers a keep-alive probe: the peer no longer knows this connection"
+        }
+        _ => "no rule matched (states unknown)",
+    }
+}
+
+/// How a close is named: "four-way", "three-packet", "simultaneous".
+pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
+    match v {
+        CloseVariant::FourWay => "four-way",
+        CloseVariant::ThreeWay => "three-packet",
+        CloseVariant::Simultaneous => "simultaneous",
+        _ => "unusual",
+    }
+}
+
+/// The short label of an event on a packet line or a ladder row. `clock`
+/// writes a point in time in the view's style.
+pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    let who = e.side.name();
+    match e.kind {
+        EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
+            Some(rtt) => format!("handshake 3/3, RTT {}", duration(i128::from(rtt))),
+            None => "handshake 3/3".into(),
+        },
+        EventKind::Handshake { step, .. } => format!("handshake {step}/3"),
+        EventKind::SimultaneousOpen => "simultaneous open (SYNs crossed)".into(),
+        EventKind::Refused => "connection refused".into(),
+        EventKind::Close { step, of, variant } => {
+            let mut s = match of {
+                Some(of) => format!("close {step}/{of}"),
+                None => format!("close {step}: {who} FIN"),
+            };
+            match variant {
+                CloseVariant::ThreeWay if step == 2 => s.push_str(" (FIN+ACK: three-packet close)"),
+                CloseVariant::Simultaneous if step == 2 => {
+                    s.push_str(" (simultaneous close: FINs crossed)")
+                }
+                _ => {}
+            }
+            s
+        }
+        EventKind::HalfClose { .. } => {
+            format!("half-close: {who} still sends after the peer's FIN")
+        }
+        EventKind::TimeWait { until } => format!(
+            "{who} TIME_WAIT until {} (2MSL = {})",
+            clock(until),
+            duration(until.nanos_since(e.ts))
+        ),
+        EventKind::TimeWaitExpired => format!("{who} TIME_WAIT expired → CLOSED"),
+        EventKind::TimeWaitContinues { until } => {
+            format!(
+                "{who} still in TIME_WAIT at end of capture (until {})",
+                clock(until)
+            )
+        }
+        EventKind::Reset { cause } => match cause {
+            ResetCause::Unknown => "RST".into(),
+            c => format!("RST: {}", reset_cause(c)),
+        },
+        EventKind::Midstream => "joined mid-stream: states assumed".into(),
+        EventKind::PortReuse {
+            previous,
+            previous_in_time_wait,
+        } => format!(
+            "port reuse: 4-tuple of #{previous}{}",
+            if previous_in_time_wait {
+                " (in TIME_WAIT)"
+            } else {
+                ""
+            }
+        ),
+        EventKind::LastAckLost => "FIN again: the final ACK was lost".into(),
+        EventKind::Analysis { what, evidence } => analysis_label(what, &evidence),
+        _ => e.kind.name().replace('_', " "),
+    }
+}
+
+/// Why the event fired, for `--why`.
+pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
+    match e.kind {
+        EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
+        EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
+        EventKind::Handshake { .. } => "ACK = server ISN + 1: acknowledges the SYN+ACK".into(),
+        EventKind::SimultaneousOpen => "a SYN from a side that had itself sent a SYN".into(),
+        EventKind::Refused => "RST answering a SYN".into(),
+        EventKind::Close {
+            variant: CloseVariant::Simultaneous,
+            step: 2,
+            ..
+        } => "a FIN that does not acknowledge the peer's FIN (ack < FIN seq + 1)".into(),
+        EventKind::Close {
+            variant: CloseVariant::ThreeWay,
+            step: 2,
+            ..
+        } => "the second FIN carries ack ≥ first FIN seq + 1".into(),
+        EventKind::Close { of: None, .. } => "the first FIN of the connection".into(),
+        EventKind::Close { .. } => "a FIN, or an ACK ≥ FIN seq + 1".into(),
+        EventKind::HalfClose { .. } => {
+            "payload from a side whose ACK shows it got the peer's FIN".into()
+        }
+        EventKind::TimeWait { .. } => format!(
+            "received the peer's FIN after its own was acknowledged (its ACK of that FIN shows it); 2MSL = {}",
+            duration(time_wait_ns)
+        ),
+        EventKind::TimeWaitExpired => "capture time passed TIME_WAIT + 2MSL".into(),
+        EventKind::TimeWaitContinues { .. } => "the capture ended first".into(),
+        EventKind::Reset { cause } => reset_why(cause).into(),
+        EventKind::Midstream => "first segment of this 4-tuple has no SYN".into(),
+        EventKind::PortReuse { .. } => "pure SYN with a new ISN on a known 4-tuple".into(),
+        EventKind::LastAckLost => "the same FIN seq again while its sender is in LAST_ACK".into(),
+        EventKind::Analysis { what, evidence } => analysis_why(what, &evidence, bases),
+        _ => String::new(),
+    }
+}
+
+/// One side's states at a packet: `ESTABLISHED→FIN_WAIT_1`.
+fn write_path(out: &mut Vec<u8>, p: &StatePath) {
+    for (i, s) in p.states().iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice("→".as_bytes());
+        }
+        out.extend_from_slice(s.name().as_bytes());
+    }
+}
+
+/// `client SYN_SENT→ESTABLISHED · server SYN_RCVD`
+pub(crate) fn write_states(
+    out: &mut Vec<u8>,
+    paths: &[StatePath; 2],
+    corrected: [bool; 2],
+    assumed: bool,
+) {
+    for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(" · ".as_bytes());
+        }
+        out.extend_from_slice(side.name().as_bytes());
+        out.push(b' ');
+        if corrected[i] {
+            out.extend_from_slice(paths[i].after().name().as_bytes());
+            out.extend_from_slice(b" (corrected: it had not got the ACK shown before)");
+        } else {
+            write_path(out, &paths[i]);
+        }
+    }
+    if assumed {
+        out.extend_from_slice(b" (assumed)");
+    }
+}
+
+/// The close column of the summary table.
+pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
+    let half = if c.close().half_close() {
+        ", half-close"
+    } else {
+        ""
+    };
+    match f.ending {
+        Ending::Refused => "refused".into(),
+        Ending::Reset { by, cause } => format!("RST by {}: {}", by.name(), reset_cause(cause)),
+        Ending::Closed {
+            variant: Some(v),
+            first,
+        } => match v {
+            CloseVariant::Simultaneous => format!("simultaneous{half}"),
+            v => format!("{}, {} first{half}", close_variant(v), first.name()),
+        },
+        Ending::Closed {
+            variant: None,
+            first,
+        } => format!("both sent FIN, {} first{half}", first.name()),
+        Ending::FinOneWay { by } => format!("{} sent FIN{half}", by.name()),
+        Ending::Unanswered => "no answer".into(),
+        _ => match f.retired {
+            Retired::Idle => "idle (evicted)".into(),
+            Retired::Evicted => "evicted (max connections)".into(),
+            _ => "still open".into(),
+        },
+    }
+}
+
+/// The connection in one sentence, under its ladder.
+pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let h = c.handshake();
+    if f.ending == Ending::Refused {
+        parts.push("refused: the SYN was answered by RST".into());
+    } else if let Some(rtt) = h.rtt_ns() {
+        parts.push(format!("opened in {}", duration(i128::from(rtt))));
+    } else if h.simultaneous() {
+        parts.push("opened by a simultaneous open".into());
+    } else if c.midstream() {
+        parts.push("joined mid-stream (no handshake seen)".into());
+    } else if f.ending == Ending::Unanswered {
+        parts.push("the SYN got no answer".into());
+    } else if h.rtt_ambiguous() {
+        parts.push(
+            "opened (RTT unknown: the SYN was resent and nothing tells which copy was answered)"
+                .into(),
+        );
+    }
+    if h.syn_count() > 1 {
+        parts.push(format!("after {} SYNs", h.syn_count()));
+    }
+    let (cb, sb) = (c.client().bytes(), c.server().bytes());
+    if cb + sb > 0 {
+        parts.push(if cb == sb {
+            format!("{cb} B each way")
+        } else {
+            format!("{cb} B from the client, {sb} B from the server")
+        });
+    }
+    if c.close().half_close() {
+        parts.push(format!(
+            "half-closed ({} B after the first FIN)",
+            c.close().half_close_bytes()
+        ));
+    }
+    let close = match f.ending {
+        Ending::Refused => None,
+        Ending::Reset { by, cause } => Some(format!(
+            "reset by the {} ({})",
+            by.name(),
+            reset_cause(cause)
+        )),
+        Ending::Closed {
+            variant: Some(CloseVariant::Simultaneous),
+            ..
+        } => Some("both closed at once (simultaneous close)".into()),
+        Ending::Closed {
+            variant: Some(v),
+            first,
+        } => Some(format!(
+            "{} closed first ({} close)",
+            first.name(),
+            close_variant(v)
+        )),
+        Ending::Closed {
+            variant: None,
+            first,
+        } => Some(format!("both sent FIN, the {} first", first.name())),
+        Ending::FinOneWay { by } => Some(format!("the {} sent a FIN", by.name())),
+        Ending::Unanswered => None,
+        _ => Some(match f.retired {
+            Retired::Idle => "forgotten after the idle timeout".into(),
+            Retired::Evicted => "dropped at --max-connections".into(),
+            _ => "still open at the end of the capture".into(),
+        }),
+    };
+    let tw: Vec<String> = [Side::Client, Side::Server]
+        .into_iter()
+        .zip(f.time_wait)
+        .filter_map(|(s, tw)| {
+            let tw = tw?;
+            Some(match tw.end {
+                None => format!("the {} holds TIME_WAIT until {}", s.name(), clock(tw.until)),
+                Some(synack_core::track::TimeWaitEnd::Expired) => format!(
+                    "the {} held TIME_WAIT for 2MSL ({})",
+                    s.name(),
+                    duration(tw.until.nanos_since(tw.entered))
+                ),
+                Some(synack_core::track::TimeWaitEnd::Reused) => format!(
+                    "the {} held TIME_WAIT until a new SYN reused the port",
+                    s.name()
+                ),
+                Some(_) => format!("the {} held TIME_WAIT until a RST cut it short", s.name()),
+            })
+        })
+        .collect();
+    match (close, tw.is_empty()) {
+        (Some(cl), false) => parts.push(format!("{cl} and {}", tw.join(", and "))),
+        (Some(cl), true) => parts.push(cl),
+        (None, false) => parts.push(tw.join(", and ")),
+        (None, true) => {}
+    }
+    if let Some(k) = f.keepalive {
+        parts.push(format!(
+            "{} keep-alive probe{} by the {}",
+            k.probes,
+            if k.probes == 1 { "" } else { "s" },
+            k.by.name()
+        ));
+    }
+    if f.zero_window_ads > 0 {
+        parts.push(format!(
+            "{} zero-window advertisement{}",
+            f.zero_window_ads,
+            if f.zero_window_ads == 1 { "" } else { "s" }
+        ));
+    }
+    if f.ending != Ending::Refused {
+        parts.push(match f.retransmissions {
+            0 => "no retransmissions".into(),
+            1 => "1 retransmission".into(),
+            n => format!("{n} retransmissions"),
+        });
+    }
+    let mut s = parts.join("; ");
+    if let Some(first) = s.get(..1) {
+        s = first.to_uppercase() + &s[1..];
+    }
+    s.push('.');
+    s
+}
+
+/// The closing summary line of a text view.
+pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
+    let mut line = format!(
+        "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
+        c.frames,
+        c.tcp,
+        c.udp,
+        c.icmp,
+        c.arp,
+        c.fragments,
+        c.other,
+        c.undecodable,
+        c.connections,
+        if c.connections == 1 { "" } else { "s" },
+        c.cut_by_snaplen
+    );
+    if let Some(k) = kernel {
+        let _ = write!(
+            line,
+            "; kernel: {} received, {} dropped, {} dropped by the interface",
+            k.received, k.dropped, k.if_dropped
+        );
+    }
+    if c.evicted_idle + c.evicted_cap > 0 {
+        let _ = write!(
+            line,
+            ", {} evicted idle, {} evicted at --max-connections",
+            c.evicted_idle, c.evicted_cap
+        );
+    }
+    if c.time_went_back > 0 {
+        let _ = write!(
+            line,
+            ", {} segment{} stamped before an earlier one",
+            c.time_went_back,
+            if c.time_went_back == 1 { "" } else { "s" }
+        );
+    }
+    line
+}
+
+/// Wrap text at spaces to `width` columns.
+pub(crate) fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_respects_the_width() {
+        let w = wrap("one two three four five six seven", 10);
+        assert!(w.lines().all(|l| l.chars().count() <= 10), "{w}");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(31_000), "31 µs");
+        assert_eq!(duration(1_200_000), "1.2 ms");
+        assert_eq!(duration(60_000_000_000), "60 s");
+        assert_eq!(duration(3_500_000_000), "3.50 s");
+    }
+}
