@@ -344,7 +344,7 @@ impl EventLoop {
         if let Some(Reverse((at, _, _))) = self.timers.peek() {
             wake = wake.min(*at);
         }
-        if let Some(at) = self.accept_paused_until {
+        if let Some(at) = self.accept_paused_until.filter(|&t| t > now) {
             wake = wake.min(at);
         }
         wake.saturating_duration_since(now)
@@ -924,7 +924,8 @@ pub struct ServerArgs {
     pub abort: bool,
 
     /// Never read: the client's data piles up in our receive buffer until our window is
-    /// zero; a client's FIN leaves us in CLOSE_WAIT (until Ctrl-C or --unread-close)
+    /// zero; a client's FIN leaves us in CLOSE_WAIT (until Ctrl-C, --unread-close or
+    /// --idle-timeout)
     #[arg(long, conflicts_with_all = NEEDS_READING)]
     pub no_read: bool,
 
@@ -949,7 +950,8 @@ pub struct ServerArgs {
     pub read_delay: Option<Duration>,
 
     /// Close a connection after SECS seconds without data from the client (decimals
-    /// allowed, e.g. 0.5). Default: none, an idle client is kept until it closes
+    /// allowed, e.g. 0.5; with --no-read, bytes arriving unread count as data).
+    /// Default: none, an idle client is kept until it closes
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub idle_timeout: Option<Duration>,
 
