@@ -283,8 +283,8 @@ struct EventLoop {
     /// When accept() started failing for lack of a resource (None: it works).
     shortage_since: Option<Instant>,
     stats: ServerStats,
-    /// Every read lands here first; only a reply that cannot be written at once is
-    /// copied into its connection.
+    /// Every read lands here; a connection holds its reply (and that allocation) only
+    /// until it is written.
     scratch: Box<[u8]>,
 }
 
