@@ -1,13 +1,17 @@
 //! The echo generator on real loopback sockets: ephemeral ports, short timeouts.
 //! Each test waits for the server with a bound, so a hang fails instead of blocking.
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
+use mio::{Events, Interest, Poll, Token};
 use synack::echo::{
     run_client, run_lines, ClientOptions, CloseMode, ConnError, EchoArgs, EchoError, Keepalive,
     Payload, Server, ServerOptions, ServerStats,
@@ -508,4 +512,488 @@ fn cli_definitions_are_consistent() {
     let opts = args.options();
     assert!(!opts.reuse_address);
     assert_eq!(opts.close_first, Some(Duration::from_millis(100)));
+    assert_eq!(opts.idle_timeout, None, "no idle timeout unless asked");
+    assert_eq!(opts.max_clients, 10_000);
+    let server = parse(&["server", "--idle-timeout", "2.5"]).unwrap();
+    let synack::echo::EchoCommand::Server(args) = server.echo.command else {
+        panic!("not a server");
+    };
+    assert_eq!(
+        args.options().idle_timeout,
+        Some(Duration::from_millis(2500))
+    );
+    for bad in ["0", "-1", "soon"] {
+        assert!(parse(&["server", "--idle-timeout", bad]).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn at_max_clients_the_next_client_waits_in_the_backlog() {
+    let server = Running::start(ServerOptions {
+        max_clients: 1,
+        ..Default::default()
+    });
+    let echo = |s: &mut TcpStream, word: &str| -> std::io::Result<String> {
+        s.write_all(word.as_bytes())?;
+        let mut buf = vec![0u8; word.len()];
+        s.read_exact(&mut buf)?;
+        Ok(String::from_utf8(buf).unwrap())
+    };
+    let mut first = TcpStream::connect(server.addr).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(echo(&mut first, "one").unwrap(), "ONE");
+    // The handshake completes in the kernel's backlog, but nobody reads.
+    let mut second = TcpStream::connect(server.addr).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(
+        echo(&mut second, "two").is_err(),
+        "served beyond max_clients"
+    );
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 3];
+    second
+        .read_exact(&mut buf)
+        .expect("served once the first left");
+    assert_eq!(&buf, b"TWO");
+    drop(second);
+    let stats = server.stop();
+    assert_eq!(stats.accepted, 2, "{stats}");
+}
+
+// ---- Scale, idle timeout, running out of descriptors: the real binary as a subprocess.
+
+/// `synack echo server` running as a child process, its stderr collected line by line.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts the server on an ephemeral port with `args`, and waits (at most 10 s) for
+    /// its "listening on" line to learn the port. `fd_limit` sets RLIMIT_NOFILE (soft
+    /// and hard) in the child before it runs.
+    fn start(args: &[&str], fd_limit: Option<libc::rlim_t>) -> ServerProcess {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_synack"));
+        cmd.args(["echo", "server", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(n) = fd_limit {
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("start synack echo server");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(rest) = line.strip_prefix("echo server: listening on ") {
+                        let addr = rest.split_whitespace().next().unwrap_or_default();
+                        let _ = tx.send(addr.parse::<SocketAddr>());
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(addr)) => addr,
+            other => {
+                let _ = child.kill();
+                panic!(
+                    "no 'listening on' line ({other:?}): {:?}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        ServerProcess { child, addr, log }
+    }
+
+    /// Lines of the log that contain `what`.
+    fn count(&self, what: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(what))
+            .count()
+    }
+
+    /// Waits (at most `limit`) until `n` lines contain `what`.
+    fn wait_for(&self, what: &str, n: usize, limit: Duration) {
+        let until = Instant::now() + limit;
+        while self.count(what) < n {
+            assert!(
+                Instant::now() < until,
+                "{} lines with {what:?} instead of {n} after {limit:?}; last lines: {:?}",
+                self.count(what),
+                self.tail(5)
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn tail(&self, n: usize) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log[log.len().saturating_sub(n)..].to_vec()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Peak and current resident set size of the server, in kB (/proc/PID/status).
+    fn memory_kb(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/PID/status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no {name} in {status}"))
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+
+    /// SIGTERM, then waits (at most 10 s) for a clean exit; returns the totals line.
+    fn terminate(mut self) -> String {
+        // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < until, "the server did not stop on SIGTERM");
+            thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "{status}: {:?}", self.tail(5));
+        // The reader thread may still be taking the last lines from the pipe.
+        self.wait_for(" connections: ", 1, Duration::from_secs(2));
+        self.tail(1).pop().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Raises this test process's RLIMIT_NOFILE to at least `want` (the hard limit too,
+/// which root may do), or fails saying why.
+fn raise_fd_limit(want: libc::rlim_t) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        if lim.rlim_cur >= want {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want.max(lim.rlim_cur),
+            rlim_max: want.max(lim.rlim_max),
+        };
+        assert_eq!(
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raised),
+            0,
+            "this test needs RLIMIT_NOFILE >= {want} (now {} soft, {} hard): {}",
+            lim.rlim_cur,
+            lim.rlim_max,
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// One of the many clients of the scale test.
+struct ScaleClient {
+    stream: mio::net::TcpStream,
+    message: Vec<u8>,
+    sent: usize,
+    echo: Vec<u8>,
+    done: bool,
+}
+
+impl ScaleClient {
+    /// Writes and reads what the socket allows; true once the whole echo is in.
+    fn progress(&mut self, i: usize) -> bool {
+        use std::io::ErrorKind::{Interrupted, WouldBlock};
+        if let Ok(Some(e)) | Err(e) = self.stream.take_error() {
+            panic!("client {i}: {e}");
+        }
+        while self.sent < self.message.len() {
+            match self.stream.write(&self.message[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == WouldBlock => return false,
+                Err(e) if e.kind() == Interrupted => {}
+                // A connect still under way: its writable event comes later.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => return false,
+                Err(e) => panic!("client {i}: write: {e}"),
+            }
+        }
+        let mut buf = [0u8; 256];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => panic!("client {i}: the server closed before the echo"),
+                Ok(n) => self.echo.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == WouldBlock => break,
+                Err(e) if e.kind() == Interrupted => {}
+                Err(e) => panic!("client {i}: read: {e}"),
+            }
+        }
+        if self.echo.len() < self.message.len() {
+            return false;
+        }
+        assert_eq!(
+            self.echo,
+            self.message.to_ascii_uppercase(),
+            "client {i}: wrong echo"
+        );
+        true
+    }
+}
+
+#[test]
+fn ten_thousand_concurrent_clients_each_get_their_echo_in_under_256_mb() {
+    const CLIENTS: usize = 10_000;
+    /// Handshakes and echoes under way at once, well within the backlog.
+    const IN_FLIGHT: usize = 1_000;
+    // Our 10,000 sockets plus what the other tests of this binary hold; the server
+    // inherits the hard limit and raises its own soft limit to it.
+    raise_fd_limit(12_000);
+    let server = ServerProcess::start(&["--backlog", "4096"], None);
+    let started = Instant::now();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(1024);
+    let mut clients: Vec<ScaleClient> = Vec::with_capacity(CLIENTS);
+    let (mut echoed, mut in_flight) = (0, 0);
+    let give_up = started + Duration::from_secs(60);
+    while echoed < CLIENTS {
+        while clients.len() < CLIENTS && in_flight < IN_FLIGHT {
+            let i = clients.len();
+            let mut stream = mio::net::TcpStream::connect(server.addr).expect("connect");
+            poll.registry()
+                .register(
+                    &mut stream,
+                    Token(i),
+                    Interest::READABLE.add(Interest::WRITABLE),
+                )
+                .unwrap();
+            // Distinct messages, of different lengths.
+            let message = format!("client {i:05} says hello{}", "!".repeat(i % 7));
+            clients.push(ScaleClient {
+                stream,
+                message: message.into_bytes(),
+                sent: 0,
+                echo: Vec::new(),
+                done: false,
+            });
+            in_flight += 1;
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        for event in &events {
+            let i = event.token().0;
+            let c = &mut clients[i];
+            if !c.done && c.progress(i) {
+                c.done = true;
+                echoed += 1;
+                in_flight -= 1;
+            }
+        }
+        assert!(
+            Instant::now() < give_up,
+            "after 60 s: {} connected, {echoed} echoed; server log: {:?}",
+            clients.len(),
+            server.tail(3)
+        );
+    }
+    let elapsed = started.elapsed();
+    // Every client is still connected: the server holds 10,000 at once.
+    server.wait_for("(10000 active)", 1, Duration::from_secs(5));
+    let (peak_kb, rss_kb) = server.memory_kb();
+    eprintln!(
+        "{CLIENTS} concurrent clients echoed in {:.2} s; server peak RSS {:.1} MB \
+         (now {:.1} MB)",
+        elapsed.as_secs_f64(),
+        peak_kb as f64 / 1024.0,
+        rss_kb as f64 / 1024.0
+    );
+    assert!(
+        peak_kb < 256 * 1024,
+        "the server's peak RSS is {peak_kb} kB, over 256 MB"
+    );
+    // Closed with RST (SO_LINGER 0), so that 10,000 TIME_WAIT sockets do not linger
+    // for a minute (the kernel's table of them is bounded: tcp_max_tw_buckets).
+    for c in &clients {
+        socket2::SockRef::from(&c.stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    }
+    drop(clients);
+    server.wait_for("reset by peer (RST)", CLIENTS, Duration::from_secs(20));
+    let totals = server.terminate();
+    assert!(
+        totals.contains(&format!(
+            "{CLIENTS} connections: 0 closed by peer, 0 closed first, {CLIENTS} resets seen"
+        )),
+        "{totals}"
+    );
+}
+
+#[test]
+fn idle_timeout_closes_a_silent_connection_with_a_fin() {
+    let server = Running::start(ServerOptions {
+        idle_timeout: Some(Duration::from_millis(500)),
+        ..Default::default()
+    });
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    // Data restarts the clock: 300 ms, then data, then 300 ms again, is never idle
+    // for 500 ms.
+    for word in ["hi", "again"] {
+        thread::sleep(Duration::from_millis(300));
+        stream.write_all(word.as_bytes()).unwrap();
+        stream.read_exact(&mut buf[..word.len()]).unwrap();
+        assert_eq!(&buf[..word.len()], word.to_ascii_uppercase().as_bytes());
+    }
+    let last_data = Instant::now();
+    // A FIN reads as end of file; a RST would be an error.
+    let n = stream.read(&mut buf).expect("a FIN, not a RST");
+    let waited = last_data.elapsed();
+    assert_eq!(n, 0, "the server closes the idle connection");
+    assert!(
+        (Duration::from_millis(450)..Duration::from_millis(1500)).contains(&waited),
+        "closed {waited:?} after the last data, for a 500 ms idle timeout"
+    );
+    let stats = server.stop();
+    assert_eq!(stats.idle_closes, 1, "{stats}");
+    assert_eq!(stats.closed_by_peer, 0, "{stats}");
+    assert_eq!((stats.bytes_received, stats.bytes_sent), (7, 7));
+}
+
+#[test]
+fn idle_timeout_without_reading_counts_unread_arrivals_as_data() {
+    let server = Running::start(ServerOptions {
+        no_read: true,
+        idle_timeout: Some(Duration::from_millis(400)),
+        ..Default::default()
+    });
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for word in ["never", "read"] {
+        thread::sleep(Duration::from_millis(250));
+        stream.write_all(word.as_bytes()).unwrap();
+    }
+    let last_data = Instant::now();
+    // Closed with our data unread in its buffer, the server's kernel sends RST.
+    let err = stream.read(&mut [0u8; 4]).expect_err("a RST");
+    let waited = last_data.elapsed();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    assert!(
+        (Duration::from_millis(350)..Duration::from_millis(1400)).contains(&waited),
+        "closed {waited:?} after the last data, for a 400 ms idle timeout"
+    );
+    let stats = server.stop();
+    assert_eq!(stats.idle_closes, 1, "{stats}");
+}
+
+#[test]
+fn idle_timeout_from_the_command_line_is_logged() {
+    let server = ServerProcess::start(&["--idle-timeout", "0.3"], None);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(stream.read(&mut [0u8; 4]).expect("a FIN"), 0);
+    server.wait_for("(--idle-timeout)", 1, Duration::from_secs(2));
+    let totals = server.terminate();
+    assert!(totals.contains("1 idle timeouts"), "{totals}");
+}
+
+#[test]
+fn server_survives_running_out_of_file_descriptors() {
+    const CLIENTS: usize = 200;
+    let mut server = ServerProcess::start(&["--backlog", "256"], Some(64));
+    // It warns at once that not every client will fit.
+    server.wait_for("at most 64 open files", 1, Duration::from_secs(2));
+    // 200 clients against 64 descriptors: the backlog holds the ones not accepted.
+    let mut clients = Vec::new();
+    for i in 0..CLIENTS {
+        let mut s = TcpStream::connect_timeout(&server.addr, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("client {i}: {e}"));
+        s.write_all(format!("c{i}").as_bytes()).unwrap();
+        clients.push(s);
+    }
+    server.wait_for("out of file descriptors", 1, Duration::from_secs(5));
+    thread::sleep(Duration::from_millis(300));
+    assert!(server.alive(), "the server died: {:?}", server.tail(5));
+    let mut served = 0;
+    for s in &mut clients {
+        s.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 8];
+        if matches!(s.read(&mut buf), Ok(n) if n > 0) {
+            assert_eq!(buf[0], b'C');
+            served += 1;
+        }
+    }
+    assert!(
+        (40..64).contains(&served),
+        "{served} of {CLIENTS} clients served with 64 descriptors"
+    );
+    assert_eq!(
+        server.count("accept failed"),
+        1,
+        "said once per burst, not once per try: {:?}",
+        server.tail(5)
+    );
+    // The clients leave; a new one is served.
+    drop(clients);
+    let mut next = TcpStream::connect_timeout(&server.addr, Duration::from_secs(5)).unwrap();
+    next.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    next.write_all(b"still there?").unwrap();
+    let mut buf = [0u8; 12];
+    next.read_exact(&mut buf)
+        .expect("the echo after the shortage");
+    assert_eq!(&buf, b"STILL THERE?");
+    drop(next);
+    assert!(server.alive());
+    assert!(server.count("accepting again") >= 1, "{:?}", server.tail(5));
+    let totals = server.terminate();
+    assert!(totals.contains("201 connections"), "{totals}");
+    assert!(totals.contains("for lack of a resource"), "{totals}");
 }

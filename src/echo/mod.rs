@@ -32,7 +32,7 @@ pub use client::{
     run_client, run_lines, ClientArgs, ClientOptions, ClientReport, CloseMode, ConnectionReport,
     Payload,
 };
-pub use server::{Server, ServerArgs, ServerOptions, ServerStats};
+pub use server::{Server, ServerArgs, ServerOptions, ServerStats, DEFAULT_MAX_CLIENTS};
 pub use sockopt::Keepalive;
 
 /// Errors that stop the echo server or client as a whole. A failure of one client
@@ -151,7 +151,7 @@ pub struct EchoArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EchoCommand {
-    /// Echo server: replies upper-cased, one thread per client
+    /// Echo server: replies upper-cased, one event loop for every client
     #[command(after_help = server::AFTER_HELP)]
     Server(ServerArgs),
 
@@ -182,6 +182,16 @@ fn parse_ms(s: &str) -> Result<Duration, String> {
         .parse::<u64>()
         .map(Duration::from_millis)
         .map_err(|_| format!("expected a whole number of milliseconds, got {s:?}"))
+}
+
+/// Parses a positive number of seconds, decimals allowed (`--idle-timeout 0.5`).
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 => {
+            Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} seconds is too long"))
+        }
+        _ => Err(format!("expected a positive number of seconds, got {s:?}")),
+    }
 }
 
 /// Parses a positive count or size.

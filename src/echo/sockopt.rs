@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsFd, AsRawFd};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -114,7 +115,7 @@ pub(crate) fn keepalive_of(stream: &TcpStream) -> io::Result<Option<Keepalive>> 
 
 /// SO_LINGER with a zero timeout: the next close() discards unsent data and sends RST
 /// instead of FIN, so neither side goes through TIME_WAIT.
-pub(crate) fn set_abortive_close(stream: &TcpStream) -> io::Result<()> {
+pub(crate) fn set_abortive_close(stream: &impl AsFd) -> io::Result<()> {
     SockRef::from(stream).set_linger(Some(Duration::ZERO))
 }
 
@@ -129,4 +130,40 @@ pub(crate) fn bindable_with_reuseaddr(addr: &SocketAddr) -> bool {
         sock.bind(&(*addr).into())
     };
     probe().is_ok()
+}
+
+/// Bytes received but not yet read (FIONREAD): how a server that does not read can
+/// still tell that the client sent something.
+pub(crate) fn unread_bytes(stream: &impl AsRawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which is valid for it.
+    if unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut n) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit (each client is a file
+/// descriptor; the soft limit is often 1024) and returns the limit now in force.
+pub(crate) fn raise_fd_limit() -> io::Result<libc::rlim_t> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    Ok(lim.rlim_cur)
 }
