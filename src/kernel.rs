@@ -7,10 +7,10 @@ use synack_core::track::TcpState;
 
 /// One socket as the kernel lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KernelSocket {
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
-    pub state: TcpState,
+pub(crate) struct KernelSocket {
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    pub(crate) state: TcpState,
 }
 
 /// The kernel's state codes (include/net/tcp_states.h).
@@ -58,7 +58,7 @@ fn parse_addr(s: &str) -> Option<SocketAddr> {
 }
 
 /// Parse the text of /proc/net/tcp or /proc/net/tcp6.
-pub fn parse_proc_net_tcp(text: &str) -> Vec<KernelSocket> {
+pub(crate) fn parse_proc_net_tcp(text: &str) -> Vec<KernelSocket> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
@@ -77,7 +77,7 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<KernelSocket> {
 }
 
 /// Every TCP socket of this network namespace (IPv4 and IPv6).
-pub fn sockets() -> std::io::Result<Vec<KernelSocket>> {
+pub(crate) fn sockets() -> std::io::Result<Vec<KernelSocket>> {
     let mut all = parse_proc_net_tcp(&std::fs::read_to_string("/proc/net/tcp")?);
     if let Ok(v6) = std::fs::read_to_string("/proc/net/tcp6") {
         all.extend(parse_proc_net_tcp(&v6));
@@ -86,7 +86,11 @@ pub fn sockets() -> std::io::Result<Vec<KernelSocket>> {
 }
 
 /// The kernel's state of the socket `local` → `remote`; CLOSED when it is gone.
-pub fn state_of_socket(all: &[KernelSocket], local: SocketAddr, remote: SocketAddr) -> TcpState {
+pub(crate) fn state_of_socket(
+    all: &[KernelSocket],
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> TcpState {
     all.iter()
         .find(|s| s.local == local && s.remote == remote)
         .map_or(TcpState::Closed, |s| s.state)

@@ -5,19 +5,19 @@ use std::io::Read;
 
 const BUFFER: usize = 1 << 20;
 
-pub struct Buffered<R: Read> {
+pub(crate) struct Buffered<R: Read> {
     input: R,
     buf: Vec<u8>,
     start: usize,
     end: usize,
     eof: bool,
     /// Bytes handed out so far (for progress), counting what came before us.
-    pub consumed: u64,
+    pub(crate) consumed: u64,
 }
 
 impl<R: Read> Buffered<R> {
     /// `already` bytes of the input were read before (a header peeked at).
-    pub fn new(input: R, already: u64) -> Buffered<R> {
+    pub(crate) fn new(input: R, already: u64) -> Buffered<R> {
         Buffered {
             input,
             buf: vec![0; BUFFER],
@@ -29,12 +29,12 @@ impl<R: Read> Buffered<R> {
     }
 
     /// Bytes available right now.
-    pub fn available(&self) -> usize {
+    pub(crate) fn available(&self) -> usize {
         self.end - self.start
     }
 
     /// Make at least `n` bytes available; false at the end of the input.
-    pub fn fill(&mut self, n: usize) -> std::io::Result<bool> {
+    pub(crate) fn fill(&mut self, n: usize) -> std::io::Result<bool> {
         while self.end - self.start < n {
             if self.eof {
                 return Ok(false);
@@ -58,19 +58,19 @@ impl<R: Read> Buffered<R> {
     }
 
     /// The next `n` available bytes, without consuming them (call `fill` first).
-    pub fn peek(&self, n: usize) -> &[u8] {
+    pub(crate) fn peek(&self, n: usize) -> &[u8] {
         &self.buf[self.start..self.start + n]
     }
 
     /// Consume `n` bytes; returns where they start in the buffer.
-    pub fn take(&mut self, n: usize) -> usize {
+    pub(crate) fn take(&mut self, n: usize) -> usize {
         let at = self.start;
         self.start += n;
         self.consumed += n as u64;
         at
     }
 
-    pub fn slice(&self, at: usize, n: usize) -> &[u8] {
+    pub(crate) fn slice(&self, at: usize, n: usize) -> &[u8] {
         &self.buf[at..at + n]
     }
 }

@@ -6,23 +6,24 @@
 use std::io::Read;
 
 use super::buffer::Buffered;
+use super::ReadError;
 use synack_core::decode::Timestamp;
 
 /// Larger records are refused as corrupt (libpcap allows 256 KiB).
 const MAX_RECORD: usize = 16 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub big_endian: bool,
-    pub nanos: bool,
-    pub snaplen: u32,
-    pub linktype: u32,
+pub(crate) struct Header {
+    pub(crate) big_endian: bool,
+    pub(crate) nanos: bool,
+    pub(crate) snaplen: u32,
+    pub(crate) linktype: u32,
 }
 
 impl Header {
     /// Recognise a classic pcap header; `None` for anything else (pcapng,
     /// the modified-pcap variants, not a capture) — libpcap decides those.
-    pub fn parse(b: &[u8; 24]) -> Option<Header> {
+    pub(crate) fn parse(b: &[u8; 24]) -> Option<Header> {
         let (big_endian, nanos) = match [b[0], b[1], b[2], b[3]] {
             [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
             [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
@@ -59,29 +60,29 @@ impl Header {
 /// One record of a capture file, with the link type it belongs to (pcapng
 /// can mix them; classic pcap has one for the file).
 #[derive(Debug)]
-pub struct Record<'a> {
+pub(crate) struct Record<'a> {
     /// LINKTYPE_ value of the interface the record came from.
-    pub linktype: u32,
-    pub ts: Timestamp,
-    pub wire_len: u32,
-    pub data: &'a [u8],
+    pub(crate) linktype: u32,
+    pub(crate) ts: Timestamp,
+    pub(crate) wire_len: u32,
+    pub(crate) data: &'a [u8],
 }
 
-pub struct ClassicReader<R: Read> {
+pub(crate) struct ClassicReader<R: Read> {
     input: Buffered<R>,
-    pub header: Header,
+    pub(crate) header: Header,
 }
 
 impl<R: Read> ClassicReader<R> {
     /// `header` has already been read from `input`.
-    pub fn new(input: R, header: Header) -> ClassicReader<R> {
+    pub(crate) fn new(input: R, header: Header) -> ClassicReader<R> {
         ClassicReader {
             input: Buffered::new(input, 24),
             header,
         }
     }
 
-    pub fn consumed(&self) -> u64 {
+    pub(crate) fn consumed(&self) -> u64 {
         self.input.consumed
     }
 
@@ -95,15 +96,15 @@ impl<R: Read> ClassicReader<R> {
     }
 
     /// The next record, `Ok(None)` at a clean end; errors use libpcap's words.
-    pub fn next(&mut self) -> Result<Option<Record<'_>>, String> {
-        if !self.input.fill(16).map_err(|e| e.to_string())? {
+    pub(crate) fn next(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        if !self.input.fill(16)? {
             let got = self.input.available();
             return if got == 0 {
                 Ok(None)
             } else {
-                Err(format!(
+                Err(ReadError::Truncated(format!(
                     "truncated dump file; tried to read 16 header bytes, only got {got}"
-                ))
+                )))
             };
         }
         let h = self.input.peek(16);
@@ -111,15 +112,15 @@ impl<R: Read> ClassicReader<R> {
         let caplen = self.word(h, 8) as usize;
         let wire_len = self.word(h, 12);
         if caplen > MAX_RECORD {
-            return Err(format!(
+            return Err(ReadError::Corrupt(format!(
                 "invalid packet capture length {caplen}, bigger than the largest a capture can hold"
-            ));
+            )));
         }
-        if !self.input.fill(16 + caplen).map_err(|e| e.to_string())? {
+        if !self.input.fill(16 + caplen)? {
             let got = self.input.available() - 16;
-            return Err(format!(
+            return Err(ReadError::Truncated(format!(
                 "truncated dump file; tried to read {caplen} captured bytes, only got {got}"
-            ));
+            )));
         }
         let at = self.input.take(16 + caplen) + 16;
         let nanos = if self.header.nanos {
@@ -179,12 +180,12 @@ mod tests {
         let f = file(&[(1, 5, b"abcdef")]);
         let mut r = reader(&f[..f.len() - 2]);
         assert_eq!(
-            r.next().err().unwrap(),
+            r.next().err().unwrap().to_string(),
             "truncated dump file; tried to read 6 captured bytes, only got 4"
         );
         let mut r = reader(&f[..24 + 8]);
         assert_eq!(
-            r.next().err().unwrap(),
+            r.next().err().unwrap().to_string(),
             "truncated dump file; tried to read 16 header bytes, only got 8"
         );
     }

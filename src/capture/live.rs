@@ -14,12 +14,12 @@ use synack_core::decode::{Frame, Timestamp};
 const POLL_MS: i32 = 100;
 /// Loopback's MTU is 65536: every frame fits. (262144, tcpdump's default,
 /// would leave few slots in the ring in immediate mode.)
-pub const SNAPLEN: i32 = 65_600;
+pub(crate) const SNAPLEN: i32 = 65_600;
 /// The kernel ring: bursts of a few thousand frames (many clients at once)
 /// must fit while the annotations are written.
 const BUFFER_BYTES: i32 = 64 << 20;
 
-pub struct LiveSource {
+pub(crate) struct LiveSource {
     cap: Capture<Active>,
     device: String,
     dlt: i32,
@@ -31,7 +31,7 @@ pub struct LiveSource {
 }
 
 /// What to tell a user who may not capture.
-pub fn privilege_hint() -> String {
+pub(crate) fn privilege_hint() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "synack".into());
@@ -42,7 +42,7 @@ pub fn privilege_hint() -> String {
 }
 
 impl LiveSource {
-    pub fn open(device: &str, filter: Option<&str>) -> Result<LiveSource> {
+    pub(crate) fn open(device: &str, filter: Option<&str>) -> Result<LiveSource> {
         let open_err = |e: pcap::Error| {
             let msg = e.to_string();
             let msg = msg.trim_start_matches("libpcap error: ");
@@ -105,7 +105,7 @@ impl LiveSource {
     }
 
     /// Write every frame that passed the filter to `path`, readable by tcpdump.
-    pub fn save_to(&mut self, path: &str) -> Result<()> {
+    pub(crate) fn save_to(&mut self, path: &str) -> Result<()> {
         let sf = self.cap.savefile(path).map_err(|e| Error::Open {
             path: path.to_string(),
             reason: format!("cannot write the savefile: {e}"),
@@ -114,22 +114,22 @@ impl LiveSource {
         Ok(())
     }
 
-    pub fn device(&self) -> &str {
+    pub(crate) fn device(&self) -> &str {
         &self.device
     }
 
-    pub fn link(&self) -> LinkKind {
+    pub(crate) fn link(&self) -> LinkKind {
         self.link
     }
 
-    pub fn link_names(&self) -> (String, String) {
+    pub(crate) fn link_names(&self) -> (String, String) {
         super::link_names(self.dlt)
     }
 
     /// The next frame that passes the filter; `Ok(None)` once `stop` is set.
     /// `idle` runs whenever nothing has arrived for a poll interval (a good
     /// moment to flush output).
-    pub fn next_frame(
+    pub(crate) fn next_frame(
         &mut self,
         stop: &AtomicBool,
         idle: &mut dyn FnMut(),
@@ -187,7 +187,7 @@ impl LiveSource {
         unsafe { libc::poll(&mut pfd, 1, POLL_MS) > 0 }
     }
 
-    pub fn stats(&mut self) -> CaptureStats {
+    pub(crate) fn stats(&mut self) -> CaptureStats {
         self.cap
             .stats()
             .map(|s| CaptureStats {
@@ -199,7 +199,7 @@ impl LiveSource {
     }
 
     /// Flush the savefile so it is complete on disk.
-    pub fn flush(&mut self) -> Result<()> {
+    pub(crate) fn flush(&mut self) -> Result<()> {
         if let Some(sf) = &mut self.savefile {
             sf.flush().map_err(|e| Error::Read {
                 path: "savefile".into(),

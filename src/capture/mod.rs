@@ -16,22 +16,39 @@ use synack_core::decode::{Frame, Timestamp};
 mod buffer;
 mod classic;
 mod libpcap;
-pub mod live;
+pub(crate) mod live;
 mod pcapng;
 
 use classic::ClassicReader;
 use libpcap::Offline;
 use pcapng::PcapngReader;
 
+/// Why a capture file could not be read on.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    /// The file ends inside a header or record (libpcap's words).
+    #[error("{0}")]
+    Truncated(String),
+    /// The bytes are not a capture, or not a sane one.
+    #[error("{0}")]
+    Corrupt(String),
+    /// Reading failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// libpcap said so (old pcap variants it reads for us).
+    #[error("{0}")]
+    Libpcap(String),
+}
+
 /// Where frames come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     File(String),
     Stdin,
 }
 
 impl Input {
-    pub fn parse(arg: &str) -> Input {
+    pub(crate) fn parse(arg: &str) -> Input {
         if arg == "-" {
             Input::Stdin
         } else {
@@ -39,7 +56,7 @@ impl Input {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Input::File(p) => p,
             Input::Stdin => "-",
@@ -48,12 +65,12 @@ impl Input {
 }
 
 /// A BPF filter in tcpdump syntax, compiled for one link type.
-pub struct Filter {
+pub(crate) struct Filter {
     program: BpfProgram,
 }
 
 impl Filter {
-    pub fn matches(&self, data: &[u8]) -> bool {
+    pub(crate) fn matches(&self, data: &[u8]) -> bool {
         self.program.filter(data)
     }
 }
@@ -69,13 +86,13 @@ fn compile_filter<T: Activated + ?Sized>(cap: &Capture<T>, expr: &str) -> Result
 
 /// One BPF expression, compiled for each link type it meets (pcapng files
 /// can mix link types).
-pub struct FilterSet {
+pub(crate) struct FilterSet {
     expr: String,
     compiled: Vec<(i32, Filter)>,
 }
 
 impl FilterSet {
-    pub fn matches(&mut self, dlt: i32, data: &[u8]) -> Result<bool> {
+    pub(crate) fn matches(&mut self, dlt: i32, data: &[u8]) -> Result<bool> {
         if let Some((_, f)) = self.compiled.iter().find(|(d, _)| *d == dlt) {
             return Ok(f.matches(data));
         }
@@ -91,7 +108,7 @@ impl FilterSet {
 }
 
 /// Check a filter expression before any file is opened, so a typo fails fast.
-pub fn check_filter(expr: &str) -> Result<()> {
+pub(crate) fn check_filter(expr: &str) -> Result<()> {
     let dead = Capture::dead(pcap::Linktype::ETHERNET).map_err(|e| Error::Filter {
         expr: expr.to_string(),
         reason: e.to_string(),
@@ -110,13 +127,13 @@ enum Reader {
 }
 
 /// One frame and the DLT of the link it was captured on.
-pub struct FileFrame<'a> {
-    pub frame: Frame<'a>,
-    pub dlt: i32,
+pub(crate) struct FileFrame<'a> {
+    pub(crate) frame: Frame<'a>,
+    pub(crate) dlt: i32,
 }
 
 /// An open capture file (or stdin).
-pub struct FileSource {
+pub(crate) struct FileSource {
     reader: Reader,
     name: String,
     /// The first interface's link type (the file's, for classic pcap).
@@ -128,7 +145,7 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    pub fn open(input: &Input, filter: Option<&str>) -> Result<FileSource> {
+    pub(crate) fn open(input: &Input, filter: Option<&str>) -> Result<FileSource> {
         let name = input.name().to_string();
         let open_err = |reason: String| Error::Open {
             path: name.clone(),
@@ -159,7 +176,9 @@ impl FileSource {
             Reader::Classic(ClassicReader::new(stream, h))
         } else if pcapng::is_pcapng(&head) {
             let rest: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(stream));
-            Reader::Pcapng(PcapngReader::new(rest).map_err(|e| open_err(pcap_message(&e)))?)
+            Reader::Pcapng(
+                PcapngReader::new(rest).map_err(|e| open_err(pcap_message(&e.to_string())))?,
+            )
         } else {
             match input {
                 // libpcap knows a few old variants; it reads the file again from the start.
@@ -207,15 +226,15 @@ impl FileSource {
         })
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn link_names(&self) -> (String, String) {
+    pub(crate) fn link_names(&self) -> (String, String) {
         link_names(self.dlt)
     }
 
-    pub fn snaplen(&self) -> i64 {
+    pub(crate) fn snaplen(&self) -> i64 {
         match &self.reader {
             Reader::Classic(r) => i64::from(r.header.snaplen),
             Reader::Pcapng(r) => i64::from(r.first_snaplen),
@@ -225,7 +244,7 @@ impl FileSource {
     }
 
     /// File size and bytes read so far, for a progress bar (not for stdin).
-    pub fn progress(&self) -> Option<(u64, u64)> {
+    pub(crate) fn progress(&self) -> Option<(u64, u64)> {
         let size = self.size?;
         let pos = match &self.reader {
             Reader::Classic(r) => r.consumed(),
@@ -243,13 +262,13 @@ impl FileSource {
     }
 
     /// Number of the last record read.
-    pub fn records(&self) -> u64 {
+    pub(crate) fn records(&self) -> u64 {
         self.records
     }
 
     /// The filter for the caller to apply, compiled per link type as frames
     /// of each type turn up (applied outside so frame numbers count every record).
-    pub fn take_filter(&mut self) -> Option<FilterSet> {
+    pub(crate) fn take_filter(&mut self) -> Option<FilterSet> {
         self.filter.take().map(|expr| FilterSet {
             expr,
             compiled: Vec::new(),
@@ -257,7 +276,7 @@ impl FileSource {
     }
 
     /// The next record; `Ok(None)` at the end of the file.
-    pub fn next_frame(&mut self) -> Result<Option<FileFrame<'_>>> {
+    pub(crate) fn next_frame(&mut self) -> Result<Option<FileFrame<'_>>> {
         let result = match &mut self.reader {
             Reader::Classic(r) => r.next().map(|o| o.map(record_frame)),
             Reader::Pcapng(r) => r.next().map(|o| o.map(record_frame)),
@@ -273,21 +292,25 @@ impl FileSource {
                 Ok(Some(f))
             }
             Ok(None) => Ok(None),
-            Err(msg) => {
-                let reason = pcap_message(&msg);
+            Err(e) => {
                 let (path, last_frame) = (self.name.clone(), self.records);
-                Err(if reason.contains("truncated") {
-                    Error::Truncated {
+                Err(match e {
+                    ReadError::Truncated(reason) => Error::Truncated {
                         path,
                         last_frame,
                         reason,
-                    }
-                } else {
-                    Error::Read {
+                    },
+                    ReadError::Libpcap(msg) if msg.contains("truncated") => Error::Truncated {
+                        // libpcap words a cut file so; it has no other way to say it.
                         path,
                         last_frame,
-                        reason,
-                    }
+                        reason: msg,
+                    },
+                    other => Error::Read {
+                        path,
+                        last_frame,
+                        reason: pcap_message(&other.to_string()),
+                    },
                 })
             }
         }
@@ -306,7 +329,7 @@ fn record_frame(rec: classic::Record<'_>) -> FileFrame<'_> {
     }
 }
 
-fn libpcap_next(cap: &mut Offline) -> std::result::Result<Option<Frame<'_>>, String> {
+fn libpcap_next(cap: &mut Offline) -> std::result::Result<Option<Frame<'_>>, ReadError> {
     let mut hdr: *mut libpcap::ffi::PktHdr = std::ptr::null_mut();
     let mut data: *const u8 = std::ptr::null();
     // SAFETY: the handle is open; on success libpcap points `hdr` and `data`
@@ -329,12 +352,12 @@ fn libpcap_next(cap: &mut Offline) -> std::result::Result<Option<Frame<'_>>, Str
             }))
         }
         -2 => Ok(None),
-        _ => Err(cap.error()),
+        _ => Err(ReadError::Libpcap(cap.error())),
     }
 }
 
 /// libpcap's name and description of a link type, e.g. ("EN10MB", "Ethernet").
-pub fn link_names(dlt: i32) -> (String, String) {
+pub(crate) fn link_names(dlt: i32) -> (String, String) {
     let lt = pcap::Linktype(dlt);
     (
         lt.get_name().unwrap_or_else(|_| dlt.to_string()),

@@ -7,6 +7,7 @@ use std::io::Read;
 
 use super::buffer::Buffered;
 use super::classic::Record;
+use super::ReadError;
 use synack_core::decode::Timestamp;
 
 const SHB: u32 = 0x0A0D_0D0A;
@@ -27,19 +28,19 @@ struct Interface {
     offset_secs: i64,
 }
 
-pub struct PcapngReader<R: Read> {
+pub(crate) struct PcapngReader<R: Read> {
     input: Buffered<R>,
     big_endian: bool,
     interfaces: Vec<Interface>,
     /// Link type of the first interface (for the "reading from file" line).
-    pub first_linktype: Option<u32>,
-    pub first_snaplen: u32,
+    pub(crate) first_linktype: Option<u32>,
+    pub(crate) first_snaplen: u32,
     /// Time of the last packet: a simple packet block has none of its own.
     last_ts: Timestamp,
 }
 
 /// Is this the start of a pcapng file? (The SHB type reads the same in both byte orders.)
-pub fn is_pcapng(head: &[u8]) -> bool {
+pub(crate) fn is_pcapng(head: &[u8]) -> bool {
     head.len() >= 4 && head[..4] == [0x0a, 0x0d, 0x0d, 0x0a]
 }
 
@@ -82,7 +83,7 @@ fn options(body: &[u8], be: bool) -> impl Iterator<Item = (u16, &[u8])> {
 
 impl<R: Read> PcapngReader<R> {
     /// The file starts at `input`'s current position (nothing consumed yet).
-    pub fn new(input: R) -> Result<PcapngReader<R>, String> {
+    pub(crate) fn new(input: R) -> Result<PcapngReader<R>, ReadError> {
         let mut r = PcapngReader {
             input: Buffered::new(input, 0),
             big_endian: false,
@@ -95,7 +96,7 @@ impl<R: Read> PcapngReader<R> {
         // Read up to the first interface description, so the file's link
         // type is known before the first frame.
         while r.first_linktype.is_none() {
-            if !r.input.fill(8).map_err(|e| e.to_string())? {
+            if !r.input.fill(8)? {
                 break;
             }
             let kind = u32_at(r.input.peek(8), 0, r.big_endian);
@@ -107,36 +108,42 @@ impl<R: Read> PcapngReader<R> {
         Ok(r)
     }
 
-    pub fn consumed(&self) -> u64 {
+    pub(crate) fn consumed(&self) -> u64 {
         self.input.consumed
     }
 
-    fn read_section_header(&mut self) -> Result<(), String> {
-        if !self.input.fill(12).map_err(|e| e.to_string())? {
-            return Err("truncated pcapng file: the section header block is cut short".into());
+    fn read_section_header(&mut self) -> Result<(), ReadError> {
+        if !self.input.fill(12)? {
+            return Err(ReadError::Truncated(
+                "truncated pcapng file: the section header block is cut short".into(),
+            ));
         }
         let head = self.input.peek(12);
         let bom = [head[8], head[9], head[10], head[11]];
         self.big_endian = match u32::from_le_bytes(bom) {
             BYTE_ORDER_MAGIC => false,
             m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
-            _ => return Err("not a pcap or pcapng capture (bad pcapng byte-order magic)".into()),
+            _ => {
+                return Err(ReadError::Corrupt(
+                    "not a pcap or pcapng capture (bad pcapng byte-order magic)".into(),
+                ))
+            }
         };
         Ok(())
     }
 
     /// The next packet, `Ok(None)` at the end.
-    pub fn next(&mut self) -> Result<Option<Record<'_>>, String> {
+    pub(crate) fn next(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         loop {
             let be = self.big_endian;
-            if !self.input.fill(8).map_err(|e| e.to_string())? {
+            if !self.input.fill(8)? {
                 let got = self.input.available();
                 return if got == 0 {
                     Ok(None)
                 } else {
-                    Err(format!(
+                    Err(ReadError::Truncated(format!(
                         "truncated pcapng file: a block header is cut after {got} bytes"
-                    ))
+                    )))
                 };
             }
             let kind = u32_at(self.input.peek(8), 0, be);
@@ -153,7 +160,7 @@ impl<R: Read> PcapngReader<R> {
                 EPB | PB => {
                     let body = self.input.slice(at + 8, body_len);
                     if body.len() < 20 {
-                        return Err("corrupt pcapng packet block".into());
+                        return Err(ReadError::Corrupt("corrupt pcapng packet block".into()));
                     }
                     let iface_id = if kind == EPB {
                         u32_at(body, 0, be) as usize
@@ -165,14 +172,14 @@ impl<R: Read> PcapngReader<R> {
                     let caplen = u32_at(body, 12, be) as usize;
                     let wire_len = u32_at(body, 16, be);
                     let Some(iface) = self.interfaces.get(iface_id).copied() else {
-                        return Err(format!(
+                        return Err(ReadError::Corrupt(format!(
                             "corrupt pcapng file: a packet names interface {iface_id}, which was never described"
-                        ));
+                        )));
                     };
                     if caplen > body.len() - 20 {
-                        return Err(format!(
+                        return Err(ReadError::Corrupt(format!(
                             "corrupt pcapng packet block: captured length {caplen} is larger than the block"
-                        ));
+                        )));
                     }
                     let ups = iface.units_per_sec.max(1);
                     let secs = (ts / ups) as i64 + iface.offset_secs;
@@ -188,12 +195,14 @@ impl<R: Read> PcapngReader<R> {
                 SPB => {
                     let body = self.input.slice(at + 8, body_len);
                     let Some(iface) = self.interfaces.first().copied() else {
-                        return Err(
-                            "corrupt pcapng file: a simple packet before any interface".into()
-                        );
+                        return Err(ReadError::Corrupt(
+                            "corrupt pcapng file: a simple packet before any interface".into(),
+                        ));
                     };
                     if body.len() < 4 {
-                        return Err("corrupt pcapng simple packet block".into());
+                        return Err(ReadError::Corrupt(
+                            "corrupt pcapng simple packet block".into(),
+                        ));
                     }
                     let wire_len = u32_at(body, 0, be);
                     let mut caplen = (wire_len as usize).min(body.len() - 4);
@@ -216,7 +225,7 @@ impl<R: Read> PcapngReader<R> {
 
     /// A block that is not a packet: a section header (which resets the
     /// interfaces), an interface description, or one we skip.
-    fn meta_block(&mut self) -> Result<(), String> {
+    fn meta_block(&mut self) -> Result<(), ReadError> {
         if u32_at(self.input.peek(8), 0, self.big_endian) == SHB {
             self.read_section_header()?;
             self.interfaces.clear();
@@ -232,7 +241,9 @@ impl<R: Read> PcapngReader<R> {
         }
         let body = self.input.slice(at + 8, len - 12);
         if body.len() < 8 {
-            return Err("corrupt pcapng interface description block".into());
+            return Err(ReadError::Corrupt(
+                "corrupt pcapng interface description block".into(),
+            ));
         }
         let mut iface = Interface {
             linktype: u32::from(u16_at(body, 0, be)),
@@ -273,22 +284,24 @@ impl<R: Read> PcapngReader<R> {
         Ok(())
     }
 
-    fn check_len(&self, len: usize) -> Result<(), String> {
+    fn check_len(&self, len: usize) -> Result<(), ReadError> {
         if len < 12 || len % 4 != 0 || len > MAX_BLOCK {
-            Err(format!("corrupt pcapng file: block length {len}"))
+            Err(ReadError::Corrupt(format!(
+                "corrupt pcapng file: block length {len}"
+            )))
         } else {
             Ok(())
         }
     }
 
-    fn fill_block(&mut self, len: usize) -> Result<(), String> {
-        if self.input.fill(len).map_err(|e| e.to_string())? {
+    fn fill_block(&mut self, len: usize) -> Result<(), ReadError> {
+        if self.input.fill(len)? {
             Ok(())
         } else {
-            Err(format!(
+            Err(ReadError::Truncated(format!(
                 "truncated pcapng file: a block of {len} bytes is cut after {} bytes",
                 self.input.available()
-            ))
+            )))
         }
     }
 }
@@ -368,11 +381,13 @@ mod tests {
         f.extend(epb(0, 1, b"abcdef"));
         let cut = &f[..f.len() - 3];
         let mut r = PcapngReader::new(cut).unwrap();
-        assert!(r.next().unwrap_err().contains("truncated pcapng file"));
+        assert!(
+            matches!(r.next(), Err(ReadError::Truncated(m)) if m.contains("truncated pcapng file"))
+        );
         let mut bad = shb();
         bad.extend(epb(3, 1, b"x"));
         let mut r = PcapngReader::new(&bad[..]).unwrap();
-        assert!(r.next().unwrap_err().contains("interface 3"));
+        assert!(matches!(r.next(), Err(ReadError::Corrupt(m)) if m.contains("interface 3")));
     }
 
     proptest::proptest! {

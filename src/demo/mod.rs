@@ -25,7 +25,7 @@ use crate::kernel::{self, KernelSocket};
 use kernel_check::{DemoReport, FinalStates};
 
 /// Every scenario, with the sentence `--list` prints: what to look for.
-pub const SCENARIOS: [(&str, &str); 12] = [
+pub(crate) const SCENARIOS: [(&str, &str); 12] = [
     ("basic", "handshake, two echoes, the client closes first: the client holds TIME_WAIT for 60 s"),
     ("server-close", "the server closes first: now the server holds TIME_WAIT"),
     ("half-close", "the client shuts down its sending side (SHUT_WR) and still reads the replies: data flows after its FIN"),
@@ -241,7 +241,7 @@ fn drive(plan: Plan, done: &AtomicBool) -> std::result::Result<Traffic, String> 
 }
 
 /// `synack demo`.
-pub fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     if args.list || args.scenario.is_none() {
         writeln!(out, "Scenarios (synack demo NAME, or synack demo all):")?;
         for (name, what) in SCENARIOS {

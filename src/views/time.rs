@@ -9,7 +9,7 @@ use synack_core::decode::Timestamp;
 
 /// How packet lines show time (`--time`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum TimeFormat {
+pub(crate) enum TimeFormat {
     /// Local time of day, as tcpdump: 12:00:01.000123
     #[default]
     Local,
@@ -25,7 +25,7 @@ pub enum TimeFormat {
     None,
 }
 
-pub struct TimeWriter {
+pub(crate) struct TimeWriter {
     format: TimeFormat,
     nano: bool,
     first: Option<Timestamp>,
@@ -35,7 +35,7 @@ pub struct TimeWriter {
 }
 
 impl TimeWriter {
-    pub fn new(format: TimeFormat, nano: bool) -> TimeWriter {
+    pub(crate) fn new(format: TimeFormat, nano: bool) -> TimeWriter {
         TimeWriter {
             format,
             nano,
@@ -47,7 +47,7 @@ impl TimeWriter {
     }
 
     /// Write the timestamp of the next frame (frames must come in order of reading).
-    pub fn write(&mut self, out: &mut Vec<u8>, raw: Timestamp) -> io::Result<()> {
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, raw: Timestamp) -> io::Result<()> {
         let ts = raw.normalized();
         let first = *self.first.get_or_insert(ts);
         let prev = self.prev.replace(ts).unwrap_or(ts);
@@ -87,7 +87,7 @@ impl TimeWriter {
 impl TimeWriter {
     /// A point in time (e.g. when TIME_WAIT ends) in this writer's style;
     /// delta style shows it relative to the first frame.
-    pub fn point(&self, ts: Timestamp) -> String {
+    pub(crate) fn point(&self, ts: Timestamp) -> String {
         let mut w = TimeWriter::new(
             match self.format {
                 TimeFormat::Delta | TimeFormat::None => TimeFormat::Relative,
@@ -124,7 +124,7 @@ fn local_offset(secs: i64) -> i64 {
 }
 
 /// Local time of day with milliseconds, for tables: 12:01:03.250
-pub fn time_of_day_ms(ts: Timestamp) -> String {
+pub(crate) fn time_of_day_ms(ts: Timestamp) -> String {
     let n = ts.normalized();
     let day = (n.secs + local_offset(n.secs)).rem_euclid(86_400);
     format!(
@@ -158,7 +158,7 @@ fn write_seconds(out: &mut Vec<u8>, nanos: i128, nano: bool) -> io::Result<()> {
 
 /// RFC 3339 in UTC with as many fraction digits as carry information
 /// (0, 3, 6 or 9): lossless for micro- and nanosecond captures alike.
-pub struct Rfc3339 {
+pub(crate) struct Rfc3339 {
     cached_sec: Option<i64>,
     cached: Vec<u8>,
 }
@@ -170,14 +170,14 @@ impl Default for Rfc3339 {
 }
 
 impl Rfc3339 {
-    pub fn new() -> Rfc3339 {
+    pub(crate) fn new() -> Rfc3339 {
         Rfc3339 {
             cached_sec: None,
             cached: Vec::with_capacity(24),
         }
     }
 
-    pub fn write(&mut self, out: &mut Vec<u8>, raw: Timestamp) {
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, raw: Timestamp) {
         let ts = raw.normalized();
         if self.cached_sec != Some(ts.secs) {
             self.cached.clear();
