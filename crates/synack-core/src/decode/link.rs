@@ -5,20 +5,33 @@ use std::fmt;
 
 /// libpcap DLT values as `pcap_datalink` reports them for files and devices.
 pub mod dlt {
+    /// BSD loopback: a 4-byte address family in the capturing host's byte order.
     pub const NULL: i32 = 0;
+    /// Ethernet (of any speed), with 802.1Q/802.1ad tags if present.
     pub const EN10MB: i32 = 1;
+    /// Raw IPv4/IPv6, no link header (DLT_RAW on most systems).
     pub const RAW_12: i32 = 12;
+    /// Raw IPv4/IPv6, no link header (DLT_RAW on OpenBSD).
     pub const RAW_14: i32 = 14;
+    /// Raw IPv4/IPv6, no link header (LINKTYPE_RAW in capture files).
     pub const RAW: i32 = 101;
+    /// OpenBSD loopback: a 4-byte address family in network byte order.
     pub const LOOP: i32 = 108;
+    /// Linux cooked capture v1 (the "any" device): a 16-byte header.
     pub const LINUX_SLL: i32 = 113;
+    /// Raw IPv4, no link header.
     pub const IPV4: i32 = 228;
+    /// Raw IPv6, no link header.
     pub const IPV6: i32 = 229;
+    /// Linux cooked capture v2: a 20-byte header with the interface index.
     pub const LINUX_SLL2: i32 = 276;
 }
 
+/// EtherType of IPv4.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
+/// EtherType of ARP.
 pub const ETHERTYPE_ARP: u16 = 0x0806;
+/// EtherType of IPv6.
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
@@ -27,17 +40,25 @@ const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
 /// Deepest VLAN stack we unwrap; deeper tags are left in the payload.
 pub const MAX_VLANS: usize = 4;
 
+/// A link-layer header type synack decodes (several DLT values can map to one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkKind {
+    /// Ethernet, with up to `MAX_VLANS` VLAN tags unwrapped.
     Ethernet,
+    /// Linux cooked capture v1 (`DLT_LINUX_SLL`).
     LinuxSll,
+    /// Linux cooked capture v2 (`DLT_LINUX_SLL2`).
     LinuxSll2,
+    /// BSD loopback, address family in host byte order (`DLT_NULL`).
     Null,
+    /// OpenBSD loopback, address family big-endian (`DLT_LOOP`).
     Loop,
+    /// Raw IP, no link header: the version nibble tells IPv4 from IPv6.
     Raw,
 }
 
 impl LinkKind {
+    /// The link kind of a libpcap DLT value; `None` when synack does not decode it.
     pub fn from_dlt(dlt: i32) -> Option<LinkKind> {
         Some(match dlt {
             dlt::EN10MB => LinkKind::Ethernet,
@@ -66,8 +87,11 @@ impl LinkKind {
 /// What is carried above the link layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetProto {
+    /// IPv4 (EtherType 0x0800, or the AF_INET family).
     Ipv4,
+    /// IPv6 (EtherType 0x86DD, or an AF_INET6 family).
     Ipv6,
+    /// ARP (EtherType 0x0806).
     Arp,
     /// An EtherType we do not decode (or an 802.3 length / SLL protocol below 0x600).
     EtherType(u16),
@@ -86,6 +110,7 @@ impl NetProto {
     }
 }
 
+/// A 48-bit Ethernet MAC address; displays as `aa:bb:cc:dd:ee:ff`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MacAddr(pub [u8; 6]);
 
@@ -100,11 +125,14 @@ impl fmt::Display for MacAddr {
     }
 }
 
+/// One VLAN tag: 802.1Q, or an 802.1ad (QinQ) service tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VlanTag {
     /// The TPID that introduced this tag (0x8100, 0x88a8 or 0x9100).
     pub tpid: u16,
+    /// VLAN identifier (VID, the low 12 bits of the TCI).
     pub id: u16,
+    /// Priority code point (the top 3 bits of the TCI, 802.1p class of service).
     pub pcp: u8,
 }
 
@@ -120,10 +148,14 @@ pub fn sll_pkttype_name(t: u8) -> &'static str {
     }
 }
 
+/// The decoded link-layer header of one frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Link {
+    /// Which link layer it is.
     pub kind: LinkKind,
+    /// Source MAC: Ethernet, or a Linux cooked capture with a 6-byte address.
     pub src_mac: Option<MacAddr>,
+    /// Destination MAC: Ethernet only (cooked captures do not record it).
     pub dst_mac: Option<MacAddr>,
     vlans: [VlanTag; MAX_VLANS],
     vlan_count: u8,
@@ -156,6 +188,7 @@ impl Link {
         }
     }
 
+    /// The VLAN tags, outermost first (at most `MAX_VLANS`).
     pub fn vlans(&self) -> &[VlanTag] {
         &self.vlans[..usize::from(self.vlan_count)]
     }
@@ -175,8 +208,11 @@ impl Link {
 /// The link header was shorter than its fixed part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinkTruncated {
+    /// The link layer being read.
     pub kind: LinkKind,
+    /// Bytes the header needed up to where it was cut (VLAN tags included).
     pub needed: usize,
+    /// Bytes that were captured.
     pub got: usize,
 }
 

@@ -20,11 +20,14 @@ pub use seq::SeqNum;
 /// file can hold values ≥ 10⁹, which `normalized` carries into the seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 pub struct Timestamp {
+    /// Whole seconds since the Unix epoch (1970-01-01 UTC).
     pub secs: i64,
+    /// Nanoseconds past `secs`; below 10⁹ unless the file was corrupt.
     pub nanos: u32,
 }
 
 impl Timestamp {
+    /// A timestamp from seconds and nanoseconds, stored as given (not normalized).
     pub const fn new(secs: i64, nanos: u32) -> Timestamp {
         Timestamp { secs, nanos }
     }
@@ -34,6 +37,7 @@ impl Timestamp {
         self.nanos >= 1_000_000_000
     }
 
+    /// The same instant with whole seconds carried out of `nanos`, so `nanos` < 10⁹.
     pub fn normalized(self) -> Timestamp {
         Timestamp {
             secs: self.secs + i64::from(self.nanos / 1_000_000_000),
@@ -41,6 +45,7 @@ impl Timestamp {
         }
     }
 
+    /// Nanoseconds since the Unix epoch (normalized first).
     pub fn as_nanos(self) -> i128 {
         let n = self.normalized();
         i128::from(n.secs) * 1_000_000_000 + i128::from(n.nanos)
@@ -57,9 +62,11 @@ impl Timestamp {
 pub struct Frame<'a> {
     /// 1-based record number in the input.
     pub number: u64,
+    /// When the frame was captured.
     pub ts: Timestamp,
     /// Length on the wire; `data.len()` is what was captured.
     pub wire_len: u32,
+    /// The captured bytes, from the start of the link-layer header (at most the snaplen).
     pub data: &'a [u8],
 }
 
@@ -70,18 +77,23 @@ impl Frame<'_> {
     }
 }
 
+/// The network layer of a frame, as far as it was decoded.
 #[derive(Clone, Copy, Debug)]
 pub enum Network {
     /// Nothing was decoded above the link layer.
     None,
+    /// An IPv4 or IPv6 header.
     Ip(Ip),
+    /// An ARP packet.
     Arp(Arp),
     /// An EtherType or address family synack does not decode.
     Other(NetProto),
 }
 
+/// A TCP segment: its captured header and how much payload it carries.
 #[derive(Clone, Copy, Debug)]
 pub struct Tcp<'a> {
+    /// The captured TCP header; each accessor gives `None` for bytes not captured.
     pub header: TcpView<'a>,
     /// Payload length from the IP length (never padding, never the capture).
     pub payload_len: u32,
@@ -89,29 +101,42 @@ pub struct Tcp<'a> {
     pub payload: &'a [u8],
 }
 
+/// A UDP header (RFC 768).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Udp {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
     /// Payload length from the UDP length field.
     pub len: u16,
 }
 
+/// An ICMP (RFC 792) or ICMPv6 (RFC 4443) message header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Icmp {
+    /// IP version it came in: 4 for ICMP, 6 for ICMPv6.
     pub version: u8,
+    /// Message type, e.g. 8/0 echo request/reply (ICMPv6: 128/129).
     pub icmp_type: u8,
+    /// Message code, refining the type (e.g. 3, port unreachable, under type 3).
     pub code: u8,
     /// Identifier and sequence of echo request/reply.
     pub echo: Option<(u16, u16)>,
+    /// Message length in bytes, ICMP header included (the IP payload length).
     pub len: usize,
 }
 
+/// The transport layer of a frame, as far as it was decoded.
 #[derive(Clone, Copy, Debug)]
 pub enum Transport<'a> {
+    /// No transport header: not IP, or decoding stopped before it.
     None,
+    /// A TCP segment (protocol 6).
     Tcp(Tcp<'a>),
+    /// A UDP datagram (protocol 17).
     Udp(Udp),
+    /// An ICMP or ICMPv6 message (protocol 1 or 58).
     Icmp(Icmp),
     /// A non-first fragment: no transport header in it.
     Fragment,
@@ -122,24 +147,33 @@ pub enum Transport<'a> {
 /// Why decoding stopped before the end of the headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeError {
+    /// The link-layer header was cut.
     Link(LinkTruncated),
+    /// The IPv4, IPv6 or ARP header could not be read.
     Net(NetError),
     /// The TCP header was cut: this many bytes of it were captured.
     TcpTruncated {
+        /// Bytes captured from the start of the TCP header.
         got: usize,
     },
     /// The TCP data offset is below 5 words.
     TcpBadHeaderLen {
+        /// The data-offset field, in 32-bit words.
         words: u8,
     },
+    /// The UDP header was cut: fewer than its 8 bytes were captured.
     UdpTruncated {
+        /// Bytes of the UDP header captured.
         got: usize,
     },
+    /// The ICMP header was cut: fewer than its first 4 bytes were captured.
     IcmpTruncated {
+        /// Bytes of the ICMP header captured.
         got: usize,
     },
     /// The frame's interface has a link type synack does not decode.
     UnsupportedLink {
+        /// The link type (libpcap DLT / LINKTYPE number) of that interface.
         dlt: i32,
     },
 }
@@ -173,13 +207,16 @@ impl fmt::Display for DecodeError {
 pub struct Decoded<'a> {
     /// `None` only when even the link header was cut.
     pub link: Option<Link>,
+    /// The network layer, as far as decoded.
     pub network: Network,
+    /// The transport layer, as far as decoded.
     pub transport: Transport<'a>,
     /// Where decoding stopped early, if it did.
     pub error: Option<DecodeError>,
 }
 
 impl<'a> Decoded<'a> {
+    /// The IPv4 or IPv6 header, when one was decoded.
     pub fn ip(&self) -> Option<&Ip> {
         match &self.network {
             Network::Ip(ip) => Some(ip),
@@ -187,6 +224,7 @@ impl<'a> Decoded<'a> {
         }
     }
 
+    /// The TCP segment, when one was found (its header may still be cut short).
     pub fn tcp(&self) -> Option<&Tcp<'a>> {
         match &self.transport {
             Transport::Tcp(t) => Some(t),

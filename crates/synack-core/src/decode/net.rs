@@ -11,14 +11,20 @@ use etherparse::{LaxIpv4Slice, LaxIpv6Slice, LenSource};
 pub struct Fragment {
     /// Byte offset of this fragment in the original datagram.
     pub offset: u32,
+    /// More fragments follow (the MF flag, or the IPv6 M flag).
     pub more: bool,
+    /// Identification shared by the datagram's fragments (16-bit IPv4, 32-bit IPv6).
     pub id: u32,
 }
 
+/// The facts of an IPv4 or IPv6 header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ip {
+    /// IP version: 4 or 6.
     pub version: u8,
+    /// Source address.
     pub src: IpAddr,
+    /// Destination address.
     pub dst: IpAddr,
     /// TTL (IPv4) or hop limit (IPv6).
     pub ttl: u8,
@@ -30,6 +36,7 @@ pub struct Ip {
     pub options_len: usize,
     /// IPv6 extension headers present (names, in order, as a bit set per kind).
     pub ext_headers: u8,
+    /// Set for a fragment: IPv4 with MF or a non-zero offset, IPv6 with a Fragment header.
     pub fragment: Option<Fragment>,
     /// The payload length the IP header declares (what tcpdump and the
     /// kernel believe), never padding. Falls back to what was captured when
@@ -43,10 +50,15 @@ pub struct Ip {
 
 /// IPv6 extension header kinds, as bits of `Ip::ext_headers`.
 pub mod ext {
+    /// Hop-by-Hop Options header (next header 0).
     pub const HOP_BY_HOP: u8 = 1;
+    /// Routing header (next header 43).
     pub const ROUTING: u8 = 2;
+    /// Fragment header (next header 44).
     pub const FRAGMENT: u8 = 4;
+    /// Destination Options header (next header 60).
     pub const DEST_OPTS: u8 = 8;
+    /// IPsec Authentication Header (next header 51).
     pub const AUTH: u8 = 16;
 }
 
@@ -54,13 +66,26 @@ pub mod ext {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetError {
     /// The header was cut by the snaplen: this many bytes of it were captured.
-    Truncated { version: u8, got: usize },
+    Truncated {
+        /// IP version of the header: 4 or 6.
+        version: u8,
+        /// Bytes captured from the start of the header.
+        got: usize,
+    },
     /// The header is not a valid IP header.
-    Invalid { version: u8, reason: &'static str },
+    Invalid {
+        /// IP version being read: 4 or 6.
+        version: u8,
+        /// What is wrong, in words.
+        reason: &'static str,
+    },
     /// Extension headers could not be walked (the fixed header was read).
     BadExtension,
     /// An ARP packet shorter than its address lengths.
-    ArpTruncated { got: usize },
+    ArpTruncated {
+        /// Bytes of the ARP packet captured.
+        got: usize,
+    },
 }
 
 impl fmt::Display for NetError {
@@ -214,13 +239,18 @@ fn walk_ipv6_extensions(data: &[u8], first: u8, end: usize) -> (u8, Option<Fragm
     (kinds, fragment)
 }
 
+/// An ARP packet (RFC 826).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Arp {
+    /// Opcode: 1 request, 2 reply (RFC 826).
     pub operation: u16,
     /// Sender and target protocol addresses, when they are IPv4.
     pub sender_ip: Option<Ipv4Addr>,
+    /// Target protocol address, when it is IPv4.
     pub target_ip: Option<Ipv4Addr>,
+    /// Sender hardware (MAC) address, for Ethernet/IPv4 ARP.
     pub sender_hw: Option<[u8; 6]>,
+    /// Length in bytes from its address lengths, 8 + 2·hlen + 2·plen (no padding).
     pub len: usize,
 }
 

@@ -8,29 +8,42 @@ use super::seq::SeqNum;
 use super::tcp::{flag, OptionSummary};
 use super::{Decoded, Frame, Timestamp};
 
+/// One TCP segment as plain values: endpoints, flags, numbers, options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Segment {
+    /// 1-based record number of the frame that carried it.
     pub frame: u64,
+    /// When it was captured.
     pub ts: Timestamp,
+    /// Source MAC, when the link layer records one (Ethernet, Linux cooked).
     pub src_mac: Option<MacAddr>,
+    /// Destination MAC, when the link layer records one (Ethernet).
     pub dst_mac: Option<MacAddr>,
+    /// Sender's IP address and TCP port.
     pub src: SocketAddr,
+    /// Receiver's IP address and TCP port.
     pub dst: SocketAddr,
+    /// The TCP flag byte; test bits with `has` and the `tcp::flag` constants.
     pub flags: u8,
+    /// Sequence number, absolute (as on the wire).
     pub seq: SeqNum,
     /// Present only when the ACK flag is set.
     pub ack: Option<SeqNum>,
     /// The raw 16-bit window field.
     pub window: u16,
+    /// Urgent pointer: offset from `seq` to the end of urgent data (meaningful with URG).
     pub urgent_ptr: u16,
     /// Payload length from the IP length.
     pub payload_len: u32,
+    /// What the options said: MSS, window scale, SACK, timestamps.
     pub options: OptionSummary,
     /// Something of this segment (options or payload) was not captured.
     pub truncated: bool,
 }
 
 impl Segment {
+    /// The segment of a decoded frame: `None` unless it is TCP over IP with the
+    /// fixed 20-byte header captured and a data offset of at least 5 words.
     pub fn from_decoded(frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Segment> {
         let ip = d.ip()?;
         let tcp = d.tcp()?;
@@ -62,6 +75,7 @@ impl Segment {
         })
     }
 
+    /// Any of the flag bits in `f` is set.
     #[inline]
     pub fn has(&self, f: u8) -> bool {
         self.flags & f != 0

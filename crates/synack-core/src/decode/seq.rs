@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+/// A 32-bit TCP sequence or acknowledgment number (wraps at 2^32).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct SeqNum(pub u32);
 
@@ -32,21 +33,25 @@ impl SeqNum {
         self.0.wrapping_sub(other.0) as i32
     }
 
+    /// `self` is before `other` in sequence space.
     #[inline]
     pub fn lt(self, other: SeqNum) -> bool {
         self.diff(other) < 0
     }
 
+    /// `self` is before or equal to `other` in sequence space.
     #[inline]
     pub fn le(self, other: SeqNum) -> bool {
         self.diff(other) <= 0
     }
 
+    /// `self` is after `other` in sequence space.
     #[inline]
     pub fn gt(self, other: SeqNum) -> bool {
         self.diff(other) > 0
     }
 
+    /// `self` is after or equal to `other` in sequence space.
     #[inline]
     pub fn ge(self, other: SeqNum) -> bool {
         self.diff(other) >= 0

@@ -6,13 +6,21 @@ use super::seq::SeqNum;
 
 /// TCP flag bits, in header order (low bit first).
 pub mod flag {
+    /// FIN: the sender has no more data (RFC 9293 §3.1).
     pub const FIN: u8 = 0x01;
+    /// SYN: synchronize sequence numbers, to open a connection (RFC 9293 §3.1).
     pub const SYN: u8 = 0x02;
+    /// RST: reset the connection (RFC 9293 §3.1).
     pub const RST: u8 = 0x04;
+    /// PSH: push the data to the receiving application now (RFC 9293 §3.1).
     pub const PSH: u8 = 0x08;
+    /// ACK: the acknowledgment field is significant (RFC 9293 §3.1).
     pub const ACK: u8 = 0x10;
+    /// URG: the urgent pointer field is significant (RFC 9293 §3.1).
     pub const URG: u8 = 0x20;
+    /// ECE: ECN-Echo, congestion experienced; in a SYN, ECN setup (RFC 3168 §6.1).
     pub const ECE: u8 = 0x40;
+    /// CWR: congestion window reduced, answering an ECE (RFC 3168 §6.1).
     pub const CWR: u8 = 0x80;
     /// Names in the order the JSON contract lists them.
     pub const NAMES: [(u8, &str); 8] = [
@@ -27,6 +35,7 @@ pub mod flag {
     ];
 }
 
+/// Length of the fixed TCP header without options, in bytes (data offset 5).
 pub const MIN_HEADER_LEN: usize = 20;
 
 /// The captured part of a TCP header (fixed part and options, never the
@@ -59,12 +68,15 @@ impl<'a> TcpView<'a> {
         Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// Source port.
     pub fn src_port(&self) -> Option<u16> {
         self.u16_at(0)
     }
+    /// Destination port.
     pub fn dst_port(&self) -> Option<u16> {
         self.u16_at(2)
     }
+    /// Sequence number: of the first payload byte, or of the SYN itself.
     pub fn seq(&self) -> Option<SeqNum> {
         self.u32_at(4).map(SeqNum)
     }
@@ -76,6 +88,7 @@ impl<'a> TcpView<'a> {
     pub fn header_len(&self) -> Option<usize> {
         self.bytes.get(12).map(|b| usize::from(b >> 4) * 4)
     }
+    /// The flag byte (CWR ECE URG ACK PSH RST SYN FIN, high bit first); see `flag`.
     pub fn flags(&self) -> Option<u8> {
         self.bytes.get(13).copied()
     }
@@ -83,12 +96,15 @@ impl<'a> TcpView<'a> {
     pub fn reserved(&self) -> Option<u8> {
         self.bytes.get(12).map(|b| b & 0x0f)
     }
+    /// Receive window field as sent, not yet shifted by the window scale.
     pub fn window(&self) -> Option<u16> {
         self.u16_at(14)
     }
+    /// Checksum field as sent (not verified).
     pub fn checksum(&self) -> Option<u16> {
         self.u16_at(16)
     }
+    /// Urgent pointer field (meaningful only with URG).
     pub fn urgent_ptr(&self) -> Option<u16> {
         self.u16_at(18)
     }
@@ -121,6 +137,7 @@ impl<'a> TcpView<'a> {
         matches!(self.header_len(), Some(n) if n > self.bytes.len())
     }
 
+    /// The captured options, in wire order.
     pub fn options(&self) -> OptionIter<'a> {
         OptionIter {
             rest: self.option_bytes(),
@@ -132,15 +149,23 @@ impl<'a> TcpView<'a> {
 /// One TCP option, as it appears on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TcpOption<'a> {
+    /// End of option list (kind 0); what follows is padding.
     Eol,
+    /// No-operation (kind 1), padding that aligns the next option.
     Nop,
+    /// Maximum segment size (kind 2): the largest payload the sender accepts, in bytes.
     Mss(u16),
+    /// Window scale (kind 3, RFC 7323): the shift count for the sender's windows.
     WindowScale(u8),
+    /// SACK permitted (kind 4, RFC 2018): the sender accepts SACK blocks.
     SackPermitted,
     /// Raw SACK blocks: pairs of (left, right) edges, 8 bytes each.
     Sack(SackBlocks<'a>),
+    /// Timestamps (kind 8, RFC 7323).
     Timestamp {
+        /// TSval: the sender's timestamp clock.
         val: u32,
+        /// TSecr: the latest TSval received from the peer, echoed back.
         ecr: u32,
     },
     /// TCP Fast Open (kind 34, RFC 7413) or its experimental form (kind 254,
@@ -148,20 +173,28 @@ pub enum TcpOption<'a> {
     FastOpen(&'a [u8]),
     /// Multipath TCP (kind 30): subtype in the high nibble of the first byte.
     Mptcp {
+        /// MPTCP subtype (RFC 8684), e.g. 0 MP_CAPABLE, 2 DSS.
         subtype: u8,
+        /// Option data after kind and length (the subtype byte included).
         data: &'a [u8],
     },
+    /// Any other option kind, kept raw.
     Unknown {
+        /// The option kind byte.
         kind: u8,
+        /// Option data after kind and length.
         data: &'a [u8],
     },
     /// The option list could not be read past this point.
     Malformed {
+        /// Kind of the option where the walk stopped.
         kind: u8,
+        /// What was wrong with it.
         reason: OptionError,
     },
 }
 
+/// Why an option could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptionError {
     /// Length byte below 2 or past the end of the header.
@@ -172,10 +205,12 @@ pub enum OptionError {
     Truncated,
 }
 
+/// The blocks of a SACK option (RFC 2018), as raw bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SackBlocks<'a>(&'a [u8]);
 
 impl<'a> SackBlocks<'a> {
+    /// Each block's (left, right) edges: the receiver holds `left..right`.
     pub fn iter(&self) -> impl Iterator<Item = (SeqNum, SeqNum)> + 'a {
         self.0.chunks_exact(8).map(|c| {
             (
@@ -184,14 +219,17 @@ impl<'a> SackBlocks<'a> {
             )
         })
     }
+    /// Number of blocks.
     pub fn len(&self) -> usize {
         self.0.len() / 8
     }
+    /// No complete block.
     pub fn is_empty(&self) -> bool {
         self.0.len() < 8
     }
 }
 
+/// Walks a header's options; stops after EOL or a malformed option.
 pub struct OptionIter<'a> {
     rest: &'a [u8],
     truncated_at_end: bool,
@@ -272,17 +310,24 @@ impl<'a> Iterator for OptionIter<'a> {
 /// What the tracker needs from the options, gathered in one pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OptionSummary {
+    /// MSS option value in bytes, if present (normally in SYNs only).
     pub mss: Option<u16>,
+    /// Window-scale shift count, if present (SYNs only).
     pub window_scale: Option<u8>,
+    /// The SACK-permitted option was present.
     pub sack_permitted: bool,
+    /// Number of SACK blocks (0 without a SACK option).
     pub sack_blocks: u8,
     /// First SACK block's (left, right) edges, the one that names the newest data.
     pub first_sack: Option<(SeqNum, SeqNum)>,
+    /// The Timestamps option as (TSval, TSecr).
     pub timestamp: Option<(u32, u32)>,
+    /// Some option had a bad length or was cut off.
     pub malformed: bool,
 }
 
 impl OptionSummary {
+    /// Summarize the captured options of `view` in one pass.
     pub fn of(view: &TcpView<'_>) -> OptionSummary {
         let mut s = OptionSummary::default();
         // Fast path for what nearly every Linux segment carries after the

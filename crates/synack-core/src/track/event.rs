@@ -5,14 +5,19 @@ use crate::decode::{SeqNum, Timestamp};
 
 use super::key::Side;
 
+/// One thing that happened on a connection: when, where, and what.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
     /// The frame that caused it; `None` for timer events noticed between frames.
     pub frame: Option<u64>,
+    /// The frame's capture time; for `TimeWaitExpired` the expiry, for
+    /// `TimeWaitContinues` the capture's last time.
     pub ts: Timestamp,
+    /// The connection's id: first-seen order from 1 (the `#N` in every view).
     pub conn: u64,
     /// The endpoint the event is about (the sender, for segment events).
     pub side: Side,
+    /// What happened.
     pub kind: EventKind,
 }
 
@@ -29,6 +34,7 @@ pub enum CloseVariant {
 }
 
 impl CloseVariant {
+    /// The name used in JSON (`variant`).
     pub fn name(self) -> &'static str {
         match self {
             CloseVariant::FourWay => "four_way",
@@ -53,10 +59,12 @@ pub enum ResetCause {
     KeepaliveTimeout,
     /// Sent in answer to a keepalive probe: the peer no longer knows the connection.
     KeepaliveAnswer,
+    /// The capture does not show why.
     Unknown,
 }
 
 impl ResetCause {
+    /// The name used in JSON (`cause`).
     pub fn name(self) -> &'static str {
         match self {
             ResetCause::Refused => "refused",
@@ -73,24 +81,40 @@ impl ResetCause {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Analysis {
+    /// 0 or 1 byte at next seq − 1, no SYN/FIN/RST: a keep-alive probe.
     KeepAlive,
+    /// A repeated pure ACK answering a keep-alive probe.
     KeepAliveAck,
+    /// Data (or a SYN/FIN) sent again, below the next expected sequence number.
     Retransmission,
+    /// Resends what the peer duplicate-ACKed twice or more, within 20 ms of that ACK.
     FastRetransmission,
+    /// A retransmission of data the receiver had already acknowledged.
     SpuriousRetransmission,
+    /// Fills a skipped gap within 3 ms of the highest segment: reordered, not resent.
     OutOfOrder,
+    /// A pure ACK repeating the sender's last ACK and (non-zero) window.
     DuplicateAck,
+    /// The seq is past the next expected one: a previous segment was not captured.
     LostSegment,
+    /// It acknowledges data the capture never saw.
     AckLostSegment,
+    /// The sender advertises a zero receive window (SYN/FIN/RST excepted).
     ZeroWindow,
+    /// Probes the peer's zero window: 1 byte at the next seq, or 0 bytes at next − 1 (Linux).
     ZeroWindowProbe,
+    /// A repeated zero-window ACK answering a zero-window probe.
     ZeroWindowProbeAck,
+    /// A pure ACK that only changes the advertised window.
     WindowUpdate,
+    /// The segment fills the receiver's advertised window exactly.
     WindowFull,
+    /// A new SYN on an earlier connection's 4-tuple (reported as `EventKind::PortReuse`).
     ReusedPorts,
 }
 
 impl Analysis {
+    /// Every flag, in declaration order (the order of `index`).
     pub const ALL: [Analysis; 15] = [
         Analysis::KeepAlive,
         Analysis::KeepAliveAck,
@@ -109,6 +133,7 @@ impl Analysis {
         Analysis::ReusedPorts,
     ];
 
+    /// The name used in JSON (snake_case).
     pub fn name(self) -> &'static str {
         match self {
             Analysis::KeepAlive => "keep_alive",
@@ -129,6 +154,7 @@ impl Analysis {
         }
     }
 
+    /// Position in `ALL`, for per-flag counters.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -147,13 +173,17 @@ impl Analysis {
 /// The numbers an analysis rule compared, for `--why`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Evidence {
+    /// The segment's sequence number.
     pub seq: SeqNum,
+    /// The segment's payload length in bytes.
     pub len: u32,
     /// The sender's next expected sequence number before this segment.
     pub next_seq: Option<SeqNum>,
+    /// The segment's acknowledgment number (`None` without the ACK flag).
     pub ack: Option<SeqNum>,
     /// The sender's previous ACK.
     pub last_ack: Option<SeqNum>,
+    /// The segment's window in bytes, scaled once the window scale is known.
     pub window: u32,
     /// The sender's previous window.
     pub last_window: Option<u32>,
@@ -175,44 +205,64 @@ pub struct Evidence {
 pub enum EventKind {
     /// Three-way handshake step (1 SYN, 2 SYN+ACK, 3 ACK); step 3 carries the RTT.
     Handshake {
+        /// 1 SYN, 2 SYN+ACK, 3 ACK.
         step: u8,
+        /// At step 3: nanoseconds from the answered SYN to this ACK; `None` if not known
+        /// (e.g. which SYN copy was answered cannot be told).
         rtt_ns: Option<u64>,
     },
+    /// Both ends sent a SYN before seeing the other's (RFC 9293 §3.5).
     SimultaneousOpen,
+    /// A RST answered a SYN: nothing listens on that port.
     Refused,
     /// A close step; `of` is unknown (None) at step 1, when nobody can yet tell
     /// whether the peer will piggyback its FIN on the ACK.
     Close {
+        /// This step's number, from 1.
         step: u8,
+        /// How many steps the close takes (3 or 4); `None` at step 1.
         of: Option<u8>,
+        /// The close's shape as known so far (`FourWay` until told otherwise).
         variant: CloseVariant,
     },
     /// Data flowed toward an endpoint that had already sent its FIN.
     HalfClose {
+        /// Payload bytes of the segment that showed it.
         bytes: u64,
     },
+    /// The endpoint entered TIME_WAIT.
     TimeWait {
+        /// When it will end: entry plus the configured 2MSL (default 60 s, as Linux).
         until: Timestamp,
     },
+    /// TIME_WAIT ran out and the endpoint is CLOSED (a timer event, no frame).
     TimeWaitExpired,
     /// TIME_WAIT was still running when the capture ended.
     TimeWaitContinues {
+        /// When it would end.
         until: Timestamp,
     },
+    /// The endpoint sent a RST.
     Reset {
+        /// Why, as far as the capture tells.
         cause: ResetCause,
     },
     /// Joined mid-stream: no SYN seen, states assumed.
     Midstream,
     /// A new connection on the 4-tuple of an earlier one.
     PortReuse {
+        /// The earlier connection's id.
         previous: u64,
+        /// An end of the earlier connection was still in TIME_WAIT.
         previous_in_time_wait: bool,
     },
     /// A FIN repeated while its sender waits in LAST_ACK: the final ACK was lost.
     LastAckLost,
+    /// A sequence-analysis flag on the segment.
     Analysis {
+        /// Which flag.
         what: Analysis,
+        /// The numbers the rule compared.
         evidence: Evidence,
     },
 }

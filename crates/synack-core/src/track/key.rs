@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 /// connection map to the same key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnKey {
+    /// The lower endpoint, as `SocketAddr` orders them (address, then port).
     pub lo: SocketAddr,
+    /// The higher endpoint.
     pub hi: SocketAddr,
 }
 
@@ -26,10 +28,12 @@ impl ConnKey {
 pub enum Side {
     /// Whoever sent the first SYN (or, joined mid-stream, the ephemeral port).
     Client,
+    /// The other end: the one the first SYN went to (mid-stream, the lower port).
     Server,
 }
 
 impl Side {
+    /// The opposite endpoint.
     pub fn other(self) -> Side {
         match self {
             Side::Client => Side::Server,
@@ -37,6 +41,7 @@ impl Side {
         }
     }
 
+    /// `"client"` or `"server"`, as in JSON.
     pub fn name(self) -> &'static str {
         match self {
             Side::Client => "client",
