@@ -206,7 +206,8 @@ impl Link {
 }
 
 /// The link header was shorter than its fixed part.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} header truncated: {got} of {needed} bytes captured", kind.name())]
 pub struct LinkTruncated {
     /// The link layer being read.
     pub kind: LinkKind,
@@ -214,18 +215,6 @@ pub struct LinkTruncated {
     pub needed: usize,
     /// Bytes that were captured.
     pub got: usize,
-}
-
-impl fmt::Display for LinkTruncated {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} header truncated: {} of {} bytes captured",
-            self.kind.name(),
-            self.got,
-            self.needed
-        )
-    }
 }
 
 fn need(kind: LinkKind, data: &[u8], n: usize) -> Result<(), LinkTruncated> {

@@ -7,8 +7,6 @@ pub mod segment;
 pub mod seq;
 pub mod tcp;
 
-use std::fmt;
-
 use link::{Link, LinkKind, LinkTruncated, NetProto};
 use net::{Arp, Ip, NetError};
 use tcp::TcpView;
@@ -145,61 +143,45 @@ pub enum Transport<'a> {
 }
 
 /// Why decoding stopped before the end of the headers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The link-layer header was cut.
-    Link(LinkTruncated),
+    #[error(transparent)]
+    Link(#[from] LinkTruncated),
     /// The IPv4, IPv6 or ARP header could not be read.
-    Net(NetError),
+    #[error(transparent)]
+    Net(#[from] NetError),
     /// The TCP header was cut: this many bytes of it were captured.
+    #[error("TCP header truncated: {got} bytes captured")]
     TcpTruncated {
         /// Bytes captured from the start of the TCP header.
         got: usize,
     },
     /// The TCP data offset is below 5 words.
+    #[error("bad TCP header: data offset {words} words (minimum 5)")]
     TcpBadHeaderLen {
         /// The data-offset field, in 32-bit words.
         words: u8,
     },
     /// The UDP header was cut: fewer than its 8 bytes were captured.
+    #[error("UDP header truncated: {got} of 8 bytes captured")]
     UdpTruncated {
         /// Bytes of the UDP header captured.
         got: usize,
     },
     /// The ICMP header was cut: fewer than its first 4 bytes were captured.
+    #[error("ICMP header truncated: {got} bytes captured")]
     IcmpTruncated {
         /// Bytes of the ICMP header captured.
         got: usize,
     },
     /// The frame's interface has a link type synack does not decode.
+    #[error("link type {dlt} is not supported")]
     UnsupportedLink {
         /// The link type (libpcap DLT / LINKTYPE number) of that interface.
         dlt: i32,
     },
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Link(e) => e.fmt(f),
-            DecodeError::Net(e) => e.fmt(f),
-            DecodeError::TcpTruncated { got } => {
-                write!(f, "TCP header truncated: {got} bytes captured")
-            }
-            DecodeError::TcpBadHeaderLen { words } => {
-                write!(f, "bad TCP header: data offset {words} words (minimum 5)")
-            }
-            DecodeError::UdpTruncated { got } => {
-                write!(f, "UDP header truncated: {got} of 8 bytes captured")
-            }
-            DecodeError::IcmpTruncated { got } => {
-                write!(f, "ICMP header truncated: {got} bytes captured")
-            }
-            DecodeError::UnsupportedLink { dlt } => {
-                write!(f, "link type {dlt} is not supported")
-            }
-        }
-    }
 }
 
 /// Everything decoded from one frame.

@@ -1,7 +1,6 @@
 //! The network layer: IPv4 (with options) and IPv6 (with extension headers)
 //! through etherparse's lax slicing, which keeps what a snaplen left; ARP by hand.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::{LaxIpv4Slice, LaxIpv6Slice, LenSource};
@@ -34,7 +33,7 @@ pub struct Ip {
     pub proto: u8,
     /// Bytes of IPv4 options.
     pub options_len: usize,
-    /// IPv6 extension headers present (names, in order, as a bit set per kind).
+    /// IPv6 extension headers present, one bit per kind (see [`ext`]); their order is not kept.
     pub ext_headers: u8,
     /// Set for a fragment: IPv4 with MF or a non-zero offset, IPv6 with a Fragment header.
     pub fragment: Option<Fragment>,
@@ -63,9 +62,11 @@ pub mod ext {
 }
 
 /// Why the network layer could not be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NetError {
     /// The header was cut by the snaplen: this many bytes of it were captured.
+    #[error("IPv{version} header truncated: {got} bytes captured")]
     Truncated {
         /// IP version of the header: 4 or 6.
         version: u8,
@@ -73,6 +74,7 @@ pub enum NetError {
         got: usize,
     },
     /// The header is not a valid IP header.
+    #[error("bad IPv{version} header: {reason}")]
     Invalid {
         /// IP version being read: 4 or 6.
         version: u8,
@@ -80,27 +82,14 @@ pub enum NetError {
         reason: &'static str,
     },
     /// Extension headers could not be walked (the fixed header was read).
+    #[error("bad IPv6 extension header")]
     BadExtension,
     /// An ARP packet shorter than its address lengths.
+    #[error("ARP packet truncated: {got} bytes captured")]
     ArpTruncated {
         /// Bytes of the ARP packet captured.
         got: usize,
     },
-}
-
-impl fmt::Display for NetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            NetError::Truncated { version, got } => {
-                write!(f, "IPv{version} header truncated: {got} bytes captured")
-            }
-            NetError::Invalid { version, reason } => write!(f, "bad IPv{version} header: {reason}"),
-            NetError::BadExtension => write!(f, "bad IPv6 extension header"),
-            NetError::ArpTruncated { got } => {
-                write!(f, "ARP packet truncated: {got} bytes captured")
-            }
-        }
-    }
 }
 
 /// Decode an IPv4 header; returns the header facts and the captured payload.

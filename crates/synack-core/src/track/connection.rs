@@ -3,7 +3,7 @@
 //!
 //! A segment moves its sender at once (it was sent). Its receiver moves
 //! only once the capture shows the segment arrived (`receipt`). Every
-//! change goes through [`Connection::move_to`], which knows RFC 9293's
+//! change goes through `Connection::move_to`, which knows RFC 9293's
 //! diagram: the rules below only ever ask for its edges.
 
 use crate::decode::tcp::flag;
