@@ -68,11 +68,12 @@ pub struct Lookahead {
 }
 
 impl Lookahead {
-    /// Reading a file: the future is on disk. Three seconds of capture time
-    /// cover a SYN resent after one and its answer; 100,000 packets bound memory.
+    /// Reading a file: the future is on disk. A second of capture time
+    /// covers the answer to nearly anything (a SYN+ACK, the ACK of a FIN, a
+    /// resent FIN after its RTO); 50,000 packets bound memory.
     pub const FILE: Lookahead = Lookahead {
-        max_ns: 3_000_000_000,
-        max_packets: 100_000,
+        max_ns: 1_000_000_000,
+        max_packets: 50_000,
     };
     /// Live: a person is watching; a change proven later is shown where the
     /// proof arrives.
@@ -102,9 +103,13 @@ impl Default for AnalyzerConfig {
 }
 
 enum Item {
+    /// Boxed (from a pool): moving a pointer through the queue is cheaper
+    /// than moving the packet.
     Packet(Box<HeldPacket>),
-    Event(Event),
-    Retired(Box<Connection>, Box<Facts>),
+    /// An event between frames, after the packet numbered `.1`.
+    Event(Event, u64),
+    /// A retirement, after the packet numbered `.2`.
+    Retired(Box<Connection>, Box<Facts>, u64),
 }
 
 struct HeldPacket {
@@ -121,6 +126,132 @@ struct HeldPacket {
     holds: u32,
     /// Held for a possible retraction until this capture time.
     until: Option<Timestamp>,
+    /// The previous held packet of the same connection (a position).
+    prev_in_conn: Option<u64>,
+}
+
+/// Packets, events and retirements waiting to go out in order. Frame
+/// numbers only grow, so a packet is found by binary search; each held
+/// packet links to the previous held packet of its connection, so a
+/// revision walks only its own connection's packets. No allocation per packet.
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Item>,
+    /// Position (in push order) of `items[0]`.
+    base: u64,
+    /// Each connection's newest held packet, by position.
+    last_of_conn: FxHashMap<u64, u64>,
+    /// Open holds per connection (only connections with some).
+    open_holds: FxHashMap<u64, u32>,
+    /// The frame number of the newest packet pushed.
+    newest_frame: u64,
+}
+
+impl Item {
+    /// Where the item sorts: a packet by its frame number; an event or a
+    /// retirement just after the packet before it.
+    fn key(&self) -> (u64, bool) {
+        match self {
+            Item::Packet(p) => (p.number, false),
+            Item::Event(_, after) | Item::Retired(_, _, after) => (*after, true),
+        }
+    }
+}
+
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn push(&mut self, mut item: Item) {
+        let pos = self.base + self.items.len() as u64;
+        if let Item::Packet(p) = &mut item {
+            self.newest_frame = p.number;
+            if let Some(o) = &p.observation {
+                p.prev_in_conn = self.last_of_conn.insert(o.conn, pos);
+                if p.holds > 0 {
+                    *self.open_holds.entry(o.conn).or_default() += p.holds;
+                }
+            }
+        }
+        self.items.push_back(item);
+    }
+
+    fn pop(&mut self) -> Option<Item> {
+        let item = self.items.pop_front()?;
+        let pos = self.base;
+        self.base += 1;
+        if let Item::Packet(p) = &item {
+            if let Some(o) = &p.observation {
+                if self.last_of_conn.get(&o.conn) == Some(&pos) {
+                    self.last_of_conn.remove(&o.conn);
+                }
+                self.close_holds(o.conn, p.holds);
+            }
+        }
+        Some(item)
+    }
+
+    /// The position of the held packet with this frame number.
+    fn position(&self, frame: u64) -> Option<u64> {
+        if frame > self.newest_frame {
+            return None;
+        }
+        let i = self.items.partition_point(|it| it.key() < (frame, false));
+        match self.items.get(i) {
+            Some(Item::Packet(p)) if p.number == frame => Some(self.base + i as u64),
+            _ => None,
+        }
+    }
+
+    fn at(&mut self, pos: u64) -> Option<&mut HeldPacket> {
+        let i = usize::try_from(pos.checked_sub(self.base)?).ok()?;
+        match self.items.get_mut(i)? {
+            Item::Packet(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn held_mut(&mut self, frame: u64) -> Option<&mut HeldPacket> {
+        let pos = self.position(frame)?;
+        self.at(pos)
+    }
+
+    fn close_holds(&mut self, conn: u64, n: u32) {
+        if n == 0 {
+            return;
+        }
+        if let Some(h) = self.open_holds.get_mut(&conn) {
+            *h = h.saturating_sub(n);
+            if *h == 0 {
+                self.open_holds.remove(&conn);
+            }
+        }
+    }
+
+    /// The held packets of `conn` from position `from` on, newest first.
+    fn conn_positions_from(&mut self, conn: u64, from: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut next = self.last_of_conn.get(&conn).copied();
+        while let Some(pos) = next.filter(|p| *p >= from && *p >= self.base) {
+            out.push(pos);
+            next = self.at(pos).and_then(|p| p.prev_in_conn);
+        }
+        out
+    }
+
+    /// A retired connection can be proven nothing more: its packets may go.
+    fn release_conn(&mut self, conn: u64) {
+        if self.open_holds.remove(&conn).is_none() {
+            return;
+        }
+        let base = self.base;
+        for pos in self.conn_positions_from(conn, base) {
+            if let Some(p) = self.at(pos) {
+                p.holds = 0;
+            }
+        }
+    }
 }
 
 /// Decode + track for a stream of frames; see the module docs.
@@ -128,13 +259,13 @@ pub struct Analyzer {
     tracker: Tracker,
     counts: Counts,
     lookahead: Option<Lookahead>,
-    queue: VecDeque<Item>,
-    /// Open holds per connection (only connections with some).
-    open_holds: FxHashMap<u64, u32>,
+    queue: Queue,
     /// Scratch for the events of the frame in hand.
     events: Vec<Event>,
+    /// Scratch for the revisions of the frame in hand.
+    revisions: Vec<Revision>,
     /// Returned buffers, for the next held packets.
-    spare: Vec<(Vec<u8>, Vec<Event>)>,
+    spare: Vec<Box<HeldPacket>>,
     /// The newest capture time seen.
     now: Option<Timestamp>,
 }
@@ -146,9 +277,9 @@ impl Analyzer {
             tracker: Tracker::new(cfg.tracker),
             counts: Counts::default(),
             lookahead: cfg.lookahead,
-            queue: VecDeque::new(),
-            open_holds: FxHashMap::default(),
+            queue: Queue::default(),
             events: Vec::new(),
+            revisions: Vec::new(),
             spare: Vec::new(),
             now: None,
         }
@@ -250,42 +381,55 @@ impl Analyzer {
             .iter()
             .take_while(|e| e.frame.is_none())
             .count();
+        // Nothing held and nothing to hold: the packet goes straight out
+        // (revisions can only change held packets).
+        let holds_here = self.lookahead.is_some()
+            && self
+                .tracker
+                .revisions()
+                .iter()
+                .any(|r| matches!(r, Revision::Hold { frame: f, .. } if *f == frame.number));
+        if self.queue.is_empty() && !holds_here {
+            let p = Packet {
+                frame,
+                link,
+                decoded: &decoded,
+                segment: segment.as_ref(),
+                observation: observation.as_ref(),
+                events: &self.tracker.events()[split..],
+            };
+            return sink.packet(&p);
+        }
         self.events.clear();
         self.events
             .extend_from_slice(&self.tracker.events()[split..]);
         let mut hold_here = 0;
         let mut until_here = None;
-        if self.lookahead.is_some() {
-            let revisions: Vec<Revision> = self.tracker.revisions().to_vec();
+        if self.lookahead.is_some() && !self.tracker.revisions().is_empty() {
+            let mut revisions = std::mem::take(&mut self.revisions);
+            revisions.clear();
+            revisions.extend_from_slice(self.tracker.revisions());
             // A change moves back only if every earlier one of the same side
             // at this packet did (they are taken from the front of its path).
             let mut blocked = [false; 2];
-            for r in revisions {
-                if let Revision::Defer { side, .. } = r {
-                    let i = side_index(side);
-                    if blocked[i] {
-                        continue;
-                    }
-                    if !self.defer(&r, frame.number, observation.as_mut()) {
-                        blocked[i] = true;
-                    }
-                    continue;
-                }
-                match r {
-                    Revision::Hold {
-                        conn,
-                        frame: f,
-                        until,
-                    } if f == frame.number => match until {
-                        None => {
-                            hold_here += 1;
-                            *self.open_holds.entry(conn).or_default() += 1;
+            for r in &revisions {
+                match *r {
+                    Revision::Defer { side, .. } => {
+                        let i = side_index(side);
+                        if !blocked[i] && !self.defer(r, frame.number, observation.as_mut()) {
+                            blocked[i] = true;
                         }
+                    }
+                    Revision::Hold {
+                        frame: f, until, ..
+                    } if f == frame.number => match until {
+                        None => hold_here += 1,
                         Some(t) => until_here = until_here.max(Some(t)),
                     },
-                    _ => self.revise(&r, frame.number, observation.as_mut()),
+                    _ => self.revise(r, observation.as_mut()),
                 }
             }
+            self.revisions = revisions;
         }
         let must_hold = hold_here > 0 || until_here.is_some();
         if self.queue.is_empty() && !must_hold {
@@ -299,43 +443,57 @@ impl Analyzer {
             };
             return sink.packet(&p);
         }
-        let (mut bytes, mut events) = self.spare.pop().unwrap_or_default();
-        bytes.clear();
-        bytes.extend_from_slice(frame.data);
-        events.clear();
-        events.extend_from_slice(&self.events);
-        self.queue.push_back(Item::Packet(Box::new(HeldPacket {
-            number: frame.number,
-            ts: frame.ts,
-            wire_len: frame.wire_len,
-            bytes,
-            link,
-            dlt,
-            segment,
-            observation,
-            events,
-            holds: hold_here,
-            until: until_here,
-        })));
+        let mut held = self.spare.pop().unwrap_or_else(|| {
+            Box::new(HeldPacket {
+                number: 0,
+                ts: Timestamp::default(),
+                wire_len: 0,
+                bytes: Vec::new(),
+                link: None,
+                dlt: 0,
+                segment: None,
+                observation: None,
+                events: Vec::new(),
+                holds: 0,
+                until: None,
+                prev_in_conn: None,
+            })
+        });
+        let h = &mut *held;
+        h.number = frame.number;
+        h.ts = frame.ts;
+        h.wire_len = frame.wire_len;
+        h.bytes.clear();
+        h.bytes.extend_from_slice(frame.data);
+        h.link = link;
+        h.dlt = dlt;
+        h.segment = segment;
+        h.observation = observation;
+        h.events.clear();
+        h.events.extend_from_slice(&self.events);
+        h.holds = hold_here;
+        h.until = until_here;
+        h.prev_in_conn = None;
+        self.queue.push(Item::Packet(held));
         self.release(false, sink)
     }
 
-    /// Apply a revision from the frame in hand (`current`) to what is held.
-    fn revise(&mut self, r: &Revision, current: u64, obs: Option<&mut Observation>) {
+    /// Apply a revision from the frame in hand to what is held.
+    fn revise(&mut self, r: &Revision, obs: Option<&mut Observation>) {
         match *r {
             Revision::Hold { conn, frame, until } => {
-                if let Some(p) = self.held_mut(frame) {
+                if let Some(p) = self.queue.held_mut(frame) {
                     match until {
                         None => {
                             p.holds += 1;
-                            *self.open_holds.entry(conn).or_default() += 1;
+                            *self.queue.open_holds.entry(conn).or_default() += 1;
                         }
                         Some(t) => p.until = p.until.max(Some(t)),
                     }
                 }
             }
             Revision::Settle { conn, frame } => {
-                let settled = match self.held_mut(frame) {
+                let settled = match self.queue.held_mut(frame) {
                     Some(p) if p.holds > 0 => {
                         p.holds -= 1;
                         true
@@ -343,11 +501,8 @@ impl Analyzer {
                     _ => false,
                 };
                 if settled {
-                    self.close_hold(conn);
+                    self.queue.close_holds(conn, 1);
                 }
-            }
-            Revision::Defer { .. } => {
-                self.defer(r, current, obs);
             }
             Revision::Retract {
                 conn,
@@ -356,29 +511,29 @@ impl Analyzer {
                 wrong,
                 right,
             } => {
-                if self.held_mut(cause).is_none() {
+                let Some(cause_pos) = self.queue.position(cause) else {
                     return;
-                }
+                };
                 let i = side_index(side);
                 if let Some(obs) = obs {
                     obs.paths[i] = StatePath::at(right).tap_rest(&obs.paths[i], wrong);
                     obs.corrected[i] = false;
                 }
-                for item in self.queue.iter_mut().rev() {
-                    let Item::Packet(p) = item else { continue };
-                    if p.number < cause {
-                        break;
-                    }
-                    let Some(o) = p.observation.as_mut().filter(|o| o.conn == conn) else {
+                for pos in self.queue.conn_positions_from(conn, cause_pos) {
+                    let Some(p) = self.queue.at(pos) else {
                         continue;
                     };
-                    if p.number == cause {
+                    let Some(o) = p.observation.as_mut() else {
+                        continue;
+                    };
+                    if pos == cause_pos {
                         o.paths[i].retract(wrong, right);
                     } else {
                         o.paths[i] = rebased(o.paths[i], right);
                     }
                 }
             }
+            _ => {}
         }
     }
 
@@ -395,11 +550,13 @@ impl Analyzer {
         else {
             return false;
         };
-        if cause == current || self.held_mut(cause).is_none() {
+        if cause == current {
             return false;
         }
+        let Some(cause_pos) = self.queue.position(cause) else {
+            return false;
+        };
         let i = side_index(side);
-        let mut moved_events = Vec::new();
         if let Some(obs) = obs {
             // Only a change at the start of this packet's path can move back.
             if obs.paths[i].before() != path.before() {
@@ -408,6 +565,7 @@ impl Analyzer {
             let k = path.states().len() - 1;
             obs.paths[i] = obs.paths[i].skip(k);
         }
+        let mut moved_events = Vec::new();
         self.events.retain(|e| {
             if e.frame == Some(cause) {
                 moved_events.push(*e);
@@ -416,15 +574,14 @@ impl Analyzer {
                 true
             }
         });
-        for item in self.queue.iter_mut().rev() {
-            let Item::Packet(p) = item else { continue };
-            if p.number < cause {
-                break;
-            }
-            let Some(o) = p.observation.as_mut().filter(|o| o.conn == conn) else {
+        for pos in self.queue.conn_positions_from(conn, cause_pos) {
+            let Some(p) = self.queue.at(pos) else {
                 continue;
             };
-            if p.number == cause {
+            let Some(o) = p.observation.as_mut() else {
+                continue;
+            };
+            if pos == cause_pos {
                 o.paths[i].extend(&path);
                 p.events.extend_from_slice(&moved_events);
             } else {
@@ -432,29 +589,6 @@ impl Analyzer {
             }
         }
         true
-    }
-
-    fn close_hold(&mut self, conn: u64) {
-        if let Some(n) = self.open_holds.get_mut(&conn) {
-            *n -= 1;
-            if *n == 0 {
-                self.open_holds.remove(&conn);
-            }
-        }
-    }
-
-    fn held_mut(&mut self, frame: u64) -> Option<&mut HeldPacket> {
-        for item in self.queue.iter_mut().rev() {
-            if let Item::Packet(p) = item {
-                if p.number == frame {
-                    return Some(p);
-                }
-                if p.number < frame {
-                    return None;
-                }
-            }
-        }
-        None
     }
 
     fn take_timer_events<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
@@ -469,7 +603,8 @@ impl Analyzer {
             if self.queue.is_empty() {
                 sink.event(&e)?;
             } else {
-                self.queue.push_back(Item::Event(e));
+                let after = self.queue.newest_frame;
+                self.queue.push(Item::Event(e, after));
             }
         }
         Ok(())
@@ -483,16 +618,9 @@ impl Analyzer {
                 continue;
             }
             // Nothing more can be proven for it: its held packets may go.
-            if self.open_holds.remove(&c.id).is_some() {
-                for item in self.queue.iter_mut() {
-                    if let Item::Packet(p) = item {
-                        if p.observation.is_some_and(|o| o.conn == c.id) {
-                            p.holds = 0;
-                        }
-                    }
-                }
-            }
-            self.queue.push_back(Item::Retired(c, Box::new(facts)));
+            self.queue.release_conn(c.id);
+            let after = self.queue.newest_frame;
+            self.queue.push(Item::Retired(c, Box::new(facts), after));
         }
         Ok(())
     }
@@ -504,32 +632,26 @@ impl Analyzer {
             max_packets: 0,
         });
         let now = self.now.unwrap_or_default();
-        while let Some(front) = self.queue.front() {
+        while let Some(front) = self.queue.items.front() {
             if !all {
                 if let Item::Packet(p) = front {
-                    let too_old = add_ns(p.ts.normalized(), limits.max_ns) < now;
-                    let too_many = self.queue.len() > limits.max_packets;
                     let waiting = p.holds > 0 || p.until.is_some_and(|u| u > now);
-                    if waiting && !too_old && !too_many {
-                        break;
+                    if waiting {
+                        let too_old = add_ns(p.ts.normalized(), limits.max_ns) < now;
+                        let too_many = self.queue.items.len() > limits.max_packets;
+                        if !too_old && !too_many {
+                            break;
+                        }
                     }
                 }
             }
-            let Some(item) = self.queue.pop_front() else {
+            let Some(item) = self.queue.pop() else {
                 break;
             };
             match item {
-                Item::Event(e) => sink.event(&e)?,
-                Item::Retired(c, f) => sink.connection(&c, &f)?,
+                Item::Event(e, _) => sink.event(&e)?,
+                Item::Retired(c, f, _) => sink.connection(&c, &f)?,
                 Item::Packet(p) => {
-                    if p.holds > 0 {
-                        if let Some(o) = &p.observation {
-                            let conn = o.conn;
-                            for _ in 0..p.holds {
-                                self.close_hold(conn);
-                            }
-                        }
-                    }
                     let frame = Frame {
                         number: p.number,
                         ts: p.ts,
@@ -549,9 +671,9 @@ impl Analyzer {
                         events: &p.events,
                     };
                     sink.packet(&packet)?;
-                    let HeldPacket { bytes, events, .. } = *p;
-                    if self.spare.len() < 64 {
-                        self.spare.push((bytes, events));
+                    // Kept for the next held packets (never more than are held at once).
+                    if self.spare.len() < limits.max_packets {
+                        self.spare.push(p);
                     }
                 }
             }

@@ -23,8 +23,10 @@ use super::Revision;
 pub struct Handshake {
     /// The first SYN's time.
     pub(crate) syn_ts: Option<Timestamp>,
-    /// The client's SYN copies: time and TS value (to tell which one the SYN+ACK answers).
-    pub(crate) syn_copies: Vec<(Timestamp, Option<u32>)>,
+    /// The client's first SYN copies: time and TS value (to tell which one
+    /// the SYN+ACK answers); inline, as nearly every connection has one.
+    pub(crate) syn_copies: [(Timestamp, Option<u32>); 4],
+    pub(crate) syn_copies_len: u8,
     /// The SYN copy the SYN+ACK answered, when the capture can tell.
     pub(crate) answered_syn: Option<Timestamp>,
     pub(crate) complete: bool,
@@ -126,8 +128,6 @@ pub struct Connection {
 pub(crate) struct Timers {
     /// 2MSL: how long TIME_WAIT lasts.
     pub(crate) time_wait_ns: i128,
-    /// How long an assumed change can still be taken back.
-    pub(crate) assume_ns: i128,
 }
 
 /// What one segment did: both endpoints' state paths, the events, and the
@@ -513,7 +513,7 @@ impl Connection {
         let mut here = false;
         loop {
             let me = self.endpoint(side);
-            let Some(mut head) = me.inbox.items.front().copied() else {
+            let Some(mut head) = me.inbox.front() else {
                 break;
             };
             if head.needs_proof && !seg.ack.is_some_and(|a| a.ge(head.end)) {
@@ -524,13 +524,23 @@ impl Connection {
             if head.flags & flag::SYN != 0 && head.ack.is_some() && seg.has(flag::SYN) {
                 break;
             }
-            self.endpoint_mut(side).inbox.items.pop_front();
+            self.endpoint_mut(side).inbox.pop_front();
             head.sent_since |= here;
             here |= head.sent_since;
             self.deliver(side, head, seg, true, timers, step);
         }
-        for p in self.endpoint_mut(side).inbox.items.iter_mut() {
+        // What is still waiting arrived, if ever, after this segment: it
+        // will be shown where its proof comes, so its frame need not wait.
+        let id = self.id;
+        for p in self.endpoint_mut(side).inbox.iter_mut() {
             p.sent_since = true;
+            if !p.settled {
+                p.settled = true;
+                step.revisions.push(Revision::Settle {
+                    conn: id,
+                    frame: p.frame,
+                });
+            }
         }
     }
 
@@ -565,7 +575,7 @@ impl Connection {
                 path: path.skip(k),
             });
         }
-        if queued {
+        if queued && !p.settled {
             step.revisions.push(Revision::Settle {
                 conn: self.id,
                 frame: p.frame,
@@ -582,11 +592,9 @@ impl Connection {
                     to,
                     acked,
                 });
-                step.revisions.push(Revision::Hold {
-                    conn: self.id,
-                    frame: at.0,
-                    until: Some(add_ns(at.1, timers.assume_ns)),
-                });
+                // Its frame is not held for this: a lost ACK is rare, and
+                // is shown as a correction where the resend disproves it
+                // (unless that frame is still held for another reason).
             }
         }
     }
@@ -750,6 +758,7 @@ impl Connection {
             ack: seg.ack,
             needs_proof,
             sent_since: false,
+            settled: false,
         };
         if !needs_proof && r.inbox.is_empty() {
             // Nothing before it is waiting: shown received here, on assumption.
@@ -762,18 +771,16 @@ impl Connection {
             frame: seg.frame,
             until: None,
         });
-        if let Some(f) = replaced {
-            step.revisions.push(Revision::Settle {
-                conn: self.id,
-                frame: f,
-            });
+        for gone in [replaced, dropped].into_iter().flatten() {
+            if !gone.settled {
+                step.revisions.push(Revision::Settle {
+                    conn: self.id,
+                    frame: gone.frame,
+                });
+            }
         }
-        if let Some(d) = dropped {
+        if dropped.is_some() {
             // Too much unproven: this endpoint's state is no longer known.
-            step.revisions.push(Revision::Settle {
-                conn: self.id,
-                frame: d.frame,
-            });
             self.move_to(receiver, TcpState::Unknown, &mut step.paths[idx(receiver)]);
         }
     }
@@ -809,15 +816,14 @@ impl Connection {
             ResetCause::Unknown
         };
         // The SYNs it was answering were received (and refused): settled.
-        let mut settled = Vec::new();
-        for p in self.endpoint_mut(side).inbox.items.drain(..) {
-            settled.push(p.frame);
-        }
-        for f in settled {
-            step.revisions.push(Revision::Settle {
-                conn: self.id,
-                frame: f,
-            });
+        let id = self.id;
+        for p in self.endpoint_mut(side).inbox.drain() {
+            if !p.settled {
+                step.revisions.push(Revision::Settle {
+                    conn: id,
+                    frame: p.frame,
+                });
+            }
         }
         if answers_syn {
             // What it was when the SYN came: CLOSED, shown from the SYN on.
@@ -864,15 +870,14 @@ impl Connection {
         let receiver = sender.other();
         let s = self.endpoint(sender);
         let silent = s.keepalive.unanswered > 0 || s.retransmissions_unanswered >= 2;
-        let mut settled = Vec::new();
-        for p in self.endpoint_mut(receiver).inbox.items.drain(..) {
-            settled.push(p.frame);
-        }
-        for f in settled {
-            step.revisions.push(Revision::Settle {
-                conn: self.id,
-                frame: f,
-            });
+        let id = self.id;
+        for p in self.endpoint_mut(receiver).inbox.drain() {
+            if !p.settled {
+                step.revisions.push(Revision::Settle {
+                    conn: id,
+                    frame: p.frame,
+                });
+            }
         }
         self.endpoint_mut(receiver).assumed = None;
         let was_tw = self.endpoint(receiver).state == TcpState::TimeWait;
@@ -903,8 +908,10 @@ impl Connection {
         if syn && !ack {
             if side == Side::Client {
                 let copy = (seg.ts, seg.options.timestamp.map(|(val, _)| val));
-                if self.handshake.syn_copies.len() < 8 {
-                    self.handshake.syn_copies.push(copy);
+                let n = usize::from(self.handshake.syn_copies_len);
+                if n < self.handshake.syn_copies.len() {
+                    self.handshake.syn_copies[n] = copy;
+                    self.handshake.syn_copies_len += 1;
                 }
                 if self.handshake.syn_ts.is_none() {
                     self.handshake.syn_ts = Some(seg.ts);
@@ -1020,14 +1027,11 @@ impl Connection {
                 self.close_step(seg, side, variant, step);
             }
         }
-        // Half-close: data from a side that has received the peer's FIN (its
-        // ACK covers it) and has not closed its own direction.
+        // Half-close: data toward a side that has sent its FIN (it closed its
+        // direction and still receives), from a side that has not.
         if seg.payload_len > 0 {
-            let peer = self.endpoint(other);
-            let got_peer_fin = peer
-                .fin_seq
-                .is_some_and(|f| seg.ack.is_some_and(|a| a.ge(f.plus(1))));
-            if got_peer_fin && self.endpoint(side).fin_seq.is_none() {
+            let peer_closed = self.endpoint(other).fin_seq.is_some();
+            if peer_closed && self.endpoint(side).fin_seq.is_none() {
                 self.close.half_close_bytes += u64::from(seg.payload_len);
                 if !self.close.half_close {
                     self.close.half_close = true;
@@ -1046,7 +1050,7 @@ impl Connection {
     /// Which SYN copy the SYN+ACK answers: the one whose TS value it echoes;
     /// with one copy, that one; else unknown (Karn's rule).
     fn note_answered_syn(&mut self, synack: &Segment) {
-        let copies = &self.handshake.syn_copies;
+        let copies = &self.handshake.syn_copies[..usize::from(self.handshake.syn_copies_len)];
         let echoed = synack.options.timestamp.map(|(_, ecr)| ecr);
         let answered = match (copies.len(), echoed) {
             (0, _) => None,

@@ -42,9 +42,6 @@ pub struct TrackerConfig {
     pub idle_timeout_ns: i128,
     /// At most this many live connections; the least recently active go first.
     pub max_connections: usize,
-    /// How long a change applied on assumption (an ACK's receipt) can still
-    /// be taken back by a retransmission that disproves it.
-    pub assume_ns: i128,
 }
 
 /// One second in nanoseconds.
@@ -58,9 +55,6 @@ impl Default for TrackerConfig {
             // connection kept alive by the kernel is not forgotten between probes.
             idle_timeout_ns: 7500 * SECOND,
             max_connections: 300_000,
-            // Linux resends an unacknowledged FIN or SYN+ACK after its RTO,
-            // at least 200 ms, about 1 s after an idle period.
-            assume_ns: SECOND,
         }
     }
 }
@@ -378,7 +372,6 @@ impl Tracker {
             side,
             Timers {
                 time_wait_ns: self.cfg.time_wait_ns,
-                assume_ns: self.cfg.assume_ns,
             },
             &mut step,
         );

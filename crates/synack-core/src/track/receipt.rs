@@ -12,14 +12,13 @@
 //! - A segment that only acknowledges (the ACK of a SYN or of a FIN) cannot
 //!   be acknowledged in turn. Its effect is **assumed** as soon as nothing
 //!   before it is waiting, and taken back if the receiver then resends
-//!   what it acknowledged (the ACK was lost).
+//!   what it acknowledged (the ACK was lost): at the segment that caused
+//!   it if that is still held back, else as a correction where the resend is.
 //!
 //! Where a change is shown: at the segment that caused it when the receiver
 //! sent nothing in between (it was in flight), else at the segment that
 //! proved it (the receiver sent something first, e.g. its own FIN, so the
 //! receipt came after that).
-
-use std::collections::VecDeque;
 
 use crate::decode::{SeqNum, Timestamp};
 
@@ -39,45 +38,76 @@ pub(crate) struct Pending {
     /// Needs an acknowledgment to be proven (it carries a SYN or a FIN).
     pub(crate) needs_proof: bool,
     /// The receiver sent something after it without acknowledging it: it
-    /// arrived (if ever) after that.
+    /// arrived (if ever) after that, so it cannot be shown at its own frame.
     pub(crate) sent_since: bool,
+    /// Nothing holds its frame back any more.
+    pub(crate) settled: bool,
 }
 
 /// An inbox never holds more than this; the oldest is forgotten (and the
 /// endpoint's state becomes unknown) when a hostile stream overflows it.
-pub(crate) const INBOX_CAP: usize = 8;
+pub(crate) const INBOX_CAP: usize = 4;
 
-/// The segments waiting to be shown received, oldest first.
-#[derive(Clone, Debug, Default)]
+/// The segments waiting to be shown received, oldest first: a small ring
+/// inside the endpoint (nearly always empty or holding one SYN or FIN, so
+/// no allocation per connection).
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Inbox {
-    pub(crate) items: VecDeque<Pending>,
+    items: [Option<Pending>; INBOX_CAP],
+    len: u8,
 }
 
 impl Inbox {
     pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len == 0
+    }
+
+    pub(crate) fn front(&self) -> Option<Pending> {
+        self.items[0]
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Pending> {
+        let first = self.items[0].take()?;
+        self.items.rotate_left(1);
+        self.len -= 1;
+        Some(first)
+    }
+
+    /// Every item, oldest first, to change.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pending> {
+        self.items.iter_mut().flatten()
+    }
+
+    /// Empty it, returning what was in it.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Pending> {
+        let items = std::mem::take(&mut self.items);
+        self.len = 0;
+        items.into_iter().flatten()
     }
 
     /// The same SYN or FIN again (a retransmission): one item, moved to the
     /// back, because the copy that arrives is likely the later one.
-    /// Returns the item that fell off the front, if the inbox was full.
-    pub(crate) fn push(&mut self, p: Pending) -> (Option<Pending>, Option<u64>) {
+    /// Returns the item that fell off the front if the inbox was full, and
+    /// the frame of the item the new copy replaced.
+    pub(crate) fn push(&mut self, p: Pending) -> (Option<Pending>, Option<Pending>) {
         let mut replaced = None;
         if p.needs_proof {
-            if let Some(i) = self
-                .items
-                .iter()
-                .position(|q| q.needs_proof && q.seq == p.seq && q.flags == p.flags)
-            {
-                replaced = self.items.remove(i).map(|q| q.frame);
+            let n = usize::from(self.len);
+            if let Some(i) = self.items[..n].iter().position(|q| {
+                q.is_some_and(|q| q.needs_proof && q.seq == p.seq && q.flags == p.flags)
+            }) {
+                replaced = self.items[i].take();
+                self.items[i..n].rotate_left(1);
+                self.len -= 1;
             }
         }
-        let dropped = if self.items.len() == INBOX_CAP {
-            self.items.pop_front()
+        let dropped = if usize::from(self.len) == INBOX_CAP {
+            self.pop_front()
         } else {
             None
         };
-        self.items.push_back(p);
+        self.items[usize::from(self.len)] = Some(p);
+        self.len += 1;
         (dropped, replaced)
     }
 }

@@ -690,9 +690,11 @@ mod close_wait_and_last_ack {
         s.c(ACK, C_ISN + 7, S_ISN + 7, 0).done();
         assert!(s.has(11, EventKind::LastAckLost));
         assert!(s.has_analysis(11, Analysis::Retransmission));
-        // The lost ACK never moved the server: it stays in LAST_ACK until the second one.
-        assert_eq!(s.at(10), (TimeWait, LastAck));
+        // Frame 10 went out before anything disproved it (nothing waited on
+        // it), so the resent FIN corrects it: the server never left LAST_ACK.
+        assert_eq!(s.at(10), (TimeWait, Closed));
         assert_eq!(s.at(11), (TimeWait, LastAck));
+        assert!(s.rec(11).obs.unwrap().corrected[1]);
         assert_eq!(s.at(12), (TimeWait, Closed));
         assert_consistent(&s);
     }
