@@ -820,7 +820,8 @@ struct Conn {
     next: usize,
     /// Its first packet has been written.
     seen: bool,
-    keepalive_seen: bool,
+    /// Bit `tag` set once a step with that tag has been written.
+    tags_seen: u32,
 }
 
 impl Conn {
@@ -1052,7 +1053,7 @@ impl Generator {
             steps,
             next: 0,
             seen: false,
-            keepalive_seen: false,
+            tags_seen: 0,
         }
     }
 
@@ -1311,8 +1312,9 @@ struct Counts {
     conns: u64,
     v6_conns: u64,
     v6_packets: u64,
-    keepalive_conns: u64,
     tags: [u64; TAGS],
+    /// Connections with at least one step of each tag.
+    tag_conns: [u64; TAGS],
     /// ∫ open connections dt (connection·µs), and the maximum.
     open_area: u128,
     open_max: u64,
@@ -1368,9 +1370,10 @@ fn generate(path: &Path, shape: &Shape) -> io::Result<CaptureInfo> {
                 n.conns += 1;
                 n.v6_conns += u64::from(conn.v6());
             }
-            if step.tag == Tag::KeepAlive && !conn.keepalive_seen {
-                conn.keepalive_seen = true;
-                n.keepalive_conns += 1;
+            let bit = 1u32 << step.tag as u32;
+            if conn.tags_seen & bit == 0 {
+                conn.tags_seen |= bit;
+                n.tag_conns[step.tag as usize] += 1;
             }
             n.tags[step.tag as usize] += 1;
             n.v6_packets += u64::from(conn.v6());
@@ -1413,6 +1416,7 @@ fn generate(path: &Path, shape: &Shape) -> io::Result<CaptureInfo> {
         open_now
     };
     let t = |tag: Tag| n.tags[tag as usize];
+    let tc = |tag: Tag| n.tag_conns[tag as usize];
     let pct = |a: u64, b: u64| 100.0 * a as f64 / b.max(1) as f64;
     let stats = vec![
         format!(
@@ -1431,8 +1435,9 @@ fn generate(path: &Path, shape: &Shape) -> io::Result<CaptureInfo> {
             pct(n.v6_conns, n.conns)
         ),
         format!(
-            "refused {} (SYN → RST,ACK); unanswered SYNs: {} retransmitted SYNs (+1 s, +3 s)",
+            "refused {} (SYN → RST,ACK); unanswered SYNs {} connections ({} retransmitted SYNs at +1 s, +3 s)",
             grouped(t(Tag::Refused)),
+            grouped(tc(Tag::SynRetrans)),
             grouped(t(Tag::SynRetrans))
         ),
         format!(
@@ -1452,24 +1457,23 @@ fn generate(path: &Path, shape: &Shape) -> io::Result<CaptureInfo> {
             "keep-alive: {} probes and {} ACKs on {} connections",
             grouped(t(Tag::KeepAlive)),
             grouped(t(Tag::KeepAliveAck)),
-            grouped(n.keepalive_conns)
+            grouped(tc(Tag::KeepAlive))
         ),
         format!(
-            "retransmissions {}, dup ACKs {}, zero-window ACKs {}, zero-window probes {}, window updates {}",
+            "retransmissions {} on {} connections, dup ACKs {}, zero windows on {} connections: zero-window ACKs {}, zero-window probes {}, window updates {}",
             grouped(t(Tag::Retrans)),
+            grouped(tc(Tag::Retrans)),
             grouped(t(Tag::DupAck)),
+            grouped(tc(Tag::ZeroWindow)),
             grouped(t(Tag::ZeroWindow)),
             grouped(t(Tag::ZeroWindowProbe)),
             grouped(t(Tag::WindowUpdate))
         ),
     ];
-    for line in &stats {
-        println!("  {line}");
-    }
     Ok(CaptureInfo {
         packets,
         bytes,
-        stats: stats.clone(),
+        stats,
     })
 }
 
