@@ -1968,7 +1968,8 @@ fn print_targets(run: &ShapeRun) {
             (None, true) => "",
         };
         let pad = width - target.chars().count();
-        println!("  {target}{}  {text:<28} {verdict}", " ".repeat(pad));
+        let line = format!("  {target}{}  {text:<28} {verdict}", " ".repeat(pad));
+        println!("{}", line.trim_end());
     }
 }
 
