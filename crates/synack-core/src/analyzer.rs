@@ -264,7 +264,9 @@ pub struct Analyzer {
     events: Vec<Event>,
     /// Scratch for the revisions of the frame in hand.
     revisions: Vec<Revision>,
-    /// Returned buffers, for the next held packets.
+    /// Returned boxes (with their buffers), for the next held packets: a
+    /// box moves through the queue as a pointer, so it is kept whole.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<HeldPacket>>,
     /// The newest capture time seen.
     now: Option<Timestamp>,
