@@ -112,7 +112,6 @@ proptest! {
                 time_wait_ns: 2 * SECOND,
                 idle_timeout_ns: 30 * SECOND,
                 max_connections: 2,
-                ..TrackerConfig::default()
             },
             lookahead: (!summary_only).then_some(Lookahead::FILE),
         });
