@@ -187,6 +187,16 @@ fn zero_window_and_probes() {
     let a = &d.connections[0]["analysis"];
     assert!(a["server"]["zero_window"].as_u64().unwrap() >= 1, "{a}");
     assert!(a["server"]["window_update"].as_u64().unwrap() >= 1, "{a}");
+    // Linux probes the closed window (0 bytes at SND.UNA − 1), and the
+    // reader answers each probe with its still-zero window.
+    assert!(
+        a["client"]["zero_window_probe"].as_u64().unwrap() >= 1,
+        "{a}"
+    );
+    assert!(
+        a["server"]["zero_window_probe_ack"].as_u64().unwrap() >= 1,
+        "{a}"
+    );
     assert!(
         d.connections[0]["zero_window_s"]["server"]
             .as_f64()

@@ -242,3 +242,63 @@ fn started_through_sudo_it_drops_to_the_invoking_user() {
     assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
     let _ = std::fs::remove_file(&file);
 }
+
+/// Live, a receiver's change waits for its proof (the peer's reply) for at
+/// most about half a second: the SYN's line shows the server LISTEN→SYN_RCVD
+/// (proven by the SYN+ACK that follows) and is printed well within that.
+#[test]
+fn lines_come_within_half_a_second_with_proven_states() {
+    if !may_capture() {
+        return;
+    }
+    use std::io::BufRead;
+    let port = 19207;
+    let mut child = synack()
+        .args(["live", "--time", "epoch", "tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let banner = wait_for_start(&mut child);
+    assert!(banner.starts_with("listening on lo"), "{banner}");
+    let stdout = child.stdout.take().unwrap();
+    // Read lines as they come, noting when each arrived.
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            seen.push((now, line));
+        }
+        seen
+    });
+    // A connection that stays open: nothing else will push its lines out.
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop((client, server, listener));
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let seen = reader.join().unwrap();
+    let (arrived, syn) = seen
+        .iter()
+        .find(|(_, l)| l.contains("Flags [S]"))
+        .unwrap_or_else(|| panic!("no SYN line in {seen:?}"));
+    let sent: f64 = syn.split_whitespace().next().unwrap().parse().unwrap();
+    let delay = arrived - sent;
+    assert!(
+        delay < 0.6,
+        "the SYN's line came {delay:.3} s after the SYN: {syn}"
+    );
+    assert!(
+        syn.contains("client CLOSED→SYN_SENT · server LISTEN→SYN_RCVD"),
+        "{syn}"
+    );
+}

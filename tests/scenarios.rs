@@ -408,3 +408,89 @@ fn ipv6_lifecycle() {
     assert_eq!(c["time_wait"], "client");
     assert_eq!(c["conn_state"], "SF");
 }
+
+/// The capture point sat downstream of the loss: segment 5793–7241 never
+/// reached it, so its bytes are seen only in the resend (frame 26), and
+/// each byte counts once: 28,960 sent, as the application log says.
+#[test]
+fn bytes_lost_before_the_capture_point_count_once_from_the_resend() {
+    for name in ["downstream-loss-sack.pcap", "downstream-loss-nosack.pcap"] {
+        let r = run(name);
+        assert!(r.has(12, "lost_segment"), "{name}");
+        assert!(
+            r.has(26, "fast_retransmission"),
+            "{name}: {:?}",
+            r.kinds(26)
+        );
+        let e = r.event_where(26, "fast_retransmission");
+        assert_eq!(
+            e["original_seen"], false,
+            "{name}: the original never passed here"
+        );
+        // The gap was reported (SACK or duplicate ACK) 10.7 ms before, about one RTT.
+        let rep = e["reported_us"].as_u64().unwrap();
+        assert!(
+            (10_000..11_500).contains(&rep),
+            "{name}: reported {rep} µs before"
+        );
+        assert_eq!(r.conn(1)["bytes"]["client"], 28_960, "{name}");
+        assert_eq!(r.conn(1)["bytes"]["server"], 9, "{name}");
+    }
+}
+
+#[test]
+fn a_d_sack_names_the_spurious_resend() {
+    let r = run("spurious-retransmission-dsack.pcap");
+    assert!(r.has(5, "retransmission"));
+    let e = r.event_where(6, "dsack");
+    assert_eq!(e["side"], "server");
+    assert_eq!(e["dsack_len"], 7);
+    assert_eq!(e["spurious_frame"], 5);
+    let c = r.conn(1);
+    assert_eq!(c["analysis"]["client"]["spurious_retransmission"], 1);
+    assert_eq!(c["bytes"]["client"], 7, "the resent request counts once");
+    // zero-window.pcap frame 9 carries one too (sack 2897:4345 below ack 4345).
+    let z = run("zero-window.pcap");
+    assert_eq!(z.event_where(9, "dsack")["spurious_frame"], 8);
+}
+
+#[test]
+fn the_rtt_runs_from_the_syn_copy_the_syn_ack_answers() {
+    // With timestamps the SYN+ACK's TS ecr names the second copy: 10.5 ms
+    // (tshark's tcp.analysis.initial_rtt: 0.010493 s).
+    let r = run("syn-retransmission-ts.pcap");
+    let rtt = r.conn(1)["handshake"]["rtt_us"].as_u64().unwrap();
+    assert!((10_300..10_700).contains(&rtt), "{rtt}");
+    // Without, nothing tells which copy was answered (Karn): no RTT.
+    let r = run("syn-retransmission-nots.pcap");
+    let h = &r.conn(1)["handshake"];
+    assert!(h["rtt_us"].is_null(), "{h}");
+    assert_eq!(h["rtt_ambiguous"], true);
+    assert_eq!(h["syn_count"], 2);
+}
+
+#[test]
+fn classic_ecn_is_agreed_marked_echoed_and_answered() {
+    let r = run("ecn.pcap");
+    assert_eq!(
+        r.frame(1)["flags"],
+        serde_json::json!(["SYN", "ECE", "CWR"])
+    );
+    assert_eq!(r.event_where(2, "ecn_setup")["mode"], "classic");
+    assert_eq!(r.frame(4)["ecn"], "ECT(0)");
+    assert_eq!(
+        r.frame(5)["ecn"],
+        "Not-ECT",
+        "pure ACKs are not ECN-capable"
+    );
+    assert_eq!(r.frame(8)["ecn"], "CE");
+    assert!(r.has(8, "ce"));
+    assert!(r.has(9, "ece"), "{:?}", r.kinds(9));
+    assert!(!r.has(11, "ece"), "one event per run of ECEs");
+    assert!(r.has(28, "cwr"));
+    let e = &r.conn(1)["ecn"];
+    assert_eq!(e["mode"], "classic");
+    assert_eq!(e["ce"]["client"], 1);
+    assert_eq!(e["ece"]["server"], 10);
+    assert_eq!(e["cwr"]["client"], 1);
+}

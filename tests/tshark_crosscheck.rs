@@ -204,6 +204,21 @@ fn check_file(name: &str, tsv: &std::path::Path, capture: &std::path::Path) -> u
                 get_u64(p, "ttl"),
                 row.get(ttl).map(|s| first(s).to_string()),
             );
+            // The ECN codepoint: tshark gives the two bits as a number.
+            let ecn_field = if v4 {
+                "ip.dsfield.ecn"
+            } else {
+                "ipv6.tclass.ecn"
+            };
+            if let Some(bits) = row.get(ecn_field) {
+                let name = match num(first(bits)) {
+                    0 => "Not-ECT",
+                    1 => "ECT(1)",
+                    2 => "ECT(0)",
+                    _ => "CE",
+                };
+                c.eq("ecn", get_str(p, "ecn"), Some(name.to_string()));
+            }
             if v4 && p.get("ip_version").and_then(Value::as_u64) == Some(4) {
                 c.eq(
                     "ip_id",
@@ -268,7 +283,8 @@ fn check_tcp(c: &mut Checker<'_>, p: &Value, row: &Row) {
         get_u64(p, "seq"),
         row.get("tcp.seq_raw").map(|s| first(s).to_string()),
     );
-    let names = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
+    // Bit order as in the header's flags word: AE (RFC 9768, formerly NS) is bit 8.
+    let names = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"];
     let ours_flags: u64 = p["flags"]
         .as_array()
         .unwrap()
@@ -276,11 +292,11 @@ fn check_tcp(c: &mut Checker<'_>, p: &Value, row: &Row) {
         .map(|f| 1u64 << names.iter().position(|n| f == n).unwrap())
         .sum();
     if let Some(f) = row.get("tcp.flags") {
-        // tshark's flags include the AE/reserved bits above CWR; synack's array covers the low 8.
+        // tshark's flags word also holds the three reserved bits above AE.
         c.eq(
             "flags",
             Some(ours_flags.to_string()),
-            Some((num(f) & 0xff).to_string()),
+            Some((num(f) & 0x1ff).to_string()),
         );
     }
     if ours_flags & 0x10 != 0 {

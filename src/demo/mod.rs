@@ -23,6 +23,7 @@ use crate::echo::{
 use crate::error::{Error, Result};
 use crate::kernel::{self, KernelSocket};
 use kernel_check::{DemoReport, FinalStates};
+use synack_core::track::TcpState;
 
 /// Every scenario, with the sentence `--list` prints: what to look for.
 pub(crate) const SCENARIOS: [(&str, &str); 12] = [
@@ -81,7 +82,12 @@ fn plan(name: &str, port: u16) -> Option<Plan> {
             }],
         ),
         "half-close" => (
-            Some(server),
+            // The replies wait a little, so they surely come after the
+            // client's FIN: data flowing to a side that has closed.
+            Some(ServerOptions {
+                delay: Some(Duration::from_millis(50)),
+                ..server
+            }),
             vec![ClientOptions {
                 payload: Payload::Messages(vec!["one".into(), "two".into(), "three".into()]),
                 close: CloseMode::HalfClose,
@@ -122,9 +128,13 @@ fn plan(name: &str, port: u16) -> Option<Plan> {
             }],
         ),
         "zero-window" => (
+            // The persist timer fires about 200 ms after the window closes
+            // and every segment from the reader restarts it: the reader must
+            // stall longer than that (each stall is about 2 × the read
+            // delay) while the writer still has data, for Linux to probe.
             Some(ServerOptions {
                 rcvbuf: Some(4096),
-                read_delay: Some(Duration::from_millis(100)),
+                read_delay: Some(Duration::from_millis(500)),
                 ..server
             }),
             vec![ClientOptions {
@@ -213,7 +223,27 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
-fn drive(plan: Plan, done: &AtomicBool) -> std::result::Result<Traffic, String> {
+/// Wait (at most `limit`) until no socket on `port` is mid-connection: the
+/// exchange is over (a slow reader may still be draining after the client
+/// has sent everything), so the kernel's states are final ones.
+fn wait_until_quiet(port: u16, limit: Duration) {
+    let busy = |s: &KernelSocket| {
+        (s.local.port() == port || s.remote.port() == port)
+            && !matches!(
+                s.state,
+                TcpState::Listen | TcpState::TimeWait | TcpState::Closed
+            )
+    };
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        match kernel::sockets() {
+            Ok(all) if all.iter().any(busy) => thread::sleep(Duration::from_millis(50)),
+            _ => return,
+        }
+    }
+}
+
+fn drive(plan: Plan, port: u16, done: &AtomicBool) -> std::result::Result<Traffic, String> {
     let _stop_capture = SetOnDrop(done);
     let server_stop = Arc::new(AtomicBool::new(false));
     let _stop_server = SetOnDrop(&server_stop);
@@ -229,6 +259,7 @@ fn drive(plan: Plan, done: &AtomicBool) -> std::result::Result<Traffic, String> 
         thread::sleep(*pause);
         reports.push(run_client(c).map_err(|e| e.to_string())?);
     }
+    wait_until_quiet(port, Duration::from_secs(20));
     thread::sleep(SETTLE);
     // The kernel's view at the end of the traffic, before anything else moves.
     let kernel = kernel::sockets().unwrap_or_default();
@@ -298,7 +329,7 @@ fn run_one(
     let done = Arc::new(AtomicBool::new(false));
     let traffic = {
         let done = Arc::clone(&done);
-        thread::spawn(move || drive(plan, &done))
+        thread::spawn(move || drive(plan, port, &done))
     };
     let opts = &args.output;
     let look = stdout_look();

@@ -34,6 +34,10 @@ fn tone(e: &EventKind) -> Tone {
         EventKind::Handshake { .. } | EventKind::SimultaneousOpen => Tone::Handshake,
         EventKind::Close { .. } | EventKind::HalfClose { .. } => Tone::Close,
         EventKind::Refused | EventKind::Reset { .. } => Tone::Reset,
+        EventKind::EcnSetup { .. } => Tone::Handshake,
+        EventKind::CongestionExperienced | EventKind::EcnEcho | EventKind::WindowReduced => {
+            Tone::Trouble
+        }
         EventKind::TimeWait { .. }
         | EventKind::TimeWaitExpired
         | EventKind::TimeWaitContinues { .. } => Tone::TimeWait,
@@ -89,6 +93,9 @@ fn flag_names(flags: u8) -> String {
 /// `PSH,ACK seq=1:6 ack=1 len=5`
 fn segment_label(seg: &Segment, obs: &Observation) -> String {
     let mut s = flag_names(seg.flags);
+    if seg.ae {
+        s.push_str(",AE");
+    }
     if seg.payload_len > 0 {
         let _ = write!(
             s,

@@ -237,7 +237,8 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
             o.num("ip_version", ip.version)
                 .plain("src_ip", ip.src)
                 .plain("dst_ip", ip.dst)
-                .num("ttl", ip.ttl);
+                .num("ttl", ip.ttl)
+                .plain("ecn", ip.ecn().name());
             if let Some(id) = ip.id {
                 o.num("ip_id", id);
             }
@@ -289,6 +290,12 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
                             out.extend_from_slice(name.as_bytes());
                             out.push(b'"');
                         }
+                    }
+                    if h.ae() == Some(true) {
+                        if !first {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(b"\"AE\"");
                     }
                     out.push(b']');
                 }
@@ -513,9 +520,22 @@ fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
             o.num("previous_conn", previous)
                 .bool("previous_in_time_wait", previous_in_time_wait);
         }
+        EventKind::EcnSetup { mode } => {
+            o.plain("mode", mode.name());
+        }
         EventKind::Analysis { what, evidence } => {
             if what == Analysis::DuplicateAck {
                 o.num("count", evidence.dup_acks);
+            }
+            if what == Analysis::Dsack {
+                o.num("dsack_seq", evidence.seq.0)
+                    .num("dsack_len", evidence.len)
+                    .opt_num("spurious_frame", evidence.other_frame);
+            }
+            if let Some(us) = evidence.reported_us {
+                if what.is_retransmission() || what == Analysis::OutOfOrder {
+                    o.num("reported_us", us);
+                }
             }
             if what.is_retransmission() || what == Analysis::OutOfOrder {
                 o.bool("original_seen", evidence.original_seen);
@@ -654,6 +674,19 @@ fn connection_fields(o: &mut Obj<'_>, c: &Connection, f: &Facts, time: &mut Rfc3
             seconds(&mut z, side.name(), Some(ns));
         }
         z.end();
+    }
+    {
+        let e = c.ecn();
+        let out = o.key("ecn");
+        let mut eo = Obj::new(out);
+        opt_plain(&mut eo, "mode", e.mode().map(|m| m.name()));
+        for (k, v) in [("ce", e.ce()), ("ece", e.ece()), ("cwr", e.cwr())] {
+            let out = eo.key(k);
+            let mut p = Obj::new(out);
+            p.num("client", v[0]).num("server", v[1]);
+            p.end();
+        }
+        eo.end();
     }
     o.plain("conn_state", f.conn_state.name())
         .text("history", c.history())

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use synack_core::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
-use synack_core::decode::net::{Arp, Ip};
+use synack_core::decode::net::{Arp, Ecn, Ip};
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
 use synack_core::track::Event;
@@ -74,6 +74,8 @@ impl LinesView {
         if self.opts.time != TimeFormat::None {
             self.time.write(out, rec.frame.ts)?;
             out.push(b' ');
+        } else {
+            self.time.pass(rec.frame.ts);
         }
         let d = rec.decoded;
         if let Some(link) = &d.link {
@@ -350,19 +352,21 @@ fn other_line(out: &mut Vec<u8>, proto: NetProto, wire_len: u32) -> io::Result<(
     }
 }
 
-/// tcpdump's flag letters: S F R P U E W, "." for ACK, "none" for none.
-fn write_flags(out: &mut Vec<u8>, flags: u8) {
+/// tcpdump's flag letters, in tcpdump's order (print-tcp.c
+/// `tcp_flag_values`): F S R P . U E W e, "none" for none.
+fn write_flags(out: &mut Vec<u8>, flags: u16) {
     out.extend_from_slice(b"Flags [");
     let start = out.len();
     for (bit, ch) in [
-        (flag::SYN, b'S'),
-        (flag::FIN, b'F'),
-        (flag::RST, b'R'),
-        (flag::PSH, b'P'),
-        (flag::URG, b'U'),
-        (flag::ECE, b'E'),
-        (flag::CWR, b'W'),
-        (flag::ACK, b'.'),
+        (u16::from(flag::FIN), b'F'),
+        (u16::from(flag::SYN), b'S'),
+        (u16::from(flag::RST), b'R'),
+        (u16::from(flag::PSH), b'P'),
+        (u16::from(flag::ACK), b'.'),
+        (u16::from(flag::URG), b'U'),
+        (u16::from(flag::ECE), b'E'),
+        (u16::from(flag::CWR), b'W'),
+        (flag::AE, b'e'),
     ] {
         if flags & bit != 0 {
             out.push(ch);
@@ -421,13 +425,13 @@ fn tcp_line(
     out.extend_from_slice(b" > ");
     write_endpoint(out, ip.dst, h.dst_port())?;
     out.extend_from_slice(b": ");
-    let Some(flags) = h.flags() else {
+    let (Some(flags), Some(flags16)) = (h.flags(), h.flags16()) else {
         if let Some(seq) = h.seq() {
             write!(out, "seq {seq}")?;
         }
         return Ok(());
     };
-    write_flags(out, flags);
+    write_flags(out, flags16);
     let obs = if absolute { None } else { rec.observation };
     let seq = h.seq().unwrap_or_default();
     out.extend_from_slice(b", seq ");
@@ -475,6 +479,13 @@ fn tcp_line(
     }
     out.extend_from_slice(b", length ");
     num(out, tcp.payload_len);
+    // The IP ECN codepoint, where the packet is ECN-capable (tcpdump shows
+    // it only with -v, inside the IP header's parentheses).
+    let ecn = ip.ecn();
+    if ecn != Ecn::NotEct {
+        out.extend_from_slice(b", ");
+        out.extend_from_slice(ecn.name().as_bytes());
+    }
     if ip.payload_len_guessed {
         out.extend_from_slice(b" (IP length unusable: length from capture)");
     }

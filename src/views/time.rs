@@ -85,6 +85,14 @@ impl TimeWriter {
 }
 
 impl TimeWriter {
+    /// A frame went by without its time being written (`--time none`):
+    /// points in time are still told relative to the first frame.
+    pub(crate) fn pass(&mut self, raw: Timestamp) {
+        let ts = raw.normalized();
+        self.first.get_or_insert(ts);
+        self.prev = Some(ts);
+    }
+
     /// A point in time (e.g. when TIME_WAIT ends) in this writer's style;
     /// delta style shows it relative to the first frame.
     pub(crate) fn point(&self, ts: Timestamp) -> String {

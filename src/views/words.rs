@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use synack_core::counts::CaptureStats;
 use synack_core::decode::{SeqNum, Timestamp};
 use synack_core::track::{
-    Analysis, CloseVariant, Connection, Ending, Event, EventKind, Evidence, Facts, ResetCause,
-    Retired, Side, StatePath,
+    Analysis, CloseVariant, Connection, EcnMode, Ending, Event, EventKind, Evidence, Facts,
+    ResetCause, Retired, Side, StatePath,
 };
 use synack_core::Counts;
 
@@ -47,6 +47,13 @@ fn analysis_label(a: Analysis, ev: &Evidence) -> String {
         Analysis::WindowUpdate => "window update".into(),
         Analysis::WindowFull => "window full".into(),
         Analysis::ReusedPorts => "reused ports".into(),
+        Analysis::Dsack => match ev.other_frame {
+            Some(f) => format!(
+                "D-SACK: {} bytes arrived twice (the resend in frame {f} was spurious)",
+                ev.len
+            ),
+            None => format!("D-SACK: {} bytes arrived twice", ev.len),
+        },
         _ => a.name().replace('_', " "),
     }
 }
@@ -68,6 +75,11 @@ pub(crate) struct Bases {
 pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
     let rel = |s: SeqNum, base: Option<SeqNum>| base.map_or(s.0, |b| s.since(b));
     let mut ev = *ev;
+    // A D-SACK's block is in the peer's sequence space, like the ack.
+    let dsack = {
+        let peer = |n: SeqNum| SeqNum(rel(n, bases.peer));
+        (peer(ev.seq), ev.len, ev.ack.map(peer))
+    };
     if let Some(b) = bases.own {
         ev.seq = SeqNum(rel(ev.seq, Some(b)));
         ev.next_seq = ev.next_seq.map(|n| SeqNum(rel(n, Some(b))));
@@ -120,9 +132,17 @@ pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
             ev.since_us.map_or("?".into(), |us| duration(i128::from(us) * 1000))
         ),
         Analysis::OutOfOrder => format!(
-            "seq {} < next expected {next}, fills a gap the capture skipped, {} after the highest segment (< 3 ms)",
+            "seq {} < next expected {next}, fills a gap the capture skipped, {} after the highest segment (< 3 ms){}",
             ev.seq,
-            ev.since_us.map_or("?".into(), |us| duration(i128::from(us) * 1000))
+            ev.since_us.map_or("?".into(), |us| duration(i128::from(us) * 1000)),
+            match (ev.reported_us, ev.rtt_us) {
+                (Some(rep), Some(rtt)) => format!(
+                    ", {} after the receiver reported the gap (< half the RTT of {}): reordered",
+                    duration(i128::from(rep) * 1000),
+                    duration(i128::from(rtt) * 1000)
+                ),
+                _ => String::new(),
+            }
         ),
         Analysis::SpuriousRetransmission => format!(
             "seq {}+{} already acknowledged by the peer (ack {})",
@@ -130,16 +150,33 @@ pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
             ev.len,
             opt(ev.peer_ack)
         ),
-        Analysis::Retransmission => format!(
-            "seq {} < next expected {next}{}",
-            ev.seq,
-            if ev.original_seen {
-                ", original in the capture"
-            } else {
-                ", original not captured"
-            }
-        ),
+        Analysis::Retransmission => match (ev.original_seen, ev.reported_us) {
+            (false, Some(rep)) => format!(
+                "seq {} < next expected {next}, fills a gap the receiver reported {} earlier{}: the sender's answer to that report, so lost before the capture point",
+                ev.seq,
+                duration(i128::from(rep) * 1000),
+                ev.rtt_us.map_or(String::new(), |r| format!(
+                    " (≥ half the RTT of {})",
+                    duration(i128::from(r) * 1000)
+                ))
+            ),
+            (seen, _) => format!(
+                "seq {} < next expected {next}{}",
+                ev.seq,
+                if seen {
+                    ", original in the capture"
+                } else {
+                    ", original not captured"
+                }
+            ),
+        },
         Analysis::ReusedPorts => "a new SYN with a new ISN on a 4-tuple seen before".into(),
+        Analysis::Dsack => format!(
+            "the first SACK block {}–{} lies below the cumulative ack {} (RFC 2883)",
+            dsack.0,
+            dsack.0.plus(dsack.1),
+            opt(dsack.2)
+        ),
         _ => a.name().replace('_', " "),
     }
 }
@@ -241,6 +278,14 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
             }
         ),
         EventKind::LastAckLost => "FIN again: the final ACK was lost".into(),
+        EventKind::EcnSetup { mode } => match mode {
+            EcnMode::Classic => "ECN agreed (classic, RFC 3168)".into(),
+            EcnMode::Accurate => "Accurate ECN agreed (RFC 9768)".into(),
+            _ => "ECN asked for, declined".into(),
+        },
+        EventKind::CongestionExperienced => "CE: a router marked congestion".into(),
+        EventKind::EcnEcho => "ECE: echoes the congestion mark".into(),
+        EventKind::WindowReduced => "CWR: the sender slowed down".into(),
         EventKind::Analysis { what, evidence } => analysis_label(what, &evidence),
         _ => e.kind.name().replace('_', " "),
     }
@@ -279,6 +324,12 @@ pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
         EventKind::Midstream => "first segment of this 4-tuple has no SYN".into(),
         EventKind::PortReuse { .. } => "pure SYN with a new ISN on a known 4-tuple".into(),
         EventKind::LastAckLost => "the same FIN seq again while its sender is in LAST_ACK".into(),
+        EventKind::EcnSetup { .. } => {
+            "the SYN set ECE+CWR (classic) or AE+CWR+ECE (Accurate ECN); this SYN+ACK answers with ECE (classic), an AccECN codepoint, or none".into()
+        }
+        EventKind::CongestionExperienced => "IP ECN field 11 (CE)".into(),
+        EventKind::EcnEcho => "ECE set after the handshake, on a classic-ECN connection".into(),
+        EventKind::WindowReduced => "CWR set after the handshake".into(),
         EventKind::Analysis { what, evidence } => analysis_why(what, &evidence, bases),
         _ => String::new(),
     }

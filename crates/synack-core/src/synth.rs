@@ -27,6 +27,12 @@ pub struct SegmentSpec {
     pub len: u16,
     /// A TCP timestamps option (value, echo reply).
     pub timestamps: Option<(u32, u32)>,
+    /// A SACK option with one block (left edge, right edge).
+    pub sack: Option<(u32, u32)>,
+    /// The AE flag (Accurate ECN), next to the data offset.
+    pub ae: bool,
+    /// The IP ECN codepoint bits (0 Not-ECT, 2 ECT(0), 1 ECT(1), 3 CE).
+    pub ecn: u8,
 }
 
 impl SegmentSpec {
@@ -41,18 +47,22 @@ impl SegmentSpec {
             window: 1000,
             len: 0,
             timestamps: None,
+            sack: None,
+            ae: false,
+            ecn: 0,
         }
     }
 
     /// The frame's bytes (IPv4 header, TCP header and options) and its
     /// length on the wire (headers plus payload).
     pub fn bytes(&self) -> (Vec<u8>, u32) {
-        let opt_len = if self.timestamps.is_some() { 12 } else { 0 };
+        let opt_len = if self.timestamps.is_some() { 12 } else { 0 }
+            + if self.sack.is_some() { 12 } else { 0 };
         let tcp_len = 20 + opt_len;
         let total = 20 + tcp_len + usize::from(self.len);
         let total16 = u16::try_from(total).unwrap_or(u16::MAX);
         let mut b = Vec::with_capacity(20 + tcp_len);
-        b.extend_from_slice(&[0x45, 0]);
+        b.extend_from_slice(&[0x45, self.ecn & 3]);
         b.extend_from_slice(&total16.to_be_bytes());
         b.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
         b.extend_from_slice(&self.src.ip().octets());
@@ -63,7 +73,7 @@ impl SegmentSpec {
         b.extend_from_slice(&self.dst.port().to_be_bytes());
         b.extend_from_slice(&self.seq.to_be_bytes());
         b.extend_from_slice(&self.ack.to_be_bytes());
-        b.push(((tcp_len / 4) as u8) << 4);
+        b.push((((tcp_len / 4) as u8) << 4) | u8::from(self.ae));
         b.push(self.flags);
         b.extend_from_slice(&self.window.to_be_bytes());
         b.extend_from_slice(&[0, 0, 0, 0]);
@@ -71,6 +81,11 @@ impl SegmentSpec {
             b.extend_from_slice(&[1, 1, 8, 10]);
             b.extend_from_slice(&val.to_be_bytes());
             b.extend_from_slice(&ecr.to_be_bytes());
+        }
+        if let Some((left, right)) = self.sack {
+            b.extend_from_slice(&[1, 1, 5, 10]);
+            b.extend_from_slice(&left.to_be_bytes());
+            b.extend_from_slice(&right.to_be_bytes());
         }
         (b, total as u32)
     }

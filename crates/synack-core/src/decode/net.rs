@@ -27,6 +27,9 @@ pub struct Ip {
     pub dst: IpAddr,
     /// TTL (IPv4) or hop limit (IPv6).
     pub ttl: u8,
+    /// The traffic class (IPv4 TOS byte, IPv6 traffic class): DSCP in the
+    /// high six bits, the ECN codepoint in the low two (see [`Ecn`]).
+    pub tos: u8,
     /// IPv4 identification.
     pub id: Option<u16>,
     /// Protocol after all extension headers.
@@ -45,6 +48,48 @@ pub struct Ip {
     pub payload_len_guessed: bool,
     /// Where the payload starts, from the start of the IP header.
     pub header_len: usize,
+}
+
+/// The IP ECN codepoint (RFC 3168 §5): the low two bits of the traffic class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ecn {
+    /// 00: the sender does not do ECN.
+    NotEct,
+    /// 10: ECN-capable transport, codepoint 0 (classic ECN senders).
+    Ect0,
+    /// 01: ECN-capable transport, codepoint 1 (L4S senders).
+    Ect1,
+    /// 11: congestion experienced: a router marked it instead of dropping it.
+    Ce,
+}
+
+impl Ecn {
+    /// The codepoint in a traffic-class byte.
+    pub fn of(tos: u8) -> Ecn {
+        match tos & 3 {
+            0 => Ecn::NotEct,
+            2 => Ecn::Ect0,
+            1 => Ecn::Ect1,
+            _ => Ecn::Ce,
+        }
+    }
+
+    /// The name tshark and RFC 3168 use: `Not-ECT`, `ECT(0)`, `ECT(1)`, `CE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ecn::NotEct => "Not-ECT",
+            Ecn::Ect0 => "ECT(0)",
+            Ecn::Ect1 => "ECT(1)",
+            Ecn::Ce => "CE",
+        }
+    }
+}
+
+impl Ip {
+    /// The ECN codepoint of this packet.
+    pub fn ecn(&self) -> Ecn {
+        Ecn::of(self.tos)
+    }
 }
 
 /// IPv6 extension header kinds, as bits of `Ip::ext_headers`.
@@ -131,6 +176,7 @@ pub fn ipv4(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         src: IpAddr::V4(h.source_addr()),
         dst: IpAddr::V4(h.destination_addr()),
         ttl: h.ttl(),
+        tos: (h.dcp().value() << 2) | h.ecn().value(),
         id: Some(h.identification()),
         proto: payload.ip_number.0,
         options_len: header_len - 20,
@@ -177,6 +223,7 @@ pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         src: IpAddr::V6(h.source_addr()),
         dst: IpAddr::V6(h.destination_addr()),
         ttl: h.hop_limit(),
+        tos: h.traffic_class(),
         id: None,
         proto: payload.ip_number.0,
         options_len: 0,

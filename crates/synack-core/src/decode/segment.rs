@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use super::link::MacAddr;
+use super::net::Ecn;
 use super::seq::SeqNum;
 use super::tcp::{flag, OptionSummary};
 use super::{Decoded, Frame, Timestamp};
@@ -39,6 +40,10 @@ pub struct Segment {
     pub options: OptionSummary,
     /// Something of this segment (options or payload) was not captured.
     pub truncated: bool,
+    /// The AE flag (Accurate ECN, RFC 9768) was set.
+    pub ae: bool,
+    /// The IP ECN codepoint the packet carried.
+    pub ecn: Ecn,
 }
 
 impl Segment {
@@ -72,6 +77,8 @@ impl Segment {
             payload_len: tcp.payload_len,
             options: OptionSummary::of(h),
             truncated: frame.is_cut(),
+            ae: h.ae().unwrap_or(false),
+            ecn: ip.ecn(),
         })
     }
 

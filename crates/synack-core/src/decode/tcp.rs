@@ -22,7 +22,12 @@ pub mod flag {
     pub const ECE: u8 = 0x40;
     /// CWR: congestion window reduced, answering an ECE (RFC 3168 §6.1).
     pub const CWR: u8 = 0x80;
-    /// Names in the order the JSON contract lists them.
+    /// The AE bit (Accurate ECN, RFC 9768; formerly NS): the low bit of
+    /// header byte 12, next to the data offset, so not in the flags byte.
+    /// Given as bit 8 of a 16-bit flags word ([`super::TcpView::flags16`]).
+    pub const AE: u16 = 0x100;
+    /// Names in the order the JSON contract lists them (AE is [`AE`]'s,
+    /// listed last).
     pub const NAMES: [(u8, &str); 8] = [
         (FIN, "FIN"),
         (SYN, "SYN"),
@@ -95,6 +100,15 @@ impl<'a> TcpView<'a> {
     /// The reserved bits and AE/NS bit (byte 12, low nibble).
     pub fn reserved(&self) -> Option<u8> {
         self.bytes.get(12).map(|b| b & 0x0f)
+    }
+    /// The AE bit (Accurate ECN, RFC 9768), when byte 12 was captured.
+    pub fn ae(&self) -> Option<bool> {
+        self.bytes.get(12).map(|b| b & 1 != 0)
+    }
+    /// The flags byte with AE as bit 8.
+    pub fn flags16(&self) -> Option<u16> {
+        let f = u16::from(self.flags()?);
+        Some(f | if self.ae() == Some(true) { flag::AE } else { 0 })
     }
     /// Receive window field as sent, not yet shifted by the window scale.
     pub fn window(&self) -> Option<u16> {

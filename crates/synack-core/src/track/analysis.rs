@@ -9,6 +9,13 @@
 //!   highest segment within 3 ms. synack remembers the gaps the capture
 //!   skipped: a segment whose original *was* captured is a retransmission,
 //!   however soon it comes (a SACK-triggered resend is typically < 3 ms on a LAN).
+//! - A segment that fills a gap at least half a round trip after the
+//!   receiver reported that gap (a SACK block above it, or a duplicate ACK
+//!   of its start) is the sender answering the report: a retransmission of
+//!   a segment lost before the capture point, not reordering (Linux RACK
+//!   resends on the first SACK, so no duplicate-ACK count shows it).
+//! - A SACK block below the cumulative ACK is a D-SACK (RFC 2883): data
+//!   that arrived twice; the resend that carried it was spurious.
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, Timestamp};
@@ -32,9 +39,10 @@ fn since_us(now: Timestamp, then: Option<Timestamp>) -> Option<u64> {
 /// number, or in a gap the capture skipped).
 pub(crate) fn analyze(
     fwd: &mut Endpoint,
-    rev: &Endpoint,
+    rev: &mut Endpoint,
     seg: &Segment,
     window: u32,
+    rtt_ns: Option<u64>,
     emit: &mut impl FnMut(Analysis, Evidence),
 ) -> u32 {
     let seq = seg.seq;
@@ -55,6 +63,9 @@ pub(crate) fn analyze(
         since_us: None,
         dup_acks: 0,
         original_seen: false,
+        rtt_us: rtt_ns.map(|r| r / 1000),
+        reported_us: None,
+        other_frame: None,
     };
 
     // ZERO WINDOW PROBE: 1 byte at the next seq (Wireshark), or Linux's
@@ -123,6 +134,32 @@ pub(crate) fn analyze(
         ev.dup_acks = fwd.dup_acks + 1;
         emit(Analysis::DuplicateAck, ev);
     }
+    // The receiver reports gaps in what it got: a duplicate ACK of a gap's
+    // start, or a SACK block above a gap. Remember when, for the resend.
+    if let Some(a) = seg.ack {
+        let sack_above = seg.options.first_sack.map(|(l, _)| l);
+        for h in rev.holes.iter_mut().filter(|h| h.reported.is_none()) {
+            let dup = a == h.start && len == 0;
+            let sacked = a.le(h.start) && sack_above.is_some_and(|l| h.end.le(l));
+            if dup || sacked {
+                h.reported = Some(ts);
+            }
+        }
+        // D-SACK (RFC 2883 §4): the first SACK block lies below the
+        // cumulative ACK: those bytes arrived twice.
+        if let Some((l, r)) = seg.options.first_sack {
+            if l.lt(a) && l.lt(r) && r.le(a) {
+                let mut d = ev;
+                d.seq = l;
+                d.len = r.since(l);
+                d.other_frame = rev.resend_covering(l, r).map(|x| x.frame);
+                if d.other_frame.is_some() {
+                    rev.analysis[Analysis::SpuriousRetransmission.index()] += 1;
+                }
+                emit(Analysis::Dsack, d);
+            }
+        }
+    }
     // ACKED LOST SEGMENT: acknowledges data the capture never saw.
     if let (Some(a), Some(rn)) = (seg.ack, rev.next_seq) {
         if a.gt(rn) && !seg.has(flag::RST) {
@@ -137,9 +174,16 @@ pub(crate) fn analyze(
         if occupies && !keepalive && !zwp && seq.lt(n) {
             resent = true;
             let end = seg.next_seq();
-            filled = fwd.fill_holes(seq, end);
+            let reported;
+            (filled, reported) = fwd.fill_holes(seq, end);
             let filled_gap = filled > 0;
             ev.original_seen = !filled_gap;
+            fwd.note_resend(seq, end, seg.frame);
+            let since_report = reported.map(|t| ts.nanos_since(t).max(0));
+            ev.reported_us = since_report.map(|ns| (ns / 1000) as u64);
+            // Half a round trip (3 ms when the RTT is unknown) separates a
+            // resend answering the report from a segment merely reordered.
+            let answer_after = rtt_ns.map_or(OOO_THRESHOLD_NS, |r| i128::from(r) / 2);
             let dup_ack_age = since_us(ts, rev.last_ack_ts);
             if rev.dup_acks >= 2
                 && rev.last_ack == Some(seq)
@@ -150,6 +194,9 @@ pub(crate) fn analyze(
                 ev.since_us = dup_ack_age;
                 ev.dup_acks = rev.dup_acks;
                 emit(Analysis::FastRetransmission, ev);
+            } else if filled_gap && since_report.is_some_and(|s| s >= answer_after) {
+                // Lost before the capture point, resent on the receiver's report.
+                emit(Analysis::Retransmission, ev);
             } else if filled_gap
                 && fwd
                     .next_seq_ts

@@ -11,7 +11,7 @@ use crate::decode::{Segment, Timestamp};
 
 use super::analysis;
 use super::endpoint::{Endpoint, TimeWait, TimeWaitEnd};
-use super::event::{Analysis, CloseVariant, Event, EventKind, ResetCause};
+use super::event::{Analysis, CloseVariant, EcnMode, Event, EventKind, ResetCause};
 use super::key::{ConnKey, Side};
 use super::receipt::{Acked, Assumed, Pending};
 use super::state::{StatePath, TcpState};
@@ -96,6 +96,41 @@ impl Close {
     }
 }
 
+/// ECN as the connection used it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ecn {
+    /// What the SYN asked for (None: no ECN asked).
+    pub(crate) requested: Option<EcnMode>,
+    /// What the handshake settled, once the SYN+ACK answered a request.
+    pub(crate) mode: Option<EcnMode>,
+    /// CE-marked packets each side sent (client first).
+    pub(crate) ce: [u32; 2],
+    /// Segments with ECE (after the handshake) each side sent.
+    pub(crate) ece: [u32; 2],
+    /// Segments with CWR (after the handshake) each side sent.
+    pub(crate) cwr: [u32; 2],
+    echoing: [bool; 2],
+}
+
+impl Ecn {
+    /// What the handshake settled, if the SYN asked for ECN.
+    pub fn mode(&self) -> Option<EcnMode> {
+        self.mode
+    }
+    /// CE-marked packets each side sent, client first.
+    pub fn ce(&self) -> [u32; 2] {
+        self.ce
+    }
+    /// ECE segments each side sent, client first.
+    pub fn ece(&self) -> [u32; 2] {
+        self.ece
+    }
+    /// CWR segments each side sent, client first.
+    pub fn cwr(&self) -> [u32; 2] {
+        self.cwr
+    }
+}
+
 /// One TCP connection: its endpoints, what happened to it, and the raw
 /// material of its [`Facts`](super::Facts).
 #[derive(Clone, Debug)]
@@ -121,6 +156,7 @@ pub struct Connection {
     pub(crate) history: History,
     /// Frames whose capture time went back (before an earlier frame).
     pub(crate) time_went_back: u32,
+    pub(crate) ecn: Ecn,
 }
 
 /// What a connection needs from the tracker's configuration.
@@ -180,6 +216,7 @@ impl Connection {
             port_reuse: false,
             history: History::default(),
             time_went_back: 0,
+            ecn: Ecn::default(),
         }
     }
 
@@ -237,6 +274,10 @@ impl Connection {
     /// This connection reused the 4-tuple of an earlier one.
     pub fn port_reuse(&self) -> bool {
         self.port_reuse
+    }
+    /// ECN: what was agreed and what was marked.
+    pub fn ecn(&self) -> &Ecn {
+        &self.ecn
     }
     /// Zeek's history string.
     pub fn history(&self) -> &str {
@@ -389,9 +430,10 @@ impl Connection {
         let window = win_scaled.unwrap_or(u32::from(seg.window));
         let first_analysis = step.events.len();
         let new_bytes;
+        let rtt = self.handshake.rtt_ns;
         {
             let (me, peer) = self.pair_mut(side);
-            new_bytes = analysis::analyze(me, peer, seg, window, &mut |what, evidence| {
+            new_bytes = analysis::analyze(me, peer, seg, window, rtt, &mut |what, evidence| {
                 step.events.push(Event {
                     frame: Some(seg.frame),
                     ts: seg.ts,
@@ -904,6 +946,7 @@ impl Connection {
         let other = side.other();
         let syn = seg.has(flag::SYN);
         let ack = seg.has(flag::ACK);
+        self.ecn_events(seg, side, step);
         // The handshake.
         if syn && !ack {
             if side == Side::Client {
@@ -1044,6 +1087,57 @@ impl Connection {
                     ));
                 }
             }
+        }
+    }
+
+    /// ECN: the handshake's negotiation (RFC 3168 §6.1.1; RFC 9768 §3.1),
+    /// CE marks, and their echo (ECE) and answer (CWR).
+    fn ecn_events(&mut self, seg: &Segment, side: Side, step: &mut Step<'_>) {
+        let i = idx(side);
+        let (ece, cwr, ae) = (seg.has(flag::ECE), seg.has(flag::CWR), seg.ae);
+        if seg.has(flag::SYN) && !seg.has(flag::ACK) {
+            self.ecn.requested = match (ae, cwr, ece) {
+                (true, true, true) => Some(EcnMode::Accurate),
+                (false, true, true) => Some(EcnMode::Classic),
+                _ => None,
+            };
+            return;
+        }
+        if seg.has(flag::SYN) {
+            if let (Some(asked), None) = (self.ecn.requested, self.ecn.mode) {
+                let mode = match (asked, ae, cwr, ece) {
+                    (_, false, false, false) => EcnMode::None,
+                    (_, false, false, true) => EcnMode::Classic,
+                    (EcnMode::Accurate, _, _, _) => EcnMode::Accurate,
+                    _ => EcnMode::None,
+                };
+                self.ecn.mode = Some(mode);
+                step.events
+                    .push(self.event(seg, side, EventKind::EcnSetup { mode }));
+            }
+            return;
+        }
+        if seg.ecn == crate::decode::net::Ecn::Ce {
+            self.ecn.ce[i] += 1;
+            step.events
+                .push(self.event(seg, side, EventKind::CongestionExperienced));
+        }
+        if self.ecn.mode != Some(EcnMode::Classic) {
+            return;
+        }
+        if ece {
+            self.ecn.ece[i] += 1;
+            if !self.ecn.echoing[i] {
+                self.ecn.echoing[i] = true;
+                step.events.push(self.event(seg, side, EventKind::EcnEcho));
+            }
+        } else {
+            self.ecn.echoing[i] = false;
+        }
+        if cwr {
+            self.ecn.cwr[i] += 1;
+            step.events
+                .push(self.event(seg, side, EventKind::WindowReduced));
         }
     }
 

@@ -13,6 +13,17 @@ use super::state::TcpState;
 pub(crate) struct Hole {
     pub(crate) start: SeqNum,
     pub(crate) end: SeqNum,
+    /// When the receiver first reported it (a duplicate ACK of its start,
+    /// or a SACK block above it).
+    pub(crate) reported: Option<Timestamp>,
+}
+
+/// A segment this side sent again, remembered so a D-SACK can name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Resend {
+    pub(crate) start: SeqNum,
+    pub(crate) end: SeqNum,
+    pub(crate) frame: u64,
 }
 
 /// Bounded so a hostile stream of gaps cannot grow memory.
@@ -91,6 +102,9 @@ pub struct Endpoint {
     pub(crate) last_was_keepalive: bool,
     pub(crate) last_was_zwp: bool,
     pub(crate) holes: Vec<Hole>,
+    /// The last few resends (a ring), for D-SACKs to point at.
+    pub(crate) resends: [Resend; 4],
+    pub(crate) resends_next: u8,
     pub(crate) packets: u64,
     /// Payload bytes seen at least once (whichever copy carried them).
     pub(crate) bytes: u64,
@@ -135,6 +149,8 @@ impl Endpoint {
             last_was_keepalive: false,
             last_was_zwp: false,
             holes: Vec::new(),
+            resends: [Resend::default(); 4],
+            resends_next: 0,
             packets: 0,
             bytes: 0,
             resets: 0,
@@ -219,31 +235,57 @@ impl Endpoint {
         if self.holes.len() == MAX_HOLES {
             self.holes.remove(0);
         }
-        self.holes.push(Hole { start, end });
+        self.holes.push(Hole {
+            start,
+            end,
+            reported: None,
+        });
     }
 
-    /// How many bytes of `[start, end)` fall in recorded gaps; fills them.
-    pub(crate) fn fill_holes(&mut self, start: SeqNum, end: SeqNum) -> u32 {
+    /// Remember a resend of `[start, end)` in `frame`.
+    pub(crate) fn note_resend(&mut self, start: SeqNum, end: SeqNum, frame: u64) {
+        let i = usize::from(self.resends_next) % self.resends.len();
+        self.resends[i] = Resend { start, end, frame };
+        self.resends_next = self.resends_next.wrapping_add(1);
+    }
+
+    /// The latest resend that covers `[start, end)`.
+    pub(crate) fn resend_covering(&self, start: SeqNum, end: SeqNum) -> Option<Resend> {
+        let n = self.resends.len();
+        (1..=n)
+            .map(|k| self.resends[(usize::from(self.resends_next) + n - k) % n])
+            .find(|r| r.frame != 0 && r.start.le(start) && end.le(r.end))
+    }
+
+    /// How many bytes of `[start, end)` fall in recorded gaps, and when the
+    /// first of those gaps was reported; fills them.
+    pub(crate) fn fill_holes(&mut self, start: SeqNum, end: SeqNum) -> (u32, Option<Timestamp>) {
         if self.holes.is_empty() {
-            return 0;
+            return (0, None);
         }
         let mut filled = 0;
+        let mut reported: Option<Timestamp> = None;
         let mut kept = Vec::new();
         for h in self.holes.drain(..) {
             if start.lt(h.end) && h.start.lt(end) {
                 let lo = if h.start.lt(start) { start } else { h.start };
                 let hi = if end.lt(h.end) { end } else { h.end };
                 filled += hi.since(lo);
+                if let Some(t) = h.reported {
+                    reported = Some(reported.map_or(t, |r| r.min(t)));
+                }
                 if h.start.lt(start) {
                     kept.push(Hole {
                         start: h.start,
                         end: start,
+                        reported: h.reported,
                     });
                 }
                 if end.lt(h.end) {
                     kept.push(Hole {
                         start: end,
                         end: h.end,
+                        reported: h.reported,
                     });
                 }
             } else {
@@ -252,7 +294,7 @@ impl Endpoint {
         }
         kept.truncate(MAX_HOLES);
         self.holes = kept;
-        filled
+        (filled, reported)
     }
 }
 
@@ -264,22 +306,24 @@ mod tests {
     fn holes_fill_and_split() {
         let mut e = Endpoint::new("127.0.0.1:1".parse().unwrap());
         e.add_hole(SeqNum(100), SeqNum(200));
-        assert_eq!(e.fill_holes(SeqNum(0), SeqNum(100)), 0);
-        assert_eq!(e.fill_holes(SeqNum(120), SeqNum(150)), 30);
+        assert_eq!(e.fill_holes(SeqNum(0), SeqNum(100)).0, 0);
+        assert_eq!(e.fill_holes(SeqNum(120), SeqNum(150)).0, 30);
         assert_eq!(
             e.holes,
             vec![
                 Hole {
                     start: SeqNum(100),
-                    end: SeqNum(120)
+                    end: SeqNum(120),
+                    reported: None
                 },
                 Hole {
                     start: SeqNum(150),
-                    end: SeqNum(200)
+                    end: SeqNum(200),
+                    reported: None
                 }
             ]
         );
-        assert_eq!(e.fill_holes(SeqNum(90), SeqNum(300)), 70);
+        assert_eq!(e.fill_holes(SeqNum(90), SeqNum(300)).0, 70);
         assert!(e.holes.is_empty());
         for i in 0..10 {
             e.add_hole(SeqNum(1000 + i * 10), SeqNum(1005 + i * 10));

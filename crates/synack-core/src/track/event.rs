@@ -111,11 +111,14 @@ pub enum Analysis {
     WindowFull,
     /// A new SYN on an earlier connection's 4-tuple (reported as `EventKind::PortReuse`).
     ReusedPorts,
+    /// A D-SACK (RFC 2883): a SACK block below the cumulative ACK reports
+    /// bytes that arrived twice; the resend that carried them was spurious.
+    Dsack,
 }
 
 impl Analysis {
     /// Every flag, in declaration order (the order of `index`).
-    pub const ALL: [Analysis; 15] = [
+    pub const ALL: [Analysis; 16] = [
         Analysis::KeepAlive,
         Analysis::KeepAliveAck,
         Analysis::Retransmission,
@@ -131,6 +134,7 @@ impl Analysis {
         Analysis::WindowUpdate,
         Analysis::WindowFull,
         Analysis::ReusedPorts,
+        Analysis::Dsack,
     ];
 
     /// The name used in JSON (snake_case).
@@ -151,6 +155,7 @@ impl Analysis {
             Analysis::WindowUpdate => "window_update",
             Analysis::WindowFull => "window_full",
             Analysis::ReusedPorts => "reused_ports",
+            Analysis::Dsack => "dsack",
         }
     }
 
@@ -197,6 +202,35 @@ pub struct Evidence {
     pub dup_acks: u32,
     /// The original of this retransmission was in the capture.
     pub original_seen: bool,
+    /// The connection's round trip at the capture point, µs, when known.
+    pub rtt_us: Option<u64>,
+    /// µs since a SACK or duplicate ACK reported the gap this segment fills.
+    pub reported_us: Option<u64>,
+    /// Another frame the rule points at (the resend a D-SACK proves spurious).
+    pub other_frame: Option<u64>,
+}
+
+/// How the handshake settled ECN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EcnMode {
+    /// The SYN asked for ECN; the SYN+ACK declined.
+    None,
+    /// Classic ECN (RFC 3168): ECE echoes CE until CWR.
+    Classic,
+    /// Accurate ECN (RFC 9768): counters of CE marks, AE/CWR/ECE as a counter.
+    Accurate,
+}
+
+impl EcnMode {
+    /// The JSON name: `none`, `classic`, `accecn`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EcnMode::None => "none",
+            EcnMode::Classic => "classic",
+            EcnMode::Accurate => "accecn",
+        }
+    }
 }
 
 /// What happened.
@@ -258,6 +292,20 @@ pub enum EventKind {
     },
     /// A FIN repeated while its sender waits in LAST_ACK: the final ACK was lost.
     LastAckLost,
+    /// The handshake settled ECN: the SYN asked for it (classic RFC 3168
+    /// or Accurate ECN, RFC 9768), and this SYN+ACK answered.
+    EcnSetup {
+        /// What was agreed.
+        mode: EcnMode,
+    },
+    /// The IP header carries CE: a router on the path marked congestion
+    /// instead of dropping the packet.
+    CongestionExperienced,
+    /// The first ECE of a run: the receiver echoes a CE mark (classic ECN
+    /// repeats ECE on every ACK until the sender's CWR).
+    EcnEcho,
+    /// CWR: the sender reduced its congestion window, answering ECE.
+    WindowReduced,
     /// A sequence-analysis flag on the segment.
     Analysis {
         /// Which flag.
@@ -283,6 +331,10 @@ impl EventKind {
             EventKind::Midstream => "midstream",
             EventKind::PortReuse { .. } => "port_reuse",
             EventKind::LastAckLost => "last_ack_lost",
+            EventKind::EcnSetup { .. } => "ecn_setup",
+            EventKind::CongestionExperienced => "ce",
+            EventKind::EcnEcho => "ece",
+            EventKind::WindowReduced => "cwr",
             EventKind::Analysis { what, .. } => what.name(),
         }
     }

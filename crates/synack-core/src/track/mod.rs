@@ -25,10 +25,10 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
-pub use connection::{Close, Connection, Handshake};
+pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
-pub use event::{Analysis, CloseVariant, Event, EventKind, Evidence, ResetCause};
+pub use event::{Analysis, CloseVariant, EcnMode, Event, EventKind, Evidence, ResetCause};
 pub use facts::{Ending, Facts, KeepaliveFacts};
 pub use key::{ConnKey, Side};
 pub use state::{StatePath, TcpState};

@@ -816,3 +816,172 @@ mod limits {
         assert!(s.facts().duration_ns >= 0);
     }
 }
+
+mod downstream_of_a_loss {
+    use super::*;
+
+    /// Handshake with a 10 ms round trip at the capture point (the capture
+    /// sits by the server: the client's ACK comes 10 ms after the SYN+ACK).
+    fn slow_start() -> Sim {
+        let mut s = Sim::new();
+        s.c(SYN, C_ISN, 0, 0).s(SYN | ACK, S_ISN, C_ISN + 1, 0);
+        s.wait_ms(10).c(ACK, C_ISN + 1, S_ISN + 1, 0);
+        s
+    }
+
+    /// A SACK option's first block, as a receiver sends it.
+    fn sack(s: &mut Sim, ack: u32, left: u32, right: u32) {
+        s.ms += 1;
+        s.frame += 1;
+        let mut spec = SegmentSpec::new(s.server, s.client);
+        spec.flags = ACK;
+        spec.seq = S_ISN + 1;
+        spec.ack = ack;
+        spec.sack = Some((left, right));
+        let (bytes, wire_len) = spec.bytes();
+        let f = Frame {
+            number: s.frame,
+            ts: ms(s.ms),
+            wire_len,
+            data: &bytes,
+        };
+        let Ok(()) = s.a.frame(&f, LinkKind::Raw, &mut s.out);
+    }
+
+    #[test]
+    fn a_gap_filled_a_round_trip_after_the_sack_that_reported_it_is_a_retransmission() {
+        let mut s = slow_start();
+        // Segment 1001..2001 is lost before the capture point.
+        s.c(ACK, C_ISN + 1, S_ISN + 1, 1000); // frame 4
+        s.c(ACK, C_ISN + 2001, S_ISN + 1, 1000); // frame 5: a gap
+        sack(&mut s, C_ISN + 1001, C_ISN + 2001, C_ISN + 3001); // frame 6: reports it
+                                                                // RACK resends on that first SACK: one round trip later, right
+                                                                // behind a new segment (within 3 ms of the highest one).
+        s.wait_ms(9).c(ACK, C_ISN + 3001, S_ISN + 1, 1000); // frame 7
+        s.c(ACK, C_ISN + 1001, S_ISN + 1, 1000); // frame 8: fills the gap
+        s.done();
+        assert!(s.has_analysis(5, Analysis::LostSegment));
+        assert!(s.has_analysis(8, Analysis::Retransmission));
+        assert!(!s.has_analysis(8, Analysis::OutOfOrder));
+        assert_eq!(s.conn().client().bytes(), 4000, "the lost bytes count once");
+    }
+
+    #[test]
+    fn a_gap_filled_right_after_the_report_is_reordering() {
+        let mut s = slow_start();
+        s.c(ACK, C_ISN + 1, S_ISN + 1, 1000);
+        s.c(ACK, C_ISN + 2001, S_ISN + 1, 1000);
+        sack(&mut s, C_ISN + 1001, C_ISN + 2001, C_ISN + 3001);
+        s.c(ACK, C_ISN + 1001, S_ISN + 1, 1000); // 1 ms later: it was only late
+        s.done();
+        assert!(s.has_analysis(7, Analysis::OutOfOrder));
+    }
+}
+
+mod ecn {
+    use super::*;
+
+    fn with(s: &mut Sim, from: Side, flags: u8, seq: u32, ack: u32, ae: bool, ecn: u8) {
+        s.ms += 1;
+        s.frame += 1;
+        let (src, dst) = match from {
+            Side::Client => (s.client, s.server),
+            Side::Server => (s.server, s.client),
+        };
+        let mut spec = SegmentSpec::new(src, dst);
+        spec.flags = flags;
+        spec.seq = seq;
+        spec.ack = ack;
+        spec.ae = ae;
+        spec.ecn = ecn;
+        spec.len = if flags & SYN == 0 { 100 } else { 0 };
+        let (bytes, wire_len) = spec.bytes();
+        let f = Frame {
+            number: s.frame,
+            ts: ms(s.ms),
+            wire_len,
+            data: &bytes,
+        };
+        let Ok(()) = s.a.frame(&f, LinkKind::Raw, &mut s.out);
+    }
+
+    #[test]
+    fn an_accurate_ecn_handshake_is_told_from_a_classic_one() {
+        let mut s = Sim::new();
+        with(&mut s, Side::Client, SYN | ECE | CWR, C_ISN, 0, true, 0);
+        // AccECN SYN+ACK codepoint (AE,CWR,ECE) = (0,1,0).
+        with(
+            &mut s,
+            Side::Server,
+            SYN | ACK | CWR,
+            S_ISN,
+            C_ISN + 1,
+            false,
+            0,
+        );
+        s.done();
+        assert!(s.has(
+            2,
+            EventKind::EcnSetup {
+                mode: EcnMode::Accurate
+            }
+        ));
+        assert_eq!(s.conn().ecn().mode(), Some(EcnMode::Accurate));
+    }
+
+    #[test]
+    fn classic_ecn_marks_echo_and_reduce() {
+        let mut s = Sim::new();
+        with(&mut s, Side::Client, SYN | ECE | CWR, C_ISN, 0, false, 0);
+        with(
+            &mut s,
+            Side::Server,
+            SYN | ACK | ECE,
+            S_ISN,
+            C_ISN + 1,
+            false,
+            0,
+        );
+        with(&mut s, Side::Client, ACK, C_ISN + 1, S_ISN + 1, false, 3); // CE
+        with(
+            &mut s,
+            Side::Server,
+            ACK | ECE,
+            S_ISN + 1,
+            C_ISN + 101,
+            false,
+            0,
+        );
+        with(
+            &mut s,
+            Side::Server,
+            ACK | ECE,
+            S_ISN + 101,
+            C_ISN + 101,
+            false,
+            0,
+        );
+        with(
+            &mut s,
+            Side::Client,
+            ACK | CWR,
+            C_ISN + 101,
+            S_ISN + 201,
+            false,
+            2,
+        );
+        s.done();
+        assert!(s.has(
+            2,
+            EventKind::EcnSetup {
+                mode: EcnMode::Classic
+            }
+        ));
+        assert!(s.has(3, EventKind::CongestionExperienced));
+        assert!(s.has(4, EventKind::EcnEcho));
+        assert!(!s.has(5, EventKind::EcnEcho), "one echo event per run");
+        assert!(s.has(6, EventKind::WindowReduced));
+        let e = s.conn().ecn();
+        assert_eq!((e.ce(), e.ece(), e.cwr()), ([1, 0], [0, 2], [1, 0]));
+    }
+}
