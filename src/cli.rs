@@ -106,8 +106,13 @@ and the kernel's received/dropped counters are printed.
 Capturing needs root, or the capabilities on the binary:
   sudo setcap cap_net_raw,cap_net_admin+eip $(command -v synack)
 Started through sudo, synack drops back to the invoking user once the capture
-is open (like tcpdump -Z). States are inferred from the packets: on a capture
-taken near one host, the far side's state lags by the path delay.";
+is open (like tcpdump -Z).
+
+States are only what the packets prove: a receiver's state changes once its
+reply shows it got the segment. Live, synack holds a line back at most 0.4 s
+for that reply; a proof that comes later is shown on the line of the reply
+itself, and an ACK assumed received that a resend later disproves is shown
+as a correction there.";
 
 #[derive(Debug, Args)]
 pub(crate) struct LiveArgs {

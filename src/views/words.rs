@@ -510,6 +510,14 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
             if f.zero_window_ads == 1 { "" } else { "s" }
         ));
     }
+    for (side, state) in [Side::Client, Side::Server].into_iter().zip(f.states) {
+        if state == synack_core::track::TcpState::Unknown && !c.midstream() {
+            parts.push(format!(
+                "nothing in the capture shows what became of the {} (it never answered)",
+                side.name()
+            ));
+        }
+    }
     if f.ending != Ending::Refused {
         parts.push(match f.retransmissions {
             0 => "no retransmissions".into(),
