@@ -15,6 +15,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
 use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::escape::Escaped;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -293,8 +294,10 @@ pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Re
     let (name, desc) = src.link_names();
     writeln!(
         err,
-        "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
-        src.device(),
+        "listening on {}, link-type {} ({}), snapshot length {} bytes",
+        Escaped(src.device()),
+        Escaped(&name),
+        Escaped(&desc),
         crate::capture::live::SNAPLEN
     )?;
     err.flush()?;
@@ -412,9 +415,10 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
         if f.contains(pcap::IfFlags::WIRELESS) {
             tags.push("Wireless");
         }
-        write!(out, "{}.{}", i + 1, d.name)?;
+        // Names and descriptions come from the OS (a Linux interface name may hold an ESC).
+        write!(out, "{}.{}", i + 1, Escaped(&d.name))?;
         if let Some(desc) = &d.desc {
-            write!(out, " ({desc})")?;
+            write!(out, " ({})", Escaped(desc))?;
         }
         writeln!(out, " [{}]", tags.join(", "))?;
     }
@@ -431,11 +435,14 @@ fn read_one<W: Write>(
     err: &mut impl Write,
 ) -> Result<u64> {
     if !opts.json {
+        // The file name is the user's, but it may come from anywhere: escaped like capture text.
         let (name, desc) = src.link_names();
         writeln!(
             err,
-            "reading from file {}, link-type {name} ({desc}), snapshot length {}",
-            src.name(),
+            "reading from file {}, link-type {} ({}), snapshot length {}",
+            Escaped(src.name()),
+            Escaped(&name),
+            Escaped(&desc),
             src.snaplen()
         )?;
     }
@@ -488,6 +495,6 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
         .ok()?
         .progress_chars("=> "),
     );
-    bar.set_message(src.name().to_string());
+    bar.set_message(Escaped(src.name()).to_string());
     Some(bar)
 }

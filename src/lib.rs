@@ -16,7 +16,8 @@
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
-//! - `cli`: clap's definitions; `error`: what can go wrong, in one line each.
+//! - `cli`: clap's definitions; `error`: what can go wrong, in one line each;
+//!   `escape`: outside text made safe for a terminal.
 
 mod app;
 mod capture;
@@ -24,6 +25,7 @@ mod cli;
 mod demo;
 pub mod echo;
 mod error;
+mod escape;
 mod kernel;
 mod views;
 
@@ -84,7 +86,7 @@ pub fn run() -> ExitCode {
             let cfg = match args.validate() {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("synack: {}", e.0);
+                    eprintln!("synack: {}", escape::Escaped(&e.0));
                     return ExitCode::from(2);
                 }
             };
