@@ -427,7 +427,7 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
 
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-fn read_one<W: Write>(
+pub(crate) fn read_one<W: Write>(
     src: &mut FileSource,
     pipe: &mut Pipeline<W>,
     opts: &OutputArgs,

@@ -18,6 +18,7 @@
 //!   network I/O); `kernel`: the kernel's socket table.
 //! - `cli`: clap's definitions; `error`: what can go wrong, in one line each;
 //!   `escape`: outside text made safe for a terminal.
+//! - `fuzzing`: entry points for the cargo-fuzz targets in `fuzz/` (hidden; not an API).
 
 mod app;
 mod capture;
@@ -26,6 +27,8 @@ mod demo;
 pub mod echo;
 mod error;
 mod escape;
+#[doc(hidden)]
+pub mod fuzzing;
 mod kernel;
 mod views;
 

@@ -14,10 +14,10 @@ use synack_core::decode::link::LinkKind;
 use synack_core::decode::{Frame, Timestamp};
 
 mod buffer;
-mod classic;
+pub(crate) mod classic;
 mod libpcap;
 pub(crate) mod live;
-mod pcapng;
+pub(crate) mod pcapng;
 
 use classic::ClassicReader;
 use libpcap::Offline;
@@ -151,7 +151,7 @@ impl FileSource {
             path: name.clone(),
             reason,
         };
-        let (mut stream, size): (Box<dyn Read>, Option<u64>) = match input {
+        let (stream, size): (Box<dyn Read>, Option<u64>) = match input {
             Input::File(path) => {
                 let file =
                     std::fs::File::open(Path::new(path)).map_err(|e| open_err(io_reason(&e)))?;
@@ -162,6 +162,23 @@ impl FileSource {
                 (Box::new(file), Some(meta.len()))
             }
             Input::Stdin => (Box::new(std::io::stdin()), None),
+        };
+        FileSource::from_stream(input, stream, size, filter)
+    }
+
+    /// A capture already open as a byte stream (`size` for the progress bar).
+    /// Classic pcap and pcapng are read by hand; anything else goes to
+    /// libpcap when `input` is a file it can open again, and is refused otherwise.
+    pub(crate) fn from_stream(
+        input: &Input,
+        mut stream: Box<dyn Read>,
+        size: Option<u64>,
+        filter: Option<&str>,
+    ) -> Result<FileSource> {
+        let name = input.name().to_string();
+        let open_err = |reason: String| Error::Open {
+            path: name.clone(),
+            reason,
         };
         // Peek at the first 24 bytes; the readers get them back in front of the rest.
         let mut head = Vec::with_capacity(24);
