@@ -15,6 +15,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
 use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::output::AsyncOut;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -193,7 +194,7 @@ impl<W: Write> Pipeline<W> {
     }
 
     /// End the run: every view says its last word, with `sections` added.
-    pub(crate) fn finish(mut self, sections: &[&dyn Section]) -> io::Result<()> {
+    pub(crate) fn finish(&mut self, sections: &[&dyn Section]) -> io::Result<()> {
         self.end_input()?;
         let counts = self.analyzer.counts();
         let end = RunEnd {
@@ -277,53 +278,107 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
     Ok(outcome)
 }
 
-/// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames arrive.
-pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+/// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames
+/// arrive. Output goes through a thread, so nothing stdout does can hold
+/// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
+/// and SIGHUP stop it at once.
+pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
     let filter = args.filter();
     let mut src = LiveSource::open(&args.interface, filter.as_deref())?;
     drop_privileges()?;
     if let Some(w) = &args.write {
-        src.save_to(w)?;
+        src.save_to(w, args.rotation())?;
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
     writeln!(
         err,
         "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
-        src.device(),
+        crate::views::words::escaped(src.device()),
         crate::capture::live::SNAPLEN
     )?;
     err.flush()?;
     let opts = &args.output;
     let look = stdout_look();
     let mut pipe = Pipeline::new(
-        out,
+        AsyncOut::new(io::stdout()),
         views_for(opts, look),
         analyzer_config(opts, Lookahead::LIVE),
         opts.count,
     );
     // A person watching sees each packet at once; a pipe or file gets full
-    // buffers (and a flush whenever the wire goes quiet).
+    // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
     let link = src.link();
-    capture_until(&mut src, &mut pipe, &stop, link)?;
-    src.flush()?;
+    let mut outcome = Outcome::Clean;
+    let mut reader_gone = false;
+    match capture_until(&mut src, &mut pipe, &stop, link) {
+        Ok(()) => {}
+        Err(e) if e.is_broken_pipe() => reader_gone = true,
+        Err(e) => {
+            // The capture or the savefile failed: say so, and still close
+            // the savefile and print the counters.
+            writeln!(err, "synack: {e}")?;
+            outcome = Outcome::InputErrors;
+        }
+    }
+    let saved = match src.flush() {
+        Ok(n) => n,
+        Err(e) => {
+            writeln!(err, "synack: {e}")?;
+            outcome = Outcome::InputErrors;
+            None
+        }
+    };
     let stats = src.stats();
     pipe.kernel = Some(stats);
     let frames = pipe.frames();
-    pipe.finish(&[])?;
+    if !reader_gone {
+        let patience = if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::time::Duration::from_millis(300)
+        } else {
+            std::time::Duration::from_secs(5)
+        };
+        match pipe.finish(&[]) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(e.into()),
+        }
+        let dropped = pipe.out.dropped();
+        if let Err(e) = pipe.out.close(patience) {
+            writeln!(err, "synack: writing the output failed: {e}")?;
+            outcome = Outcome::InputErrors;
+        }
+        if dropped > 0 {
+            writeln!(
+                err,
+                "synack: {dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)"
+            )?;
+        }
+    }
     if !args.output.json {
         writeln!(
             err,
             "{frames} packets captured\n{} packets received by filter\n{} packets dropped by kernel",
             stats.received, stats.dropped
         )?;
+        if let (Some(w), Some(n)) = (&args.write, saved) {
+            writeln!(
+                err,
+                "{n} packets written to {}",
+                crate::views::words::escaped(w)
+            )?;
+        }
     }
-    Ok(Outcome::Clean)
+    Ok(outcome)
 }
 
 /// The wall clock as a capture timestamp (live frames carry the same clock).
@@ -339,7 +394,7 @@ fn wall_clock() -> Timestamp {
 
 /// Feed live frames to the pipeline until `stop` is set or `-c` is reached.
 /// While the wire is quiet, time still passes: TIME_WAITs expire on the
-/// wall clock and held packets go out.
+/// wall clock, held packets go out, and the savefile is written.
 pub(crate) fn capture_until<W: Write>(
     src: &mut LiveSource,
     pipe: &mut Pipeline<W>,
@@ -348,13 +403,20 @@ pub(crate) fn capture_until<W: Write>(
 ) -> Result<()> {
     while !pipe.done() {
         let mut idle_failed = None;
-        let next = src.next_frame(stop, &mut || {
+        let mut save_failed = None;
+        let next = src.next_frame(stop, &mut |src| {
             if let Err(e) = pipe.tick(wall_clock()) {
                 idle_failed = Some(e);
+            }
+            if let Err(e) = src.flush_savefile() {
+                save_failed = Some(e);
             }
         })?;
         if let Some(e) = idle_failed {
             return Err(e.into());
+        }
+        if let Some(e) = save_failed {
+            return Err(e);
         }
         match next {
             Some(frame) => pipe.frame(&frame, link)?,

@@ -126,8 +126,23 @@ pub(crate) struct LiveArgs {
     pub(crate) interface: String,
 
     /// Also write the raw frames to FILE (pcap), readable by tcpdump and synack read
-    #[arg(short = 'w', value_name = "FILE")]
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub(crate) write: Option<String>,
+
+    /// With -w: start a new file once this one passes MB million bytes
+    /// (FILE, FILE1, FILE2…; with -W, a ring FILE0…FILEn-1), as tcpdump -C
+    #[arg(short = 'C', value_name = "MB", requires = "write")]
+    pub(crate) file_size: Option<u64>,
+
+    /// With -C: keep at most N files, overwriting the oldest (a ring); with
+    /// -G alone: stop after N files, as tcpdump -W
+    #[arg(short = 'W', value_name = "N", requires = "write", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) file_count: Option<u32>,
+
+    /// With -w: start a new file every SECONDS (FILE may hold strftime
+    /// fields such as %H%M%S), as tcpdump -G
+    #[arg(short = 'G', value_name = "SECONDS", requires = "write", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) rotate_seconds: Option<u64>,
 
     /// A BPF filter as in tcpdump
     #[arg(value_name = "FILTER")]
@@ -140,6 +155,15 @@ pub(crate) struct LiveArgs {
 impl LiveArgs {
     pub(crate) fn filter(&self) -> Option<String> {
         (!self.filter.is_empty()).then(|| self.filter.join(" "))
+    }
+
+    /// How the savefile rotates.
+    pub(crate) fn rotation(&self) -> crate::capture::savefile::Rotation {
+        crate::capture::savefile::Rotation {
+            size_bytes: self.file_size.map(|mb| mb.max(1) * 1_000_000),
+            files: self.file_count,
+            seconds: self.rotate_seconds,
+        }
     }
 }
 

@@ -7,6 +7,13 @@ pub(crate) enum Error {
     #[error("cannot read {path}: {reason}")]
     Open { path: String, reason: String },
 
+    #[error("cannot write {path}: {reason}")]
+    Create { path: String, reason: String },
+
+    /// A savefile write failed (disk full…): what was written is whole.
+    #[error("{0}")]
+    Save(String),
+
     #[error("cannot capture on {device}: {reason}")]
     Capture { device: String, reason: String },
 

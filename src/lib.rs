@@ -25,6 +25,7 @@ mod demo;
 pub mod echo;
 mod error;
 mod kernel;
+mod output;
 mod views;
 
 use std::io::{self, BufWriter, Write};
@@ -56,9 +57,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Live(args) => {
-            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
             let mut err = io::stderr().lock();
-            let r = app::live(&args, out, &mut err);
+            let r = app::live(&args, &mut err);
             finish(r, &mut err)
         }
         Command::Echo(args) => match echo::run(args) {

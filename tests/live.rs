@@ -302,3 +302,297 @@ fn lines_come_within_half_a_second_with_proven_states() {
         "{syn}"
     );
 }
+
+/// Send about `bytes` through an echo connection on `port` (bounded; loopback).
+fn bulk(port: u16, bytes: usize) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let chunk = vec![b'x'; 1400];
+    let mut sent = 0;
+    while sent < bytes {
+        // Small writes: many packets, so the savefile fills record by record.
+        std::io::Write::write_all(&mut c, &chunk).unwrap();
+        sent += chunk.len();
+    }
+    drop(c);
+    server.join().unwrap();
+}
+
+/// A full disk: the error is said at once with how many packets were
+/// written, the exit status is non-zero, and the file holds only whole records.
+#[test]
+fn a_full_disk_is_reported_and_the_savefile_stays_whole() {
+    if !may_capture() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("synack-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to mount a tmpfs"
+        );
+        eprintln!("SKIPPED: cannot mount a tmpfs here");
+        return;
+    }
+    let file = dir.join("full.pcap");
+    let port = 19211;
+    let mut child = synack()
+        .args(["live", "-w"])
+        .arg(&file)
+        .args(["--summary", "tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    bulk(port, 4 << 20);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    // Read the file back before the tmpfs goes: every record whole.
+    let back = run_path(&["read", "--json"], &file);
+    let _ = std::process::Command::new("umount").arg(&dir).status();
+    assert!(!out.status.success(), "a full disk must not exit 0: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("failed after"))
+        .unwrap_or_else(|| panic!("no write error said: {err}"));
+    assert!(line.contains("No space left on device"), "{line}");
+    assert!(line.contains("whole packets"), "{line}");
+    assert!(
+        back.status.success(),
+        "the savefile is cut: {}",
+        stderr(&back)
+    );
+    let n: u64 = line
+        .split("failed after ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let read = json_lines(&back)
+        .iter()
+        .filter(|v| v["type"] == "packet")
+        .count() as u64;
+    assert_eq!(read, n, "the file holds exactly the packets said written");
+    // Loopback frames are up to 64 KiB: a 1 MB disk holds a few dozen.
+    assert!(n > 10, "{n}");
+}
+
+/// `synack live | head -1`: once the reader is gone, the capture ends
+/// quietly with status 0, as tcpdump does.
+#[test]
+fn a_closed_pipe_ends_the_capture_quietly() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19212;
+    let mut child = synack()
+        .args(["live", "tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    // Read one line, then close the pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {}
+        drop(stdout);
+    });
+    traffic(port);
+    reader.join().unwrap();
+    let start = Instant::now();
+    // More packets come; the next write finds the pipe closed.
+    for _ in 0..3 {
+        traffic(port);
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(3), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+/// Ctrl-C while nobody reads stdout: the capture stops at once, and the
+/// savefile holds every frame the kernel handed over.
+#[test]
+fn ctrl_c_stops_at_once_while_stdout_is_not_read() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19213;
+    let file = std::env::temp_dir().join(format!("synack-stuck-{}.pcap", std::process::id()));
+    let mut child = synack()
+        .args(["live", "-w"])
+        .arg(&file)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    // stdout is never read: its pipe fills after 64 KiB of lines.
+    bulk(port, 64 << 20);
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "Ctrl-C ignored while stdout is blocked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let captured: u64 = err
+        .lines()
+        .find_map(|l| l.strip_suffix(" packets captured"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    let back = run_path(&["read", "--summary"], &file);
+    let frames: u64 = stdout(&back)
+        .lines()
+        .find_map(|l| l.strip_prefix("summary: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    // The capture went on while stdout was stuck (it used to stop at the
+    // first full pipe, about 600 frames), and the file holds every frame read.
+    assert!(captured > 1000, "{err}");
+    assert_eq!(frames, captured, "{err}");
+}
+
+/// The interface goes away mid-capture: one line says so, and the closing
+/// summary and counters are still printed (exit status 1).
+#[test]
+fn a_vanishing_interface_still_gets_its_summary() {
+    if !may_capture() {
+        return;
+    }
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let name = format!("sy{}", std::process::id() % 100_000);
+    if !ip(&[
+        "link",
+        "add",
+        &name,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &format!("{name}p"),
+    ]) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to add a veth pair"
+        );
+        eprintln!("SKIPPED: cannot add a veth pair here");
+        return;
+    }
+    ip(&["link", "set", &name, "up"]);
+    let mut child = synack()
+        .args(["live", "-i", &name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    ip(&["link", "del", &name]);
+    let start = Instant::now();
+    let out = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("disappeared") || err.contains("went down"),
+        "{err}"
+    );
+    assert!(err.contains("packets captured"), "{err}");
+    assert!(stdout(&out).contains("summary: "), "{}", stdout(&out));
+}
+
+/// `-C 1 -W 2`: a ring of two files of at most 1,000,000 bytes, each whole.
+#[test]
+fn savefiles_rotate_in_a_ring() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19214;
+    let base = std::env::temp_dir().join(format!("synack-ring-{}.pcap", std::process::id()));
+    let base_s = base.display().to_string();
+    let mut child = synack()
+        .args(["live", "-C", "1", "-W", "2", "-w", &base_s, "--summary"])
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    bulk(port, 6 << 20);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    for i in 0..2 {
+        let f = format!("{base_s}{i}");
+        let len = std::fs::metadata(&f)
+            .unwrap_or_else(|_| panic!("{f} missing"))
+            .len();
+        assert!(len <= 1_000_000, "{f}: {len} bytes");
+        let back = run(&["read", "--summary", &f]);
+        assert!(back.status.success(), "{f}: {}", stderr(&back));
+        let _ = std::fs::remove_file(&f);
+    }
+    assert!(
+        std::fs::metadata(format!("{base_s}2")).is_err(),
+        "a ring of two"
+    );
+}

@@ -3,7 +3,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pcap::{Active, Capture, Device, Precision, Savefile};
+use pcap::{Active, Capture, Device, Precision};
+
+use super::savefile::{self, Rotation, SaveError, Saved, Savefile};
 
 use crate::error::{Error, Result};
 use synack_core::counts::CaptureStats;
@@ -104,11 +106,18 @@ impl LiveSource {
         })
     }
 
-    /// Write every frame that passed the filter to `path`, readable by tcpdump.
-    pub(crate) fn save_to(&mut self, path: &str) -> Result<()> {
-        let sf = self.cap.savefile(path).map_err(|e| Error::Open {
+    /// Write every frame that passed the filter to `path` (rotating as
+    /// asked), readable by tcpdump.
+    pub(crate) fn save_to(&mut self, path: &str, rotation: Rotation) -> Result<()> {
+        let sf = Savefile::create(
+            path,
+            savefile::dlt_to_linktype(self.dlt),
+            SNAPLEN as u32,
+            rotation,
+        )
+        .map_err(|e| Error::Create {
             path: path.to_string(),
-            reason: format!("cannot write the savefile: {e}"),
+            reason: super::io_reason(&e),
         })?;
         self.savefile = Some(sf);
         Ok(())
@@ -126,13 +135,13 @@ impl LiveSource {
         super::link_names(self.dlt)
     }
 
-    /// The next frame that passes the filter; `Ok(None)` once `stop` is set.
-    /// `idle` runs whenever nothing has arrived for a poll interval (a good
-    /// moment to flush output).
+    /// The next frame that passes the filter; `Ok(None)` once `stop` is set
+    /// (or `-G` with `-W` wrote its last file). `idle` runs whenever nothing
+    /// has arrived for a poll interval (a good moment to flush output).
     pub(crate) fn next_frame(
         &mut self,
         stop: &AtomicBool,
-        idle: &mut dyn FnMut(),
+        idle: &mut dyn FnMut(&mut LiveSource),
     ) -> Result<Option<Frame<'_>>> {
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -142,7 +151,11 @@ impl LiveSource {
                 Ok(p) => {
                     self.records += 1;
                     if let Some(sf) = &mut self.savefile {
-                        sf.write(&p);
+                        match sf.write(ts_of(p.header), p.header.len, p.data) {
+                            Ok(Saved::Ok) => {}
+                            Ok(Saved::Done) => return Ok(None),
+                            Err(e) => return Err(save_error(e)),
+                        }
                     }
                     // A copy into a reused buffer: the packet borrows the
                     // handle, and the loop needs the handle again.
@@ -153,7 +166,7 @@ impl LiveSource {
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     if !self.wait_readable() {
-                        idle();
+                        idle(self);
                     }
                     continue;
                 }
@@ -198,17 +211,33 @@ impl LiveSource {
             .unwrap_or_default()
     }
 
-    /// Flush the savefile so it is complete on disk.
-    pub(crate) fn flush(&mut self) -> Result<()> {
+    /// Flush the savefile so it is complete on disk; how many packets it holds.
+    pub(crate) fn flush(&mut self) -> Result<Option<u64>> {
+        match &mut self.savefile {
+            Some(sf) => sf.finish().map(Some).map_err(save_error),
+            None => Ok(None),
+        }
+    }
+
+    /// Write what the savefile holds in memory (while the wire is quiet).
+    pub(crate) fn flush_savefile(&mut self) -> Result<()> {
         if let Some(sf) = &mut self.savefile {
-            sf.flush().map_err(|e| Error::Read {
-                path: "savefile".into(),
-                last_frame: self.records,
-                reason: e.to_string(),
+            let written = sf.written();
+            let path = sf.path().to_string();
+            sf.flush().map_err(|source| {
+                save_error(SaveError {
+                    path,
+                    written,
+                    source,
+                })
             })?;
         }
         Ok(())
     }
+}
+
+fn save_error(e: SaveError) -> Error {
+    Error::Save(e.to_string())
 }
 
 /// Microsecond timeval from libpcap, nanoseconds when opened for them.

@@ -18,6 +18,7 @@ mod classic;
 mod libpcap;
 pub(crate) mod live;
 mod pcapng;
+pub(crate) mod savefile;
 
 use classic::ClassicReader;
 use libpcap::Offline;
@@ -374,7 +375,7 @@ fn linktype_to_dlt(linktype: u32) -> i32 {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -320,7 +320,7 @@ fn run_one(
         } else {
             w.clone()
         };
-        src.save_to(&path)?;
+        src.save_to(&path, Default::default())?;
     }
     if !args.output.json {
         writeln!(err, "demo {name}: {what}")?;

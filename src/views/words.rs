@@ -574,6 +574,29 @@ pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
     line
 }
 
+/// Text from a capture file or the system (interface names, pcapng
+/// comments, file names) made safe for a terminal: control characters and
+/// escape sequences are shown as `\x1b`-style escapes, never sent raw.
+pub(crate) fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            let n = c as u32;
+            if n <= 0xff {
+                let _ = write!(out, "\\x{n:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{n:x}}}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Wrap text at spaces to `width` columns.
 pub(crate) fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
