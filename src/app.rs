@@ -292,7 +292,7 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
     let filter = args.filter();
-    let mut src = LiveSource::open(&args.interface, filter.as_deref())?;
+    let mut src = LiveSource::open(&args.interface, filter.as_deref(), args.buffer_kib)?;
     drop_privileges()?;
     if let Some(w) = &args.write {
         src.save_to(w, args.rotation())?;

@@ -144,6 +144,11 @@ pub(crate) struct LiveArgs {
     #[arg(short = 'G', value_name = "SECONDS", requires = "write", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) rotate_seconds: Option<u64>,
 
+    /// The kernel's capture ring in KiB, as tcpdump -B; most of synack
+    /// live's memory. 64 MiB lets bursts from many clients fit
+    #[arg(short = 'B', long = "buffer-size", value_name = "KiB", default_value_t = crate::capture::live::BUFFER_KIB, value_parser = clap::value_parser!(u32).range(256..))]
+    pub(crate) buffer_kib: u32,
+
     /// A BPF filter as in tcpdump
     #[arg(value_name = "FILTER")]
     pub(crate) filter: Vec<String>,
@@ -240,8 +245,9 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "SECS", default_value_t = 7500.0)]
     pub(crate) idle_timeout: f64,
 
-    /// Track at most this many connections at once; the least recently active are dropped
-    #[arg(long, value_name = "N", default_value_t = 300_000)]
+    /// Track at most this many connections at once (TIME_WAIT included; about
+    /// 2 KB each); the least recently active are dropped, and counted
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub(crate) max_connections: usize,
 
     /// Accepted for tcpdump habits: synack never resolves names

@@ -313,7 +313,11 @@ fn run_one(
         .iter()
         .find(|(n, _)| *n == name)
         .map_or("", |(_, w)| *w);
-    let mut src = LiveSource::open("lo", Some(&format!("tcp port {port}")))?;
+    let mut src = LiveSource::open(
+        "lo",
+        Some(&format!("tcp port {port}")),
+        crate::capture::live::BUFFER_KIB,
+    )?;
     if let Some(w) = &args.write {
         let path = if args.scenario.as_deref() == Some("all") {
             format!("{}-{name}.pcap", w.trim_end_matches(".pcap"))

@@ -14,8 +14,12 @@ use synack_core::Packet;
 use super::time::time_of_day_ms;
 use super::words;
 
-/// A ladder stops collecting rows here; the rest is counted.
-const MAX_ROWS: usize = 5_000;
+/// A ladder keeps its first and last this many rows; those between are
+/// folded into one (a long transfer is the same arrow many times).
+const KEEP_ROWS: usize = 60;
+/// Ladders being collected at once, at most; more open connections are not
+/// drawn (and counted), so memory stays bounded whatever the capture.
+const MAX_OPEN: usize = 5_000;
 
 /// What a row's annotations are about, for colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +75,47 @@ pub(crate) struct Ladder {
     pub(crate) initial: [TcpState; 2],
     pub(crate) first_ts: Timestamp,
     pub(crate) rows: Vec<Row>,
-    pub(crate) dropped: usize,
+    /// The newest rows once `rows` holds the first KEEP_ROWS.
+    tail: std::collections::VecDeque<Row>,
+    /// Rows folded between the first and the last kept.
+    folded: usize,
+}
+
+impl Ladder {
+    fn push(&mut self, r: Row) {
+        if self.rows.len() < KEEP_ROWS {
+            self.rows.push(r);
+            return;
+        }
+        self.tail.push_back(r);
+        if self.tail.len() > KEEP_ROWS {
+            self.tail.pop_front();
+            self.folded += 1;
+        }
+    }
+
+    /// All rows to draw: the first, a fold mark, the last.
+    fn close(mut self) -> Ladder {
+        if self.folded > 0 {
+            let ts = self.tail.front().map_or(self.first_ts, |r| r.ts);
+            self.rows.push(Row {
+                ts,
+                from: None,
+                label: String::new(),
+                states: [None, None],
+                notes: vec![(
+                    Tone::Plain,
+                    format!(
+                        "… {} more segments not drawn (the first and last {KEEP_ROWS} are)",
+                        self.folded
+                    ),
+                )],
+            });
+        }
+        let tail = std::mem::take(&mut self.tail);
+        self.rows.extend(tail);
+        self
+    }
 }
 
 fn flag_names(flags: u8) -> String {
@@ -133,6 +177,10 @@ fn side_index(s: Side) -> usize {
 #[derive(Default)]
 pub(crate) struct Rows {
     ladders: FxHashMap<u64, Ladder>,
+    /// Connections not drawn because MAX_OPEN ladders were open.
+    skipped: rustc_hash::FxHashSet<u64>,
+    /// How many connections went undrawn, in all.
+    pub(crate) not_drawn: u64,
 }
 
 impl Rows {
@@ -141,6 +189,13 @@ impl Rows {
         let (Some(seg), Some(obs)) = (p.segment, p.observation) else {
             return;
         };
+        if !self.ladders.contains_key(&obs.conn) && self.ladders.len() >= MAX_OPEN {
+            self.skipped.insert(obs.conn);
+            return;
+        }
+        if self.skipped.contains(&obs.conn) {
+            return;
+        }
         let notes: Vec<(Tone, String)> = p.events.iter().map(note).collect();
         let ladder = self.ladders.entry(obs.conn).or_insert_with(|| {
             let (client, server) = match obs.side {
@@ -153,15 +208,12 @@ impl Rows {
                 initial: obs.before(),
                 first_ts: seg.ts,
                 rows: Vec::new(),
-                dropped: 0,
+                tail: std::collections::VecDeque::new(),
+                folded: 0,
             }
         });
-        if ladder.rows.len() >= MAX_ROWS {
-            ladder.dropped += 1;
-            return;
-        }
         let changed = |i: usize| obs.paths[i].changed().then_some(obs.paths[i].after());
-        ladder.rows.push(Row {
+        ladder.push(Row {
             ts: seg.ts,
             from: Some(obs.side),
             label: segment_label(seg, obs),
@@ -180,7 +232,7 @@ impl Rows {
         if e.kind == EventKind::TimeWaitExpired {
             states[side_index(e.side)] = Some(TcpState::Closed);
         }
-        ladder.rows.push(Row {
+        ladder.push(Row {
             ts: e.ts,
             from: None,
             label: String::new(),
@@ -191,6 +243,9 @@ impl Rows {
 
     /// The connection retired: its rows, if any packet of it was seen.
     pub(crate) fn take(&mut self, conn: u64) -> Option<Ladder> {
-        self.ladders.remove(&conn)
+        if self.skipped.remove(&conn) {
+            self.not_drawn += 1;
+        }
+        self.ladders.remove(&conn).map(Ladder::close)
     }
 }

@@ -523,6 +523,12 @@ fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
         EventKind::EcnSetup { mode } => {
             o.plain("mode", mode.name());
         }
+        EventKind::TimeWentBack { ns } => {
+            o.num("back_ns", ns);
+        }
+        EventKind::WindowScaleClamped { shift } => {
+            o.num("shift", shift);
+        }
         EventKind::Analysis { what, evidence } => {
             if what == Analysis::DuplicateAck {
                 o.num("count", evidence.dup_acks);

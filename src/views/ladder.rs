@@ -56,6 +56,9 @@ impl View for LadderView {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if self.rows.not_drawn > 0 {
+            writeln!(out, "{}", words::not_drawn(self.rows.not_drawn))?;
+        }
         super::write_text_end(end, Some(self.width), out)
     }
 }
@@ -267,13 +270,6 @@ fn draw(l: &Ladder, id: u64, story: &str, opts: &LadderView) -> String {
             }
         }
         let _ = writeln!(out, "{}", line.trim_end());
-    }
-    if l.dropped > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            lane_line("", "", &format!(" … {} more segments not drawn", l.dropped))
-        );
     }
     let _ = writeln!(out, "{}", wrap(story, opts.width));
     out

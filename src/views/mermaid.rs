@@ -37,7 +37,10 @@ impl View for MermaidView {
         writeln!(out, "{}", mermaid(&ladder, c.id(), &story))
     }
 
-    fn finish(&mut self, _end: &RunEnd<'_>, _out: &mut dyn Write) -> io::Result<()> {
+    fn finish(&mut self, _end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if self.rows.not_drawn > 0 {
+            writeln!(out, "%% {}", words::not_drawn(self.rows.not_drawn))?;
+        }
         Ok(())
     }
 }

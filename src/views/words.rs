@@ -286,6 +286,12 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
         EventKind::CongestionExperienced => "CE: a router marked congestion".into(),
         EventKind::EcnEcho => "ECE: echoes the congestion mark".into(),
         EventKind::WindowReduced => "CWR: the sender slowed down".into(),
+        EventKind::TimeWentBack { ns } => {
+            format!("time goes back {}", duration(i128::from(ns)))
+        }
+        EventKind::WindowScaleClamped { shift } => {
+            format!("window scale {shift} is above 14: taken as 14 (RFC 7323)")
+        }
         EventKind::Analysis { what, evidence } => analysis_label(what, &evidence),
         _ => e.kind.name().replace('_', " "),
     }
@@ -330,6 +336,12 @@ pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
         EventKind::CongestionExperienced => "IP ECN field 11 (CE)".into(),
         EventKind::EcnEcho => "ECE set after the handshake, on a classic-ECN connection".into(),
         EventKind::WindowReduced => "CWR set after the handshake".into(),
+        EventKind::TimeWentBack { .. } => {
+            "stamped before the connection's previous segment; durations and RTTs skip the step".into()
+        }
+        EventKind::WindowScaleClamped { .. } => {
+            "RFC 7323 §2.3: a shift above 14 is used as 14".into()
+        }
         EventKind::Analysis { what, evidence } => analysis_why(what, &evidence, bases),
         _ => String::new(),
     }
@@ -531,6 +543,14 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     }
     s.push('.');
     s
+}
+
+/// Ladders left out to keep memory bounded.
+pub(crate) fn not_drawn(n: u64) -> String {
+    format!(
+        "{n} connection{} not drawn: more than 5,000 were open at once (draw one with --conn N)",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// The closing summary line of a text view.

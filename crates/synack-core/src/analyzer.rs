@@ -302,6 +302,11 @@ impl Analyzer {
         &self.tracker
     }
 
+    /// Packets (and events, retirements) held back waiting for proof.
+    pub fn held_packets(&self) -> usize {
+        self.queue.items.len()
+    }
+
     /// One frame captured on a link of kind `link`.
     pub fn frame<S: Sink>(
         &mut self,

@@ -51,6 +51,12 @@ impl Segment {
     /// fixed 20-byte header captured and a data offset of at least 5 words.
     pub fn from_decoded(frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Segment> {
         let ip = d.ip()?;
+        // An IP fragment holds part of a segment: its TCP header is shown,
+        // but its length would mislead the sequence tracking (TCP avoids
+        // fragmenting with its MSS, so this is rare).
+        if ip.fragment.is_some() {
+            return None;
+        }
         let tcp = d.tcp()?;
         let h = &tcp.header;
         if !h.fixed_complete() || h.bad_header_len() {

@@ -413,9 +413,17 @@ impl Connection {
                 .push(self.event(seg, side, EventKind::Midstream));
         }
         self.last_frame = seg.frame;
-        let went_back = seg.ts.nanos_since(self.last_ts) < 0;
+        let step_ns = seg.ts.nanos_since(self.last_ts);
+        let went_back = step_ns < 0;
         if went_back {
             self.time_went_back += 1;
+            step.events.push(self.event(
+                seg,
+                side,
+                EventKind::TimeWentBack {
+                    ns: u64::try_from(-step_ns).unwrap_or(u64::MAX),
+                },
+            ));
         }
         // Durations never run backwards: a frame stamped before the last one
         // counts as no time passing.
@@ -425,7 +433,7 @@ impl Connection {
         }
         self.history.record(side, seg);
 
-        self.record_seq_bases(seg, side);
+        self.record_seq_bases(seg, side, step);
         let win_scaled = self.scaled_window(side, seg);
         let window = win_scaled.unwrap_or(u32::from(seg.window));
         let first_analysis = step.events.len();
@@ -487,14 +495,19 @@ impl Connection {
         }
     }
 
-    fn record_seq_bases(&mut self, seg: &Segment, side: Side) {
+    fn record_seq_bases(&mut self, seg: &Segment, side: Side, step: &mut Step<'_>) {
         let me = self.endpoint_mut(side);
         if seg.has(flag::SYN) && !me.syn_seen {
             me.syn_seen = true;
             me.isn = Some(seg.seq);
             me.seq_base = Some(seg.seq);
             me.wscale = seg.options.window_scale;
+            if let Some(shift) = seg.options.window_scale.filter(|s| *s > 14) {
+                let e = self.event(seg, side, EventKind::WindowScaleClamped { shift });
+                step.events.push(e);
+            }
         }
+        let me = self.endpoint_mut(side);
         if me.seq_base.is_none() {
             me.seq_base = Some(seg.seq.minus(1));
         }
@@ -1011,10 +1024,11 @@ impl Connection {
                     && !self.handshake.simultaneous
                 {
                     self.handshake.complete = true;
+                    // A clock stepping back gives no round trip, not a negative one.
                     let rtt = self
                         .handshake
                         .answered_syn
-                        .map(|t| u64::try_from(seg.ts.nanos_since(t)).unwrap_or(0));
+                        .and_then(|t| u64::try_from(seg.ts.nanos_since(t)).ok());
                     self.handshake.rtt_ns = rtt;
                     step.events.push(self.event(
                         seg,

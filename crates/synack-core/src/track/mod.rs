@@ -54,7 +54,8 @@ impl Default for TrackerConfig {
             // Longer than Linux's default keepalive idle (7200 s), so a quiet
             // connection kept alive by the kernel is not forgotten between probes.
             idle_timeout_ns: 7500 * SECOND,
-            max_connections: 300_000,
+            // About 2 KB each: 200 MB at the cap.
+            max_connections: 100_000,
         }
     }
 }
@@ -257,9 +258,15 @@ impl Tracker {
         &self.revisions
     }
 
-    /// Live connections.
+    /// Live connections (TIME_WAIT included: they are held until it ends).
     pub fn len(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Timers waiting (TIME_WAIT expiries, reaping), live or stale: never
+    /// more than about twice the connections held.
+    pub fn timers_held(&self) -> usize {
+        self.timers.len()
     }
 
     /// No live connection.
@@ -304,6 +311,14 @@ impl Tracker {
         self.events.clear();
         self.revisions.clear();
         self.advance_clock(seg.ts);
+        // Timers of connections that left early (reused, evicted, reset)
+        // stay in the heap until due; drop them when they outnumber the
+        // live connections, so memory follows the connections held.
+        if self.timers.len() > 2 * self.conns.len() + 1024 {
+            let conns = &self.conns;
+            self.timers
+                .retain(|Reverse(t)| conns.get(&t.key).is_some_and(|c| c.id == t.conn));
+        }
         let key = ConnKey::of(seg.src, seg.dst);
         let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
 
