@@ -209,6 +209,18 @@ impl<W: Write> Pipeline<W> {
         self.out.flush()
     }
 
+    /// `--conn N` named a connection the input does not have: say so, with
+    /// how many there are (they are numbered from 1 in first-seen order).
+    pub(crate) fn missing_conn(&self, wanted: Option<u64>) -> Option<String> {
+        let n = self.analyzer.counts().connections;
+        let id = wanted.filter(|id| *id > n)?;
+        Some(match n {
+            0 => format!("no connection #{id}: the input has no TCP connection"),
+            1 => format!("no connection #{id}: the input has one TCP connection, #1"),
+            n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
+        })
+    }
+
     /// Frames handed in so far.
     pub(crate) fn frames(&self) -> u64 {
         self.frames
@@ -254,6 +266,7 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
     );
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
+    let mut failed = 0;
     for input in &cfg.inputs {
         if pipe.done() {
             break;
@@ -271,10 +284,19 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
                 writeln!(err, "synack: {e}")?;
                 pipe.note_error(&e);
                 outcome = Outcome::InputErrors;
+                failed += 1;
             }
         }
     }
+    if failed == cfg.inputs.len() && pipe.frames() == 0 {
+        // Nothing was read: the errors said it all, a "0 frames" summary adds nothing.
+        return Ok(outcome);
+    }
     pipe.finish(&[])?;
+    if let Some(line) = pipe.missing_conn(opts.conn) {
+        writeln!(err, "synack: {line}")?;
+        outcome = Outcome::InputErrors;
+    }
     Ok(outcome)
 }
 
@@ -283,6 +305,7 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
 /// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
 /// and SIGHUP stop it at once.
 pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
+    args.output.check()?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -351,6 +374,10 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
             Err(e) => return Err(e.into()),
+        }
+        if let Some(line) = pipe.missing_conn(opts.conn) {
+            writeln!(err, "synack: {line}")?;
+            outcome = Outcome::InputErrors;
         }
         let dropped = pipe.out.dropped();
         if let Err(e) = pipe.out.close(patience) {

@@ -82,7 +82,7 @@ pub(crate) struct DemoArgs {
     pub(crate) list: bool,
 
     /// The echo server's port on 127.0.0.1
-    #[arg(long, default_value_t = 9999)]
+    #[arg(long, default_value_t = 9999, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) port: u16,
 
     /// Also save the capture (with 'all': FILE-NAME.pcap per scenario)
@@ -196,7 +196,7 @@ pub(crate) struct OutputArgs {
     #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
     pub(crate) absolute: bool,
 
-    /// Stop after N frames (counted after the filter)
+    /// Stop after N frames (those that pass the filter, if one is given)
     #[arg(short = 'c', value_name = "N")]
     pub(crate) count: Option<u64>,
 
@@ -212,7 +212,8 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub(crate) nano: bool,
 
-    /// Write JSON Lines instead of text: packet, event and connection records, then a summary
+    /// Write JSON Lines instead of text: packet, event and connection records,
+    /// then a summary. Records always carry what -e, -N, -S and --why add to lines
     #[arg(long)]
     pub(crate) json: bool,
 
@@ -226,7 +227,7 @@ pub(crate) struct OutputArgs {
     pub(crate) view: View,
 
     /// Only connection N (numbered in first-seen order, as '#N' in the output)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = conn_id)]
     pub(crate) conn: Option<u64>,
 
     /// Draw ladders with plain ASCII
@@ -256,6 +257,52 @@ pub(crate) struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// Refuse pairs of options where one would be silently ignored. JSON
+    /// always carries what -e, -N, -S and --why add to lines, so those go
+    /// with it; the table and the diagrams show no packet lines at all.
+    pub(crate) fn check(&self) -> Result<(), UsageError> {
+        let shape = if self.summary {
+            "--summary"
+        } else {
+            match self.view {
+                View::Lines => return Ok(()),
+                View::Ladder => "--view ladder",
+                View::Mermaid => "--view mermaid",
+            }
+        };
+        if self.json && self.view != View::Lines {
+            let view = if self.view == View::Ladder {
+                "--view ladder"
+            } else {
+                "--view mermaid"
+            };
+            return Err(UsageError(format!(
+                "--json and {view} cannot go together: JSON has packet, event and connection records, not diagrams (drop one)"
+            )));
+        }
+        if self.json {
+            return Ok(());
+        }
+        if self.summary && self.view != View::Lines {
+            return Err(UsageError(format!(
+                "--summary and --view {} cannot go together: one prints a table, the other diagrams (drop one)",
+                if self.view == View::Ladder { "ladder" } else { "mermaid" }
+            )));
+        }
+        let line_only = [
+            (self.link_header, "-e"),
+            (self.number, "-N"),
+            (self.absolute, "-S"),
+            (self.why, "--why"),
+        ];
+        if let Some((_, flag)) = line_only.iter().find(|(on, _)| *on) {
+            return Err(UsageError(format!(
+                "{flag} and {shape} cannot go together: {flag} changes packet lines, and {shape} shows none (drop one)"
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn line_options(&self) -> LineOptions {
         LineOptions {
             link_header: self.link_header,
@@ -274,6 +321,15 @@ impl OutputArgs {
             idle_timeout_ns: secs_to_ns(self.idle_timeout),
             max_connections: self.max_connections.max(1),
         }
+    }
+}
+
+/// `--conn`: connections are numbered from 1, as `#1` in the output.
+fn conn_id(word: &str) -> Result<u64, String> {
+    match word.parse::<u64>() {
+        Ok(0) => Err("connections are numbered from 1 (#1 is the first seen)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("a connection number, such as 1 for #1".into()),
     }
 }
 
@@ -328,6 +384,11 @@ impl ReadArgs {
             }
         }
         if let Some(first) = rest.first() {
+            if !self.files.is_empty() && (first == "-" || Path::new(first).exists()) {
+                return Err(UsageError(format!(
+                    "with -r, the words after the options are a filter, and {first} is a file: to read several files, give them without -r (synack read FILE FILE…) or -r before each"
+                )));
+            }
             if looks_like_a_file(first) {
                 return Err(UsageError(format!(
                     "cannot read {first}: no such file (check the path; a filter goes after the files)"
@@ -343,6 +404,7 @@ impl ReadArgs {
         if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
             return Err(UsageError("stdin ('-') can be read only once".into()));
         }
+        self.output.check()?;
         let filter = (!rest.is_empty()).then(|| rest.join(" "));
         Ok(ReadConfig {
             inputs,

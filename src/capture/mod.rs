@@ -170,6 +170,12 @@ impl FileSource {
             .take(24)
             .read_to_end(&mut head)
             .map_err(|e| open_err(e.to_string()))?;
+        if head.is_empty() {
+            return Err(open_err(match input {
+                Input::File(_) => "the file is empty (0 bytes), not a capture".into(),
+                Input::Stdin => "the input is empty, not a capture".into(),
+            }));
+        }
         let reader = if let Some(h) = <&[u8; 24]>::try_from(head.as_slice())
             .ok()
             .and_then(classic::Header::parse)

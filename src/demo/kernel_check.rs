@@ -22,6 +22,7 @@ struct Final {
     close: Option<CloseVariant>,
     /// A later connection took this 4-tuple: the kernel only knows the later one.
     replaced: bool,
+    facts: Facts,
 }
 
 /// A view that only remembers every connection's final states.
@@ -37,8 +38,16 @@ impl View for FinalStates {
             states: f.states,
             close: f.ending.close_variant(),
             replaced: f.retired == Retired::Reused,
+            facts: f.clone(),
         });
         Ok(())
+    }
+}
+
+impl FinalStates {
+    /// Every retired connection's facts, in retirement order.
+    pub(super) fn facts(&self) -> Vec<Facts> {
+        self.0.borrow().iter().map(|f| f.facts.clone()).collect()
     }
 }
 
@@ -101,6 +110,14 @@ impl DemoReport {
             app_errors,
             crossed: (crossed, finals.len()),
         }
+    }
+}
+
+impl DemoReport {
+    /// States compared with the kernel's, and how many differ.
+    pub(super) fn disagreements(&self) -> (usize, usize) {
+        let differ = self.checks.iter().filter(|c| !c.agrees()).count();
+        (differ, self.checks.len())
     }
 }
 

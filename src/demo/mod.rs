@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+mod expect;
 mod kernel_check;
 
 use synack_core::analyzer::Lookahead;
@@ -280,6 +281,12 @@ pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) ->
         }
         return Ok(Outcome::Clean);
     }
+    args.output.check()?;
+    if args.output.count.is_some() {
+        return Err(Error::Usage(
+            "-c does not apply to a demo: it runs whole scenarios (save one with -w, then 'synack read -c N FILE')".into(),
+        ));
+    }
     let wanted = args.scenario.as_deref().unwrap_or_default();
     let names: Vec<&str> = if wanted == "all" {
         SCENARIOS.iter().map(|(n, _)| *n).collect()
@@ -326,8 +333,13 @@ fn run_one(
         };
         src.save_to(&path, Default::default())?;
     }
+    if name == "refused" {
+        refuse_if_listened(port)?;
+    }
     if !args.output.json {
-        writeln!(err, "demo {name}: {what}")?;
+        // The title goes with the output (`demo all > file` keeps them apart);
+        // where the capture runs is for the person at the terminal.
+        writeln!(out, "demo {name}: {what}")?;
         writeln!(err, "capturing on lo, tcp port {port}")?;
     }
     let done = Arc::new(AtomicBool::new(false));
@@ -365,5 +377,34 @@ fn run_one(
         .collect();
     let report = DemoReport::new(name, &finals, &traffic.kernel, errors);
     pipe.finish(&[&report])?;
-    Ok(Outcome::Clean)
+    drop(pipe);
+    out.flush()?;
+    let mut outcome = Outcome::Clean;
+    if let Some(what) = expect::missing(name, &finals.facts()) {
+        writeln!(err, "synack: demo {name} did not show its scenario: {what}")?;
+        outcome = Outcome::InputErrors;
+    }
+    let (differ, compared) = report.disagreements();
+    if differ > 0 {
+        writeln!(
+            err,
+            "synack: demo {name}: {differ} of {compared} inferred states differ from the kernel's (see the kernel check)"
+        )?;
+        outcome = Outcome::InputErrors;
+    }
+    Ok(outcome)
+}
+
+/// The refused scenario needs a port nobody listens on.
+fn refuse_if_listened(port: u16) -> Result<()> {
+    let listening = kernel::sockets()
+        .unwrap_or_default()
+        .iter()
+        .any(|s| s.state == TcpState::Listen && s.local.port() == port);
+    if listening {
+        return Err(Error::Traffic(format!(
+            "demo refused: something already listens on port {port}, so the SYN would be accepted; pick a free port with --port"
+        )));
+    }
+    Ok(())
 }
