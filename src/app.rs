@@ -20,6 +20,7 @@ use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
 use crate::views::mermaid::MermaidView;
+use crate::views::only::{Choose, Only};
 use crate::views::table::TableView;
 use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
 
@@ -45,6 +46,18 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
             ViewKind::Mermaid => Box::new(MermaidView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
+    };
+    let view: Box<dyn View> = match &opts.only {
+        Some(expr) => {
+            // The table and the diagrams show whole connections.
+            let choose = if opts.summary || opts.view != ViewKind::Lines {
+                Choose::Connections
+            } else {
+                Choose::Packets
+            };
+            Box::new(Only::new(expr.clone(), choose, BoxedView(view)))
+        }
+        None => view,
     };
     match opts.conn {
         Some(id) => vec![Box::new(OnlyConn {
@@ -72,6 +85,9 @@ impl View for BoxedView {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         self.0.connection(c, f, out)
+    }
+    fn forget(&mut self, conn: u64) {
+        self.0.forget(conn);
     }
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.0.finish(end, out)

@@ -230,6 +230,14 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "N", value_parser = conn_id)]
     pub(crate) conn: Option<u64>,
 
+    /// Only packets whose annotations include one of these names (with the
+    /// table or a diagram: only connections that had one), as Wireshark's
+    /// tcp.analysis filters: e.g. 'retransmission', 'zero_window,keep_alive',
+    /// 'rst and not refused'. Names: the JSON event kinds, and the groups rst,
+    /// retransmission, time_wait, ecn, analysis
+    #[arg(long, value_name = "EXPR", value_parser = crate::views::only::Expr::parse)]
+    pub(crate) only: Option<crate::views::only::Expr>,
+
     /// Draw ladders with plain ASCII
     #[arg(long)]
     pub(crate) ascii: bool,

@@ -55,6 +55,10 @@ impl View for LadderView {
         writeln!(out, "{}", draw(&ladder, c.id(), &story, self))
     }
 
+    fn forget(&mut self, conn: u64) {
+        self.rows.take(conn);
+    }
+
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         if self.rows.not_drawn > 0 {
             writeln!(out, "{}", words::not_drawn(self.rows.not_drawn))?;

@@ -37,6 +37,10 @@ impl View for MermaidView {
         writeln!(out, "{}", mermaid(&ladder, c.id(), &story))
     }
 
+    fn forget(&mut self, conn: u64) {
+        self.rows.take(conn);
+    }
+
     fn finish(&mut self, _end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         if self.rows.not_drawn > 0 {
             writeln!(out, "%% {}", words::not_drawn(self.rows.not_drawn))?;

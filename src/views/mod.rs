@@ -11,6 +11,7 @@ pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
 pub(crate) mod mermaid;
+pub(crate) mod only;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod words;
@@ -35,6 +36,9 @@ pub(crate) trait View {
     fn connection(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// A connection retired that a filter (`--only`) leaves out: drop
+    /// whatever was kept for it.
+    fn forget(&mut self, _conn: u64) {}
     /// The run is over.
     fn finish(&mut self, _end: &RunEnd<'_>, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
@@ -127,6 +131,9 @@ impl<V: View> View for OnlyConn<V> {
             self.inner.connection(c, f, out)?;
         }
         Ok(())
+    }
+    fn forget(&mut self, conn: u64) {
+        self.inner.forget(conn);
     }
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.inner.finish(end, out)
