@@ -12,7 +12,7 @@ use synack_core::decode::{Frame, Timestamp};
 use synack_core::Analyzer;
 
 use crate::capture::live::LiveSource;
-use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
+use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::output::AsyncOut;
@@ -86,6 +86,14 @@ impl View for BoxedView {
     ) -> io::Result<()> {
         self.0.connection(c, f, out)
     }
+    fn settled(
+        &mut self,
+        c: &synack_core::track::Connection,
+        f: &synack_core::track::Facts,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.0.settled(c, f, out)
+    }
     fn forget(&mut self, conn: u64) {
         self.0.forget(conn);
     }
@@ -100,6 +108,8 @@ pub(crate) fn analyzer_config(opts: &OutputArgs, lookahead: Lookahead) -> Analyz
     AnalyzerConfig {
         tracker: opts.tracker_config(),
         lookahead: (!opts.summary).then_some(lookahead),
+        // Live, a ladder is drawn when its exchange ends, not 2MSL later.
+        settled: lookahead == Lookahead::LIVE,
     }
 }
 
@@ -550,8 +560,14 @@ fn read_one<W: Write>(
         if pipe.done() {
             break;
         }
-        let Some(FileFrame { mut frame, dlt }) = src.next_frame()? else {
-            break;
+        let FileFrame { mut frame, dlt } = match src.next_frame()? {
+            Next::Frame(f) => f,
+            Next::End => break,
+            Next::Quiet => {
+                // The writer paused: show what is held rather than wait.
+                pipe.flush()?;
+                continue;
+            }
         };
         if let Some(f) = &mut filter {
             if !f.matches(dlt, frame.data)? {

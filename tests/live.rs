@@ -596,3 +596,109 @@ fn savefiles_rotate_in_a_ring() {
         "a ring of two"
     );
 }
+
+/// Run `synack live ARGS 'tcp port PORT'`, make one echo connection that the
+/// client closes first, wait `linger`, stop with SIGINT; every stdout line
+/// with the wall-clock second it arrived, and when the client closed.
+fn live_lines_around_a_close(
+    args: &[&str],
+    port: u16,
+    linger: Duration,
+) -> (Vec<(f64, String)>, f64) {
+    use std::io::BufRead;
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let mut child = synack()
+        .arg("live")
+        .args(args)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let banner = wait_for_start(&mut child);
+    assert!(banner.starts_with("listening on lo"), "{banner}");
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            seen.push((now(), line));
+        }
+        seen
+    });
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    std::io::Write::write_all(&mut client, b"hello").unwrap();
+    let mut buf = [0u8; 5];
+    server.read_exact(&mut buf).unwrap();
+    let closed_at = now();
+    drop(client);
+    // The server reads the FIN and closes too: the client holds TIME_WAIT.
+    assert_eq!(server.read(&mut buf).unwrap(), 0);
+    drop((server, listener));
+    std::thread::sleep(linger);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    (reader.join().unwrap(), closed_at)
+}
+
+#[test]
+fn live_ladders_come_when_the_exchange_ends_and_time_wait_runs_on_the_wall_clock() {
+    if !may_capture() {
+        return;
+    }
+    let (seen, closed_at) = live_lines_around_a_close(
+        &["--view", "ladder", "--time-wait", "1"],
+        19208,
+        Duration::from_millis(2500),
+    );
+    let at = |needle: &str| {
+        seen.iter()
+            .find(|(_, l)| l.contains(needle))
+            .map(|(t, _)| *t)
+            .unwrap_or_else(|| panic!("no line with '{needle}' in {seen:#?}"))
+    };
+    // The ladder is drawn once the FINs are answered, not 2MSL later.
+    let ladder = at("#1  client 127.0.0.1:");
+    assert!(
+        ladder - closed_at < 0.8,
+        "ladder {:.3} s after the close",
+        ladder - closed_at
+    );
+    let story = at("client holds");
+    assert!(story - closed_at < 0.8, "{seen:#?}");
+    // TIME_WAIT's end: a continuation, one second (the --time-wait) later,
+    // while the capture still runs.
+    let expired = at("client TIME_WAIT expired");
+    let gap = expired - closed_at;
+    assert!(
+        (0.9..1.8).contains(&gap),
+        "TIME_WAIT expired {gap:.3} s after the close"
+    );
+    assert!(at("#1 (continued)") <= expired);
+}
+
+#[test]
+fn live_lines_say_time_wait_expired_on_the_wall_clock() {
+    if !may_capture() {
+        return;
+    }
+    let (seen, closed_at) =
+        live_lines_around_a_close(&["--time-wait", "1"], 19209, Duration::from_millis(2500));
+    let (expired, _) = seen
+        .iter()
+        .find(|(_, l)| l.contains("TIME_WAIT expired"))
+        .unwrap_or_else(|| panic!("no TIME_WAIT expired line in {seen:#?}"));
+    let gap = expired - closed_at;
+    assert!(
+        (0.9..1.8).contains(&gap),
+        "TIME_WAIT expired {gap:.3} s after the close"
+    );
+}

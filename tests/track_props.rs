@@ -114,6 +114,7 @@ proptest! {
                 max_connections: 2,
             },
             lookahead: (!summary_only).then_some(Lookahead::FILE),
+            ..AnalyzerConfig::default()
         });
         let mut check = Check::default();
         let mut t = 0u64;

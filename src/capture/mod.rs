@@ -127,6 +127,14 @@ enum Reader {
     Libpcap(Offline),
 }
 
+/// What a read brings.
+pub(crate) enum Next<'a> {
+    Frame(FileFrame<'a>),
+    /// A stream (stdin) paused: nothing more for now; ask again.
+    Quiet,
+    End,
+}
+
 /// One frame and the DLT of the link it was captured on.
 pub(crate) struct FileFrame<'a> {
     pub(crate) frame: Frame<'a>,
@@ -162,7 +170,16 @@ impl FileSource {
                 }
                 (Box::new(file), Some(meta.len()))
             }
-            Input::Stdin => (Box::new(std::io::stdin()), None),
+            // The descriptor itself, not std's buffered Stdin: whether more
+            // is waiting is asked of the descriptor (see `watch_for_quiet`).
+            Input::Stdin => {
+                use std::os::fd::AsFd;
+                let fd = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| open_err(io_reason(&e)))?;
+                (Box::new(std::fs::File::from(fd)), None)
+            }
         };
         // Peek at the first 24 bytes; the readers get them back in front of the rest.
         let mut head = Vec::with_capacity(24);
@@ -202,6 +219,18 @@ impl FileSource {
                 }
             }
         };
+        let mut reader = reader;
+        if *input == Input::Stdin {
+            // A stream (tcpdump -U -w - | synack read -): show each frame
+            // while the writer pauses, not at the end.
+            use std::os::fd::AsRawFd;
+            let fd = std::io::stdin().as_raw_fd();
+            match &mut reader {
+                Reader::Classic(r) => r.watch_for_quiet(fd),
+                Reader::Pcapng(r) => r.watch_for_quiet(fd),
+                Reader::Libpcap(_) => {}
+            }
+        }
         let mut src = FileSource {
             reader,
             name,
@@ -282,8 +311,8 @@ impl FileSource {
         })
     }
 
-    /// The next record; `Ok(None)` at the end of the file.
-    pub(crate) fn next_frame(&mut self) -> Result<Option<FileFrame<'_>>> {
+    /// The next record, or word that a stream paused, or the end.
+    pub(crate) fn next_frame(&mut self) -> Result<Next<'_>> {
         let result = match &mut self.reader {
             Reader::Classic(r) => r.next().map(|o| o.map(record_frame)),
             Reader::Pcapng(r) => r.next().map(|o| o.map(record_frame)),
@@ -296,9 +325,10 @@ impl FileSource {
             Ok(Some(mut f)) => {
                 self.records += 1;
                 f.frame.number = self.records;
-                Ok(Some(f))
+                Ok(Next::Frame(f))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(Next::End),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Next::Quiet),
             Err(e) => {
                 let (path, last_frame) = (self.name.clone(), self.records);
                 Err(match e {

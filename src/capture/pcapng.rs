@@ -112,6 +112,10 @@ impl<R: Read> PcapngReader<R> {
         self.input.consumed
     }
 
+    pub(crate) fn watch_for_quiet(&mut self, fd: std::os::fd::RawFd) {
+        self.input.watch_for_quiet(fd);
+    }
+
     fn read_section_header(&mut self) -> Result<(), ReadError> {
         if !self.input.fill(12)? {
             return Err(ReadError::Truncated(

@@ -241,6 +241,34 @@ impl Rows {
         });
     }
 
+    /// The connection's exchange is over (live): its rows so far, and a
+    /// fresh ladder for what may follow (TIME_WAIT's end), starting from
+    /// the states and the clock the first one ended with.
+    pub(crate) fn take_and_continue(&mut self, conn: u64) -> Option<Ladder> {
+        let done = self.ladders.remove(&conn)?.close();
+        let mut last = done.initial;
+        for r in &done.rows {
+            for (i, s) in r.states.iter().enumerate() {
+                if let Some(s) = s {
+                    last[i] = *s;
+                }
+            }
+        }
+        self.ladders.insert(
+            conn,
+            Ladder {
+                client: done.client,
+                server: done.server,
+                initial: last,
+                first_ts: done.first_ts,
+                rows: Vec::new(),
+                tail: std::collections::VecDeque::new(),
+                folded: 0,
+            },
+        );
+        Some(done)
+    }
+
     /// The connection retired: its rows, if any packet of it was seen.
     pub(crate) fn take(&mut self, conn: u64) -> Option<Ladder> {
         if self.skipped.remove(&conn) {

@@ -23,6 +23,9 @@ pub(crate) struct LadderView {
     width: usize,
     ascii: bool,
     color: bool,
+    /// Live: ladders drawn when their exchange ended, before they retired;
+    /// what comes after (TIME_WAIT's end, strays) is drawn as a continuation.
+    drawn_early: rustc_hash::FxHashSet<u64>,
 }
 
 impl LadderView {
@@ -32,6 +35,7 @@ impl LadderView {
             width: look.width.unwrap_or(100),
             ascii,
             color: look.color,
+            drawn_early: Default::default(),
         }
     }
 }
@@ -48,15 +52,30 @@ impl View for LadderView {
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        let continued = self.drawn_early.remove(&c.id());
         let Some(ladder) = self.rows.take(c.id()) else {
             return Ok(());
         };
+        if continued && ladder.rows.is_empty() {
+            return Ok(());
+        }
         let story = words::story(c, f, &|ts| time_of_day_ms(ts));
-        writeln!(out, "{}", draw(&ladder, c.id(), &story, self))
+        let title = if continued { " (continued)" } else { "" };
+        writeln!(out, "{}", draw(&ladder, c.id(), title, &story, self))
+    }
+
+    fn settled(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        let Some(ladder) = self.rows.take_and_continue(c.id()) else {
+            return Ok(());
+        };
+        self.drawn_early.insert(c.id());
+        let story = words::story(c, f, &|ts| time_of_day_ms(ts));
+        writeln!(out, "{}", draw(&ladder, c.id(), "", &story, self))
     }
 
     fn forget(&mut self, conn: u64) {
         self.rows.take(conn);
+        self.drawn_early.remove(&conn);
     }
 
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -157,7 +176,7 @@ fn seconds(ns: i128) -> String {
 }
 
 /// Draw a ladder within `opts.width` columns.
-fn draw(l: &Ladder, id: u64, story: &str, opts: &LadderView) -> String {
+fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> String {
     let g = if opts.ascii { &ASCII } else { &UNICODE };
     let narrow = opts.width < 80;
     let time_w = if narrow { 0 } else { 10 };
@@ -191,7 +210,7 @@ fn draw(l: &Ladder, id: u64, story: &str, opts: &LadderView) -> String {
         out,
         "{}",
         fit(
-            &format!("#{id}  client {}  ⇄  server {}", l.client, l.server),
+            &format!("#{id}{title}  client {}  ⇄  server {}", l.client, l.server),
             opts.width
         )
     );

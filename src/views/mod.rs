@@ -36,6 +36,11 @@ pub(crate) trait View {
     fn connection(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// Live: a connection's exchange is over (each side CLOSED or in
+    /// TIME_WAIT); it retires later, when its timers run out.
+    fn settled(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
     /// A connection retired that a filter (`--only`) leaves out: drop
     /// whatever was kept for it.
     fn forget(&mut self, _conn: u64) {}
@@ -105,6 +110,13 @@ impl Sink for ViewSet<'_> {
         }
         Ok(())
     }
+
+    fn settled(&mut self, c: &Connection, f: &Facts) -> io::Result<()> {
+        for v in self.views.iter_mut() {
+            v.settled(c, f, self.out)?;
+        }
+        Ok(())
+    }
 }
 
 /// `--conn N`: one connection's packets, events and record.
@@ -129,6 +141,12 @@ impl<V: View> View for OnlyConn<V> {
     fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
         if c.id() == self.id {
             self.inner.connection(c, f, out)?;
+        }
+        Ok(())
+    }
+    fn settled(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        if c.id() == self.id {
+            self.inner.settled(c, f, out)?;
         }
         Ok(())
     }

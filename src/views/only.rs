@@ -331,6 +331,14 @@ impl<V: View> View for Only<V> {
         }
     }
 
+    fn settled(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        let so_far = self.seen.get(&c.id()).copied().unwrap_or(0);
+        if self.expr.matches(so_far) {
+            self.inner.settled(c, f, out)?;
+        }
+        Ok(())
+    }
+
     fn forget(&mut self, conn: u64) {
         self.seen.remove(&conn);
         self.inner.forget(conn);

@@ -106,6 +106,7 @@ fn what_is_held_after_200_000_connections_is_what_was_held_after_10_000() {
         AnalyzerConfig {
             tracker: TrackerConfig::default(),
             lookahead: Some(Lookahead::FILE),
+            ..AnalyzerConfig::default()
         },
         &[20_000, 100_000, 200_000],
     );
@@ -123,6 +124,7 @@ fn the_connection_cap_bounds_time_wait_and_timers_too() {
                 ..TrackerConfig::default()
             },
             lookahead: None,
+            ..AnalyzerConfig::default()
         },
         &[10_000, 100_000],
     );

@@ -312,6 +312,14 @@ impl Connection {
     }
 
     /// Both ends are done: CLOSED, and no TIME_WAIT left to run.
+    /// The exchange is over: each side is CLOSED or in TIME_WAIT; only
+    /// timers (and stray segments) can come now.
+    pub(crate) fn exchange_over(states: [TcpState; 2]) -> bool {
+        states
+            .iter()
+            .all(|s| matches!(s, TcpState::Closed | TcpState::TimeWait))
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         self.client.state == TcpState::Closed && self.server.state == TcpState::Closed
     }

@@ -209,6 +209,8 @@ pub struct Tracker {
     events: Vec<Event>,
     revisions: Vec<Revision>,
     retired: VecDeque<(Box<Connection>, Retired)>,
+    /// The connection whose exchange the last segment ended, if it did.
+    settled: Option<(ConnKey, u64)>,
     /// After `finish`: the live connections' keys, last id first.
     closing: Vec<ConnKey>,
     evicted_idle: u64,
@@ -235,6 +237,7 @@ impl Tracker {
             events: Vec::new(),
             revisions: Vec::new(),
             retired: VecDeque::new(),
+            settled: None,
             closing: Vec::new(),
             evicted_idle: 0,
             evicted_cap: 0,
@@ -310,6 +313,7 @@ impl Tracker {
     pub fn observe(&mut self, seg: &Segment) -> Observation {
         self.events.clear();
         self.revisions.clear();
+        self.settled = None;
         self.advance_clock(seg.ts);
         // Timers of connections that left early (reused, evicted, reset)
         // stay in the heap until due; drop them when they outnumber the
@@ -407,6 +411,9 @@ impl Tracker {
                 }));
             }
         }
+        if !Connection::exchange_over(before) && Connection::exchange_over(after) {
+            self.settled = Some((key, conn.id));
+        }
         if conn.is_finished() && before != after {
             self.timers.push(Reverse(Timer {
                 at: connection::add_ns(seg.ts, LINGER_NS),
@@ -430,6 +437,13 @@ impl Tracker {
             corrected,
             assumed: conn.midstream,
         }
+    }
+
+    /// The connection (key and id) whose exchange the last observed segment
+    /// ended: both sides now CLOSED or in TIME_WAIT, so only timers remain.
+    /// It stays tracked (for TIME_WAIT and stray segments) until it retires.
+    pub fn settled(&self) -> Option<(ConnKey, u64)> {
+        self.settled
     }
 
     /// Move the capture clock to `ts`: TIME_WAITs expire, finished

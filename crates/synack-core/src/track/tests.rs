@@ -68,6 +68,7 @@ impl Sim {
             a: Analyzer::new(AnalyzerConfig {
                 tracker: cfg,
                 lookahead: Some(Lookahead::FILE),
+                ..AnalyzerConfig::default()
             }),
             out: Collect::default(),
             client: addr([127, 0, 0, 1], 50000),
