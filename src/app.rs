@@ -20,6 +20,7 @@ use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
 use crate::views::mermaid::MermaidView;
 use crate::views::table::TableView;
+use crate::views::zeek::ZeekView;
 use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
 
 /// How output should look on this process's stdout: decided once.
@@ -34,7 +35,9 @@ pub(crate) fn stdout_look() -> Look {
 
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
-    let view: Box<dyn View> = if opts.json {
+    let view: Box<dyn View> = if opts.zeek {
+        Box::new(ZeekView::new(opts.json))
+    } else if opts.json {
         Box::new(JsonView::new(!opts.summary))
     } else if opts.summary {
         Box::new(TableView::new(look))
@@ -82,7 +85,7 @@ impl View for BoxedView {
 pub(crate) fn analyzer_config(opts: &OutputArgs, lookahead: Lookahead) -> AnalyzerConfig {
     AnalyzerConfig {
         tracker: opts.tracker_config(),
-        lookahead: (!opts.summary).then_some(lookahead),
+        lookahead: (!opts.summary && !opts.zeek).then_some(lookahead),
     }
 }
 

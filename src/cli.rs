@@ -191,6 +191,10 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub(crate) summary: bool,
 
+    /// Write connections as Zeek's conn.log (TSV with Zeek's headers; with --json, Zeek's JSON form)
+    #[arg(long)]
+    pub(crate) zeek: bool,
+
     /// How to show packets: one line each, or each connection as a ladder
     /// diagram (client lane left, server lane right), or as Mermaid for docs
     #[arg(long, value_enum, default_value_t = View::Lines)]

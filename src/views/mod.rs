@@ -14,6 +14,7 @@ pub(crate) mod mermaid;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod words;
+pub(crate) mod zeek;
 
 use std::io::{self, Write};
 
