@@ -13,8 +13,9 @@ use synack_core::Analyzer;
 
 use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
-use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
+use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -248,12 +249,14 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
     }
     let opts = &cfg.output;
     let look = stdout_look();
-    let mut pipe = Pipeline::new(
-        out,
-        views_for(opts, look),
-        analyzer_config(opts, Lookahead::FILE),
-        opts.count,
-    );
+    let mut views = views_for(opts, look);
+    let mut analyzer = analyzer_config(opts, Lookahead::FILE);
+    if let Some(w) = &cfg.write {
+        views.push(annotated_copy(w, opts)?);
+        // Comments carry proven states: the look-ahead runs even for tables.
+        analyzer.lookahead = Some(Lookahead::FILE);
+    }
+    let mut pipe = Pipeline::new(out, views, analyzer, opts.count);
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
     for input in &cfg.inputs {
@@ -289,7 +292,8 @@ pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Re
     let filter = args.filter();
     let mut src = LiveSource::open(&args.interface, filter.as_deref())?;
     drop_privileges()?;
-    if let Some(w) = &args.write {
+    let annotated = args.write.as_deref().filter(|w| is_pcapng_name(w));
+    if let Some(w) = args.write.as_deref().filter(|w| !is_pcapng_name(w)) {
         src.save_to(w)?;
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
@@ -303,12 +307,13 @@ pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Re
     err.flush()?;
     let opts = &args.output;
     let look = stdout_look();
-    let mut pipe = Pipeline::new(
-        out,
-        views_for(opts, look),
-        analyzer_config(opts, Lookahead::LIVE),
-        opts.count,
-    );
+    let mut views = views_for(opts, look);
+    let mut analyzer = analyzer_config(opts, Lookahead::LIVE);
+    if let Some(w) = annotated {
+        views.push(annotated_copy(w, opts)?);
+        analyzer.lookahead = Some(Lookahead::LIVE);
+    }
+    let mut pipe = Pipeline::new(out, views, analyzer, opts.count);
     // A person watching sees each packet at once; a pipe or file gets full
     // buffers (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
@@ -327,6 +332,15 @@ pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Re
         )?;
     }
     Ok(Outcome::Clean)
+}
+
+/// `-w FILE.pcapng`: the annotated copy of every frame, as a view.
+fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
+    let view = AnnotatedPcapng::create(path, opts.time, opts.nano).map_err(|e| Error::Create {
+        path: path.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(Box::new(view))
 }
 
 /// The wall clock as a capture timestamp (live frames carry the same clock).

@@ -125,7 +125,8 @@ pub(crate) struct LiveArgs {
     )]
     pub(crate) interface: String,
 
-    /// Also write the raw frames to FILE (pcap), readable by tcpdump and synack read
+    /// Also write the frames to FILE: classic pcap, or, when FILE ends in .pcapng, pcapng with
+    /// each TCP packet's annotation as its comment (shown and filtered on in Wireshark)
     #[arg(short = 'w', value_name = "FILE")]
     pub(crate) write: Option<String>,
 
@@ -152,6 +153,12 @@ pub(crate) struct ReadArgs {
     /// Capture files ('-' for stdin), then an optional BPF filter as in tcpdump
     #[arg(value_name = "FILE... [FILTER]")]
     pub(crate) args: Vec<String>,
+
+    /// Also write every frame, unchanged, to FILE.pcapng with each TCP packet's annotation
+    /// (events, both states) as its comment: Wireshark shows it and filters on it
+    /// (frame.comment contains "TIME_WAIT")
+    #[arg(short = 'w', value_name = "FILE.pcapng")]
+    pub(crate) write: Option<String>,
 
     #[command(flatten)]
     pub(crate) output: OutputArgs,
@@ -271,6 +278,13 @@ pub(crate) struct ReadConfig {
     pub(crate) inputs: Vec<Input>,
     pub(crate) filter: Option<String>,
     pub(crate) output: OutputArgs,
+    /// `-w`: the annotated pcapng copy.
+    pub(crate) write: Option<String>,
+}
+
+/// `-w NAME` asks for the annotated pcapng form.
+pub(crate) fn is_pcapng_name(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".pcapng")
 }
 
 /// A usage mistake: printed in one line, exit status 2.
@@ -317,11 +331,19 @@ impl ReadArgs {
         if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
             return Err(UsageError("stdin ('-') can be read only once".into()));
         }
+        if let Some(w) = &self.write {
+            if !is_pcapng_name(w) {
+                return Err(UsageError(format!(
+                    "-w {w}: synack read writes pcapng (only pcapng holds the annotations as packet comments); name the file .pcapng"
+                )));
+            }
+        }
         let filter = (!rest.is_empty()).then(|| rest.join(" "));
         Ok(ReadConfig {
             inputs,
             filter,
             output: self.output,
+            write: self.write,
         })
     }
 }
