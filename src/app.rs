@@ -13,15 +13,17 @@ use synack_core::Analyzer;
 
 use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
-use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
+use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::output::AsyncOut;
+use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
 use crate::views::mermaid::MermaidView;
 use crate::views::only::{Choose, Only};
 use crate::views::table::TableView;
+use crate::views::zeek::ZeekView;
 use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
 
 /// How output should look on this process's stdout: decided once.
@@ -36,7 +38,9 @@ pub(crate) fn stdout_look() -> Look {
 
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
-    let view: Box<dyn View> = if opts.json {
+    let view: Box<dyn View> = if opts.zeek {
+        Box::new(ZeekView::new(opts.json))
+    } else if opts.json {
         Box::new(JsonView::new(!opts.summary))
     } else if opts.summary {
         Box::new(TableView::new(look))
@@ -50,7 +54,7 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = match &opts.only {
         Some(expr) => {
             // The table and the diagrams show whole connections.
-            let choose = if opts.summary || opts.view != ViewKind::Lines {
+            let choose = if opts.summary || opts.zeek || opts.view != ViewKind::Lines {
                 Choose::Connections
             } else {
                 Choose::Packets
@@ -107,7 +111,7 @@ impl View for BoxedView {
 pub(crate) fn analyzer_config(opts: &OutputArgs, lookahead: Lookahead) -> AnalyzerConfig {
     AnalyzerConfig {
         tracker: opts.tracker_config(),
-        lookahead: (!opts.summary).then_some(lookahead),
+        lookahead: (!opts.summary && !opts.zeek).then_some(lookahead),
         // Live, a ladder is drawn when its exchange ends, not 2MSL later.
         settled: lookahead == Lookahead::LIVE,
     }
@@ -284,12 +288,14 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
     }
     let opts = &cfg.output;
     let look = stdout_look();
-    let mut pipe = Pipeline::new(
-        out,
-        views_for(opts, look),
-        analyzer_config(opts, Lookahead::FILE),
-        opts.count,
-    );
+    let mut views = views_for(opts, look);
+    let mut analyzer = analyzer_config(opts, Lookahead::FILE);
+    if let Some(w) = &cfg.write {
+        views.push(annotated_copy(w, opts)?);
+        // Comments carry proven states: the look-ahead runs even for tables.
+        analyzer.lookahead = Some(Lookahead::FILE);
+    }
+    let mut pipe = Pipeline::new(out, views, analyzer, opts.count);
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
     let mut failed = 0;
@@ -343,7 +349,13 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     let filter = args.filter();
     let mut src = LiveSource::open(&args.interface, filter.as_deref(), args.buffer_kib)?;
     drop_privileges()?;
-    if let Some(w) = &args.write {
+    let annotated = args.write.as_deref().filter(|w| is_pcapng_name(w));
+    if annotated.is_some() && args.rotation().rotates() {
+        return Err(Error::Usage(
+            "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)".into(),
+        ));
+    }
+    if let Some(w) = args.write.as_deref().filter(|w| !is_pcapng_name(w)) {
         src.save_to(w, args.rotation())?;
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
@@ -357,12 +369,13 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     err.flush()?;
     let opts = &args.output;
     let look = stdout_look();
-    let mut pipe = Pipeline::new(
-        AsyncOut::new(io::stdout()),
-        views_for(opts, look),
-        analyzer_config(opts, Lookahead::LIVE),
-        opts.count,
-    );
+    let mut views = views_for(opts, look);
+    let mut analyzer = analyzer_config(opts, Lookahead::LIVE);
+    if let Some(w) = annotated {
+        views.push(annotated_copy(w, opts)?);
+        analyzer.lookahead = Some(Lookahead::LIVE);
+    }
+    let mut pipe = Pipeline::new(AsyncOut::new(io::stdout()), views, analyzer, opts.count);
     // A person watching sees each packet at once; a pipe or file gets full
     // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
@@ -432,6 +445,15 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         }
     }
     Ok(outcome)
+}
+
+/// `-w FILE.pcapng`: the annotated copy of every frame, as a view.
+fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
+    let view = AnnotatedPcapng::create(path, opts.time, opts.nano).map_err(|e| Error::Create {
+        path: path.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(Box::new(view))
 }
 
 /// The wall clock as a capture timestamp (live frames carry the same clock).

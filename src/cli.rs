@@ -125,7 +125,8 @@ pub(crate) struct LiveArgs {
     )]
     pub(crate) interface: String,
 
-    /// Also write the raw frames to FILE (pcap), readable by tcpdump and synack read
+    /// Also write the frames to FILE: classic pcap, or, when FILE ends in .pcapng, pcapng with
+    /// each TCP packet's annotation as its comment (shown and filtered on in Wireshark)
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub(crate) write: Option<String>,
 
@@ -182,6 +183,12 @@ pub(crate) struct ReadArgs {
     #[arg(value_name = "FILE... [FILTER]")]
     pub(crate) args: Vec<String>,
 
+    /// Also write every frame, unchanged, to FILE.pcapng with each TCP packet's annotation
+    /// (events, both states) as its comment: Wireshark shows it and filters on it
+    /// (frame.comment contains "TIME_WAIT")
+    #[arg(short = 'w', value_name = "FILE.pcapng")]
+    pub(crate) write: Option<String>,
+
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
@@ -220,6 +227,10 @@ pub(crate) struct OutputArgs {
     /// Print a table of connections (or, with --json, connection records) instead of packets
     #[arg(long)]
     pub(crate) summary: bool,
+
+    /// Write connections as Zeek's conn.log (TSV with Zeek's headers; with --json, Zeek's JSON form)
+    #[arg(long)]
+    pub(crate) zeek: bool,
 
     /// How to show packets: one line each, or each connection as a ladder
     /// diagram (client lane left, server lane right), or as Mermaid for docs
@@ -267,36 +278,54 @@ pub(crate) struct OutputArgs {
 impl OutputArgs {
     /// Refuse pairs of options where one would be silently ignored. JSON
     /// always carries what -e, -N, -S and --why add to lines, so those go
-    /// with it; the table and the diagrams show no packet lines at all.
+    /// with it; the table, conn.log and the diagrams show no packet lines.
     pub(crate) fn check(&self) -> Result<(), UsageError> {
-        let shape = if self.summary {
-            "--summary"
-        } else {
-            match self.view {
-                View::Lines => return Ok(()),
-                View::Ladder => "--view ladder",
-                View::Mermaid => "--view mermaid",
-            }
+        let diagram = match self.view {
+            View::Lines => None,
+            View::Ladder => Some("--view ladder"),
+            View::Mermaid => Some("--view mermaid"),
         };
-        if self.json && self.view != View::Lines {
-            let view = if self.view == View::Ladder {
-                "--view ladder"
-            } else {
-                "--view mermaid"
-            };
-            return Err(UsageError(format!(
-                "--json and {view} cannot go together: JSON has packet, event and connection records, not diagrams (drop one)"
-            )));
+        let both = |a: &str, b: &str, why: &str| {
+            Err(UsageError(format!(
+                "{a} and {b} cannot go together: {why} (drop one)"
+            )))
+        };
+        if self.zeek && self.summary {
+            return both(
+                "--zeek",
+                "--summary",
+                "each writes its own table of connections",
+            );
         }
-        if self.json {
+        let records = if self.zeek {
+            Some("--zeek")
+        } else if self.summary {
+            Some("--summary")
+        } else {
+            None
+        };
+        if let Some(d) = diagram {
+            if self.json {
+                return both(
+                    "--json",
+                    d,
+                    "JSON has packet, event and connection records, not diagrams",
+                );
+            }
+            if let Some(r) = records {
+                return both(
+                    r,
+                    d,
+                    "one writes connections as a table, the other draws them",
+                );
+            }
+        }
+        if self.json && !self.zeek {
             return Ok(());
         }
-        if self.summary && self.view != View::Lines {
-            return Err(UsageError(format!(
-                "--summary and --view {} cannot go together: one prints a table, the other diagrams (drop one)",
-                if self.view == View::Ladder { "ladder" } else { "mermaid" }
-            )));
-        }
+        let Some(shape) = records.or(diagram) else {
+            return Ok(());
+        };
         let line_only = [
             (self.link_header, "-e"),
             (self.number, "-N"),
@@ -304,9 +333,11 @@ impl OutputArgs {
             (self.why, "--why"),
         ];
         if let Some((_, flag)) = line_only.iter().find(|(on, _)| *on) {
-            return Err(UsageError(format!(
-                "{flag} and {shape} cannot go together: {flag} changes packet lines, and {shape} shows none (drop one)"
-            )));
+            return both(
+                flag,
+                shape,
+                &format!("{flag} changes packet lines, and {shape} shows none"),
+            );
         }
         Ok(())
     }
@@ -361,6 +392,13 @@ pub(crate) struct ReadConfig {
     pub(crate) inputs: Vec<Input>,
     pub(crate) filter: Option<String>,
     pub(crate) output: OutputArgs,
+    /// `-w`: the annotated pcapng copy.
+    pub(crate) write: Option<String>,
+}
+
+/// `-w NAME` asks for the annotated pcapng form.
+pub(crate) fn is_pcapng_name(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".pcapng")
 }
 
 /// A usage mistake: printed in one line, exit status 2.
@@ -413,11 +451,19 @@ impl ReadArgs {
             return Err(UsageError("stdin ('-') can be read only once".into()));
         }
         self.output.check()?;
+        if let Some(w) = &self.write {
+            if !is_pcapng_name(w) {
+                return Err(UsageError(format!(
+                    "-w {w}: synack read writes pcapng (only pcapng holds the annotations as packet comments); name the file .pcapng"
+                )));
+            }
+        }
         let filter = (!rest.is_empty()).then(|| rest.join(" "));
         Ok(ReadConfig {
             inputs,
             filter,
             output: self.output,
+            write: self.write,
         })
     }
 }

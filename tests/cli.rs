@@ -330,6 +330,14 @@ fn options_that_cannot_go_together_are_refused_naming_both() {
         (&["--view", "ladder", "-e"][..], "-e", "--view ladder"),
         (&["--view", "mermaid", "-S"][..], "-S", "--view mermaid"),
         (&["--view", "ladder", "--why"][..], "--why", "--view ladder"),
+        (&["--zeek", "--summary"][..], "--zeek", "--summary"),
+        (
+            &["--zeek", "--view", "ladder"][..],
+            "--zeek",
+            "--view ladder",
+        ),
+        (&["--zeek", "-N"][..], "-N", "--zeek"),
+        (&["--zeek", "--json", "-e"][..], "-e", "--zeek"),
     ] {
         let mut argv = vec!["read"];
         argv.extend(args);

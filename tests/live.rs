@@ -133,6 +133,62 @@ fn sigint_stops_cleanly_and_the_savefile_reads_back() {
 }
 
 #[test]
+fn live_writes_annotated_pcapng_when_the_name_says_so() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19204;
+    let file = std::env::temp_dir().join(format!("synack-live-{}.pcapng", std::process::id()));
+    let mut child = synack()
+        .args(["live", "-N", "--time", "epoch", "--nano", "-w"])
+        .arg(&file)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let banner = wait_for_start(&mut child);
+    assert!(banner.starts_with("listening on lo"), "{banner}");
+    traffic(port);
+    std::thread::sleep(Duration::from_millis(800));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let live = stdout(&out);
+    // The annotations of the live lines are the packets' comments: in
+    // pcapng (magic 0x0A0D0D0A), read back by synack as the same lines.
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
+    let back = run_path(&["read", "-N", "--time", "epoch", "--nano"], &file);
+    assert!(back.status.success(), "{}", stderr(&back));
+    let packet_lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.contains(" | #"))
+            .map(String::from)
+            .collect()
+    };
+    let live_lines = packet_lines(&live);
+    assert!(live_lines.len() >= 9, "{live}");
+    assert!(live_lines.iter().any(|l| l.contains("handshake 3/3")));
+    let comments = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-T", "fields", "-e", "frame.comment"])
+        .output();
+    if let Ok(c) = comments {
+        let c = String::from_utf8_lossy(&c.stdout);
+        let want: Vec<&str> = live_lines
+            .iter()
+            .map(|l| l.split_once(" | ").unwrap().1)
+            .collect();
+        assert_eq!(c.lines().collect::<Vec<_>>(), want);
+    }
+    assert_eq!(packet_lines(&stdout(&back)).len(), live_lines.len());
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
 fn count_stops_a_live_capture_and_prints_the_banner() {
     if !may_capture() {
         return;

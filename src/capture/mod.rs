@@ -18,6 +18,7 @@ mod classic;
 mod libpcap;
 pub(crate) mod live;
 mod pcapng;
+pub(crate) mod pcapng_write;
 pub(crate) mod savefile;
 
 use classic::ClassicReader;

@@ -28,6 +28,13 @@ pub(crate) struct Rotation {
     pub(crate) seconds: Option<u64>,
 }
 
+impl Rotation {
+    /// Any of -C, -W, -G was given.
+    pub(crate) fn rotates(&self) -> bool {
+        self.size_bytes.is_some() || self.files.is_some() || self.seconds.is_some()
+    }
+}
+
 /// A write to the savefile failed: what and how far it got.
 #[derive(Debug)]
 pub(crate) struct SaveError {

@@ -697,4 +697,9 @@ fn connection_fields(o: &mut Obj<'_>, c: &Connection, f: &Facts, time: &mut Rfc3
     o.plain("conn_state", f.conn_state.name())
         .text("history", c.history())
         .plain("ended_by", f.retired.name());
+    // Added with Zeek's conn.log: the flow hash other tools log, IP bytes
+    // and bytes the capture missed, per side.
+    o.text("community_id", &c.community_id().text());
+    per_side(o, "ip_bytes", c, |e| e.ip_bytes());
+    per_side(o, "missed_bytes", c, |e| e.missed_bytes());
 }

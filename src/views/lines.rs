@@ -113,7 +113,7 @@ impl LinesView {
             )?;
         }
         if let Some(obs) = rec.observation {
-            write!(out, " | #{}", obs.conn)?;
+            out.extend_from_slice(b" | ");
             let time = &self.time;
             let clock = |ts| time.point(ts);
             // --why speaks in the line's numbers: relative unless -S.
@@ -125,17 +125,10 @@ impl LinesView {
                     peer: obs.peer_seq_base,
                 }
             };
-            for e in rec.events {
-                out.push(b' ');
-                out.extend_from_slice(words::label(e, &clock).as_bytes());
-                if self.opts.why {
-                    let why = words::why(e, self.opts.time_wait_ns, bases);
-                    write!(out, " [why: {why}]")?;
-                }
-                out.extend_from_slice(" ·".as_bytes());
-            }
-            out.push(b' ');
-            words::write_states(out, &obs.paths, obs.corrected, obs.assumed);
+            let time_wait_ns = self.opts.time_wait_ns;
+            let why = |e: &Event| words::why(e, time_wait_ns, bases);
+            let why: Option<&dyn Fn(&Event) -> String> = self.opts.why.then_some(&why);
+            words::write_annotation(out, obs, rec.events, &clock, why);
         }
         out.push(b'\n');
         Ok(&self.buf)

@@ -6,6 +6,7 @@
 //!
 //! Adding a view is one file here plus one line in `app::views_for`.
 
+pub(crate) mod annotated_pcapng;
 pub(crate) mod diagram;
 pub(crate) mod json;
 pub(crate) mod ladder;
@@ -15,6 +16,7 @@ pub(crate) mod only;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod words;
+pub(crate) mod zeek;
 
 use std::io::{self, Write};
 

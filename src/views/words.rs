@@ -9,7 +9,7 @@ use synack_core::counts::CaptureStats;
 use synack_core::decode::{SeqNum, Timestamp};
 use synack_core::track::{
     Analysis, CloseVariant, Connection, EcnMode, Ending, Event, EventKind, Evidence, Facts,
-    ResetCause, Retired, Side, StatePath,
+    Observation, ResetCause, Retired, Side, StatePath,
 };
 use synack_core::Counts;
 
@@ -354,6 +354,40 @@ fn write_path(out: &mut Vec<u8>, p: &StatePath) {
             out.extend_from_slice("→".as_bytes());
         }
         out.extend_from_slice(s.name().as_bytes());
+    }
+}
+
+/// A TCP packet's annotation, as packet lines show it after `| ` and
+/// annotated pcapng files carry it as the packet comment: the connection,
+/// each event (with `why`'s explanation after it, when given), both states:
+/// `#1 handshake 1/3 · client CLOSED→SYN_SENT · server LISTEN→SYN_RCVD`.
+pub(crate) fn write_annotation(
+    out: &mut Vec<u8>,
+    obs: &Observation,
+    events: &[Event],
+    clock: &impl Fn(Timestamp) -> String,
+    why: Option<&dyn Fn(&Event) -> String>,
+) {
+    let _ = write!(Bytes(out), "#{}", obs.conn);
+    for e in events {
+        out.push(b' ');
+        out.extend_from_slice(label(e, clock).as_bytes());
+        if let Some(why) = why {
+            let _ = write!(Bytes(out), " [why: {}]", why(e));
+        }
+        out.extend_from_slice(" ·".as_bytes());
+    }
+    out.push(b' ');
+    write_states(out, &obs.paths, obs.corrected, obs.assumed);
+}
+
+/// `fmt::Write` into a byte buffer.
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
 

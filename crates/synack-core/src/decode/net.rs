@@ -184,7 +184,9 @@ pub fn ipv4(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         fragment,
         payload_len,
         payload_len_guessed: guessed,
-        header_len: data.len() - payload.payload.len(),
+        // The IHL, not "what precedes the payload in `data`": that would
+        // count Ethernet padding after a short packet as header.
+        header_len,
     };
     Ok((ip, payload.payload))
 }
@@ -205,12 +207,19 @@ pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
     })?;
     let h = slice.header();
     let payload = slice.payload();
-    let header_len = data.len() - payload.payload.len();
+    // The payload ends where the payload length says (Ethernet padding may
+    // follow); what precedes it is the fixed header and the extensions.
+    let declared = usize::from(h.payload_length());
+    let end = if declared == 0 {
+        data.len()
+    } else {
+        (40 + declared).min(data.len())
+    };
+    let header_len = end.saturating_sub(payload.payload.len());
     // The extension headers are walked here, bounds-checked: etherparse's
     // own iterator reads out of bounds on some cut headers (get_unchecked).
     let (ext_headers, fragment) = walk_ipv6_extensions(data, h.next_header().0, header_len);
     let ext_len = header_len.saturating_sub(40);
-    let declared = usize::from(h.payload_length());
     // Payload length 0 means a jumbogram (or TSO): only the capture can tell.
     let guessed = declared == 0 || ext_err.is_some();
     let payload_len = if guessed {
@@ -341,6 +350,20 @@ mod tests {
         assert_eq!(ip.payload_len, 20);
         assert_eq!(payload.len(), 20);
         assert!(!ip.payload_len_guessed);
+        // The padding is not header either: the packet is its total length.
+        assert_eq!(ip.header_len + ip.payload_len, 40);
+    }
+
+    #[test]
+    fn ipv6_padding_is_neither_header_nor_payload() {
+        // 40-byte header, payload length 20 (a TCP header), 6 bytes of padding.
+        let mut p = vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+        p.extend([0u8; 32]);
+        p.extend([0u8; 20]);
+        p.extend([0u8; 6]);
+        let (ip, payload) = ipv6(&p).unwrap();
+        assert_eq!((ip.header_len, ip.payload_len), (40, 20));
+        assert_eq!(payload.len(), 20);
     }
 
     #[test]

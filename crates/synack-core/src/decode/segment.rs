@@ -36,6 +36,9 @@ pub struct Segment {
     pub urgent_ptr: u16,
     /// Payload length from the IP length.
     pub payload_len: u32,
+    /// The whole IP packet's length (IPv4 total length; IPv6 40 + payload
+    /// length), as Zeek's `orig_ip_bytes` adds them up.
+    pub ip_len: u32,
     /// What the options said: MSS, window scale, SACK, timestamps.
     pub options: OptionSummary,
     /// Something of this segment (options or payload) was not captured.
@@ -81,6 +84,7 @@ impl Segment {
             window: h.window()?,
             urgent_ptr: h.urgent_ptr()?,
             payload_len: tcp.payload_len,
+            ip_len: u32::try_from(ip.header_len + ip.payload_len).unwrap_or(u32::MAX),
             options: OptionSummary::of(h),
             truncated: frame.is_cut(),
             ae: h.ae().unwrap_or(false),

@@ -9,6 +9,7 @@
 //! the segment (see [`Revision`]).
 
 pub mod analysis;
+pub mod community_id;
 pub mod connection;
 pub mod endpoint;
 pub mod event;
