@@ -56,6 +56,17 @@ pub(crate) enum Command {
     /// Run a scenario (echo server + client on loopback) and watch it, annotated, in one command
     #[command(after_help = DEMO_AFTER)]
     Demo(DemoArgs),
+
+    /// Print a shell completion script: synack completions bash > ~/.local/share/bash-completion/completions/synack
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff): synack man | man -l -, or every page with --dir
+    #[command(hide = true)]
+    Man(crate::shell::ManArgs),
 }
 
 const DEMO_AFTER: &str = "\

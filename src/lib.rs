@@ -16,7 +16,8 @@
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
-//! - `cli`: clap's definitions; `error`: what can go wrong, in one line each.
+//! - `cli`: clap's definitions; `shell`: completion scripts and man pages made
+//!   from them; `error`: what can go wrong, in one line each.
 
 mod app;
 mod capture;
@@ -26,6 +27,7 @@ pub mod echo;
 mod error;
 mod kernel;
 mod output;
+mod shell;
 mod views;
 
 use std::io::{self, BufWriter, Write};
@@ -73,6 +75,14 @@ pub fn run() -> ExitCode {
             let mut err = io::stderr().lock();
             let r = demo::run(&args, out, &mut err);
             finish(r, &mut err)
+        }
+        Command::Completions { shell } => {
+            let r = shell::completions(shell, &mut io::stdout().lock());
+            finish(r, &mut io::stderr().lock())
+        }
+        Command::Man(args) => {
+            let r = shell::man(&args, &mut io::stdout().lock());
+            finish(r, &mut io::stderr().lock())
         }
         Command::Interfaces => {
             let mut out = io::stdout().lock();
