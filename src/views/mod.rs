@@ -7,12 +7,14 @@
 //! Adding a view is one file here plus one line in `app::views_for`.
 
 pub(crate) mod diagram;
+pub(crate) mod dump;
 pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
 pub(crate) mod mermaid;
 pub(crate) mod table;
 pub(crate) mod time;
+pub(crate) mod verbose;
 pub(crate) mod words;
 
 use std::io::{self, Write};
