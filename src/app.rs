@@ -36,7 +36,7 @@ pub(crate) fn stdout_look() -> Look {
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = if opts.json {
-        Box::new(JsonView::new(!opts.summary))
+        Box::new(JsonView::new(!opts.summary, opts.json_extras()))
     } else if opts.summary {
         Box::new(TableView::new(look))
     } else {

@@ -309,6 +309,16 @@ impl OutputArgs {
         }
     }
 
+    /// What `-v` and `-x`/`-X`/`-A` add to JSON packet records.
+    pub(crate) fn json_extras(&self) -> crate::views::json::Extras {
+        let dump = self.dump();
+        crate::views::json::Extras {
+            verbose: self.tcpdump.verbose > 0,
+            payload_hex: dump.is_some(),
+            frame_hex: dump.is_some_and(|d| d.link_header),
+        }
+    }
+
     /// The timestamp style: `-t…` or `--time` (refused together by `check`).
     pub(crate) fn time_format(&self) -> TimeFormat {
         TimeFormat::from_tcpdump_t(self.tcpdump.t)
