@@ -306,7 +306,18 @@ mod tests {
 
     #[test]
     fn timestamps_and_router_alert() {
-        // ping -T tsonly: pointer 9 after one stamp of 4 slots.
+        // Frame 17 of fixtures/checksums.pcap (a ping -T tsandaddr reply),
+        // as tcpdump -v prints it.
+        let ts_and_addr = [
+            0x44, 0x24, 0x1d, 0x01, 0x0a, 0x63, 0x05, 0x01, 0x04, 0x7f, 0x7b, 0x86, 0x0a, 0x63,
+            0x05, 0x02, 0x04, 0x7f, 0x7b, 0x86, 0x0a, 0x63, 0x05, 0x02, 0x04, 0x7f, 0x7b, 0x86,
+            0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            options(&ts_and_addr),
+            "timestamp TS{TS+ADDR 75463558@10.99.5.1 75463558@10.99.5.2 75463558@10.99.5.2 ^ 0@0.0.0.0}"
+        );
+        // The same shape as frame 14 (ping -T tsonly), cut to two slots.
         assert_eq!(
             options(&[68, 12, 9, 0, 0, 0, 0, 7, 0, 0, 0, 0]),
             "timestamp TS{TSONLY 7@ ^ 0@}"
