@@ -23,6 +23,7 @@ Examples:
   synack read fixtures/ipv4-echo.pcap                 every frame, one line each
   synack read fixtures/ipv4-echo.pcap 'tcp port 9999' a tcpdump (BPF) filter after the files
   synack read -e -S --number capture.pcapng           link headers, absolute seqs, frame numbers
+  synack read -v -X -tt capture.pcap                  tcpdump's -v (checksums checked), -X and -tt
   synack read --json capture.pcap | jq .              JSON Lines for scripts
   tcpdump -i lo -w - | synack read -                  '-' reads a capture from stdin
 

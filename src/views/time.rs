@@ -15,16 +15,16 @@ pub(crate) enum TimeFormat {
     Local,
     /// Date and time in UTC: 2026-11-22 12:00:01.000123
     Utc,
-    /// Seconds since 1970: 1795521601.000123 (tcpdump -tt)
-    Epoch,
-    /// Seconds since the first frame (tcpdump -ttttt)
-    Relative,
-    /// Seconds since the previous frame (tcpdump -ttt)
-    Delta,
-    /// No timestamp (tcpdump -t)
-    None,
     /// Local date and time, as tcpdump -tttt: 2026-11-22 12:00:01.000123
     Date,
+    /// Seconds since 1970: 1795521601.000123 (as -tt)
+    Epoch,
+    /// Seconds since the first frame: 1.250000 (-ttttt writes it as 00:00:01.250000)
+    Relative,
+    /// Seconds since the previous frame: 0.000059 (-ttt writes it as 00:00:00.000059)
+    Delta,
+    /// No timestamp (as -t)
+    None,
     /// Since the previous frame as tcpdump -ttt writes it: ` 00:00:00.000059`
     /// (a leading space, or '-' when time went back)
     #[value(skip)]
