@@ -41,7 +41,7 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = if opts.zeek {
         Box::new(ZeekView::new(opts.json))
     } else if opts.json {
-        Box::new(JsonView::new(!opts.summary))
+        Box::new(JsonView::new(!opts.summary, opts.json_extras()))
     } else if opts.summary {
         Box::new(TableView::new(look))
     } else {
@@ -337,7 +337,6 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
 /// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
 /// and SIGHUP stop it at once.
 pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
-    args.output.check()?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -449,9 +448,11 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
 
 /// `-w FILE.pcapng`: the annotated copy of every frame, as a view.
 fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
-    let view = AnnotatedPcapng::create(path, opts.time, opts.nano).map_err(|e| Error::Create {
-        path: path.to_string(),
-        reason: e.to_string(),
+    let view = AnnotatedPcapng::create(path, opts.time_format(), opts.nano).map_err(|e| {
+        Error::Create {
+            path: path.to_string(),
+            reason: e.to_string(),
+        }
     })?;
     Ok(Box::new(view))
 }

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use synack_core::track::TrackerConfig;
 
 use crate::capture::Input;
+use crate::views::dump::{Dump, DumpStyle};
 use crate::views::lines::LineOptions;
 use crate::views::time::TimeFormat;
 
@@ -22,6 +23,7 @@ Examples:
   synack read fixtures/ipv4-echo.pcap                 every frame, one line each
   synack read fixtures/ipv4-echo.pcap 'tcp port 9999' a tcpdump (BPF) filter after the files
   synack read -e -S --number capture.pcapng           link headers, absolute seqs, frame numbers
+  synack read -v -X -tt capture.pcap                  tcpdump's -v (checksums checked), -X and -tt
   synack read --json capture.pcap | jq .              JSON Lines for scripts
   tcpdump -i lo -w - | synack read -                  '-' reads a capture from stdin
 
@@ -222,9 +224,9 @@ pub(crate) struct OutputArgs {
     #[arg(long, short = 'N')]
     pub(crate) number: bool,
 
-    /// Timestamp style on packet lines
-    #[arg(long, value_enum, default_value_t = TimeFormat::Local)]
-    pub(crate) time: TimeFormat,
+    /// Timestamp style on packet lines [default: local]
+    #[arg(long, value_enum)]
+    pub(crate) time: Option<TimeFormat>,
 
     /// Show nanoseconds in timestamps (default microseconds, as tcpdump)
     #[arg(long)]
@@ -284,6 +286,44 @@ pub(crate) struct OutputArgs {
     /// Accepted for tcpdump habits: synack never resolves names
     #[arg(short = 'n', action = clap::ArgAction::Count, hide = true)]
     pub(crate) numeric: u8,
+
+    #[command(flatten)]
+    pub(crate) tcpdump: TcpdumpArgs,
+}
+
+/// tcpdump's letters for what a packet line shows: -t…, -v, -x/-X/-A.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct TcpdumpArgs {
+    /// Timestamps as tcpdump: -t none, -tt seconds since 1970, -ttt since the
+    /// previous frame, -tttt date and time, -ttttt since the first frame
+    /// (hh:mm:ss.ffffff, as tcpdump writes them); not with --time
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    pub(crate) t: u8,
+
+    /// Verbose, as tcpdump -v: the IP header in parentheses (TOS, TTL, id,
+    /// fragment offset and flags, protocol, length, IP options; IPv6 class,
+    /// flow label, hop limit, payload length) and the IPv4 header and TCP
+    /// checksums checked ('correct', 'incorrect -> 0x…', or 'unverified'
+    /// when the sender left it to checksum offload or it was not all
+    /// captured). -vv is the same
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// After each line, the frame in hex and ASCII from the IP header, as
+    /// tcpdump -X (0x0000:  4500 0034 …  E..4); -XX from the link-layer header.
+    /// With --json: payload_hex (the TCP payload), and frame_hex with -XX
+    #[arg(short = 'X', action = clap::ArgAction::Count)]
+    pub(crate) hex_ascii: u8,
+
+    /// As -X, in hex only (tcpdump -x; -xx from the link-layer header)
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    pub(crate) hex: u8,
+
+    /// After each line, the frame from the IP header in ASCII (-AA from the
+    /// link-layer header), as tcpdump -A: other bytes than printable ASCII,
+    /// space, tab and newline are shown as '.'
+    #[arg(short = 'A', action = clap::ArgAction::Count)]
+    pub(crate) ascii_dump: u8,
 }
 
 impl OutputArgs {
@@ -291,6 +331,7 @@ impl OutputArgs {
     /// always carries what -e, -N, -S and --why add to lines, so those go
     /// with it; the table, conn.log and the diagrams show no packet lines.
     pub(crate) fn check(&self) -> Result<(), UsageError> {
+        self.check_letters()?;
         let diagram = match self.view {
             View::Lines => None,
             View::Ladder => Some("--view ladder"),
@@ -358,11 +399,48 @@ impl OutputArgs {
             link_header: self.link_header,
             absolute: self.absolute,
             number: self.number,
-            time: self.time,
+            time: self.time_format(),
             nano: self.nano,
             why: self.why,
             time_wait_ns: secs_to_ns(self.time_wait),
+            verbose: self.tcpdump.verbose > 0,
+            dump: self.dump(),
         }
+    }
+
+    /// What `-v` and `-x`/`-X`/`-A` add to JSON packet records.
+    pub(crate) fn json_extras(&self) -> crate::views::json::Extras {
+        let dump = self.dump();
+        crate::views::json::Extras {
+            verbose: self.tcpdump.verbose > 0,
+            payload_hex: dump.is_some(),
+            frame_hex: dump.is_some_and(|d| d.link_header),
+        }
+    }
+
+    /// The timestamp style: `-t…` or `--time` (refused together by `check`).
+    pub(crate) fn time_format(&self) -> TimeFormat {
+        TimeFormat::from_tcpdump_t(self.tcpdump.t)
+            .or(self.time)
+            .unwrap_or_default()
+    }
+
+    /// What `-x`, `-X` and `-A` ask to dump after each line (-X wins, as in tcpdump).
+    pub(crate) fn dump(&self) -> Option<Dump> {
+        let t = &self.tcpdump;
+        let (style, count) = if t.hex_ascii > 0 {
+            (DumpStyle::HexAscii, t.hex_ascii)
+        } else if t.hex > 0 {
+            (DumpStyle::Hex, t.hex)
+        } else if t.ascii_dump > 0 {
+            (DumpStyle::Ascii, t.ascii_dump)
+        } else {
+            return None;
+        };
+        Some(Dump {
+            style,
+            link_header: count > 1,
+        })
     }
 
     pub(crate) fn tracker_config(&self) -> TrackerConfig {
@@ -370,6 +448,52 @@ impl OutputArgs {
             time_wait_ns: secs_to_ns(self.time_wait),
             idle_timeout_ns: secs_to_ns(self.idle_timeout),
             max_connections: self.max_connections.max(1),
+        }
+    }
+
+    /// tcpdump's letters that cannot go with other options.
+    fn check_letters(&self) -> Result<(), UsageError> {
+        let t = &self.tcpdump;
+        let ts = format!("-{}", "t".repeat(usize::from(t.t)));
+        if t.t > 5 {
+            return Err(UsageError(format!(
+                "{ts} is not a timestamp style: use -t, -tt, -ttt, -tttt or -ttttt"
+            )));
+        }
+        if t.t > 0 && self.time.is_some() {
+            return Err(UsageError(format!(
+                "{ts} and --time both set the timestamp style: give one of them"
+            )));
+        }
+        if t.t > 0 && self.json {
+            return Err(UsageError(format!(
+                "{ts} and --json cannot go together: JSON timestamps are always RFC 3339 (UTC)"
+            )));
+        }
+        let letter = [
+            (ts.as_str(), t.t > 0),
+            ("-v", t.verbose > 0),
+            ("-X", t.hex_ascii > 0),
+            ("-x", t.hex > 0),
+            ("-A", t.ascii_dump > 0),
+        ]
+        .into_iter()
+        .find_map(|(l, on)| on.then_some(l));
+        // Views without packet lines have nowhere to show what these add.
+        let other = if self.summary {
+            "--summary"
+        } else if !self.json && self.view == View::Ladder {
+            "--view ladder"
+        } else if !self.json && self.view == View::Mermaid {
+            "--view mermaid"
+        } else {
+            return Ok(());
+        };
+        match letter {
+            Some(letter) => Err(UsageError(format!(
+                "{letter} and {other} cannot go together: {letter} changes packet lines, which {other} does not show"
+            ))),
+            None => Ok(()),
         }
     }
 }

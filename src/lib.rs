@@ -57,6 +57,15 @@ fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
 /// Run the command line in `std::env::args`: what `main` does.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    let output = match &cli.command {
+        Command::Live(a) => Some(&a.output),
+        Command::Demo(a) => Some(&a.output),
+        _ => None,
+    };
+    if let Some(Err(e)) = output.map(cli::OutputArgs::check) {
+        eprintln!("synack: {}", e.0);
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Live(args) => {
             let mut err = io::stderr().lock();

@@ -218,6 +218,40 @@ fn count_stops_a_live_capture_and_prints_the_banner() {
 }
 
 #[test]
+fn tcpdump_letters_work_live() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19221;
+    let mut child = synack()
+        .args(["live", "-v", "-X", "-tt", "-c", "4", "tcp", "port"])
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    traffic(port);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let packets: Vec<&str> = text.lines().filter(|l| l.contains(" IP (tos ")).collect();
+    assert_eq!(packets.len(), 4, "{text}");
+    for l in &packets {
+        // -tt: seconds since 1970; -v: loopback's TCP checksums are offload's partial sums.
+        assert!(l.split('.').next().unwrap().len() >= 10, "{l}");
+        assert!(l.contains(", ttl 64, id "), "{l}");
+        assert!(l.contains("(unverified: offload)"), "{l}");
+    }
+    // -X: the 4th frame carries "hello", shown in the ASCII column.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("\t0x0030:  ") && l.ends_with("hello")),
+        "{text}"
+    );
+}
+
+#[test]
 fn interfaces_lists_loopback() {
     let o = run(&["interfaces"]);
     assert!(o.status.success());

@@ -281,7 +281,6 @@ pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) ->
         }
         return Ok(Outcome::Clean);
     }
-    args.output.check()?;
     if args.output.count.is_some() {
         return Err(Error::Usage(
             "-c does not apply to a demo: it runs whole scenarios (save one with -w, then 'synack read -c N FILE')".into(),

@@ -7,7 +7,9 @@
 use std::fmt::Display;
 use std::io::{self, Write};
 
+use synack_core::decode::checksum::{self, Verdict};
 use synack_core::decode::link::{LinkKind, NetProto};
+use synack_core::decode::net::ipv4_flag;
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Network, Timestamp, Transport};
 use synack_core::track::{
@@ -99,14 +101,27 @@ pub(crate) struct JsonView {
     buf: Vec<u8>,
     /// `--summary --json`: connection records and the summary only.
     packets: bool,
+    extras: Extras,
+}
+
+/// What packet records carry beyond the contract's fields, when asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extras {
+    /// `-v`: the IP header's other fields and the checksums checked.
+    pub(crate) verbose: bool,
+    /// `-x`, `-X`, `-A`: `payload_hex`, the TCP payload captured.
+    pub(crate) payload_hex: bool,
+    /// Doubled (`-XX`): `frame_hex`, every byte captured.
+    pub(crate) frame_hex: bool,
 }
 
 impl JsonView {
-    pub(crate) fn new(packets: bool) -> JsonView {
+    pub(crate) fn new(packets: bool, extras: Extras) -> JsonView {
         JsonView {
             time: Rfc3339::new(),
             buf: Vec::with_capacity(1024),
             packets,
+            extras,
         }
     }
 }
@@ -119,6 +134,7 @@ impl View for JsonView {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         packet_fields(&mut o, p, &mut self.time);
+        extra_fields(&mut o, p, self.extras);
         o.end();
         self.buf.push(b'\n');
         out.write_all(&self.buf)
@@ -392,6 +408,77 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
     if let Some(e) = &d.error {
         let msg = e.to_string();
         o.text("error", &msg);
+    }
+}
+
+/// `-v`: `tos`, `ip_length` (the length field as sent), `ip_flags` and
+/// `ip_checksum`/`ip_checksum_ok` (IPv4), `flow_label` (IPv6),
+/// `tcp_checksum`/`tcp_checksum_ok` (null when not judged, with
+/// `tcp_checksum_unverified` saying why: `offload` or `incomplete`).
+/// `-x`/`-X`/`-A`: `payload_hex`; doubled: `frame_hex`.
+fn extra_fields(o: &mut Obj<'_>, rec: &Packet<'_>, extras: Extras) {
+    let d = rec.decoded;
+    if let (true, Network::Ip(ip)) = (extras.verbose, &d.network) {
+        o.num("tos", ip.tos).num("ip_length", ip.length_field);
+        let checks = checksum::check(d, rec.frame.data);
+        if ip.version == 4 {
+            let out = o.key("ip_flags");
+            out.push(b'[');
+            let mut first = true;
+            for (bit, name) in [
+                (ipv4_flag::DF, "DF"),
+                (ipv4_flag::MF, "MF"),
+                (ipv4_flag::RESERVED, "reserved"),
+            ] {
+                if ip.flags & bit != 0 {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    let _ = write!(out, "\"{name}\"");
+                }
+            }
+            out.push(b']');
+        } else {
+            o.num("flow_label", ip.flow_label);
+        }
+        let keys = [
+            ("ip_checksum", "ip_checksum_ok", "ip_checksum_unverified"),
+            ("tcp_checksum", "tcp_checksum_ok", "tcp_checksum_unverified"),
+        ];
+        for ((field, ok, why), check) in keys.into_iter().zip([checks.ip, checks.tcp]) {
+            let Some(c) = check else { continue };
+            o.num(field, c.field);
+            match c.verdict {
+                Verdict::Correct => o.bool(ok, true),
+                Verdict::Incorrect { .. } => o.bool(ok, false),
+                Verdict::Offload => o.null(ok).plain(why, "offload"),
+                Verdict::Incomplete => o.null(ok).plain(why, "incomplete"),
+            };
+        }
+    }
+    if extras.payload_hex {
+        if let Transport::Tcp(tcp) = &d.transport {
+            let out = o.key("payload_hex");
+            out.push(b'"');
+            hex_into(out, tcp.payload);
+            out.push(b'"');
+        }
+    }
+    if extras.frame_hex {
+        let out = o.key("frame_hex");
+        out.push(b'"');
+        hex_into(out, rec.frame.data);
+        out.push(b'"');
+    }
+}
+
+fn hex_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
     }
 }
 

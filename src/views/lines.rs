@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use synack_core::decode::checksum::{self, Checksums};
 use synack_core::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
 use synack_core::decode::net::{Arp, Ecn, Ip};
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
@@ -12,8 +13,9 @@ use synack_core::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
 use synack_core::track::Event;
 use synack_core::Packet;
 
+use super::dump::{self, Dump};
 use super::time::{TimeFormat, TimeWriter};
-use super::{words, RunEnd, View};
+use super::{verbose, words, RunEnd, View};
 
 /// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,6 +32,10 @@ pub(crate) struct LineOptions {
     pub(crate) why: bool,
     /// 2MSL, for explanations.
     pub(crate) time_wait_ns: i128,
+    /// `-v`: the IP header in parentheses and the checksums checked, as tcpdump -v.
+    pub(crate) verbose: bool,
+    /// `-x`, `-X`, `-A`: the frame's bytes after its line.
+    pub(crate) dump: Option<Dump>,
 }
 
 /// One line per frame, tcpdump-style, then what synack found in it.
@@ -92,7 +98,14 @@ impl LinesView {
             }
         }
         match &d.network {
-            Network::Ip(ip) => ip_line(out, ip, &d.transport, rec, self.opts.absolute)?,
+            Network::Ip(ip) => {
+                let checks = if self.opts.verbose {
+                    checksum::check(d, rec.frame.data)
+                } else {
+                    Checksums::default()
+                };
+                ip_line(out, ip, &d.transport, rec, &self.opts, &checks)?;
+            }
             Network::Arp(arp) => arp_line(out, arp)?,
             Network::Other(proto) => other_line(out, *proto, rec.frame.wire_len)?,
             Network::None => {}
@@ -131,6 +144,10 @@ impl LinesView {
             words::write_annotation(out, obs, rec.events, &clock, why);
         }
         out.push(b'\n');
+        if let Some(d) = self.opts.dump {
+            let link_len = rec.decoded.link.map(|l| l.header_len);
+            dump::write(out, d, rec.frame.data, link_len);
+        }
         Ok(&self.buf)
     }
 
@@ -225,11 +242,17 @@ fn ip_line(
     ip: &Ip,
     transport: &Transport<'_>,
     rec: &Packet<'_>,
-    absolute: bool,
+    opts: &LineOptions,
+    checks: &Checksums,
 ) -> io::Result<()> {
     out.extend_from_slice(if ip.version == 4 { b"IP " } else { b"IP6 " });
+    if opts.verbose {
+        let link_len = rec.decoded.link.map_or(0, |l| l.header_len);
+        let packet = rec.frame.data.get(link_len..).unwrap_or(&[]);
+        verbose::write_ip(out, ip, packet, checks)?;
+    }
     match transport {
-        Transport::Tcp(tcp) => tcp_line(out, ip, tcp, rec, absolute)?,
+        Transport::Tcp(tcp) => tcp_line(out, ip, tcp, rec, opts, checks)?,
         Transport::Udp(u) => udp_line(out, ip, u)?,
         Transport::Icmp(i) => {
             write!(out, "{} > {}: ", ip.src, ip.dst)?;
@@ -411,8 +434,10 @@ fn tcp_line(
     ip: &Ip,
     tcp: &Tcp<'_>,
     rec: &Packet<'_>,
-    absolute: bool,
+    opts: &LineOptions,
+    checks: &Checksums,
 ) -> io::Result<()> {
+    let absolute = opts.absolute;
     let h = &tcp.header;
     write_endpoint(out, ip.src, h.src_port())?;
     out.extend_from_slice(b" > ");
@@ -425,6 +450,9 @@ fn tcp_line(
         return Ok(());
     };
     write_flags(out, flags16);
+    if let Some(c) = checks.tcp {
+        verbose::write_tcp_checksum(out, &c)?;
+    }
     let obs = if absolute { None } else { rec.observation };
     let seq = h.seq().unwrap_or_default();
     out.extend_from_slice(b", seq ");
@@ -473,9 +501,9 @@ fn tcp_line(
     out.extend_from_slice(b", length ");
     num(out, tcp.payload_len);
     // The IP ECN codepoint, where the packet is ECN-capable (tcpdump shows
-    // it only with -v, inside the IP header's parentheses).
+    // it only with -v, inside the IP header's parentheses, as -v does here).
     let ecn = ip.ecn();
-    if ecn != Ecn::NotEct {
+    if ecn != Ecn::NotEct && !opts.verbose {
         out.extend_from_slice(b", ");
         out.extend_from_slice(ecn.name().as_bytes());
     }

@@ -8,6 +8,7 @@
 
 pub(crate) mod annotated_pcapng;
 pub(crate) mod diagram;
+pub(crate) mod dump;
 pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
@@ -15,6 +16,7 @@ pub(crate) mod mermaid;
 pub(crate) mod only;
 pub(crate) mod table;
 pub(crate) mod time;
+pub(crate) mod verbose;
 pub(crate) mod words;
 pub(crate) mod zeek;
 

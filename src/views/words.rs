@@ -670,6 +670,16 @@ pub(crate) fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// Why a checksum was not judged (`-v`), in the parentheses after it.
+pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> &'static str {
+    use synack_core::decode::checksum::Verdict;
+    match v {
+        Verdict::Offload => "unverified: offload",
+        Verdict::Incomplete => "unverified: not all captured",
+        Verdict::Correct | Verdict::Incorrect { .. } => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
