@@ -550,9 +550,18 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
         if f.contains(pcap::IfFlags::WIRELESS) {
             tags.push("Wireless");
         }
+        match d.flags.connection_status {
+            pcap::ConnectionStatus::Connected => tags.push("Connected"),
+            pcap::ConnectionStatus::Disconnected => tags.push("Disconnected"),
+            _ => {}
+        }
         write!(out, "{}.{}", i + 1, d.name)?;
         if let Some(desc) = &d.desc {
             write!(out, " ({desc})")?;
+        }
+        if tags.is_empty() {
+            // tcpdump -D's word for an interface with no flags.
+            tags.push("none");
         }
         writeln!(out, " [{}]", tags.join(", "))?;
     }

@@ -511,3 +511,37 @@ fn v_matches_tcpdump_on_every_fixture() {
     );
     eprintln!("{headers} IP headers and {sums} TCP checksums compared with tcpdump -v");
 }
+
+#[test]
+fn sll2_names_the_interface_as_tcpdump_does() {
+    if !tcpdump_available() {
+        return;
+    }
+    // tcpdump and synack both ask this machine for ifindex 1's name (lo).
+    let f = fixture("any-sll2.pcap");
+    for (ours, theirs) in [(&["read"][..], &[][..]), (&["read", "-e"][..], &["-e"][..])] {
+        let mine = stdout(&run_path(ours, &f));
+        let want = String::from_utf8_lossy(&tcpdump(theirs, &f)).into_owned();
+        let (m, w) = (mine.lines().next().unwrap(), want.lines().next().unwrap());
+        // The timestamp and the interface and direction columns, as tcpdump prints them.
+        let upto = |l: &str, stop: &str| l[..l.find(stop).unwrap()].to_string();
+        let stop = if ours.len() > 1 {
+            "00:00:00:00:00:00"
+        } else {
+            "IP "
+        };
+        assert_eq!(upto(m, stop), upto(w, stop), "{m}\n{w}");
+        assert!(m.contains(" lo    In  "), "{m}");
+    }
+}
+
+#[test]
+fn interfaces_lists_as_tcpdump_d() {
+    if !tcpdump_available() {
+        return;
+    }
+    let ours = stdout(&run(&["interfaces"]));
+    let theirs = Command::new("tcpdump").arg("-D").output().unwrap();
+    assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout));
+    assert!(ours.contains("[none]") || !ours.contains("[]"), "{ours}");
+}

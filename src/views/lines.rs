@@ -43,6 +43,44 @@ pub(crate) struct LinesView {
     opts: LineOptions,
     time: TimeWriter,
     buf: Vec<u8>,
+    ifnames: IfNames,
+}
+
+/// Interface names by index, for LINUX_SLL2 captures: this machine's names,
+/// as tcpdump shows them (`lo`, not `ifindex 1`); asked once per index.
+#[derive(Default)]
+struct IfNames(rustc_hash::FxHashMap<u32, Option<String>>);
+
+impl IfNames {
+    fn get(&mut self, index: u32) -> Option<&str> {
+        self.0
+            .entry(index)
+            .or_insert_with(|| {
+                let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+                // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes,
+                // NUL-terminated, into `buf`, or returns NULL.
+                let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+                if p.is_null() {
+                    return None;
+                }
+                // SAFETY: on success `buf` holds a NUL-terminated name.
+                let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+                Some(super::words::escaped(&name.to_string_lossy()).into_owned())
+            })
+            .as_deref()
+    }
+
+    /// `lo   ` (padded as tcpdump pads it), or `ifindex N` when this
+    /// machine has no interface with that index.
+    fn write(&mut self, out: &mut Vec<u8>, index: Option<u32>) -> io::Result<()> {
+        let Some(i) = index else {
+            return Ok(());
+        };
+        match self.get(i) {
+            Some(name) => write!(out, "{name:<5} "),
+            None => write!(out, "ifindex {i} "),
+        }
+    }
 }
 
 impl View for LinesView {
@@ -67,6 +105,7 @@ impl LinesView {
             opts,
             time: TimeWriter::new(opts.time, opts.nano),
             buf: Vec::with_capacity(512),
+            ifnames: IfNames::default(),
         }
     }
 
@@ -85,14 +124,16 @@ impl LinesView {
         }
         let d = rec.decoded;
         if let Some(link) = &d.link {
+            if link.kind == LinkKind::LinuxSll2 {
+                // tcpdump shows the interface and direction for `-i any` captures.
+                self.ifnames.write(out, link.ifindex)?;
+            }
             if self.opts.link_header {
                 link_header(out, link, rec.frame.wire_len)?;
             } else if link.kind == LinkKind::LinuxSll2 {
-                // tcpdump shows the interface and direction for `-i any` captures.
                 write!(
                     out,
-                    "ifindex {} {} ",
-                    link.ifindex.unwrap_or(0),
+                    "{:<3} ",
                     sll_pkttype_name(link.pkttype.unwrap_or(0xff))
                 )?;
             }
@@ -209,10 +250,16 @@ fn link_header(out: &mut Vec<u8>, link: &Link, wire_len: u32) -> io::Result<()> 
             }
         }
         LinkKind::LinuxSll | LinkKind::LinuxSll2 => {
+            // tcpdump's order: direction, then the index (after the name).
+            let dir = sll_pkttype_name(link.pkttype.unwrap_or(0xff));
+            if link.kind == LinkKind::LinuxSll2 {
+                write!(out, "{dir:<3} ")?;
+            } else {
+                write!(out, "{dir} ")?;
+            }
             if let Some(i) = link.ifindex {
                 write!(out, "ifindex {i} ")?;
             }
-            write!(out, "{} ", sll_pkttype_name(link.pkttype.unwrap_or(0xff)))?;
             if let Some(s) = link.src_mac {
                 write!(out, "{s} ")?;
             }
