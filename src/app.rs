@@ -196,11 +196,13 @@ impl<W: Write> Pipeline<W> {
     pub(crate) fn finish(mut self, sections: &[&dyn Section]) -> io::Result<()> {
         self.end_input()?;
         let counts = self.analyzer.counts();
+        let pressure = self.analyzer.pressure();
         let end = RunEnd {
             counts: &counts,
             errors: &self.errors,
             kernel: self.kernel,
             sections,
+            pressure: &pressure,
         };
         for v in self.views.iter_mut() {
             v.finish(&end, &mut self.out)?;

@@ -25,6 +25,7 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
+use crate::pressure::{Pressure, PressureCaps, PressureFacts};
 pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
@@ -42,6 +43,8 @@ pub struct TrackerConfig {
     pub idle_timeout_ns: i128,
     /// At most this many live connections; the least recently active go first.
     pub max_connections: usize,
+    /// Caps on the pressure counters (see [`crate::pressure`]).
+    pub pressure: PressureCaps,
 }
 
 /// One second in nanoseconds.
@@ -55,6 +58,7 @@ impl Default for TrackerConfig {
             // connection kept alive by the kernel is not forgotten between probes.
             idle_timeout_ns: 7500 * SECOND,
             max_connections: 300_000,
+            pressure: PressureCaps::default(),
         }
     }
 }
@@ -213,6 +217,8 @@ pub struct Tracker {
     evicted_idle: u64,
     evicted_cap: u64,
     time_went_back: u64,
+    /// Load on hosts and listeners, fed at every state change.
+    pressure: Pressure,
 }
 
 impl Default for Tracker {
@@ -238,7 +244,14 @@ impl Tracker {
             evicted_idle: 0,
             evicted_cap: 0,
             time_went_back: 0,
+            pressure: Pressure::new(cfg.time_wait_ns, cfg.pressure),
         }
+    }
+
+    /// What the capture shows so far about load: TIME_WAIT per host,
+    /// half-open connections per server, client port use.
+    pub fn pressure(&self) -> PressureFacts {
+        self.pressure.facts()
     }
 
     /// The configuration it runs with.
@@ -328,6 +341,8 @@ impl Tracker {
             if let Some(mut old) = self.conns.remove(&key) {
                 let in_tw = old.client.state == TcpState::TimeWait
                     || old.server.state == TcpState::TimeWait;
+                self.pressure.port_reused(in_tw);
+                self.pressure.left(&old, seg.ts);
                 // The TIME_WAIT end accepted the new SYN: its wait is over.
                 old.reused();
                 previous = Some((old.id, in_tw));
@@ -336,6 +351,9 @@ impl Tracker {
         }
         if self.conns.len() >= self.cfg.max_connections && !self.conns.contains_key(&key) {
             self.evict_oldest();
+        }
+        if is_pure_syn && !self.conns.contains_key(&key) {
+            self.pressure.opened(seg.src, seg.dst, seg.ts);
         }
         let next_id = &mut self.next_id;
         let conn = self.conns.entry(key).or_insert_with(|| {
@@ -382,6 +400,9 @@ impl Tracker {
             self.time_went_back += 1;
         }
         let after = conn.states();
+        for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
+            self.pressure.moved(conn, side, before[i], after[i], seg.ts);
+        }
         for e in &self.events[first_event..] {
             if let EventKind::TimeWait { until } = e.kind {
                 self.timers.push(Reverse(Timer {
@@ -444,6 +465,8 @@ impl Tracker {
                         .time_wait
                         .is_some_and(|tw| tw.until == t.at && tw.end.is_none());
                     if due && conn.expire_time_wait(side) {
+                        self.pressure
+                            .moved(conn, side, TcpState::TimeWait, TcpState::Closed, t.at);
                         self.events.push(Event {
                             frame: None,
                             ts: t.at,
@@ -483,6 +506,7 @@ impl Tracker {
 
     fn retire(&mut self, key: &ConnKey, why: Retired) {
         if let Some(c) = self.conns.remove(key) {
+            self.pressure.left(&c, self.clock.unwrap_or_default());
             self.retired.push_back((c, why));
         }
     }
@@ -536,6 +560,7 @@ impl Tracker {
         }
         while let Some(key) = self.closing.pop() {
             if let Some(c) = self.conns.remove(&key) {
+                self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
             }
         }
