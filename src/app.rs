@@ -210,6 +210,11 @@ impl<W: Write> Pipeline<W> {
         self.out.flush()
     }
 
+    /// What the capture shows so far about load on hosts and listeners.
+    pub(crate) fn pressure(&self) -> synack_core::pressure::PressureFacts {
+        self.analyzer.pressure()
+    }
+
     /// Frames handed in so far.
     pub(crate) fn frames(&self) -> u64 {
         self.frames
@@ -329,7 +334,7 @@ pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Re
 }
 
 /// The wall clock as a capture timestamp (live frames carry the same clock).
-fn wall_clock() -> Timestamp {
+pub(crate) fn wall_clock() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

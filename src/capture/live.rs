@@ -28,6 +28,9 @@ pub(crate) struct LiveSource {
     records: u64,
     buf: Vec<u8>,
     header: (Timestamp, u32),
+    /// Once stopped, still hand out the frames already captured (the
+    /// demo stops when its traffic is over, and may be behind it).
+    pub(crate) drain_on_stop: bool,
 }
 
 /// What to tell a user who may not capture.
@@ -43,6 +46,18 @@ pub(crate) fn privilege_hint() -> String {
 
 impl LiveSource {
     pub(crate) fn open(device: &str, filter: Option<&str>) -> Result<LiveSource> {
+        Self::open_with(device, filter, None)
+    }
+
+    /// As `open`, capturing at most `snaplen` bytes of each frame (default
+    /// SNAPLEN). In immediate mode every frame takes a slot of the snaplen's
+    /// size in the kernel's ring, so a small snaplen lets the ring hold
+    /// bursts of many thousands of small frames.
+    pub(crate) fn open_with(
+        device: &str,
+        filter: Option<&str>,
+        snaplen: Option<i32>,
+    ) -> Result<LiveSource> {
         let open_err = |e: pcap::Error| {
             let msg = e.to_string();
             let msg = msg.trim_start_matches("libpcap error: ");
@@ -61,7 +76,7 @@ impl LiveSource {
         let cap = Capture::from_device(Device::from(device))
             .map_err(open_err)?
             .immediate_mode(true)
-            .snaplen(SNAPLEN)
+            .snaplen(snaplen.unwrap_or(SNAPLEN))
             .buffer_size(BUFFER_BYTES)
             .timeout(POLL_MS)
             .precision(Precision::Nano)
@@ -101,6 +116,7 @@ impl LiveSource {
             records: 0,
             buf: Vec::with_capacity(SNAPLEN as usize),
             header: (Timestamp::default(), 0),
+            drain_on_stop: false,
         })
     }
 
@@ -126,7 +142,8 @@ impl LiveSource {
         super::link_names(self.dlt)
     }
 
-    /// The next frame that passes the filter; `Ok(None)` once `stop` is set.
+    /// The next frame that passes the filter; `Ok(None)` once `stop` is set
+    /// (with `drain_on_stop`, once nothing more is waiting after that).
     /// `idle` runs whenever nothing has arrived for a poll interval (a good
     /// moment to flush output).
     pub(crate) fn next_frame(
@@ -135,7 +152,8 @@ impl LiveSource {
         idle: &mut dyn FnMut(),
     ) -> Result<Option<Frame<'_>>> {
         loop {
-            if stop.load(Ordering::Relaxed) {
+            let stopping = stop.load(Ordering::Relaxed);
+            if stopping && !self.drain_on_stop {
                 return Ok(None);
             }
             match self.cap.next_packet() {
@@ -152,6 +170,9 @@ impl LiveSource {
                     break;
                 }
                 Err(pcap::Error::TimeoutExpired) => {
+                    if stopping {
+                        return Ok(None);
+                    }
                     if !self.wait_readable() {
                         idle();
                     }

@@ -601,6 +601,9 @@ pub(crate) fn wrap(text: &str, width: usize) -> String {
 const PRESSURE_NAMED: usize = 3;
 /// A client host's port use is worth a word from this many ports within one span.
 const PORTS_WORTH_NAMING: u32 = 100;
+/// Half-open connections at once are worth a word from this many (a busy
+/// server has a few in flight within a round trip).
+const HALF_OPEN_WORTH_NAMING: u32 = 10;
 
 fn more(n: usize) -> String {
     if n > PRESSURE_NAMED {
@@ -617,7 +620,8 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 /// The pressure footer: what the capture shows about load, in one line
 /// (`None` when nothing is worth a word: no host ever had two endpoints in
-/// TIME_WAIT at once, no server two half-open connections, nothing unanswered).
+/// TIME_WAIT at once, no server many half-open connections at once, nothing
+/// unanswered, no port used heavily or again, no cap reached).
 pub(crate) fn pressure_line(
     p: &PressureFacts,
     clock: &impl Fn(Timestamp) -> String,
@@ -645,7 +649,11 @@ pub(crate) fn pressure_line(
             more(tw.len())
         ));
     }
-    let half: Vec<&ServerLoad> = p.servers.iter().filter(|s| s.half_open_peak >= 2).collect();
+    let half: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.half_open_peak >= HALF_OPEN_WORTH_NAMING)
+        .collect();
     if !half.is_empty() {
         let mut by_peak = half.clone();
         by_peak.sort_by_key(|s| std::cmp::Reverse(s.half_open_peak));
