@@ -292,3 +292,53 @@ fn pressure_figures_match_the_schedule() {
     );
     let _ = std::fs::remove_dir_all(file.parent().unwrap());
 }
+
+/// The real capture (fixtures/time-wait-pressure.pcap, made on a private
+/// namespace's loopback): synack's TIME_WAIT figures beside the kernel's own
+/// TIME-WAIT sockets, listed by `ss` right after the traffic
+/// (fixtures/ss/time-wait-pressure.txt, see fixtures/README.md).
+#[test]
+fn real_capture_time_wait_matches_the_kernels_sockets() {
+    let ss = std::fs::read_to_string(fixture("ss/time-wait-pressure.txt")).unwrap();
+    let kernel: std::collections::BTreeSet<(String, String)> = ss
+        .lines()
+        .filter(|l| l.starts_with("TIME-WAIT"))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[3].to_string(), f[4].to_string())
+        })
+        .collect();
+    assert_eq!(kernel.len(), 80);
+    let per_host = |ip: &str| kernel.iter().filter(|(l, _)| l.starts_with(ip)).count();
+
+    let file = fixture("time-wait-pressure.pcap");
+    let out = run_path(&["read", "--json", "--summary"], &file);
+    let lines = json_lines(&out);
+    // The endpoints synack leaves in TIME_WAIT are the kernel's, one for one.
+    let mut synack = std::collections::BTreeSet::new();
+    for c in lines.iter().filter(|v| v["type"] == "connection") {
+        for (me, peer) in [("client", "server"), ("server", "client")] {
+            if c["states"][me] == "TIME_WAIT" {
+                let a = c[me].as_str().unwrap().to_string();
+                let b = c[peer].as_str().unwrap().to_string();
+                synack.insert((a, b));
+            }
+        }
+    }
+    assert_eq!(synack, kernel);
+    // Nothing expired within the capture (0.17 s): the peaks are those counts,
+    // reached at the last FIN of each phase (frames 399 and 799).
+    let p = &lines.last().unwrap()["pressure"];
+    let server = find(&p["time_wait"], "host", "127.0.0.1");
+    assert_eq!(server["peak"].as_u64(), Some(per_host("127.0.0.1:") as u64));
+    assert_eq!(server["peak_as_server"], 40);
+    assert_eq!(server["at"], "2026-11-29T21:06:14.956067Z");
+    let client = find(&p["time_wait"], "host", "127.0.0.3");
+    assert_eq!(client["peak"].as_u64(), Some(per_host("127.0.0.3:") as u64));
+    assert_eq!(client["peak_as_client"], 40);
+    assert_eq!(client["at"], "2026-11-29T21:06:15.082381Z");
+    assert_eq!(p["port_reuse"], 0);
+    assert_eq!(find(&p["clients"], "host", "127.0.0.3")["peak_ports"], 40);
+    assert_eq!(find(&p["clients"], "host", "127.0.0.2")["peak_ports"], 40);
+    assert_eq!(p["syn_flood"], serde_json::json!([]));
+}

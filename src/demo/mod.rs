@@ -522,9 +522,6 @@ fn run_one(
         Kind::Plan(_) => None,
     };
     let live_text = !args.output.json;
-    if live_text {
-        writeln!(err, "demo {name}: {what}")?;
-    }
     // The host's values of what the namespace will change, read while still outside it.
     let host_sysctls: Vec<(String, Option<String>)> = custom
         .and_then(|c| c.netns.as_ref())
@@ -536,13 +533,16 @@ fn run_one(
         })
         .unwrap_or_default();
     // Declared first, so it is dropped last: after the capture and every socket.
-    let _netns = match custom.and_then(|c| c.netns.as_ref()) {
+    let netns_guard = match custom.and_then(|c| c.netns.as_ref()) {
         Some(spec) => {
-            let ns = netns::PrivateNetns::enter(spec.routes, spec.sysctls)
-                .map_err(|e| Error::Traffic(format!("demo {name}: {e}")))?;
-            if live_text {
-                writeln!(err, "{}", text::private_netns())?;
-            }
+            let ns = netns::PrivateNetns::enter(spec.routes, spec.sysctls).map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    format!("{}; {e}", text::netns_needs_root())
+                } else {
+                    e.to_string()
+                };
+                Error::Traffic(format!("demo {name}: {why}"))
+            })?;
             Some(ns)
         }
         None => None,
@@ -560,7 +560,12 @@ fn run_one(
         };
         src.save_to(&path)?;
     }
+    // Said once the capture is open: without privileges, the one line is the error.
     if live_text {
+        writeln!(err, "demo {name}: {what}")?;
+        if netns_guard.is_some() {
+            writeln!(err, "{}", text::private_netns())?;
+        }
         writeln!(err, "capturing on lo, tcp port {port}")?;
     }
     let done = Arc::new(AtomicBool::new(false));

@@ -17,6 +17,10 @@ pub(super) fn private_netns() -> &'static str {
     "this scenario runs in a private network namespace with its own loopback (deleted at the end): its kernel counters start at zero and nothing can leave the machine"
 }
 
+pub(super) fn netns_needs_root() -> &'static str {
+    "this scenario runs in a private network namespace, which needs root"
+}
+
 pub(super) fn findings_header(scenario: &str) -> String {
     format!("\nwhat demo {scenario} shows:")
 }
