@@ -161,7 +161,7 @@ fn explain(t: &Traffic, seen: &Seen<'_>) -> Findings {
         what: text::aiu_check().into(),
         key: "time_wait_at_failed_bind",
         synack: synack_tw as u64,
-        source: "kernel".into(),
+        source: text::src_kernel_table().into(),
         other: mine.len() as u64,
     });
     f.json.insert(

@@ -162,7 +162,7 @@ fn explain(t: &Traffic, seen: &Seen<'_>) -> Findings {
         what: text::backlog_check_syns().into(),
         key: "syns_dropped",
         synack: syns,
-        source: "kernel TcpExt ListenOverflows".into(),
+        source: text::src_listen_overflows().into(),
         other: d.overflows,
     });
     // Handshakes completed and never accepted: both ends ESTABLISHED at the end.
@@ -176,7 +176,7 @@ fn explain(t: &Traffic, seen: &Seen<'_>) -> Findings {
         what: text::backlog_check_queue().into(),
         key: "accept_queue",
         synack: queued as u64,
-        source: "kernel (the listener's queue in /proc/net/tcp)".into(),
+        source: text::src_listener_queue().into(),
         other: u64::from(waiting),
     });
     f.json.insert(

@@ -59,7 +59,7 @@ fn wait_for(
 }
 
 fn spawn(server: SocketAddr, args: &[&str]) -> Result<Child, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find synack itself: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| text::err_own_binary(&e))?;
     Command::new(exe)
         .args([
             "echo",
@@ -75,7 +75,7 @@ fn spawn(server: SocketAddr, args: &[&str]) -> Result<Child, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start a client process: {e}"))
+        .map_err(|e| text::err_child(&e))
 }
 
 fn kill(mut child: Child) {

@@ -74,7 +74,7 @@ fn drive(ctx: &Ctx<'_>) -> Result<Traffic, String> {
                 e.kind(),
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             ) => {}
-        Ok(n) => return Err(format!("recv() returned {n} bytes after an empty send")),
+        Ok(n) => return Err(text::err_echo_of_nothing(n)),
         Err(e) => return Err(format!("recv: {e}")),
     }
     ctx.say(text::es_gave_up());
@@ -129,7 +129,7 @@ fn explain(t: &Traffic, seen: &Seen<'_>) -> Findings {
         what: text::es_check().into(),
         key: "bytes_during_hang",
         synack: bytes_during,
-        source: "kernel (the server socket's receive queue)".into(),
+        source: text::src_receive_queue().into(),
         other: u64::from(unread),
     });
     f.json.insert(

@@ -80,16 +80,14 @@ pub(super) struct Sent {
 /// namespace holds nothing but loopback.
 pub(super) fn send(dst: SocketAddr, n: u32, batches: u32, span: Duration) -> Result<Sent, String> {
     let SocketAddr::V4(dst) = dst else {
-        return Err("the flood goes to 127.0.0.1 only".into());
+        return Err(super::text::err_flood_loopback_only().into());
     };
     if *dst.ip() != Ipv4Addr::LOCALHOST {
-        return Err("the flood goes to 127.0.0.1 only".into());
+        return Err(super::text::err_flood_loopback_only().into());
     }
     let ifs = super::netns::interfaces();
     if ifs != ["lo"] {
-        return Err(format!(
-            "the flood runs only in a private network namespace with nothing but lo (here: {ifs:?})"
-        ));
+        return Err(super::text::err_flood_not_private(&ifs));
     }
     // IPPROTO_RAW: we write the IP header ourselves (IP_HDRINCL).
     let sock = Socket::new(
@@ -97,7 +95,7 @@ pub(super) fn send(dst: SocketAddr, n: u32, batches: u32, span: Duration) -> Res
         Type::RAW,
         Some(Protocol::from(libc::IPPROTO_RAW)),
     )
-    .map_err(|e| format!("cannot open a raw socket (needs root): {e}"))?;
+    .map_err(|e| super::text::err_raw_socket(&e))?;
     let to = SockAddr::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
     let started = Instant::now();
     // Initial sequence numbers: any values will do; a simple generator.
@@ -115,7 +113,7 @@ pub(super) fn send(dst: SocketAddr, n: u32, batches: u32, span: Duration) -> Res
             x ^= x << 5;
             let packet = syn(forged_source(sent), dst, x);
             sock.send_to(&packet, &to)
-                .map_err(|e| format!("cannot send a SYN: {e}"))?;
+                .map_err(|e| super::text::err_send_syn(&e))?;
             sent += 1;
         }
         let next = gap * (b + 1);

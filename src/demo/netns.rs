@@ -95,17 +95,13 @@ impl PrivateNetns {
             .map_err(|e| io::Error::new(e.kind(), format!("/proc/thread-self/ns/net: {e}")))?;
         // SAFETY: unshare only changes the calling thread's namespaces.
         if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            return Err(os_err(
-                "unshare(CLONE_NEWNET) for a private network namespace",
-            ));
+            return Err(os_err(super::text::err_unshare()));
         }
         let guard = PrivateNetns { original };
         // Nothing but its own loopback: whatever is sent here cannot leave the machine.
         let ifs = interfaces();
         if ifs != ["lo"] {
-            return Err(io::Error::other(format!(
-                "the new network namespace holds {ifs:?}, not just lo"
-            )));
+            return Err(io::Error::other(super::text::err_netns_not_private(&ifs)));
         }
         let sock = ioctl_socket()?;
         // SAFETY: ifreq is plain data; the ioctls read and write only it.
@@ -142,7 +138,7 @@ impl PrivateNetns {
             };
             // SAFETY: rt is a complete rtentry whose rt_dev points at a live C string.
             if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT, &rt) } != 0 {
-                return Err(os_err(&format!("a route to {net}/{len} via lo")));
+                return Err(os_err(&super::text::err_route(*net, *len)));
             }
         }
         for (name, value) in sysctls {

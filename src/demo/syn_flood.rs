@@ -73,7 +73,7 @@ fn drive(ctx: &Ctx<'_>) -> Result<Traffic, String> {
     let client_ok = report.all_ok();
     let sent = sender
         .join()
-        .map_err(|_| "the flood's thread panicked".to_string())??;
+        .map_err(|_| text::err_flood_thread().to_string())??;
     ctx.say(text::flood_wait(WATCH.saturating_sub(started.elapsed())));
     if let Some(rest) = WATCH.checked_sub(started.elapsed()) {
         thread::sleep(rest);
@@ -152,7 +152,7 @@ fn explain(t: &Traffic, seen: &Seen<'_>) -> Findings {
         what: text::flood_check_requests().into(),
         key: "half_open_requests",
         synack: resent,
-        source: "kernel SYN_RECV sockets".into(),
+        source: text::src_syn_recv().into(),
         other: d.requests,
     });
     let to: SocketAddr = seen.server;

@@ -45,6 +45,30 @@ pub(super) fn not_compared_stateless() -> &'static str {
     "the server answered with a SYN-ACK but the kernel keeps no socket: a SYN cookie (counted against the kernel's SyncookiesSent below)"
 }
 
+pub(super) fn src_kernel_table() -> &'static str {
+    "kernel (its socket table)"
+}
+
+pub(super) fn src_listen_overflows() -> &'static str {
+    "kernel TcpExt ListenOverflows"
+}
+
+pub(super) fn src_listener_queue() -> &'static str {
+    "kernel (the listener's queue in /proc/net/tcp)"
+}
+
+pub(super) fn src_receive_queue() -> &'static str {
+    "kernel (the server socket's receive queue)"
+}
+
+pub(super) fn src_syn_recv() -> &'static str {
+    "kernel SYN_RECV sockets"
+}
+
+pub(super) fn src_time_wait_now() -> &'static str {
+    "kernel (TIME_WAIT now)"
+}
+
 pub(super) fn aggregate_line(what: &str, synack: u64, source: &str, other: u64) -> String {
     format!("{what}: synack {synack}, {source} {other}")
 }
@@ -423,4 +447,52 @@ pub(super) fn cc_source_eof() -> &'static str {
 
 pub(super) fn cc_source_reset() -> &'static str {
     "the echo server's ECONNRESET"
+}
+
+// ── Errors ──────────────────────────────────────────────────────────────
+
+pub(super) fn err_unshare() -> &'static str {
+    "unshare(CLONE_NEWNET) for a private network namespace"
+}
+
+pub(super) fn err_netns_not_private(ifs: &[String]) -> String {
+    format!("the new network namespace holds {ifs:?}, not just lo")
+}
+
+pub(super) fn err_route(net: std::net::Ipv4Addr, len: u8) -> String {
+    format!("a route to {net}/{len} via lo")
+}
+
+pub(super) fn err_flood_loopback_only() -> &'static str {
+    "the flood goes to 127.0.0.1 only"
+}
+
+pub(super) fn err_flood_not_private(ifs: &[String]) -> String {
+    format!(
+        "the flood runs only in a private network namespace with nothing but lo (here: {ifs:?})"
+    )
+}
+
+pub(super) fn err_raw_socket(e: &std::io::Error) -> String {
+    format!("cannot open a raw socket (needs root): {e}")
+}
+
+pub(super) fn err_send_syn(e: &std::io::Error) -> String {
+    format!("cannot send a SYN: {e}")
+}
+
+pub(super) fn err_flood_thread() -> &'static str {
+    "the flood's thread panicked"
+}
+
+pub(super) fn err_own_binary(e: &std::io::Error) -> String {
+    format!("cannot find synack itself: {e}")
+}
+
+pub(super) fn err_child(e: &std::io::Error) -> String {
+    format!("cannot start a client process: {e}")
+}
+
+pub(super) fn err_echo_of_nothing(n: usize) -> String {
+    format!("recv() returned {n} bytes after an empty send")
 }

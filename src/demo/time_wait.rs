@@ -138,7 +138,7 @@ fn explain(t: &Traffic, seen: &Seen<'_>) -> Findings {
             what: text::twp_check(h.host),
             key: "time_wait_per_host",
             synack: u64::from(h.peak),
-            source: "kernel (TIME_WAIT now)".into(),
+            source: text::src_time_wait_now().into(),
             other: kernel_tw as u64,
         });
         hosts.push(serde_json::json!({
