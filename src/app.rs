@@ -227,11 +227,13 @@ impl<W: Write> Pipeline<W> {
     pub(crate) fn finish(&mut self, sections: &[&dyn Section]) -> io::Result<()> {
         self.end_input()?;
         let counts = self.analyzer.counts();
+        let pressure = self.analyzer.pressure();
         let end = RunEnd {
             counts: &counts,
             errors: &self.errors,
             kernel: self.kernel,
             sections,
+            pressure: &pressure,
         };
         for v in self.views.iter_mut() {
             v.finish(&end, &mut self.out)?;
@@ -249,6 +251,11 @@ impl<W: Write> Pipeline<W> {
             1 => format!("no connection #{id}: the input has one TCP connection, #1"),
             n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
         })
+    }
+
+    /// What the capture shows so far about load on hosts and listeners.
+    pub(crate) fn pressure(&self) -> synack_core::pressure::PressureFacts {
+        self.analyzer.pressure()
     }
 
     /// Frames handed in so far.
@@ -458,7 +465,7 @@ fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
 }
 
 /// The wall clock as a capture timestamp (live frames carry the same clock).
-fn wall_clock() -> Timestamp {
+pub(crate) fn wall_clock() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -448,6 +448,7 @@ impl OutputArgs {
             time_wait_ns: secs_to_ns(self.time_wait),
             idle_timeout_ns: secs_to_ns(self.idle_timeout),
             max_connections: self.max_connections.max(1),
+            pressure: Default::default(),
         }
     }
 

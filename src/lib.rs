@@ -81,7 +81,8 @@ pub fn run() -> ExitCode {
         },
         Command::Demo(args) => {
             let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            let mut err = io::stderr().lock();
+            // Not locked for the whole run: the scenario's thread says what it does on stderr.
+            let mut err = io::stderr();
             let r = demo::run(&args, out, &mut err);
             finish(r, &mut err)
         }

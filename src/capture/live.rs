@@ -32,6 +32,9 @@ pub(crate) struct LiveSource {
     records: u64,
     buf: Vec<u8>,
     header: (Timestamp, u32),
+    /// Once stopped, still hand out the frames already captured (the
+    /// demo stops when its traffic is over, and may be behind it).
+    pub(crate) drain_on_stop: bool,
 }
 
 /// What to tell a user who may not capture.
@@ -47,6 +50,19 @@ pub(crate) fn privilege_hint() -> String {
 
 impl LiveSource {
     pub(crate) fn open(device: &str, filter: Option<&str>, buffer_kib: u32) -> Result<LiveSource> {
+        Self::open_with(device, filter, buffer_kib, None)
+    }
+
+    /// As `open`, capturing at most `snaplen` bytes of each frame (default
+    /// SNAPLEN). In immediate mode every frame takes a slot of the snaplen's
+    /// size in the kernel's ring, so a small snaplen lets the ring hold
+    /// bursts of many thousands of small frames.
+    pub(crate) fn open_with(
+        device: &str,
+        filter: Option<&str>,
+        buffer_kib: u32,
+        snaplen: Option<i32>,
+    ) -> Result<LiveSource> {
         let open_err = |e: pcap::Error| {
             let msg = e.to_string();
             let msg = msg.trim_start_matches("libpcap error: ");
@@ -65,7 +81,7 @@ impl LiveSource {
         let cap = Capture::from_device(Device::from(device))
             .map_err(open_err)?
             .immediate_mode(true)
-            .snaplen(SNAPLEN)
+            .snaplen(snaplen.unwrap_or(SNAPLEN))
             .buffer_size(i32::try_from(u64::from(buffer_kib) * 1024).unwrap_or(i32::MAX))
             .timeout(POLL_MS)
             .precision(Precision::Nano)
@@ -105,6 +121,7 @@ impl LiveSource {
             records: 0,
             buf: Vec::with_capacity(SNAPLEN as usize),
             header: (Timestamp::default(), 0),
+            drain_on_stop: false,
         })
     }
 
@@ -138,15 +155,17 @@ impl LiveSource {
     }
 
     /// The next frame that passes the filter; `Ok(None)` once `stop` is set
-    /// (or `-G` with `-W` wrote its last file). `idle` runs whenever nothing
-    /// has arrived for a poll interval (a good moment to flush output).
+    /// (with `drain_on_stop`, once nothing more is waiting after that), or
+    /// `-G` with `-W` wrote its last file. `idle` runs whenever nothing has
+    /// arrived for a poll interval (a good moment to flush output).
     pub(crate) fn next_frame(
         &mut self,
         stop: &AtomicBool,
         idle: &mut dyn FnMut(&mut LiveSource),
     ) -> Result<Option<Frame<'_>>> {
         loop {
-            if stop.load(Ordering::Relaxed) {
+            let stopping = stop.load(Ordering::Relaxed);
+            if stopping && !self.drain_on_stop {
                 return Ok(None);
             }
             match self.cap.next_packet() {
@@ -167,6 +186,9 @@ impl LiveSource {
                     break;
                 }
                 Err(pcap::Error::TimeoutExpired) => {
+                    if stopping {
+                        return Ok(None);
+                    }
                     if !self.wait_readable() {
                         idle(self);
                     }

@@ -87,6 +87,8 @@ pub struct ClientOptions {
     pub idle: Option<Duration>,
     /// Connect from this local port, with SO_REUSEADDR.
     pub local_port: Option<u16>,
+    /// Connect from this local address (any of the host's; 127.0.0.2 and so on on loopback).
+    pub local_ip: Option<IpAddr>,
     /// SO_RCVBUF, set before connect().
     pub rcvbuf: Option<usize>,
     /// Pause before each read (a slow reader).
@@ -112,6 +114,7 @@ impl Default for ClientOptions {
             keepalive: None,
             idle: None,
             local_port: None,
+            local_ip: None,
             rcvbuf: None,
             read_delay: None,
             parallel: 1,
@@ -392,8 +395,12 @@ impl Talk<'_> {
         if let Some(ka) = &opts.keepalive {
             sockopt::set_keepalive(&sock, ka).map_err(setup("keepalive"))?;
         }
-        if let Some(port) = opts.local_port {
-            bind_local_port(&sock, opts.connect, port)?;
+        match (opts.local_port, opts.local_ip) {
+            (Some(port), ip) => bind_local_port(&sock, opts.connect, ip, port)?,
+            (None, Some(ip)) => sock
+                .bind(&SocketAddr::new(ip, 0).into())
+                .map_err(|e| ConnError::Other(format!("cannot bind local address {ip}: {e}")))?,
+            (None, None) => {}
         }
         sock.connect_timeout(&opts.connect.into(), self.clock.remaining()?)
             .map_err(|e| connect_error(&e, opts.local_port))?;
@@ -708,23 +715,29 @@ impl Talk<'_> {
 /// --local-port: bind before connect. SO_REUSEADDR lets bind() take a port that an
 /// earlier connection still holds (e.g. in TIME_WAIT); whether connect() may reuse the
 /// whole 4-tuple is then the kernel's call.
-fn bind_local_port(sock: &socket2::Socket, server: SocketAddr, port: u16) -> Result<(), ConnError> {
+fn bind_local_port(
+    sock: &socket2::Socket,
+    server: SocketAddr,
+    ip: Option<IpAddr>,
+    port: u16,
+) -> Result<(), ConnError> {
     sock.set_reuse_address(true)
         .map_err(|e| ConnError::Other(format!("cannot set SO_REUSEADDR: {e}")))?;
     let any: IpAddr = match server {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
     };
-    sock.bind(&SocketAddr::new(any, port).into()).map_err(|e| {
-        if e.kind() == io::ErrorKind::AddrInUse {
-            ConnError::Other(format!(
-                "local port {port} is taken by another socket (a listener, or a live \
+    sock.bind(&SocketAddr::new(ip.unwrap_or(any), port).into())
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::AddrInUse {
+                ConnError::Other(format!(
+                    "local port {port} is taken by another socket (a listener, or a live \
                  connection): choose another --local-port"
-            ))
-        } else {
-            ConnError::Other(format!("cannot bind local port {port}: {e}"))
-        }
-    })
+                ))
+            } else {
+                ConnError::Other(format!("cannot bind local port {port}: {e}"))
+            }
+        })
 }
 
 fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
@@ -842,6 +855,11 @@ pub struct ClientArgs {
     #[arg(long, value_name = "PORT")]
     pub local_port: Option<u16>,
 
+    /// Connect from this local address (e.g. 127.0.0.2: on loopback every 127.x.y.z is
+    /// this host's), so several "client hosts" can be told apart
+    #[arg(long, value_name = "IP")]
+    pub local_ip: Option<IpAddr>,
+
     /// SO_RCVBUF in bytes, set before connect() so the SYN's window scale follows: a small
     /// window toward the server
     #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
@@ -921,6 +939,7 @@ impl ClientArgs {
             keepalive: self.keepalive,
             idle: self.idle_for.or(self.idle_ms),
             local_port: self.local_port,
+            local_ip: self.local_ip,
             rcvbuf: self.rcvbuf,
             read_delay: self.read_pause.or(self.read_delay_ms),
             parallel: self.parallel,

@@ -12,6 +12,7 @@ use synack_core::decode::link::{LinkKind, NetProto};
 use synack_core::decode::net::ipv4_flag;
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Network, Timestamp, Transport};
+use synack_core::pressure::{linux_ephemeral_port_count, PressureFacts, LINUX_EPHEMERAL_PORTS};
 use synack_core::track::{
     Analysis, CloseVariant, Connection, Endpoint, Event, EventKind, Facts, Side,
 };
@@ -191,6 +192,7 @@ impl View for JsonView {
                 .num("if_dropped", k.if_dropped);
             ko.end();
         }
+        write_pressure(&mut o, end.pressure, &mut self.time);
         for s in end.sections {
             s.write_json(&mut o);
         }
@@ -207,6 +209,117 @@ impl View for JsonView {
         self.buf.push(b'\n');
         out.write_all(&self.buf)
     }
+}
+
+/// Entries of each pressure list written out; the rest are counted in `more`.
+const PRESSURE_LISTED: usize = 100;
+
+fn opt_ts_field(o: &mut Obj<'_>, k: &str, ts: Option<Timestamp>, time: &mut Rfc3339) {
+    match ts {
+        Some(ts) => ts_field(o, k, ts, time),
+        None => {
+            o.null(k);
+        }
+    }
+}
+
+/// A JSON array of objects, one per item, each written by `f`.
+fn array<T>(o: &mut Obj<'_>, k: &str, items: &[T], mut f: impl FnMut(&mut Obj<'_>, &T)) {
+    let out = o.key(k);
+    out.push(b'[');
+    for (i, item) in items.iter().take(PRESSURE_LISTED).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut io = Obj::new(out);
+        f(&mut io, item);
+        io.end();
+    }
+    out.push(b']');
+}
+
+/// The summary's `pressure` object (see `synack_core::pressure`).
+fn write_pressure(o: &mut Obj<'_>, p: &PressureFacts, time: &mut Rfc3339) {
+    let out = o.key("pressure");
+    let mut po = Obj::new(out);
+    po.num("span_ms", p.span_ns / 1_000_000);
+    {
+        let out = po.key("ephemeral_default");
+        let mut eo = Obj::new(out);
+        eo.num("first", LINUX_EPHEMERAL_PORTS.0)
+            .num("last", LINUX_EPHEMERAL_PORTS.1)
+            .num("ports", linux_ephemeral_port_count());
+        eo.end();
+    }
+    array(&mut po, "time_wait", &p.time_wait, |ho, h| {
+        ho.plain("host", h.host).num("peak", h.peak);
+        ts_field(ho, "at", h.at, time);
+        ho.num("peak_as_server", h.peak_as_server)
+            .num("peak_as_client", h.peak_as_client)
+            .num("entered", h.entered);
+    });
+    array(&mut po, "servers", &p.servers, |so, s| {
+        so.plain("server", s.server)
+            .num("attempts", s.attempts)
+            .num("handshakes", s.handshakes)
+            .num("half_open_peak", s.half_open_peak);
+        opt_ts_field(so, "half_open_at", s.half_open_at, time);
+        so.num("synacks_unanswered", s.synacks_unanswered)
+            .num("synacks_resent", s.synacks_resent)
+            .num("synacks_stateless", s.synacks_stateless)
+            .num("syns_unanswered", s.syns_unanswered)
+            .num("syn_segments_unanswered", s.syn_segments_unanswered)
+            .bool(
+                "syns_dropped_while_listening",
+                s.dropped_syns_while_listening(),
+            )
+            .num("sources", s.sources)
+            .bool("sources_capped", s.sources_capped)
+            .num("peak_syn_rate", s.peak_syn_rate);
+        opt_ts_field(so, "peak_syn_rate_at", s.peak_syn_rate_at, time);
+        so.bool("syn_flood", s.flood());
+    });
+    array(&mut po, "clients", &p.clients, |co, c| {
+        co.plain("host", c.host)
+            .num("connections", c.connections)
+            .num("peak_ports", c.peak_ports);
+        ts_field(co, "at", c.at, time);
+        let share = (c.share_of_default_range() * 100.0).round() / 100.0;
+        let out = co.key("share_of_default_range_pct");
+        let _ = write!(out, "{share}");
+        co.num("reused_within_span", c.reused_within_span);
+    });
+    {
+        let out = po.key("syn_flood");
+        out.push(b'[');
+        for (i, s) in p.floods().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = write!(out, "\"{}\"", s.server);
+        }
+        out.push(b']');
+    }
+    po.num("port_reuse", p.port_reuse)
+        .num("port_reuse_in_time_wait", p.port_reuse_in_time_wait);
+    {
+        let out = po.key("capped");
+        let mut co = Obj::new(out);
+        co.num("hosts", p.capped.hosts)
+            .num("servers", p.capped.servers)
+            .num("client_ports", p.capped.client_ports);
+        co.end();
+    }
+    {
+        let out = po.key("more");
+        let mut mo = Obj::new(out);
+        let over = |n: usize| n.saturating_sub(PRESSURE_LISTED);
+        mo.num("time_wait", over(p.time_wait.len()))
+            .num("servers", over(p.servers.len()))
+            .num("clients", over(p.clients.len()));
+        mo.end();
+    }
+    po.end();
 }
 
 fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {

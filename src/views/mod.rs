@@ -23,6 +23,7 @@ pub(crate) mod zeek;
 use std::io::{self, Write};
 
 use synack_core::counts::CaptureStats;
+use synack_core::pressure::PressureFacts;
 use synack_core::track::{Connection, Event, Facts};
 use synack_core::{Counts, Packet, Sink};
 
@@ -63,6 +64,8 @@ pub(crate) struct RunEnd<'a> {
     pub(crate) kernel: Option<CaptureStats>,
     /// Extra reports (the demo's kernel check), in the order given.
     pub(crate) sections: &'a [&'a dyn Section],
+    /// What the capture shows about load on hosts and listeners.
+    pub(crate) pressure: &'a PressureFacts,
 }
 
 /// A report a command adds to the end of a run, worded for people and
@@ -171,12 +174,22 @@ pub(crate) fn write_text_end(
     for s in end.sections {
         s.write_text(out)?;
     }
-    let line = words::summary_line(end.counts, end.kernel);
+    let clock = |ts: synack_core::decode::Timestamp| time::time_of_day_ms(ts);
+    let mut lines: Vec<String> = end
+        .pressure
+        .floods()
+        .map(words::syn_flood_warning)
+        .collect();
+    lines.extend(words::pressure_line(end.pressure, &clock));
+    lines.push(words::summary_line(end.counts, end.kernel));
     writeln!(out)?;
-    match width {
-        Some(w) => writeln!(out, "{}", words::wrap(&line, w)),
-        None => writeln!(out, "{line}"),
+    for line in lines {
+        match width {
+            Some(w) => writeln!(out, "{}", words::wrap(&line, w))?,
+            None => writeln!(out, "{line}")?,
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@ use std::fmt::Write as _;
 
 use synack_core::counts::CaptureStats;
 use synack_core::decode::{SeqNum, Timestamp};
+use synack_core::pressure::{
+    linux_ephemeral_port_count, ClientPorts, HostTimeWait, PressureFacts, ServerLoad,
+    LINUX_EPHEMERAL_PORTS,
+};
 use synack_core::track::{
     Analysis, CloseVariant, Connection, EcnMode, Ending, Event, EventKind, Evidence, Facts,
     Observation, ResetCause, Retired, Side, StatePath,
@@ -678,6 +682,212 @@ pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> 
         Verdict::Incomplete => "unverified: not all captured",
         Verdict::Correct | Verdict::Incorrect { .. } => "",
     }
+}
+
+/// At most this many hosts or servers are named in each part of the pressure line.
+const PRESSURE_NAMED: usize = 3;
+/// A client host's port use is worth a word from this many ports within one span.
+const PORTS_WORTH_NAMING: u32 = 100;
+/// Half-open connections at once are worth a word from this many (a busy
+/// server has a few in flight within a round trip).
+const HALF_OPEN_WORTH_NAMING: u32 = 10;
+
+fn more(n: usize) -> String {
+    if n > PRESSURE_NAMED {
+        format!(" (+{} more)", n - PRESSURE_NAMED)
+    } else {
+        String::new()
+    }
+}
+
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The pressure footer: what the capture shows about load, in one line
+/// (`None` when nothing is worth a word: no host ever had two endpoints in
+/// TIME_WAIT at once, no server many half-open connections at once, nothing
+/// unanswered, no port used heavily or again, no cap reached).
+pub(crate) fn pressure_line(
+    p: &PressureFacts,
+    clock: &impl Fn(Timestamp) -> String,
+) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let tw: Vec<&HostTimeWait> = p.time_wait.iter().filter(|h| h.peak >= 2).collect();
+    if !tw.is_empty() {
+        let named: Vec<String> = tw
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|h| {
+                format!(
+                    "{} on {} at {} ({} as server, {} as client)",
+                    h.peak,
+                    h.host,
+                    clock(h.at),
+                    h.peak_as_server,
+                    h.peak_as_client
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "most in TIME_WAIT at once: {}{}",
+            named.join(", "),
+            more(tw.len())
+        ));
+    }
+    let half: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.half_open_peak >= HALF_OPEN_WORTH_NAMING)
+        .collect();
+    if !half.is_empty() {
+        let mut by_peak = half.clone();
+        by_peak.sort_by_key(|s| std::cmp::Reverse(s.half_open_peak));
+        let named: Vec<String> = by_peak
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|s| {
+                let at = s
+                    .half_open_at
+                    .map_or(String::new(), |t| format!(" at {}", clock(t)));
+                format!("{} on {}{at}", s.half_open_peak, s.server)
+            })
+            .collect();
+        parts.push(format!(
+            "most half-open at once: {}{}",
+            named.join(", "),
+            more(half.len())
+        ));
+    }
+    let unanswered: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.synacks_unanswered > 0)
+        .collect();
+    if !unanswered.is_empty() {
+        let named: Vec<String> = unanswered
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|s| {
+                format!(
+                    "{} from {} ({} resent: state kept; {} sent once: no state kept, as with SYN cookies)",
+                    s.synacks_unanswered, s.server, s.synacks_resent, s.synacks_stateless
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "SYN-ACKs never answered: {}{}",
+            named.join(", "),
+            more(unanswered.len())
+        ));
+    }
+    let dropped: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.dropped_syns_while_listening())
+        .collect();
+    if !dropped.is_empty() {
+        let named: Vec<String> = dropped
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|s| {
+                format!(
+                    "{} ({}) to {} while it completed {}: it dropped them, its listen queue was full",
+                    plural(s.syns_unanswered, "connection attempt", "connection attempts"),
+                    plural(s.syn_segments_unanswered, "SYN", "SYNs"),
+                    s.server,
+                    plural(s.handshakes, "handshake", "handshakes")
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "SYNs never answered: {}{}",
+            named.join(", "),
+            more(dropped.len())
+        ));
+    }
+    let ports: Vec<&ClientPorts> = p
+        .clients
+        .iter()
+        .filter(|c| c.peak_ports >= PORTS_WORTH_NAMING)
+        .collect();
+    if !ports.is_empty() {
+        let named: Vec<String> = ports
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|c| {
+                format!(
+                    "{} from {} at {} ({:.1}%)",
+                    c.peak_ports,
+                    c.host,
+                    clock(c.at),
+                    c.share_of_default_range(),
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "local ports used within one {} TIME_WAIT span, against the {} of Linux's default ephemeral range {}–{}: {}{}",
+            duration(p.span_ns),
+            linux_ephemeral_port_count(),
+            LINUX_EPHEMERAL_PORTS.0,
+            LINUX_EPHEMERAL_PORTS.1,
+            named.join(", "),
+            more(ports.len())
+        ));
+    }
+    let again: Vec<&ClientPorts> = p
+        .clients
+        .iter()
+        .filter(|c| c.reused_within_span > 0)
+        .collect();
+    if !again.is_empty() {
+        let named: Vec<String> = again
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|c| format!("{} by {}", c.reused_within_span, c.host))
+            .collect();
+        parts.push(format!(
+            "local ports used again within {}: {}{}",
+            duration(p.span_ns),
+            named.join(", "),
+            more(again.len())
+        ));
+    }
+    if p.port_reuse > 0 {
+        parts.push(format!(
+            "{} ({} over TIME_WAIT)",
+            plural(p.port_reuse, "4-tuple reused", "4-tuples reused"),
+            p.port_reuse_in_time_wait
+        ));
+    }
+    let c = p.capped;
+    if c.hosts + c.servers + c.client_ports > 0 {
+        parts.push(format!(
+            "not counted (caps reached, the figures are lower bounds): {} TIME_WAIT entries, {} connection attempts, {} client ports",
+            c.hosts, c.servers, c.client_ports
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!("pressure: {}", parts.join("; ")))
+}
+
+/// The SYN-flood warning for one server, with its evidence.
+pub(crate) fn syn_flood_warning(s: &ServerLoad) -> String {
+    format!(
+        "warning: SYN flood on {}: {} of {} connection attempts never completed ({} SYN-ACKs unanswered, {} SYNs unanswered), up to {} SYNs within one second, from {}{} source addresses, up to {} half-open at once",
+        s.server,
+        s.incomplete(),
+        s.attempts,
+        s.synacks_unanswered,
+        s.syns_unanswered,
+        s.peak_syn_rate,
+        if s.sources_capped { "at least " } else { "" },
+        s.sources,
+        s.half_open_peak
+    )
 }
 
 #[cfg(test)]

@@ -317,6 +317,11 @@ impl Analyzer {
         c
     }
 
+    /// What the capture shows so far about load on hosts and listeners.
+    pub fn pressure(&self) -> crate::pressure::PressureFacts {
+        self.tracker.pressure()
+    }
+
     /// The tracker, for looking at live connections.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker

@@ -26,6 +26,7 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
+use crate::pressure::{Pressure, PressureCaps, PressureFacts};
 pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
@@ -43,6 +44,8 @@ pub struct TrackerConfig {
     pub idle_timeout_ns: i128,
     /// At most this many live connections; the least recently active go first.
     pub max_connections: usize,
+    /// Caps on the pressure counters (see [`crate::pressure`]).
+    pub pressure: PressureCaps,
 }
 
 /// One second in nanoseconds.
@@ -57,6 +60,7 @@ impl Default for TrackerConfig {
             idle_timeout_ns: 7500 * SECOND,
             // About 2 KB each: 200 MB at the cap.
             max_connections: 100_000,
+            pressure: PressureCaps::default(),
         }
     }
 }
@@ -217,6 +221,8 @@ pub struct Tracker {
     evicted_idle: u64,
     evicted_cap: u64,
     time_went_back: u64,
+    /// Load on hosts and listeners, fed at every state change.
+    pressure: Pressure,
 }
 
 impl Default for Tracker {
@@ -243,7 +249,14 @@ impl Tracker {
             evicted_idle: 0,
             evicted_cap: 0,
             time_went_back: 0,
+            pressure: Pressure::new(cfg.time_wait_ns, cfg.pressure),
         }
+    }
+
+    /// What the capture shows so far about load: TIME_WAIT per host,
+    /// half-open connections per server, client port use.
+    pub fn pressure(&self) -> PressureFacts {
+        self.pressure.facts()
     }
 
     /// The configuration it runs with.
@@ -348,6 +361,8 @@ impl Tracker {
             if let Some(mut old) = self.conns.remove(&key) {
                 let in_tw = old.client.state == TcpState::TimeWait
                     || old.server.state == TcpState::TimeWait;
+                self.pressure.port_reused(in_tw);
+                self.pressure.left(&old, seg.ts);
                 // The TIME_WAIT end accepted the new SYN: its wait is over.
                 old.reused();
                 previous = Some((old.id, in_tw));
@@ -356,6 +371,9 @@ impl Tracker {
         }
         if self.conns.len() >= self.cfg.max_connections && !self.conns.contains_key(&key) {
             self.evict_oldest();
+        }
+        if is_pure_syn && !self.conns.contains_key(&key) {
+            self.pressure.opened(seg.src, seg.dst, seg.ts);
         }
         let next_id = &mut self.next_id;
         let conn = self.conns.entry(key).or_insert_with(|| {
@@ -402,6 +420,9 @@ impl Tracker {
             self.time_went_back += 1;
         }
         let after = conn.states();
+        for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
+            self.pressure.moved(conn, side, before[i], after[i], seg.ts);
+        }
         for e in &self.events[first_event..] {
             if let EventKind::TimeWait { until } = e.kind {
                 self.timers.push(Reverse(Timer {
@@ -474,6 +495,8 @@ impl Tracker {
                         .time_wait
                         .is_some_and(|tw| tw.until == t.at && tw.end.is_none());
                     if due && conn.expire_time_wait(side) {
+                        self.pressure
+                            .moved(conn, side, TcpState::TimeWait, TcpState::Closed, t.at);
                         self.events.push(Event {
                             frame: None,
                             ts: t.at,
@@ -513,6 +536,7 @@ impl Tracker {
 
     fn retire(&mut self, key: &ConnKey, why: Retired) {
         if let Some(c) = self.conns.remove(key) {
+            self.pressure.left(&c, self.clock.unwrap_or_default());
             self.retired.push_back((c, why));
         }
     }
@@ -566,6 +590,7 @@ impl Tracker {
         }
         while let Some(key) = self.closing.pop() {
             if let Some(c) = self.conns.remove(&key) {
+                self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
             }
         }
