@@ -81,8 +81,8 @@ Examples:
 The demo captures on lo (tcp port --port), runs the bundled echo server and client,
 prints every packet as it arrives, then each socket's state as synack inferred it
 beside the kernel's own (/proc/net/tcp). It needs capture privileges (root or
-cap_net_raw,cap_net_admin); without them, read a bundled capture instead:
-  synack read fixtures/close-client-first.pcap";
+cap_net_raw,cap_net_admin); without them, read a capture instead, such as
+the repository's bundled one: synack read fixtures/close-client-first.pcap";
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
@@ -262,6 +262,11 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "EXPR", value_parser = crate::views::only::Expr::parse)]
     pub(crate) only: Option<crate::views::only::Expr>,
 
+    /// Leave the TCP options out of packet lines (shorter lines; the options
+    /// are still decoded, and in --json)
+    #[arg(long)]
+    pub(crate) no_options: bool,
+
     /// Draw ladders with plain ASCII
     #[arg(long)]
     pub(crate) ascii: bool,
@@ -383,6 +388,7 @@ impl OutputArgs {
             (self.number, "-N"),
             (self.absolute, "-S"),
             (self.why, "--why"),
+            (self.no_options, "--no-options"),
         ];
         if let Some((_, flag)) = line_only.iter().find(|(on, _)| *on) {
             return both(
@@ -405,6 +411,7 @@ impl OutputArgs {
             time_wait_ns: secs_to_ns(self.time_wait),
             verbose: self.tcpdump.verbose > 0,
             dump: self.dump(),
+            no_options: self.no_options,
         }
     }
 

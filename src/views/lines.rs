@@ -36,6 +36,8 @@ pub(crate) struct LineOptions {
     pub(crate) verbose: bool,
     /// `-x`, `-X`, `-A`: the frame's bytes after its line.
     pub(crate) dump: Option<Dump>,
+    /// `--no-options`: leave the TCP options out (narrow terminals, teaching).
+    pub(crate) no_options: bool,
 }
 
 /// One line per frame, tcpdump-style, then what synack found in it.
@@ -532,7 +534,7 @@ fn tcp_line(
             num(out, u);
         }
     }
-    if !h.option_bytes().is_empty() || h.options_truncated() {
+    if !opts.no_options && (!h.option_bytes().is_empty() || h.options_truncated()) {
         out.extend_from_slice(b", options [");
         let sack_base = obs.and_then(|o| o.peer_seq_base);
         let mut first = true;
