@@ -16,6 +16,7 @@ use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
 use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::output::AsyncOut;
+use crate::views::charset;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -41,7 +42,7 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
         Box::new(TableView::new(look))
     } else {
         match opts.view {
-            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii)),
+            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
@@ -309,7 +310,7 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     let opts = &args.output;
     let look = stdout_look();
     let mut pipe = Pipeline::new(
-        AsyncOut::new(io::stdout()),
+        AsyncOut::new(crate::views::charset::AsciiOut::new(io::stdout())),
         views_for(opts, look),
         analyzer_config(opts, Lookahead::LIVE),
         opts.count,

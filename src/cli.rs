@@ -229,7 +229,7 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "N")]
     pub(crate) conn: Option<u64>,
 
-    /// Draw ladders with plain ASCII
+    /// Plain ASCII output, as when the locale is not UTF-8 (LC_ALL=C)
     #[arg(long)]
     pub(crate) ascii: bool,
 

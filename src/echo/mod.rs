@@ -205,5 +205,6 @@ fn parse_positive(s: &str) -> Result<usize, String> {
 /// One line on stderr. Unlike eprintln!, never panics when stderr is gone.
 fn note(line: fmt::Arguments<'_>) {
     use io::Write;
+    let line = crate::views::charset::text(line.to_string());
     let _ = writeln!(io::stderr().lock(), "{line}");
 }

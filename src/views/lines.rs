@@ -13,7 +13,7 @@ use synack_core::track::Event;
 use synack_core::Packet;
 
 use super::time::{TimeFormat, TimeWriter};
-use super::{words, RunEnd, View};
+use super::{charset, words, RunEnd, View};
 
 /// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
@@ -138,6 +138,7 @@ impl LinesView {
             words::write_states(out, &obs.paths, obs.corrected, obs.assumed);
         }
         out.push(b'\n');
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 
@@ -161,6 +162,7 @@ impl LinesView {
             write!(out, " [why: {why}]")?;
         }
         out.push(b'\n');
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! Adding a view is one file here plus one line in `app::views_for`.
 
+pub(crate) mod charset;
 pub(crate) mod diagram;
 pub(crate) mod json;
 pub(crate) mod ladder;
