@@ -564,6 +564,13 @@ fn story_words(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) 
     s
 }
 
+/// The row standing for the segments between a long ladder's first and last.
+pub(crate) fn folded(n: usize, kept: usize) -> String {
+    charset::text(format!(
+        "… {n} more segments not drawn (the first and last {kept} are)"
+    ))
+}
+
 /// Ladders left out to keep memory bounded.
 pub(crate) fn not_drawn(n: u64) -> String {
     format!(
