@@ -39,7 +39,7 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = if opts.json {
         Box::new(JsonView::new(!opts.summary))
     } else if opts.summary {
-        Box::new(TableView::new(look))
+        Box::new(TableView::new(look, opts.time, opts.nano))
     } else {
         match opts.view {
             ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
