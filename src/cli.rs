@@ -267,7 +267,7 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub(crate) no_options: bool,
 
-    /// Draw ladders with plain ASCII
+    /// Plain ASCII output, as when the locale is not UTF-8 (LC_ALL=C)
     #[arg(long)]
     pub(crate) ascii: bool,
 

@@ -103,6 +103,7 @@ fn run_shell(command: &str, terminal_cols: Option<u16>) -> String {
         .env("PATH", path)
         .env("TZ", "UTC")
         .env("NO_COLOR", "1")
+        .env("LC_ALL", "C.UTF-8")
         .env_remove("COLUMNS")
         .output()
         .expect("run sh");
@@ -230,10 +231,16 @@ fn every_example_shown_with_its_output_prints_it() {
             ex.line,
             ex.command
         );
+        // "# a 100-column terminal", "# on a terminal": run in a real one.
         let cols = ex
             .comment
-            .contains("on a terminal")
-            .then(|| ex.output.first().map_or(80, |l| l.chars().count() as u16));
+            .split_once("-column terminal")
+            .and_then(|(n, _)| n.rsplit(' ').next()?.parse().ok())
+            .or_else(|| {
+                ex.comment
+                    .contains("on a terminal")
+                    .then(|| ex.output.first().map_or(80, |l| l.chars().count() as u16))
+            });
         let got = run_shell(command, cols);
         let (shown, got): (Vec<String>, Vec<String>) = if live {
             (

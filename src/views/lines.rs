@@ -15,7 +15,7 @@ use synack_core::Packet;
 
 use super::dump::{self, Dump};
 use super::time::{TimeFormat, TimeWriter};
-use super::{verbose, words, RunEnd, View};
+use super::{charset, verbose, words, RunEnd, View};
 
 /// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
@@ -191,6 +191,7 @@ impl LinesView {
             let link_len = rec.decoded.link.map(|l| l.header_len);
             dump::write(out, d, rec.frame.data, link_len);
         }
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 
@@ -214,6 +215,7 @@ impl LinesView {
             write!(out, " [why: {why}]")?;
         }
         out.push(b'\n');
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 }
