@@ -685,12 +685,9 @@ impl Analyzer {
 }
 
 fn unsupported(dlt: i32) -> Decoded<'static> {
-    Decoded {
-        link: None,
-        network: decode::Network::None,
-        transport: decode::Transport::None,
-        error: Some(decode::DecodeError::UnsupportedLink { dlt }),
-    }
+    let mut d = Decoded::empty();
+    d.error = Some(decode::DecodeError::UnsupportedLink { dlt });
+    d
 }
 
 fn side_index(s: crate::track::Side) -> usize {
