@@ -74,13 +74,7 @@ impl LiveSource {
             .map_err(open_err)?;
         let dlt = cap.get_datalink().0;
         let Some(link) = LinkKind::from_dlt(dlt) else {
-            return Err(Error::UnsupportedLink {
-                path: format!("interface {device}"),
-                name: pcap::Linktype(dlt)
-                    .get_name()
-                    .unwrap_or_else(|_| "unknown".into()),
-                dlt,
-            });
+            return Err(super::unsupported_link(format!("interface {device}"), dlt));
         };
         let mut cap = cap;
         if let Some(f) = filter {

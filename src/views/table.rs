@@ -10,7 +10,7 @@ use synack_core::track::{Connection, Facts, Side};
 
 use super::time::time_of_day_ms;
 use super::words::{self, duration};
-use super::{Look, RunEnd, View};
+use super::{Look, RunEnd, TunnelPaths, View};
 
 /// Rows per table: a page, for captures with very many connections.
 const TABLE_PAGE_ROWS: usize = 1000;
@@ -31,10 +31,20 @@ struct ConnRow {
     retransmissions: String,
     zero_window: String,
     zeek: String,
+    tunnel: String,
 }
 
 impl ConnRow {
-    fn of(c: &Connection, f: &Facts) -> ConnRow {
+    fn of(c: &Connection, f: &Facts, paths: Option<(Vec<u8>, Option<Vec<u8>>)>) -> ConnRow {
+        let tunnel = match paths {
+            None => String::new(),
+            Some((first, None)) => String::from_utf8_lossy(&first).into_owned(),
+            Some((first, Some(reply))) => format!(
+                "{}; replies: {}",
+                String::from_utf8_lossy(&first),
+                String::from_utf8_lossy(&reply)
+            ),
+        };
         let tw = [Side::Client, Side::Server]
             .into_iter()
             .zip(f.time_wait)
@@ -83,6 +93,7 @@ impl ConnRow {
                 String::new()
             },
             zeek: format!("{} {}", f.conn_state.name(), c.history()),
+            tunnel,
         }
     }
 }
@@ -91,6 +102,8 @@ impl ConnRow {
 pub(crate) struct TableView {
     look: Look,
     rows: Vec<ConnRow>,
+    /// Tunnelled connections' paths, for their rows.
+    paths: TunnelPaths,
 }
 
 impl TableView {
@@ -98,6 +111,7 @@ impl TableView {
         TableView {
             look,
             rows: Vec::new(),
+            paths: TunnelPaths::default(),
         }
     }
 
@@ -114,8 +128,13 @@ impl TableView {
 }
 
 impl View for TableView {
+    fn packet(&mut self, p: &synack_core::Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
+        self.paths.note(p, super::lines::path_text);
+        Ok(())
+    }
+
     fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
-        self.rows.push(ConnRow::of(c, f));
+        self.rows.push(ConnRow::of(c, f, self.paths.take(c.id())));
         if self.rows.len() >= TABLE_PAGE_ROWS {
             self.flush(out)?;
         }
@@ -129,7 +148,7 @@ impl View for TableView {
 }
 
 /// Columns padded to their widest cell, two spaces apart.
-fn plain(cells: &[[String; 13]], keep: &[usize]) -> String {
+fn plain(cells: &[[String; 14]], keep: &[usize]) -> String {
     let widths: Vec<usize> = keep
         .iter()
         .map(|&i| {
@@ -165,7 +184,7 @@ fn plain(cells: &[[String; 13]], keep: &[usize]) -> String {
     out
 }
 
-const HEADERS: [&str; 13] = [
+const HEADERS: [&str; 14] = [
     "#",
     "client",
     "server",
@@ -179,10 +198,11 @@ const HEADERS: [&str; 13] = [
     "retrans",
     "zero win",
     "zeek",
+    "via",
 ];
 
 impl ConnRow {
-    fn into_cells(self) -> [String; 13] {
+    fn into_cells(self) -> [String; 14] {
         [
             self.id.to_string(),
             self.client,
@@ -197,6 +217,7 @@ impl ConnRow {
             self.retransmissions,
             self.zero_window,
             self.zeek,
+            self.tunnel,
         ]
     }
 }
@@ -207,7 +228,7 @@ impl ConnRow {
 /// columns as plain aligned text, which costs a tenth as much per row (a
 /// 200 000-connection capture spent most of its time drawing boxes).
 fn render(rows: Vec<ConnRow>, width: Option<usize>, boxed: bool) -> String {
-    let cells: Vec<[String; 13]> = rows.into_iter().map(ConnRow::into_cells).collect();
+    let cells: Vec<[String; 14]> = rows.into_iter().map(ConnRow::into_cells).collect();
     let keep: Vec<usize> = (0..HEADERS.len())
         .filter(|&i| i < 3 || cells.iter().any(|r| !r[i].is_empty()))
         .collect();
