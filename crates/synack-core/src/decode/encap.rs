@@ -3,6 +3,8 @@
 //! the tunnel headers in them), outermost first. A small fixed array, so a
 //! decoded frame stays `Copy` and allocation-free.
 
+use std::fmt;
+use std::mem::MaybeUninit;
 use std::net::IpAddr;
 
 use super::link::MacAddr;
@@ -130,25 +132,54 @@ impl Encap {
 
 /// The layers of one frame between its link header and its innermost IP
 /// header, outermost first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// A fixed array that is written only as far as it is used: nearly every
+/// frame has no layer, and initializing ten of them for each frame cost more
+/// than the rest of the walk.
+#[derive(Clone, Copy)]
 pub struct EncapPath {
-    layers: [Encap; MAX_ENCAP],
+    /// Invariant: `layers[..len]` are initialized (written by `push` only).
+    layers: [MaybeUninit<Encap>; MAX_ENCAP],
     len: u8,
 }
 
 impl Default for EncapPath {
+    #[inline]
     fn default() -> Self {
         EncapPath {
-            layers: [Encap::Vxlan { vni: 0 }; MAX_ENCAP],
+            // SAFETY: an array of `MaybeUninit` needs no initialization (the
+            // pattern of `MaybeUninit`'s documentation). Written as a whole
+            // uninitialized value: `[MaybeUninit::uninit(); N]` compiled to a
+            // memset of the whole array, for every frame.
+            layers: unsafe {
+                MaybeUninit::<[MaybeUninit<Encap>; MAX_ENCAP]>::uninit().assume_init()
+            },
             len: 0,
         }
     }
 }
 
+impl fmt::Debug for EncapPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.layers()).finish()
+    }
+}
+
+impl PartialEq for EncapPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.layers() == other.layers()
+    }
+}
+
+impl Eq for EncapPath {}
+
 impl EncapPath {
     /// The layers, outermost first.
     pub fn layers(&self) -> &[Encap] {
-        &self.layers[..usize::from(self.len)]
+        let init = &self.layers[..usize::from(self.len)];
+        // SAFETY: the first `len` elements were written by `push` (the
+        // invariant above), and `MaybeUninit<T>` has `T`'s layout.
+        unsafe { &*(init as *const [MaybeUninit<Encap>] as *const [Encap]) }
     }
 
     /// No layer: the network header follows the link header directly.
@@ -166,7 +197,7 @@ impl EncapPath {
         let Some(slot) = self.layers.get_mut(usize::from(self.len)) else {
             return false;
         };
-        *slot = e;
+        slot.write(e);
         self.len += 1;
         true
     }
@@ -193,6 +224,9 @@ impl EncapPath {
     /// VNI per direction, SRv6 with a segment ID per direction), the tracker
     /// pairs them by their sequence numbers.
     pub fn tunnel_id(&self) -> u64 {
+        if self.len == 0 {
+            return 0;
+        }
         let mut h = Mix::default();
         for e in self.layers() {
             match *e {

@@ -275,6 +275,7 @@ impl<'a> Decoded<'a> {
     }
 
     /// Nothing decoded yet.
+    #[inline]
     pub(crate) fn empty() -> Decoded<'static> {
         Decoded {
             link: None,
@@ -293,30 +294,38 @@ const IPPROTO_ICMPV6: u8 = 58;
 
 /// Decode one frame of the given link type: the link header, every tag
 /// and tunnel (see [`Decoded::encap`]), the innermost IP header and what it carries.
+#[inline]
 pub fn decode(kind: LinkKind, data: &[u8]) -> Decoded<'_> {
     let mut out = Decoded::empty();
-    let link = match link::decode(kind, data) {
-        Ok(l) => l,
-        Err(e) => {
-            out.error = Some(e.into());
-            return out;
-        }
-    };
-    out.link = Some(link);
-    for v in link.vlans() {
-        // At most MAX_VLANS of them: the path has room.
-        out.encap.push(Encap::Vlan {
-            tpid: v.tpid,
-            id: v.id,
-            pcp: v.pcp,
-        });
-    }
-    let start = link.header_len.min(data.len());
-    let end = data.len().saturating_sub(link.trailer_len).max(start);
-    // Not `bounded`: the capture may have cut the frame before its trailer
-    // (an FCS), so what was cut off may have been payload.
-    tunnel::walk(&mut out, link.net, &data[start..end], false);
+    decode_into(&mut out, kind, data);
     out
+}
+
+/// [`decode`] into `out` (which must be [`Decoded::empty`]): a decoded
+/// frame is several hundred bytes, and building it in place saves copying
+/// it for every frame.
+#[inline]
+pub(crate) fn decode_into<'a>(out: &mut Decoded<'a>, kind: LinkKind, data: &'a [u8]) {
+    match link::decode(kind, data) {
+        Ok(l) => {
+            let link = out.link.insert(l);
+            let (net, start, trailer) = (link.net, link.header_len, link.trailer_len);
+            for v in link.vlans() {
+                // At most MAX_VLANS of them: the path has room.
+                out.encap.push(Encap::Vlan {
+                    tpid: v.tpid,
+                    id: v.id,
+                    pcp: v.pcp,
+                });
+            }
+            let start = start.min(data.len());
+            let end = data.len().saturating_sub(trailer).max(start);
+            // Not `bounded`: the capture may have cut the frame before its
+            // trailer (an FCS), so what was cut off may have been payload.
+            tunnel::walk(out, net, &data[start..end], false);
+        }
+        Err(e) => out.error = Some(e.into()),
+    }
 }
 
 /// The innermost IP header and what it carries.

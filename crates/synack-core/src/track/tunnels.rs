@@ -47,7 +47,8 @@ impl TunnelPairs {
         key: ConnKey,
         seg: &Segment,
     ) -> ConnKey {
-        if conns.contains_key(&key) || (key.tunnel == 0 && self.tuples.is_empty()) {
+        // Most captures have no tunnel: no lookup beyond the caller's.
+        if (key.tunnel == 0 && self.tuples.is_empty()) || conns.contains_key(&key) {
             return key;
         }
         if let Some(real) = self.joined.get(&key) {
