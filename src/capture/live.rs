@@ -151,6 +151,15 @@ impl LiveSource {
                     }
                     continue;
                 }
+                // libpcap's NFLOG reader (1.10), unlike its packet-socket
+                // one, reports a nonblocking read with nothing waiting as an
+                // error: EAGAIN is "nothing yet" there too.
+                Err(pcap::Error::PcapError(msg)) if msg.contains(EAGAIN_TEXT) => {
+                    if !self.wait_readable() {
+                        idle();
+                    }
+                    continue;
+                }
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
                 Err(e) => {
                     return Err(Error::Read {
@@ -204,6 +213,9 @@ impl LiveSource {
         Ok(())
     }
 }
+
+/// strerror(EAGAIN), as libpcap quotes it.
+const EAGAIN_TEXT: &str = "Resource temporarily unavailable";
 
 /// Microsecond timeval from libpcap, nanoseconds when opened for them.
 fn ts_of(h: &pcap::PacketHeader) -> Timestamp {
