@@ -373,3 +373,41 @@ fn durations_take_units_as_in_echo() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_file_older_than_the_one_before_keeps_its_proofs() {
+    // The second file's clock is behind the first's: its packets must still
+    // wait for their proofs, and read exactly as the file alone (but for the
+    // connection numbers, which continue).
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(" IP ") && l.contains(" > "))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| !w.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    for (first, second) in [
+        ("zero-window.pcap", "close-client-first.pcap"),
+        ("keepalive.pcap", "refused.pcap"),
+        ("veth-mixed.pcap", "port-reuse.pcap"),
+    ] {
+        let alone = strip(&stdout(&run_path(&["read"], &fixture(second))));
+        let both = synack()
+            .arg("read")
+            .arg(fixture(first))
+            .arg(fixture(second))
+            .output()
+            .unwrap();
+        let both = strip(&stdout(&both));
+        assert!(!alone.is_empty());
+        assert_eq!(
+            both[both.len() - alone.len()..],
+            alone[..],
+            "{second} after {first}"
+        );
+    }
+}

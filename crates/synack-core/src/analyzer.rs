@@ -287,7 +287,7 @@ pub struct Analyzer {
     /// box moves through the queue as a pointer, so it is kept whole.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<HeldPacket>>,
-    /// The newest capture time seen.
+    /// The newest frame's capture time (see `note_time`).
     now: Option<Timestamp>,
 }
 
@@ -384,11 +384,13 @@ impl Analyzer {
         self.release(true, sink)
     }
 
+    /// The time of the newest frame (or tick), which says how long a held
+    /// packet has waited. Not the greatest time seen: when the capture's
+    /// clock goes back (a second file older than the first, a clock step),
+    /// packets held after it wait by their own clock, so their proofs are
+    /// still awaited (`max_packets` bounds the wait).
     fn note_time(&mut self, ts: Timestamp) {
-        let ts = ts.normalized();
-        if self.now.is_none_or(|n| ts > n) {
-            self.now = Some(ts);
-        }
+        self.now = Some(ts.normalized());
     }
 
     fn process<S: Sink>(
