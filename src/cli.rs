@@ -37,6 +37,36 @@ first data byte; with no SYN seen, the first segment's seq − 1 is the base.";
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+
+    /// Language for people: en or zh (中文). Default: SYNACK_LANG, then
+    /// LC_ALL / LC_MESSAGES / LANG (zh_* is Chinese). JSON stays English
+    #[arg(long, global = true, value_enum, value_name = "LANG", hide_possible_values = true)]
+    pub(crate) lang: Option<crate::lang::Lang>,
+}
+
+/// The command line's definition, in the run's language (`--help` in
+/// Chinese under `--lang zh`).
+pub(crate) fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    if crate::lang::zh() {
+        crate::lang::help::localize(cmd)
+    } else {
+        cmd
+    }
+}
+
+/// Parse `args` (the language already chosen): the help, version and usage
+/// mistakes are printed by clap (in Chinese under `--lang zh`) and end the process.
+pub(crate) fn parse(args: Vec<std::ffi::OsString>) -> Cli {
+    use clap::FromArgMatches;
+    let parsed = command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) if crate::lang::zh() => crate::lang::help::exit_with(e),
+        Err(e) => e.exit(),
+    }
 }
 
 #[derive(Debug, Subcommand)]

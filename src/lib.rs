@@ -26,6 +26,7 @@ mod demo;
 pub mod echo;
 mod error;
 mod kernel;
+mod lang;
 mod output;
 mod shell;
 mod views;
@@ -33,10 +34,8 @@ mod views;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use app::Outcome;
-use cli::{Cli, Command};
+use cli::Command;
 
 fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
     match result {
@@ -56,7 +55,9 @@ fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
 
 /// Run the command line in `std::env::args`: what `main` does.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    lang::choose(&args);
+    let cli = cli::parse(args);
     let output = match &cli.command {
         Command::Live(a) => Some(&a.output),
         Command::Demo(a) => Some(&a.output),

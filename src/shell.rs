@@ -5,11 +5,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Arg, Args, Command, CommandFactory};
+use clap::{Arg, Args, Command};
 use clap_complete::Shell;
 
 use crate::app::Outcome;
-use crate::cli::Cli;
 use crate::error::{Error, Result};
 
 /// `synack man`.
@@ -27,7 +26,7 @@ pub(crate) struct ManArgs {
 
 /// Prints the completion script for `shell`.
 pub(crate) fn completions(shell: Shell, out: &mut impl Write) -> Result<Outcome> {
-    let mut full = Cli::command();
+    let mut full = crate::cli::command();
     full.build();
     let mut cmd = visible_only(&full);
     let mut script = Vec::new();
@@ -39,7 +38,7 @@ pub(crate) fn completions(shell: Shell, out: &mut impl Write) -> Result<Outcome>
 
 /// Prints one man page, or writes them all into `--dir`.
 pub(crate) fn man(args: &ManArgs, out: &mut impl Write) -> Result<Outcome> {
-    let mut cmd = short_about(Cli::command().disable_help_subcommand(true));
+    let mut cmd = short_about(crate::cli::command().disable_help_subcommand(true));
     if let Some(dir) = &args.dir {
         std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(cmd, dir))

@@ -105,8 +105,9 @@ impl Ladder {
                 states: [None, None],
                 notes: vec![(
                     Tone::Plain,
-                    format!(
+                    crate::lang::tr!(
                         "… {} more segments not drawn (the first and last {KEEP_ROWS} are)",
+                        "… 另有 {} 个报文段没有画出 (只画出最前和最后各 {KEEP_ROWS} 个)",
                         self.folded
                     ),
                 )],
@@ -129,7 +130,7 @@ fn flag_names(flags: u8) -> String {
         }
     }
     if s.is_empty() {
-        s.push_str("none");
+        s.push_str(crate::lang::pick("none", "无标志"));
     }
     s
 }

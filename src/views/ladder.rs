@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use synack_core::track::{Connection, Event, Facts, Side};
+use synack_core::track::{Connection, Event, Facts, Side, TcpState};
 use synack_core::Packet;
 
 use super::diagram::{Ladder, Rows, Tone};
@@ -60,7 +60,11 @@ impl View for LadderView {
             return Ok(());
         }
         let story = words::story(c, f, &|ts| time_of_day_ms(ts));
-        let title = if continued { " (continued)" } else { "" };
+        let title = if continued {
+            ladder_words().continued
+        } else {
+            ""
+        };
         writeln!(out, "{}", draw(&ladder, c.id(), title, &story, self))
     }
 
@@ -125,17 +129,13 @@ fn paint(s: &str, t: Tone, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
+/// Columns on a terminal (a Chinese character takes two).
 fn chars(s: &str) -> usize {
-    s.chars().count()
+    super::width::display_width(s)
 }
 
 fn fit(s: &str, w: usize) -> String {
-    if chars(s) <= w {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-    t.push('…');
-    t
+    super::width::fit(s, w)
 }
 
 /// An arrow `w` characters wide with the label inside.
@@ -164,11 +164,50 @@ fn arrow(label: &str, w: usize, to_right: bool, g: &Glyphs) -> String {
 }
 
 fn pad_left(s: &str, w: usize) -> String {
-    format!("{}{s}", " ".repeat(w.saturating_sub(chars(s))))
+    super::width::pad_left(s, w)
 }
 
 fn pad_right(s: &str, w: usize) -> String {
-    format!("{s}{}", " ".repeat(w.saturating_sub(chars(s))))
+    super::width::pad_right(s, w)
+}
+
+/// The ladder's own words: English, or Chinese under `--lang zh`.
+struct Words {
+    client: &'static str,
+    server: &'static str,
+    time: &'static str,
+    continued: &'static str,
+    idle: &'static str,
+}
+
+fn ladder_words() -> Words {
+    if crate::lang::zh() {
+        Words {
+            client: "客户端",
+            server: "服务器",
+            time: "时间 (秒)",
+            continued: " (续)",
+            idle: "空闲",
+        }
+    } else {
+        Words {
+            client: "client",
+            server: "server",
+            time: "time (s)",
+            continued: " (continued)",
+            idle: "idle",
+        }
+    }
+}
+
+/// Under `--lang zh`, the textbook's names of the states a row shows, for
+/// a line of their own under the RFC names (the lanes keep their width).
+fn zh_states(states: [Option<TcpState>; 2]) -> Option<(&'static str, &'static str)> {
+    if !crate::lang::zh() || states == [None, None] {
+        return None;
+    }
+    let name = |s: Option<TcpState>| s.map_or("", crate::lang::glossary::state);
+    Some((name(states[0]), name(states[1])))
 }
 
 fn seconds(ns: i128) -> String {
@@ -190,6 +229,7 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         .width
         .saturating_sub(fixed + if notes_w > 0 { notes_w + 2 } else { 0 })
         .clamp(16, 44);
+    let w = ladder_words();
     let mut out = String::new();
     let lane_line = |left: &str, right: &str, mid: &str| -> String {
         let mut s = String::new();
@@ -210,30 +250,43 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         out,
         "{}",
         fit(
-            &format!("#{id}{title}  client {}  ⇄  server {}", l.client, l.server),
+            &format!(
+                "#{id}{title}  {} {}  ⇄  {} {}",
+                w.client, l.client, w.server, l.server
+            ),
             opts.width
         )
     );
     // Lane headers: the addresses over their lanes.
     let mut head = String::new();
     if time_w > 0 {
-        head.push_str(&pad_left("time (s)", time_w));
+        head.push_str(&pad_left(w.time, time_w));
         head.push(' ');
     }
-    head.push_str(&pad_left("client", state_w + 2));
+    head.push_str(&pad_left(w.client, state_w + 2));
     head.push_str(&" ".repeat(arrow_w + 1));
-    head.push_str("server");
+    head.push_str(w.server);
     let _ = writeln!(out, "{}", fit(&head, opts.width));
     let _ = writeln!(
         out,
         "{}",
         lane_line(l.initial[0].name(), l.initial[1].name(), "")
     );
+    let zh_line = |states: [Option<TcpState>; 2]| {
+        zh_states(states).map(|(c, s)| lane_line(c, s, ""))
+    };
+    if let Some(z) = zh_line(l.initial.map(Some)) {
+        let _ = writeln!(out, "{z}");
+    }
     let mut prev = l.first_ts;
     for r in &l.rows {
         let gap = r.ts.nanos_since(prev);
         if gap >= IDLE_FOLD_NS {
-            let text = format!(" {} {} idle {}", g.idle, duration(gap), g.idle);
+            let text = if crate::lang::zh() {
+                format!(" {} {} {} {}", g.idle, w.idle, duration(gap), g.idle)
+            } else {
+                format!(" {} {} {} {}", g.idle, duration(gap), w.idle, g.idle)
+            };
             let _ = writeln!(out, "{}", lane_line("", "", &text));
         }
         prev = r.ts;
@@ -278,6 +331,9 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
             } else {
                 // Too long for the row: the notes go on their own lines, under the arrow.
                 let _ = writeln!(out, "{}", line.trim_end());
+                if let Some(z) = zh_line(r.states) {
+                    let _ = writeln!(out, "{z}");
+                }
                 for n in &r.notes {
                     let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
                     let text = fit(&n.1, opts.width.saturating_sub(indent + 2));
@@ -293,6 +349,9 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
             }
         }
         let _ = writeln!(out, "{}", line.trim_end());
+        if let Some(z) = zh_line(r.states) {
+            let _ = writeln!(out, "{z}");
+        }
     }
     let _ = writeln!(out, "{}", wrap(story, opts.width));
     out

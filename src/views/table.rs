@@ -9,7 +9,9 @@ use comfy_table::{ContentArrangement, Table};
 use synack_core::track::{Connection, Facts, Side};
 
 use super::time::time_of_day_ms;
+use super::width::display_width;
 use super::words::{self, duration};
+use crate::lang::tr;
 use super::{Look, RunEnd, View};
 
 /// Rows per table: a page, for captures with very many connections.
@@ -39,19 +41,24 @@ impl ConnRow {
             .into_iter()
             .zip(f.time_wait)
             .filter_map(|(s, tw)| {
-                tw.map(|tw| format!("{} until {}", s.name(), time_of_day_ms(tw.until)))
+                tw.map(|tw| {
+                    let until = time_of_day_ms(tw.until);
+                    let (name, side) = (s.name(), crate::lang::glossary::side(s));
+                    tr!("{name} until {until}", "{side} 至 {until}")
+                })
             })
             .collect::<Vec<_>>()
             .join(", ");
         let keepalive = match f.keepalive {
             None => String::new(),
             Some(k) => {
-                let mut s = format!("{} probes by {}", k.probes, k.by.name());
+                let (n, name, by) = (k.probes, k.by.name(), crate::lang::glossary::side(k.by));
+                let mut s = tr!("{n} probes by {name}", "{by}发了 {n} 个探测");
                 if let Some(idle) = k.idle_ns {
-                    s.push_str(&format!(", idle {}", duration(idle)));
+                    s.push_str(&tr!(", idle {}", "，空闲 {}", duration(idle)));
                 }
                 if let Some(iv) = k.interval_ns {
-                    s.push_str(&format!(", every {}", duration(iv)));
+                    s.push_str(&tr!(", every {}", "，间隔 {}", duration(iv)));
                 }
                 s
             }
@@ -135,8 +142,8 @@ fn plain(cells: &[[String; 13]], keep: &[usize]) -> String {
         .map(|&i| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain(std::iter::once(HEADERS[i].chars().count()))
+                .map(|r| display_width(&r[i]))
+                .chain(std::iter::once(display_width(HEADERS[i])))
                 .max()
                 .unwrap_or(0)
         })
@@ -150,7 +157,7 @@ fn plain(cells: &[[String; 13]], keep: &[usize]) -> String {
             }
             out.push_str(text);
             if k + 1 < widths.len() {
-                out.extend(std::iter::repeat_n(' ', widths[k] - text.chars().count()));
+                out.extend(std::iter::repeat_n(' ', widths[k] - display_width(text)));
             }
         }
         let trimmed = out[start..].trim_end().len();
@@ -165,21 +172,42 @@ fn plain(cells: &[[String; 13]], keep: &[usize]) -> String {
     out
 }
 
-const HEADERS: [&str; 13] = [
-    "#",
-    "client",
-    "server",
-    "duration",
-    "pkts c→s/s→c",
-    "bytes c→s/s→c",
-    "RTT",
-    "close",
-    "TIME_WAIT",
-    "keep-alive",
-    "retrans",
-    "zero win",
-    "zeek",
-];
+/// The column headers, in the run's language (chosen once, before any table).
+static HEADERS: std::sync::LazyLock<[&str; 13]> = std::sync::LazyLock::new(|| {
+    if crate::lang::zh() {
+        [
+            "#",
+            "客户端",
+            "服务器",
+            "时长",
+            "报文 c→s/s→c",
+            "字节 c→s/s→c",
+            "RTT",
+            "关闭",
+            "TIME_WAIT",
+            "保活",
+            "重传",
+            "零窗口",
+            "zeek",
+        ]
+    } else {
+        [
+            "#",
+            "client",
+            "server",
+            "duration",
+            "pkts c→s/s→c",
+            "bytes c→s/s→c",
+            "RTT",
+            "close",
+            "TIME_WAIT",
+            "keep-alive",
+            "retrans",
+            "zero win",
+            "zeek",
+        ]
+    }
+});
 
 impl ConnRow {
     fn into_cells(self) -> [String; 13] {

@@ -17,6 +17,10 @@ use synack_core::track::{
 };
 use synack_core::Counts;
 
+use crate::lang;
+
+mod zh;
+
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
     let abs = ns.unsigned_abs();
@@ -94,6 +98,9 @@ pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
         ev.last_ack = ev.last_ack.map(|n| SeqNum(rel(n, Some(b))));
     }
     let ev = &ev;
+    if lang::zh() {
+        return zh::analysis_why(a, ev, dsack);
+    }
     let next = opt(ev.next_seq);
     match a {
         Analysis::KeepAlive => format!(
@@ -227,6 +234,9 @@ pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
 /// The short label of an event on a packet line or a ladder row. `clock`
 /// writes a point in time in the view's style.
 pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::label(e, clock);
+    }
     let who = e.side.name();
     match e.kind {
         EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
@@ -303,6 +313,9 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
 
 /// Why the event fired, for `--why`.
 pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
+    if lang::zh() {
+        return zh::why(e, time_wait_ns, bases);
+    }
     match e.kind {
         EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
         EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
@@ -402,6 +415,9 @@ pub(crate) fn write_states(
     corrected: [bool; 2],
     assumed: bool,
 ) {
+    if lang::zh() {
+        return zh::write_states(out, paths, corrected, assumed);
+    }
     for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(" · ".as_bytes());
@@ -422,6 +438,9 @@ pub(crate) fn write_states(
 
 /// The close column of the summary table.
 pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
+    if lang::zh() {
+        return zh::ending_short(f, c);
+    }
     let half = if c.close().half_close() {
         ", half-close"
     } else {
@@ -453,6 +472,9 @@ pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
 
 /// The connection in one sentence, under its ladder.
 pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::story(c, f, clock);
+    }
     let mut parts: Vec<String> = Vec::new();
     let h = c.handshake();
     if f.ending == Ending::Refused {
@@ -585,6 +607,9 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
 
 /// Ladders left out to keep memory bounded.
 pub(crate) fn not_drawn(n: u64) -> String {
+    if lang::zh() {
+        return zh::not_drawn(n);
+    }
     format!(
         "{n} connection{} not drawn: more than 5,000 were open at once (draw one with --conn N)",
         if n == 1 { "" } else { "s" }
@@ -593,6 +618,9 @@ pub(crate) fn not_drawn(n: u64) -> String {
 
 /// The closing summary line of a text view.
 pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
+    if lang::zh() {
+        return zh::summary_line(c, kernel);
+    }
     let mut line = format!(
         "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
         c.frames,
@@ -655,27 +683,16 @@ pub(crate) fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Wrap text at spaces to `width` columns.
+/// Wrap text at spaces (and between Chinese characters) to `width` columns.
 pub(crate) fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
+    super::width::wrap(text, width)
 }
 
 /// Why a checksum was not judged (`-v`), in the parentheses after it.
 pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> &'static str {
+    if lang::zh() {
+        return zh::checksum_unverified(v);
+    }
     use synack_core::decode::checksum::Verdict;
     match v {
         Verdict::Offload => "unverified: offload",
@@ -713,6 +730,9 @@ pub(crate) fn pressure_line(
     p: &PressureFacts,
     clock: &impl Fn(Timestamp) -> String,
 ) -> Option<String> {
+    if lang::zh() {
+        return zh::pressure_line(p, clock);
+    }
     let mut parts: Vec<String> = Vec::new();
     let tw: Vec<&HostTimeWait> = p.time_wait.iter().filter(|h| h.peak >= 2).collect();
     if !tw.is_empty() {
@@ -876,6 +896,9 @@ pub(crate) fn pressure_line(
 
 /// The SYN-flood warning for one server, with its evidence.
 pub(crate) fn syn_flood_warning(s: &ServerLoad) -> String {
+    if lang::zh() {
+        return zh::syn_flood_warning(s);
+    }
     format!(
         "warning: SYN flood on {}: {} of {} connection attempts never completed ({} SYN-ACKs unanswered, {} SYNs unanswered), up to {} SYNs within one second, from {}{} source addresses, up to {} half-open at once",
         s.server,
