@@ -44,7 +44,7 @@ pub(crate) fn man(args: &ManArgs, out: &mut impl Write) -> Result<Outcome> {
             .and_then(|()| clap_mangen::generate_to(cmd, dir))
             .map_err(|e| Error::Create {
                 path: dir.display().to_string(),
-                reason: e.to_string(),
+                reason: crate::lang::io_reason(&e),
             })?;
         return Ok(Outcome::Clean);
     }
@@ -61,14 +61,17 @@ pub(crate) fn man(args: &ManArgs, out: &mut impl Write) -> Result<Outcome> {
                     .filter(|c| !c.is_hide_set())
                     .map(|c| c.get_name())
                     .collect();
-                Error::Usage(format!(
-                    "no man page for '{}': the subcommands here are {}",
+                let (page, known) = (
                     args.command.join(" "),
                     if known.is_empty() {
-                        "none".to_owned()
+                        crate::lang::pick("none", "无").to_owned()
                     } else {
                         known.join(", ")
-                    }
+                    },
+                );
+                Error::Usage(crate::lang::tr!(
+                    "no man page for '{page}': the subcommands here are {known}",
+                    "没有 '{page}' 的手册页：这里的子命令有 {known}"
                 ))
             })?;
     }

@@ -42,9 +42,11 @@ pub(crate) fn privilege_hint() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "synack".into());
-    format!(
+    crate::lang::tr!(
         "run as root, or once 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; \
-         without privileges, read a capture instead: synack read fixtures/close-client-first.pcap"
+         without privileges, read a capture instead: synack read fixtures/close-client-first.pcap",
+        "请以 root 运行，或执行一次 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'；\
+         没有权限时，可以改读捕获文件：synack read fixtures/close-client-first.pcap"
     )
 }
 
@@ -67,9 +69,13 @@ impl LiveSource {
             let msg = e.to_string();
             let msg = msg.trim_start_matches("libpcap error: ");
             let reason = if msg.contains("ermission") || msg.contains("Operation not permitted") {
-                format!("permission denied ({msg}); {}", privilege_hint())
+                let hint = privilege_hint();
+                crate::lang::tr!("permission denied ({msg}); {hint}", "权限不足 ({msg})；{hint}")
             } else if msg.contains("No such device") {
-                format!("{msg} (list the interfaces with 'synack interfaces')")
+                crate::lang::tr!(
+                    "{msg} (list the interfaces with 'synack interfaces')",
+                    "{msg} (用 'synack interfaces' 列出网卡)"
+                )
             } else {
                 msg.to_string()
             };
@@ -95,7 +101,7 @@ impl LiveSource {
         let dlt = cap.get_datalink().0;
         let Some(link) = LinkKind::from_dlt(dlt) else {
             return Err(Error::UnsupportedLink {
-                path: format!("interface {device}"),
+                path: crate::lang::tr!("interface {device}", "网卡 {device}"),
                 name: pcap::Linktype(dlt)
                     .get_name()
                     .unwrap_or_else(|_| "unknown".into()),
@@ -197,7 +203,7 @@ impl LiveSource {
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
                 Err(e) => {
                     return Err(Error::Read {
-                        path: format!("interface {}", self.device),
+                        path: crate::lang::tr!("interface {}", "网卡 {}", self.device),
                         last_frame: self.records,
                         reason: e.to_string(),
                     })

@@ -187,11 +187,19 @@ impl FileSource {
         (&mut stream)
             .take(24)
             .read_to_end(&mut head)
-            .map_err(|e| open_err(e.to_string()))?;
+            .map_err(|e| open_err(crate::lang::io_reason(&e)))?;
         if head.is_empty() {
             return Err(open_err(match input {
-                Input::File(_) => "the file is empty (0 bytes), not a capture".into(),
-                Input::Stdin => "the input is empty, not a capture".into(),
+                Input::File(_) => crate::lang::pick(
+                    "the file is empty (0 bytes), not a capture",
+                    "文件是空的 (0 字节)，不是捕获文件",
+                )
+                .into(),
+                Input::Stdin => crate::lang::pick(
+                    "the input is empty, not a capture",
+                    "输入是空的，不是捕获数据",
+                )
+                .into(),
             }));
         }
         let reader = if let Some(h) = <&[u8; 24]>::try_from(head.as_slice())
@@ -211,12 +219,16 @@ impl FileSource {
                     Reader::Libpcap(Offline::open(path).map_err(|e| open_err(pcap_message(&e)))?)
                 }
                 Input::Stdin if head.len() < 4 => {
-                    return Err(open_err("the input ends before a capture header".into()))
+                    return Err(open_err(
+                        crate::lang::pick(
+                            "the input ends before a capture header",
+                            "输入在捕获文件头之前就结束了",
+                        )
+                        .into(),
+                    ))
                 }
                 Input::Stdin => {
-                    return Err(open_err(
-                        "not a pcap or pcapng capture (unknown file format)".into(),
-                    ))
+                    return Err(open_err(not_a_capture().into()))
                 }
             }
         };
@@ -414,17 +426,26 @@ fn linktype_to_dlt(linktype: u32) -> i32 {
 
 pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => crate::lang::pick("no such file", "没有这个文件").into(),
+        std::io::ErrorKind::PermissionDenied => {
+            crate::lang::pick("permission denied", "权限不足").into()
+        }
+        _ => crate::lang::io_reason(e),
     }
+}
+
+fn not_a_capture() -> &'static str {
+    crate::lang::pick(
+        "not a pcap or pcapng capture (unknown file format)",
+        "不是 pcap 或 pcapng 捕获文件 (未知的文件格式)",
+    )
 }
 
 fn pcap_message(msg: &str) -> String {
     if msg.contains("unknown file format") {
-        "not a pcap or pcapng capture (unknown file format)".into()
+        not_a_capture().into()
     } else if msg.is_empty() {
-        "the file ends inside its header".into()
+        crate::lang::pick("the file ends inside its header", "文件在文件头中间就结束了").into()
     } else {
         msg.to_string()
     }

@@ -152,19 +152,22 @@ impl LinesView {
             Network::None => {}
         }
         if let Some(err) = &d.error {
+            let err = words::decode_error(err);
             if matches!(d.network, Network::None) {
-                write!(out, "[undecodable: {err}]")?;
+                write!(out, "[{}: {err}]", crate::lang::pick("undecodable", "无法解码"))?;
             } else {
                 write!(out, " [{err}]")?;
             }
         }
         if rec.frame.is_cut() {
-            write!(
-                out,
-                " [cut by snaplen: {} of {} bytes captured]",
-                rec.frame.data.len(),
-                rec.frame.wire_len
-            )?;
+            let (got, of) = (rec.frame.data.len(), rec.frame.wire_len);
+            out.extend_from_slice(
+                crate::lang::tr!(
+                    " [cut by snaplen: {got} of {of} bytes captured]",
+                    " [被 snaplen 截断：共 {of} 字节，捕获了 {got} 字节]"
+                )
+                .as_bytes(),
+            );
         }
         if let Some(obs) = rec.observation {
             out.extend_from_slice(b" | ");
@@ -313,13 +316,22 @@ fn ip_line(
         }
     }
     if let Some(f) = ip.fragment {
+        let (fragment, offset, bytes) = if crate::lang::zh() {
+            ("分片 id", "偏移", "字节")
+        } else {
+            ("fragment id", "offset", "bytes")
+        };
         write!(
             out,
-            " (fragment id {}, offset {}, {} bytes{})",
+            " ({fragment} {}, {offset} {}, {} {bytes}{})",
             f.id,
             f.offset,
             ip.payload_len,
-            if f.more { ", more follow" } else { ", last" }
+            if f.more {
+                crate::lang::pick(", more follow", "，后面还有")
+            } else {
+                crate::lang::pick(", last", "，最后一片")
+            }
         )?;
     }
     Ok(())
@@ -405,11 +417,13 @@ fn other_line(out: &mut Vec<u8>, proto: NetProto, wire_len: u32) -> io::Result<(
     match proto {
         NetProto::EtherType(t) => write!(
             out,
-            "ethertype {} (0x{t:04x}), length {wire_len} (not decoded)",
-            ethertype_name(t)
+            "ethertype {} (0x{t:04x}), length {wire_len} ({})",
+            ethertype_name(t),
+            crate::lang::pick("not decoded", "未解码")
         ),
         NetProto::AddressFamily(af) => {
-            write!(out, "address family {af}, length {wire_len} (not decoded)")
+            let not = crate::lang::pick("not decoded", "未解码");
+            write!(out, "address family {af}, length {wire_len} ({not})")
         }
         _ => Ok(()),
     }
@@ -555,7 +569,13 @@ fn tcp_line(
         out.extend_from_slice(ecn.name().as_bytes());
     }
     if ip.payload_len_guessed {
-        out.extend_from_slice(b" (IP length unusable: length from capture)");
+        out.extend_from_slice(
+            crate::lang::pick(
+                " (IP length unusable: length from capture)",
+                " (IP 长度字段不可用：长度取自捕获)",
+            )
+            .as_bytes(),
+        );
     }
     Ok(())
 }
@@ -618,9 +638,18 @@ fn write_option(
             }
         }
         TcpOption::Malformed { kind, reason } => match reason {
-            OptionError::Truncated => write!(out, "opt-{kind} [cut by snaplen]")?,
-            OptionError::BadLength(l) => write!(out, "opt-{kind} bad length {l}")?,
-            OptionError::WrongLength(l) => write!(out, "opt-{kind} wrong length {l}")?,
+            OptionError::Truncated => {
+                let cut = crate::lang::pick("cut by snaplen", "被 snaplen 截断");
+                write!(out, "opt-{kind} [{cut}]")?
+            }
+            OptionError::BadLength(l) => {
+                let bad = crate::lang::pick("bad length", "长度错误");
+                write!(out, "opt-{kind} {bad} {l}")?
+            }
+            OptionError::WrongLength(l) => {
+                let wrong = crate::lang::pick("wrong length", "长度不对");
+                write!(out, "opt-{kind} {wrong} {l}")?
+            }
         },
     }
     Ok(())

@@ -701,6 +701,14 @@ pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> 
     }
 }
 
+/// Why a frame could not be decoded, in the run's language.
+pub(crate) fn decode_error(e: &synack_core::decode::DecodeError) -> String {
+    if lang::zh() {
+        return zh::decode_error(e);
+    }
+    e.to_string()
+}
+
 /// At most this many hosts or servers are named in each part of the pressure line.
 const PRESSURE_NAMED: usize = 3;
 /// A client host's port use is worth a word from this many ports within one span.

@@ -696,3 +696,39 @@ pub(super) fn syn_flood_warning(s: &ServerLoad) -> String {
         s.half_open_peak
     )
 }
+
+/// Why a frame could not be decoded.
+pub(super) fn decode_error(e: &synack_core::decode::DecodeError) -> String {
+    use synack_core::decode::net::NetError;
+    use synack_core::decode::DecodeError as D;
+    match e {
+        D::Link(l) => format!(
+            "{} 头部被截断：需要 {} 字节，捕获了 {} 字节",
+            l.kind.name(),
+            l.needed,
+            l.got
+        ),
+        D::Net(NetError::Truncated { version, got }) => {
+            format!("IPv{version} 头部被截断：捕获了 {got} 字节")
+        }
+        D::Net(NetError::Invalid { version, reason }) => {
+            let why = match *reason {
+                "version field is not 4" => "版本字段不是 4",
+                "version field is not 6" => "版本字段不是 6",
+                "header length field below 5 words" => "首部长度字段小于 5 个字 (32 位)",
+                other => other,
+            };
+            format!("IPv{version} 头部无效：{why}")
+        }
+        D::Net(NetError::BadExtension) => "IPv6 扩展头部无效".into(),
+        D::Net(NetError::ArpTruncated { got }) => format!("ARP 报文被截断：捕获了 {got} 字节"),
+        D::TcpTruncated { got } => format!("TCP 头部被截断：捕获了 {got} 字节"),
+        D::TcpBadHeaderLen { words } => {
+            format!("TCP 头部无效：数据偏移 {words} 个字 (最少 5 个)")
+        }
+        D::UdpTruncated { got } => format!("UDP 头部被截断：8 字节中捕获了 {got} 字节"),
+        D::IcmpTruncated { got } => format!("ICMP 头部被截断：捕获了 {got} 字节"),
+        D::UnsupportedLink { dlt } => format!("不支持链路类型 {dlt}"),
+        other => other.to_string(),
+    }
+}
