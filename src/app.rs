@@ -447,10 +447,7 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         let dropped = pipe.out.dropped();
         if let Err(e) = pipe.out.close(patience) {
             let e = crate::lang::io_reason(&e);
-            let line = tr!(
-                "writing the output failed: {e}",
-                "写出输出失败：{e}"
-            );
+            let line = tr!("writing the output failed: {e}", "写出输出失败：{e}");
             writeln!(err, "synack: {line}")?;
             outcome = Outcome::InputErrors;
         }
@@ -676,12 +673,10 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            crate::lang::pick(
-                "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
-                "{msg} [{bar:40}] {bytes}/{total_bytes} (还需 {eta})",
-            ),
-        )
+        indicatif::ProgressStyle::with_template(crate::lang::pick(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
+            "{msg} [{bar:40}] {bytes}/{total_bytes} (还需 {eta})",
+        ))
         .ok()?
         .progress_chars("=> "),
     );

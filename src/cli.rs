@@ -41,7 +41,13 @@ pub(crate) struct Cli {
 
     /// Language for people: en or zh (中文). Default: SYNACK_LANG, then
     /// LC_ALL / LC_MESSAGES / LANG (zh_* is Chinese). JSON stays English
-    #[arg(long, global = true, value_enum, value_name = "LANG", hide_possible_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "LANG",
+        hide_possible_values = true
+    )]
     pub(crate) lang: Option<crate::lang::Lang>,
 }
 

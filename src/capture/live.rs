@@ -70,7 +70,10 @@ impl LiveSource {
             let msg = msg.trim_start_matches("libpcap error: ");
             let reason = if msg.contains("ermission") || msg.contains("Operation not permitted") {
                 let hint = privilege_hint();
-                crate::lang::tr!("permission denied ({msg}); {hint}", "权限不足 ({msg})；{hint}")
+                crate::lang::tr!(
+                    "permission denied ({msg}); {hint}",
+                    "权限不足 ({msg})；{hint}"
+                )
             } else if msg.contains("No such device") {
                 crate::lang::tr!(
                     "{msg} (list the interfaces with 'synack interfaces')",

@@ -227,9 +227,7 @@ impl FileSource {
                         .into(),
                     ))
                 }
-                Input::Stdin => {
-                    return Err(open_err(not_a_capture().into()))
-                }
+                Input::Stdin => return Err(open_err(not_a_capture().into())),
             }
         };
         let mut reader = reader;
@@ -445,7 +443,11 @@ fn pcap_message(msg: &str) -> String {
     if msg.contains("unknown file format") {
         not_a_capture().into()
     } else if msg.is_empty() {
-        crate::lang::pick("the file ends inside its header", "文件在文件头中间就结束了").into()
+        crate::lang::pick(
+            "the file ends inside its header",
+            "文件在文件头中间就结束了",
+        )
+        .into()
     } else {
         msg.to_string()
     }

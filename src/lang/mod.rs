@@ -85,7 +85,11 @@ pub(crate) fn from_name(name: &str) -> Option<Lang> {
         return None;
     }
     let lower = name.to_ascii_lowercase();
-    if lower == "zh" || lower.starts_with("zh_") || lower.starts_with("zh-") || lower.starts_with("zh.") {
+    if lower == "zh"
+        || lower.starts_with("zh_")
+        || lower.starts_with("zh-")
+        || lower.starts_with("zh.")
+    {
         Some(Lang::Zh)
     } else {
         Some(Lang::En)
@@ -167,26 +171,61 @@ mod tests {
 
     #[test]
     fn the_command_line_wins_and_its_last_word_counts() {
-        assert_eq!(from_args(&os(&["synack", "read", "--lang", "zh", "x.pcap"])), Some(Lang::Zh));
-        assert_eq!(from_args(&os(&["synack", "--lang=en", "demo"])), Some(Lang::En));
-        assert_eq!(from_args(&os(&["synack", "--lang", "zh", "--lang", "en"])), Some(Lang::En));
+        assert_eq!(
+            from_args(&os(&["synack", "read", "--lang", "zh", "x.pcap"])),
+            Some(Lang::Zh)
+        );
+        assert_eq!(
+            from_args(&os(&["synack", "--lang=en", "demo"])),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            from_args(&os(&["synack", "--lang", "zh", "--lang", "en"])),
+            Some(Lang::En)
+        );
         assert_eq!(from_args(&os(&["synack", "read", "x.pcap"])), None);
         // After `--`, words are operands.
-        assert_eq!(from_args(&os(&["synack", "read", "--", "--lang", "zh"])), None);
+        assert_eq!(
+            from_args(&os(&["synack", "read", "--", "--lang", "zh"])),
+            None
+        );
     }
 
     #[test]
     fn synack_lang_then_the_locale_in_setlocale_order() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |v: &str| pairs.iter().find(|(k, _)| *k == v).map(|(_, x)| x.to_string())
+            move |v: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == v)
+                    .map(|(_, x)| x.to_string())
+            }
         };
         assert_eq!(from_env(env(&[("LANG", "zh_CN.UTF-8")])), Lang::Zh);
-        assert_eq!(from_env(env(&[("LANG", "zh_TW.UTF-8"), ("LC_ALL", "C.UTF-8")])), Lang::En);
-        assert_eq!(from_env(env(&[("LANG", "en_US.UTF-8"), ("LC_MESSAGES", "zh_CN.UTF-8")])), Lang::Zh);
-        assert_eq!(from_env(env(&[("LANG", "zh_CN.UTF-8"), ("SYNACK_LANG", "en")])), Lang::En);
-        assert_eq!(from_env(env(&[("LANG", "C"), ("SYNACK_LANG", "zh")])), Lang::Zh);
+        assert_eq!(
+            from_env(env(&[("LANG", "zh_TW.UTF-8"), ("LC_ALL", "C.UTF-8")])),
+            Lang::En
+        );
+        assert_eq!(
+            from_env(env(&[
+                ("LANG", "en_US.UTF-8"),
+                ("LC_MESSAGES", "zh_CN.UTF-8")
+            ])),
+            Lang::Zh
+        );
+        assert_eq!(
+            from_env(env(&[("LANG", "zh_CN.UTF-8"), ("SYNACK_LANG", "en")])),
+            Lang::En
+        );
+        assert_eq!(
+            from_env(env(&[("LANG", "C"), ("SYNACK_LANG", "zh")])),
+            Lang::Zh
+        );
         // Set but empty: skipped, as setlocale skips it.
-        assert_eq!(from_env(env(&[("LC_ALL", ""), ("LANG", "zh_CN.UTF-8")])), Lang::Zh);
+        assert_eq!(
+            from_env(env(&[("LC_ALL", ""), ("LANG", "zh_CN.UTF-8")])),
+            Lang::Zh
+        );
         assert_eq!(from_env(env(&[])), Lang::En);
     }
 }

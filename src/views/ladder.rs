@@ -272,9 +272,8 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         "{}",
         lane_line(l.initial[0].name(), l.initial[1].name(), "")
     );
-    let zh_line = |states: [Option<TcpState>; 2]| {
-        zh_states(states).map(|(c, s)| lane_line(c, s, ""))
-    };
+    let zh_line =
+        |states: [Option<TcpState>; 2]| zh_states(states).map(|(c, s)| lane_line(c, s, ""));
     if let Some(z) = zh_line(l.initial.map(Some)) {
         let _ = writeln!(out, "{z}");
     }

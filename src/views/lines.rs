@@ -154,7 +154,11 @@ impl LinesView {
         if let Some(err) = &d.error {
             let err = words::decode_error(err);
             if matches!(d.network, Network::None) {
-                write!(out, "[{}: {err}]", crate::lang::pick("undecodable", "无法解码"))?;
+                write!(
+                    out,
+                    "[{}: {err}]",
+                    crate::lang::pick("undecodable", "无法解码")
+                )?;
             } else {
                 write!(out, " [{err}]")?;
             }

@@ -207,10 +207,12 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
                 }
                 out.push(c.to_string());
             }
-            other => return Err(crate::lang::tr!(
+            other => {
+                return Err(crate::lang::tr!(
                     "unexpected '{other}' in '{text}'",
                     "'{text}' 中出现了意外的 '{other}'"
-                )),
+                ))
+            }
         }
     }
     flush(&mut word, &mut out);
@@ -262,7 +264,9 @@ impl Parser {
                 self.at += 1;
                 let e = self.or()?;
                 if self.peek() != Some(")") {
-                    return Err(crate::lang::pick("a '(' is not closed", "有一个 '(' 没有闭合").into());
+                    return Err(
+                        crate::lang::pick("a '(' is not closed", "有一个 '(' 没有闭合").into(),
+                    );
                 }
                 self.at += 1;
                 Ok(e)

@@ -11,8 +11,8 @@ use synack_core::track::{Connection, Facts, Side};
 use super::time::time_of_day_ms;
 use super::width::display_width;
 use super::words::{self, duration};
-use crate::lang::tr;
 use super::{Look, RunEnd, View};
+use crate::lang::tr;
 
 /// Rows per table: a page, for captures with very many connections.
 const TABLE_PAGE_ROWS: usize = 1000;

@@ -52,7 +52,10 @@ fn breaks_anywhere(c: char) -> bool {
 
 /// Full-width punctuation that must not start a line (it closes what came before).
 fn no_break_before(c: char) -> bool {
-    matches!(c, '，' | '。' | '；' | '：' | '）' | '、' | '！' | '？' | '」' | '』')
+    matches!(
+        c,
+        '，' | '。' | '；' | '：' | '）' | '、' | '！' | '？' | '」' | '』'
+    )
 }
 
 /// Wrap `text` to `width` columns: at spaces, and between Chinese characters.

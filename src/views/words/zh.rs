@@ -41,7 +41,11 @@ fn analysis_label(a: Analysis, ev: &Evidence) -> String {
 
 /// `--why` of an analysis finding; `ev` is already relative (see `words::analysis_why`),
 /// `dsack` the D-SACK block in the peer's numbers.
-pub(super) fn analysis_why(a: Analysis, ev: &Evidence, dsack: (SeqNum, u32, Option<SeqNum>)) -> String {
+pub(super) fn analysis_why(
+    a: Analysis,
+    ev: &Evidence,
+    dsack: (SeqNum, u32, Option<SeqNum>),
+) -> String {
     let next = opt(ev.next_seq);
     match a {
         Analysis::KeepAlive => format!(
@@ -136,9 +140,7 @@ pub(super) fn analysis_why(a: Analysis, ev: &Evidence, dsack: (SeqNum, u32, Opti
 fn reset_why(c: ResetCause) -> &'static str {
     match c {
         ResetCause::Refused => "回应 SYN：该端口上没有进程在监听",
-        ResetCause::Abort => {
-            "由仍打开着的一端发出 (SO_LINGER 0、关闭时还有未读数据，或进程崩溃)"
-        }
+        ResetCause::Abort => "由仍打开着的一端发出 (SO_LINGER 0、关闭时还有未读数据，或进程崩溃)",
         ResetCause::AfterClose => "由已发送过 FIN 的一端发出：数据到达了已关闭的套接字",
         ResetCause::KeepaliveTimeout => "保活探测无人应答之后发出",
         ResetCause::KeepaliveAnswer => "回应保活探测：对方已不认识这个连接",
@@ -183,10 +185,9 @@ pub(super) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
         EventKind::TimeWaitExpired => {
             format!("{who}的 TIME_WAIT 到期 → CLOSED({})", g::CLOSED.zh)
         }
-        EventKind::TimeWaitContinues { until } => format!(
-            "捕获结束时{who}仍在 TIME_WAIT (直到 {})",
-            clock(until)
-        ),
+        EventKind::TimeWaitContinues { until } => {
+            format!("捕获结束时{who}仍在 TIME_WAIT (直到 {})", clock(until))
+        }
         EventKind::Reset { cause } => match cause {
             ResetCause::Unknown => "复位 RST".into(),
             c => format!("复位 RST：{}", g::reset_cause(c)),
@@ -355,9 +356,7 @@ pub(super) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     } else if f.ending == Ending::Unanswered {
         parts.push("SYN 没有得到回应".into());
     } else if h.rtt_ambiguous() {
-        parts.push(
-            "连接已建立 (RTT 未知：SYN 重发过，看不出回应的是哪一份)".into(),
-        );
+        parts.push("连接已建立 (RTT 未知：SYN 重发过，看不出回应的是哪一份)".into());
     }
     if h.syn_count() > 1 {
         parts.push(format!("共发了 {} 个 SYN", h.syn_count()));
@@ -378,11 +377,9 @@ pub(super) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     }
     let close = match f.ending {
         Ending::Refused => None,
-        Ending::Reset { by, cause } => Some(format!(
-            "被{}复位 ({})",
-            g::side(by),
-            g::reset_cause(cause)
-        )),
+        Ending::Reset { by, cause } => {
+            Some(format!("被{}复位 ({})", g::side(by), g::reset_cause(cause)))
+        }
         Ending::Closed {
             variant: Some(CloseVariant::Simultaneous),
             ..
