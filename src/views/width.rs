@@ -50,12 +50,31 @@ fn breaks_anywhere(c: char) -> bool {
     char_width(c) == 2
 }
 
-/// Full-width punctuation that must not start a line (it closes what came before).
+/// Punctuation that must not start a line (it closes what came before).
 fn no_break_before(c: char) -> bool {
     matches!(
         c,
-        '，' | '。' | '；' | '：' | '）' | '、' | '！' | '？' | '」' | '』'
+        '，' | '。'
+            | '；'
+            | '：'
+            | '）'
+            | '、'
+            | '！'
+            | '？'
+            | '」'
+            | '』'
+            | ')'
+            | ']'
+            | ','
+            | '.'
+            | ';'
+            | ':'
     )
+}
+
+/// Punctuation that must not end a line (it opens what comes after).
+fn no_break_after(c: char) -> bool {
+    matches!(c, '(' | '[' | '（' | '「' | '『')
 }
 
 /// Wrap `text` to `width` columns: at spaces, and between Chinese characters.
@@ -105,14 +124,16 @@ pub(crate) fn wrap(text: &str, width: usize) -> String {
 fn pieces(word: &str) -> Vec<&str> {
     let mut v = Vec::new();
     let mut start = 0;
-    let mut prev_wide = false;
+    let mut prev: Option<char> = None;
     for (i, c) in word.char_indices() {
-        let wide = breaks_anywhere(c) && !no_break_before(c);
-        if i > start && (wide || prev_wide) && !no_break_before(c) {
-            v.push(&word[start..i]);
-            start = i;
+        if let Some(p) = prev {
+            let wide_here = breaks_anywhere(c) || breaks_anywhere(p);
+            if i > start && wide_here && !no_break_before(c) && !no_break_after(p) {
+                v.push(&word[start..i]);
+                start = i;
+            }
         }
-        prev_wide = wide;
+        prev = Some(c);
     }
     if start < word.len() {
         v.push(&word[start..]);
@@ -147,12 +168,13 @@ mod tests {
 
     #[test]
     fn chinese_wraps_between_characters_never_before_a_comma() {
-        let text = "客户端先关闭 (四次挥手)，客户端处于 TIME_WAIT 直到 12:00:01.000；没有重传。";
+        let text = "客户端先关闭 (四次挥手)，客户端处于 TIME_WAIT 直到 12:00:01.000；半关闭 (第一个 FIN 之后又传了 300 字节)；没有重传。";
         for width in [16, 24, 40] {
             let w = wrap(text, width);
             for l in w.lines() {
                 assert!(display_width(l) <= width, "{width}: {l:?}");
                 assert!(!l.starts_with('，') && !l.starts_with('。'), "{l:?}");
+                assert!(!l.starts_with(')') && !l.ends_with('('), "{l:?}");
             }
             assert_eq!(w.replace('\n', "").replace(' ', ""), text.replace(' ', ""));
         }

@@ -84,7 +84,7 @@ pub(super) fn analysis_why(
             ev.seq
         ),
         Analysis::FastRetransmission => format!(
-            "seq {} = {} 个重复确认重复的那个 ack，距最后一个 {}",
+            "seq {} = {} 个重复确认所重复的那个 ack，距最后一个重复确认 {}",
             ev.seq,
             ev.dup_acks,
             ev.since_us.map_or("?".into(), us)
