@@ -166,8 +166,8 @@ struct Narrator {
 impl Narrator {
     fn say(&self, text: String) {
         if self.live {
-            let demo = crate::lang::pick("demo", "演示");
-            let _ = writeln!(std::io::stderr().lock(), "{demo}: {text}");
+            let demo = crate::lang::pick("demo: ", "演示：");
+            let _ = writeln!(std::io::stderr().lock(), "{demo}{text}");
         }
         if let Ok(mut s) = self.steps.lock() {
             s.push(Step {

@@ -9,6 +9,11 @@ use crate::views::words::duration;
 
 mod zh;
 
+/// What counts as an English sentence in Chinese output (shared with tests/zh.rs).
+#[cfg(test)]
+#[path = "../../tests/common/english.rs"]
+mod english;
+
 /// Client or server, in the run's language (the kernel check keeps them as
 /// English words, which are also its JSON values).
 pub(super) fn side_word(side: &str) -> &str {

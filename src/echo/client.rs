@@ -763,7 +763,7 @@ impl Talk<'_> {
 
     fn note(&self, what: impl std::fmt::Display) {
         if !self.opts.quiet {
-            note(format_args!("{}: {}{what}", who(), self.tag));
+            note(format_args!("{}{}{what}", who(), self.tag));
         }
     }
 }
@@ -830,7 +830,7 @@ fn writer_thread(e: &io::Error) -> String {
 
 /// How the client's lines start: `echo client`, or in Chinese.
 fn who() -> &'static str {
-    pick("echo client", "回显客户端")
+    pick("echo client: ", "回显客户端：")
 }
 
 /// One line on stdout; a closed stdout (`| head`) is not worth a panic.

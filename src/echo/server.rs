@@ -606,7 +606,7 @@ impl EventLoop {
 
     fn log(&self, peer: SocketAddr, what: fmt::Arguments<'_>) {
         if !self.opts.quiet {
-            note(format_args!("{}: {peer}: {what}", who()));
+            note(format_args!("{}{peer}{}{what}", who(), colon()));
         }
     }
 }
@@ -990,14 +990,19 @@ impl Conn {
 
     fn log(&self, opts: &ServerOptions, what: fmt::Arguments<'_>) {
         if !opts.quiet {
-            note(format_args!("{}: {}: {what}", who(), self.peer));
+            note(format_args!("{}{}{}{what}", who(), self.peer, colon()));
         }
     }
 }
 
 /// How the server's lines start: `echo server`, or in Chinese.
 fn who() -> &'static str {
-    pick("echo server", "回显服务器")
+    pick("echo server: ", "回显服务器：")
+}
+
+/// Between a peer's address and what happened to it.
+fn colon() -> &'static str {
+    pick(": ", "：")
 }
 
 pub(super) const AFTER_HELP: &str = "\
@@ -1231,7 +1236,7 @@ pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
     }
     let stats = server.serve(&stop)?;
     if !opts.quiet {
-        note(format_args!("{}: {stats}", who()));
+        note(format_args!("{}{stats}", who()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,7 +93,7 @@ pub(super) fn aiu_restart_plain() -> &'static str {
 }
 
 pub(super) fn aiu_bind_failed(addr: SocketAddr, error: &str) -> String {
-    format!("bind({addr}) 失败：Address already in use (EADDRINUSE，地址已被占用)。synack 的回显服务器的解释：{error}")
+    format!("bind({addr}) 失败：\"Address already in use\" (EADDRINUSE，地址已被占用)。synack 的回显服务器的解释：{error}")
 }
 
 pub(super) fn aiu_bind_worked(addr: SocketAddr) -> String {
@@ -402,7 +402,7 @@ pub(super) fn cc_fin(which: char, conn: Option<u64>) -> String {
 
 pub(super) fn cc_rst(which: char, conn: Option<u64>) -> String {
     format!(
-        "客户端 {which}{} 死的时候接收缓冲区里还有没读的回显：它的内核改发 RST，服务器的 recv() 以 ECONNRESET 失败 (Python 中是 ConnectionResetError，errno 104，Connection reset by peer，连接被对方复位)",
+        "客户端 {which}{} 死的时候接收缓冲区里还有没读的回显：它的内核改发 RST，服务器的 recv() 以 ECONNRESET 失败 (Python 中是 ConnectionResetError，errno 104，\"Connection reset by peer\"，连接被对方复位)",
         conn_tag(conn)
     )
 }
@@ -485,4 +485,190 @@ pub(super) fn err_child(e: &std::io::Error) -> String {
 
 pub(super) fn err_echo_of_nothing(n: usize) -> String {
     format!("空的 send 之后 recv() 返回了 {n} 字节")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::time::Duration;
+
+    use super::super::english;
+
+    /// Every sentence of this file, with sample values: (function, text).
+    fn every_text() -> Vec<(&'static str, String)> {
+        let a = SocketAddr::from(([127, 0, 0, 1], 9999));
+        let b = SocketAddr::from(([127, 0, 0, 1], 40000));
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let d = Duration::from_millis(1500);
+        let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let tw = vec!["127.0.0.1:9999 ↔ 127.0.0.1:40000 TIME_WAIT".to_string()];
+        let ifs = vec!["lo".to_string(), "eth0".to_string()];
+        use super::*;
+        vec![
+            ("private_netns", private_netns().into()),
+            ("netns_needs_root", netns_needs_root().into()),
+            ("findings_header", findings_header("backlog")),
+            (
+                "check_grouped",
+                check_grouped("client", "TIME_WAIT", "TIME_WAIT", 3),
+            ),
+            ("not_compared_header", not_compared_header(2)),
+            ("not_compared_unknown", not_compared_unknown().into()),
+            ("not_compared_foreign", not_compared_foreign().into()),
+            ("not_compared_stateless", not_compared_stateless().into()),
+            ("src_kernel_table", src_kernel_table().into()),
+            ("src_listen_overflows", src_listen_overflows().into()),
+            ("src_listener_queue", src_listener_queue().into()),
+            ("src_receive_queue", src_receive_queue().into()),
+            ("src_syn_recv", src_syn_recv().into()),
+            ("src_time_wait_now", src_time_wait_now().into()),
+            (
+                "aggregate_line",
+                aggregate_line(aiu_check(), 1, src_kernel_table(), 1),
+            ),
+            ("aiu_first_server", aiu_first_server().into()),
+            (
+                "aiu_server_stopped",
+                aiu_server_stopped(&tw) + &aiu_server_stopped(&[]),
+            ),
+            ("aiu_restart_plain", aiu_restart_plain().into()),
+            (
+                "aiu_bind_failed",
+                aiu_bind_failed(a, "无法在 127.0.0.1:9999 上监听：地址已被占用"),
+            ),
+            ("aiu_bind_worked", aiu_bind_worked(a)),
+            ("aiu_restart_reuse", aiu_restart_reuse().into()),
+            (
+                "aiu_tw_socket",
+                aiu_tw_socket(a, b, Some(d)) + &aiu_tw_socket(a, b, None),
+            ),
+            (
+                "aiu_finding_blocked",
+                aiu_finding_blocked(&tw, Some(1), 2) + &aiu_finding_blocked(&tw, None, 0),
+            ),
+            (
+                "aiu_finding_reuse",
+                aiu_finding_reuse(a, Some(2)) + &aiu_finding_reuse(a, None),
+            ),
+            ("aiu_check", aiu_check().into()),
+            ("backlog_start", backlog_start(1, 6)),
+            ("backlog_wait", backlog_wait(d)),
+            ("backlog_queue", backlog_queue(1, 2)),
+            ("backlog_synack", backlog_synack(a, 4, 12, 2)),
+            ("backlog_counters", backlog_counters(12, 12)),
+            ("backlog_gaps", backlog_gaps(b, &[d, d * 2])),
+            (
+                "backlog_linear",
+                backlog_linear(Some("4")) + &backlog_linear(None),
+            ),
+            ("backlog_check_syns", backlog_check_syns().into()),
+            ("backlog_check_queue", backlog_check_queue().into()),
+            ("flood_start", flood_start(1000, a, 16, d)),
+            ("flood_client", flood_client().into()),
+            ("flood_wait", flood_wait(d)),
+            ("flood_synack", flood_synack(1000, 16, 984)),
+            ("flood_kernel", flood_kernel(16, 984, 1, 0, "1")),
+            (
+                "flood_real_client",
+                [(true, true), (true, false), (false, false)]
+                    .iter()
+                    .map(|&(o, c)| flood_real_client(o, c))
+                    .collect(),
+            ),
+            ("flood_check_stateless", flood_check_stateless().into()),
+            ("flood_check_nosocket", flood_check_nosocket().into()),
+            ("flood_check_requests", flood_check_requests().into()),
+            ("flood_cookies_source", flood_cookies_source().into()),
+            (
+                "twp_phase",
+                twp_phase(1500, ip, true) + &twp_phase(1500, ip, false),
+            ),
+            (
+                "twp_host",
+                twp_host(ip, 1500, "12:00:01.000", 1500, 0, 1498),
+            ),
+            ("twp_reused", twp_reused(3)),
+            ("twp_no_expiry", twp_no_expiry(d)),
+            (
+                "twp_ports",
+                twp_ports(ip, 1500, 5.3, (32768, 60999), 600.0)
+                    + &twp_ports(ip, 1500, 5.3, (32768, 60999), 60.0),
+            ),
+            (
+                "twp_tw_reuse",
+                ["0", "1", "2", "7"]
+                    .iter()
+                    .map(|v| twp_tw_reuse(v))
+                    .collect(),
+            ),
+            ("twp_max_buckets", twp_max_buckets("262144")),
+            ("twp_check", twp_check(ip)),
+            ("es_hello", es_hello().into()),
+            ("es_empty", es_empty(d)),
+            ("es_gave_up", es_gave_up().into()),
+            ("es_send_returned", es_send_returned(0)),
+            (
+                "es_silence",
+                es_silence(d, "12:00:01.000", "12:00:04.000", 0),
+            ),
+            ("es_server_waiting", es_server_waiting(a, "ESTABLISHED", 0)),
+            ("es_check", es_check().into()),
+            ("cc_start_fin", cc_start_fin(4242)),
+            ("cc_start_rst", cc_start_rst(4243)),
+            ("cc_killed", cc_killed('A', 4242)),
+            ("cc_fin", cc_fin('A', Some(1)) + &cc_fin('A', None)),
+            ("cc_rst", cc_rst('B', Some(2))),
+            ("cc_neither", cc_neither('B', None)),
+            ("cc_server_saw", cc_server_saw(1, 1)),
+            ("cc_windows", cc_windows().into()),
+            ("cc_check_fin", cc_check_fin().into()),
+            ("cc_check_rst", cc_check_rst().into()),
+            ("cc_source_eof", cc_source_eof().into()),
+            ("cc_source_reset", cc_source_reset().into()),
+            ("err_unshare", err_unshare().into()),
+            ("err_netns_not_private", err_netns_not_private(&ifs)),
+            ("err_route", err_route(Ipv4Addr::new(198, 18, 0, 0), 15)),
+            ("err_flood_loopback_only", err_flood_loopback_only().into()),
+            ("err_flood_not_private", err_flood_not_private(&ifs)),
+            ("err_raw_socket", err_raw_socket(&e)),
+            ("err_send_syn", err_send_syn(&e)),
+            ("err_flood_thread", err_flood_thread().into()),
+            ("err_own_binary", err_own_binary(&e)),
+            ("err_child", err_child(&e)),
+            ("err_echo_of_nothing", err_echo_of_nothing(3)),
+        ]
+    }
+
+    #[test]
+    fn every_demo_sentence_is_chinese() {
+        let texts = every_text();
+        // Every function of this file is called above, once.
+        let defined = include_str!("zh.rs")
+            .lines()
+            .filter(|l| l.starts_with("pub(super) fn "))
+            .count();
+        assert_eq!(
+            texts.len(),
+            defined,
+            "a function of text/zh.rs is not tested"
+        );
+        let mut found = Vec::new();
+        for (name, text) in &texts {
+            assert!(!text.is_empty(), "{name}");
+            // The I/O error's reason comes from the system: io_reason words the
+            // common ones only when the run is Chinese, and tests run in English.
+            let text = text.replace("permission denied", "");
+            for s in english::english_sentences(&text) {
+                found.push(format!("{name}: {s}"));
+            }
+        }
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn the_english_sentences_are_found_in_the_english_text() {
+        // The same check on text.rs's English finds its sentences: it is not blind.
+        let en = super::super::aiu_first_server();
+        assert!(!english::english_sentences(en).is_empty());
+    }
 }
