@@ -131,7 +131,9 @@ impl View for TableView {
 
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.flush(out)?;
-        super::write_text_end(end, None, out)
+        // Under a boxed table on a terminal, the closing lines wrap to its width too.
+        let width = self.look.width.filter(|_| self.look.terminal);
+        super::write_text_end(end, width, out)
     }
 }
 
@@ -229,6 +231,32 @@ impl ConnRow {
     }
 }
 
+/// Columns given up first when even their narrowest layout is wider than
+/// the terminal (the zeek codes first; "#", the addresses and the close stay).
+const DROP_ORDER: [usize; 9] = [12, 4, 6, 5, 3, 11, 10, 9, 8];
+
+/// The columns that fit in `width` when comfy-table squeezes each to its
+/// widest character (two columns for a Chinese one) and its padding.
+fn fit_columns(mut keep: Vec<usize>, cells: &[[String; 13]], width: usize) -> Vec<usize> {
+    let narrowest = |i: usize| {
+        std::iter::once(HEADERS[i])
+            .chain(cells.iter().map(|r| r[i].as_str()))
+            .flat_map(str::chars)
+            .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    };
+    let needs = |keep: &[usize]| keep.iter().map(|&i| narrowest(i) + 3).sum::<usize>() + 1;
+    for drop in DROP_ORDER {
+        if needs(&keep) <= width {
+            break;
+        }
+        keep.retain(|&i| i != drop);
+    }
+    keep
+}
+
 /// Draw the table; `width` is the terminal's, when known. Columns empty in
 /// every row (no keep-alives, no retransmissions…) are left out. For a
 /// person at a terminal it is a comfy-table; into a pipe or file, the same
@@ -242,6 +270,10 @@ fn render(rows: Vec<ConnRow>, width: Option<usize>, boxed: bool) -> String {
     if !boxed {
         return plain(&cells, &keep);
     }
+    let keep = match width {
+        Some(w) => fit_columns(keep, &cells, w),
+        None => keep,
+    };
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     match width {
