@@ -12,7 +12,9 @@
 //! - `capture`: the only module that talks to libpcap; yields frames.
 //! - `app`: the pipeline that strings capture, the analyzer and the views together.
 //! - `views`: one file per view, one trait ([`views::View`]); `views::words`
-//!   holds the English of every event and fact.
+//!   holds the words of every event and fact (English; `views/words/zh.rs` the Chinese).
+//! - `lang`: the language of the run (`--lang`, `SYNACK_LANG`, the locale), the glossary
+//!   of Chinese terms and the Chinese `--help`.
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.

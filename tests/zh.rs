@@ -343,3 +343,54 @@ fn echo_tools_speak_chinese() {
     check("refused client", &refused_said, &mut found);
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// README.zh-CN.md shows real output: every `$ synack read …` and
+/// `$ synack demo --lang zh --list` block is the binary's output today.
+#[test]
+fn the_chinese_readme_shows_what_synack_prints() {
+    let readme = std::fs::read_to_string(root().join("README.zh-CN.md")).unwrap();
+    let mut checked = 0;
+    // Output blocks open with a bare ``` (command blocks are ```sh).
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut current, line) {
+            (None, "```") => current = Some(String::new()),
+            (None, l) if l.starts_with("```") => current = Some("\u{0}".into()),
+            (Some(b), "```") => {
+                if !b.starts_with('\u{0}') {
+                    blocks.push(std::mem::take(b));
+                }
+                current = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    for block in &blocks {
+        let Some((command, shown)) = block.split_once('\n') else {
+            continue;
+        };
+        let Some(command) = command.strip_prefix("$ ") else {
+            continue;
+        };
+        // Excerpts (cut with …) and live demos are not reproducible.
+        if shown.contains("… | ") || command.contains("sudo") {
+            continue;
+        }
+        let mut words: Vec<&str> = command.split_whitespace().collect();
+        let mut cmd = synack();
+        if let Some(cols) = words[0].strip_prefix("COLUMNS=") {
+            cmd.env("COLUMNS", cols);
+            words.remove(0);
+        }
+        assert_eq!(words[0], "synack", "{command}");
+        let out = cmd.args(&words[1..]).output().unwrap();
+        assert_eq!(stdout(&out), shown, "README.zh-CN.md: {command}");
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} blocks checked");
+}

@@ -1,4 +1,5 @@
-//! The words: every event, state change and fact as English, in one place,
+//! The words: every event, state change and fact as English (Chinese in
+//! `words/zh.rs`, chosen by `crate::lang`), in one place,
 //! so every view says the same thing the same way. Labels for packet lines
 //! and ladders, `--why` explanations with the numbers that made a rule
 //! fire, the summary table's close column, the ladder's one-sentence story.

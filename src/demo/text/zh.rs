@@ -367,7 +367,7 @@ pub(super) fn es_silence(gap: Duration, from: &str, to: &str, segments: usize) -
 
 pub(super) fn es_server_waiting(addr: SocketAddr, state: &str, unread: u32) -> String {
     format!(
-        "与此同时，内核的表显示服务器的套接字 {addr} 处于 {state}，有 {unread} 字节可读：它的 recv() 在等待永远不会来的数据，而客户端的 recv() 在等回显：双方都卡住了。笔记里的解决办法：跳过空输入 (if not msg: continue)"
+        "与此同时，内核的表显示服务器的套接字 {addr} 处于 {state}，有 {unread} 字节可读：它的 recv() 在等待永远不会来的数据，而客户端的 recv() 在等回显：双方都卡住了。笔记里的解决办法：跳过空输入 (`if not msg: continue`)"
     )
 }
 
