@@ -176,7 +176,7 @@ mod tests {
                 assert!(!l.starts_with('，') && !l.starts_with('。'), "{l:?}");
                 assert!(!l.starts_with(')') && !l.ends_with('('), "{l:?}");
             }
-            assert_eq!(w.replace('\n', "").replace(' ', ""), text.replace(' ', ""));
+            assert_eq!(w.replace(['\n', ' '], ""), text.replace(' ', ""));
         }
     }
 }

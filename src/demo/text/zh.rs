@@ -489,8 +489,7 @@ pub(super) fn err_echo_of_nothing(n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-    use std::time::Duration;
+    use std::net::Ipv4Addr;
 
     use super::super::english;
 
