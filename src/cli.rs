@@ -54,7 +54,11 @@ pub(crate) struct Cli {
 /// The command line's definition, in the run's language (`--help` in
 /// Chinese under `--lang zh`).
 pub(crate) fn command() -> clap::Command {
-    let cmd = <Cli as clap::CommandFactory>::command();
+    localized(<Cli as clap::CommandFactory>::command())
+}
+
+/// `cmd` in the run's language.
+pub(crate) fn localized(cmd: clap::Command) -> clap::Command {
     if crate::lang::zh() {
         crate::lang::help::localize(cmd)
     } else {

@@ -38,7 +38,8 @@ pub(crate) fn completions(shell: Shell, out: &mut impl Write) -> Result<Outcome>
 
 /// Prints one man page, or writes them all into `--dir`.
 pub(crate) fn man(args: &ManArgs, out: &mut impl Write) -> Result<Outcome> {
-    let mut cmd = short_about(crate::cli::command().disable_help_subcommand(true));
+    let base = <crate::cli::Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    let mut cmd = short_about(crate::cli::localized(base));
     if let Some(dir) = &args.dir {
         std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(cmd, dir))

@@ -268,6 +268,25 @@ fn live_demos_narrate_in_chinese() {
         found.len(),
         found.join("\n")
     );
+    // With --json, the narration goes into the summary record: in English.
+    let out = zh(&["demo", "empty-send", "--port", "19414", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = json_lines(&out).pop().unwrap();
+    let steps = summary["steps"].as_array().unwrap();
+    assert!(
+        steps[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("the client sends 'hello'"),
+        "{summary}"
+    );
+    assert!(
+        summary["kernel_check"]["totals"][0]["what"]
+            .as_str()
+            .unwrap()
+            .starts_with("bytes waiting"),
+        "{summary}"
+    );
 }
 
 /// The echo tools in Chinese: the server's lines, the client's, and what a

@@ -136,7 +136,8 @@ pub(crate) fn choose(args: &[OsString]) -> Lang {
 /// the system words them).
 pub(crate) fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
-    if !zh() {
+    // An error with its own message (io::Error::new) already says what happened.
+    if !zh() || e.get_ref().is_some() {
         return e.to_string();
     }
     let what = match e.kind() {
