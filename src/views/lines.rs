@@ -216,7 +216,7 @@ impl LinesView {
         write!(out, "── #{} {}", e.conn, words::label(e, &clock))?;
         if self.opts.why {
             let why = words::why(e, self.opts.time_wait_ns, words::Bases::default());
-            write!(out, " [why: {why}]")?;
+            write!(out, " [{}{why}]", words::why_tag())?;
         }
         out.push(b'\n');
         Ok(&self.buf)

@@ -365,6 +365,11 @@ pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     }
 }
 
+/// What starts a `--why` explanation in brackets: `why: `, in Chinese `依据：`.
+pub(crate) fn why_tag() -> &'static str {
+    lang::pick("why: ", "依据：")
+}
+
 /// One side's states at a packet: `ESTABLISHED→FIN_WAIT_1`.
 fn write_path(out: &mut Vec<u8>, p: &StatePath) {
     for (i, s) in p.states().iter().enumerate() {
@@ -391,7 +396,7 @@ pub(crate) fn write_annotation(
         out.push(b' ');
         out.extend_from_slice(label(e, clock).as_bytes());
         if let Some(why) = why {
-            let _ = write!(Bytes(out), " [why: {}]", why(e));
+            let _ = write!(Bytes(out), " [{}{}]", why_tag(), why(e));
         }
         out.extend_from_slice(" ·".as_bytes());
     }
