@@ -29,6 +29,10 @@ pub(crate) enum Error {
         path: String,
         name: String,
         dlt: i32,
+        /// Why not, when there is more to say (Juniper's encapsulations).
+        why: String,
+        /// libpcap's names of the link types synack decodes.
+        supported: String,
     },
 
     Filter {
@@ -76,11 +80,17 @@ impl fmt::Display for Error {
                 "cannot capture on {device}: {reason}",
                 "无法在 {device} 上捕获：{reason}"
             ),
-            Error::UnsupportedLink { path, name, dlt } => tr!(
-                "{path}: link type {name} ({dlt}) is not supported; synack decodes EN10MB, LINUX_SLL, \
-                 LINUX_SLL2, NULL, LOOP and RAW/IPV4/IPV6 (convert other captures with editcap, or capture with -i any)",
-                "{path}：不支持链路类型 {name} ({dlt})；synack 能解码 EN10MB、LINUX_SLL、LINUX_SLL2、\
-                 NULL、LOOP 和 RAW/IPV4/IPV6 (其他捕获请用 editcap 转换，或用 -i any 捕获)"
+            Error::UnsupportedLink {
+                path,
+                name,
+                dlt,
+                why,
+                supported,
+            } => tr!(
+                "{path}: link type {name} ({dlt}) is not supported{why}; synack decodes {supported} \
+                 (convert other captures with editcap, or capture with -i any)",
+                "{path}：不支持链路类型 {name} ({dlt}){why}；synack 能解码 {supported} \
+                 (其他捕获请用 editcap 转换，或用 -i any 捕获)"
             ),
             Error::Filter { expr, reason } => tr!(
                 "bad filter expression '{expr}': {reason} (see 'man pcap-filter' for the syntax)",

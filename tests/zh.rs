@@ -9,9 +9,24 @@ mod common;
 use common::english::english_sentences;
 use common::*;
 
-/// The English sentences in `text`, with where they were found.
+/// The English sentences in `text`, with where they were found. libpcap's
+/// description of a link type, in parentheses after its name on the
+/// "链路类型 NFLOG (Linux netfilter log messages)" line, is libpcap's text.
 fn check(what: &str, text: &str, found: &mut Vec<String>) {
-    for s in english_sentences(text) {
+    let text: String = text
+        .lines()
+        .map(|l| match l.split_once("链路类型 ") {
+            Some((before, after)) => match (after.find(" ("), after.find(")，")) {
+                (Some(open), Some(close)) if open < close => {
+                    format!("{before}链路类型 {}{}", &after[..open], &after[close + 1..])
+                }
+                _ => l.to_string(),
+            },
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for s in english_sentences(&text) {
         found.push(format!("{what}: \"{s}\""));
     }
 }
@@ -56,6 +71,8 @@ fn every_fixture_in_every_text_view_is_chinese() {
         "cut-mid-header.pcap",
         "not-a-capture.pcap",
         "unsupported-link-mfr.pcap",
+        "compressed/close-client-first.pcap.gz",
+        "compressed/echo.pcapng.zst",
     ] {
         if fixture(extra).exists() {
             names.push(extra.to_string());
@@ -203,7 +220,7 @@ fn the_language_follows_synack_lang_then_the_locale() {
     assert!(english(&lang_run(&[], &[])));
     assert!(chinese(&lang_run(&[("LANG", "zh_CN.UTF-8")], &[])));
     assert!(chinese(&lang_run(
-        &[("LANG", "C"), ("LC_MESSAGES", "zh_TW.UTF-8")],
+        &[("LANG", "C.UTF-8"), ("LC_MESSAGES", "zh_TW.UTF-8")],
         &[]
     )));
     assert!(english(&lang_run(
@@ -214,14 +231,25 @@ fn the_language_follows_synack_lang_then_the_locale() {
         &[("LANG", "zh_CN.UTF-8"), ("SYNACK_LANG", "en")],
         &[]
     )));
-    assert!(chinese(&lang_run(&[("SYNACK_LANG", "zh")], &[])));
+    assert!(chinese(&lang_run(
+        &[("LC_ALL", "C.UTF-8"), ("SYNACK_LANG", "zh")],
+        &[]
+    )));
     assert!(english(&lang_run(
-        &[("SYNACK_LANG", "zh")],
+        &[("LC_ALL", "C.UTF-8"), ("SYNACK_LANG", "zh")],
         &["--lang", "en"]
     )));
     assert!(chinese(&lang_run(
         &[("LANG", "en_US.UTF-8")],
         &["--lang", "zh"]
+    )));
+    // Output that must be ASCII (--ascii, or a locale that is not UTF-8)
+    // cannot be Chinese: it is English then.
+    assert!(english(&lang_run(&[("LANG", "zh_CN.GBK")], &[])));
+    assert!(english(&lang_run(&[("LANG", "zh_CN.UTF-8")], &["--ascii"])));
+    assert!(english(&lang_run(
+        &[("LANG", "C.UTF-8")],
+        &["--lang", "zh", "--ascii"]
     )));
 }
 

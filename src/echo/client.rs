@@ -835,6 +835,7 @@ fn who() -> &'static str {
 
 /// One line on stdout; a closed stdout (`| head`) is not worth a panic.
 fn print_line(line: std::fmt::Arguments<'_>) {
+    let line = crate::views::charset::text(line.to_string());
     let _ = writeln!(io::stdout().lock(), "{line}");
 }
 

@@ -225,10 +225,27 @@ const ARGS: &[(&str, &str, &str)] = &[
         "only",
         "只看注释中含有这些名字之一的报文 (用于表格或图时：只看出现过它们的连接)，同 Wireshark 的 tcp.analysis 过滤：例如 'retransmission'、'zero_window,keep_alive'、'rst and not refused'。名字：JSON 中的事件类型，以及分组 rst、retransmission、time_wait、ecn、analysis",
     ),
-    ("*", "ascii", "用纯 ASCII 画梯形图"),
+    (
+        "*",
+        "ascii",
+        "只输出纯 ASCII，和 locale 不是 UTF-8 (LC_ALL=C) 时一样；这时中文无法显示，输出为英文",
+    ),
+    (
+        "*",
+        "no_options",
+        "报文行里不写 TCP 选项 (行更短；选项仍会解码，--json 里也有)",
+    ),
     ("*", "why", "解释每条注释：触发的是哪条规则，比较了哪些数字"),
-    ("*", "time_wait", "TIME_WAIT 持续多久 (2MSL)，单位秒；Linux 用 60"),
-    ("*", "idle_timeout", "连接多少秒没有报文段后就忘掉它"),
+    (
+        "*",
+        "time_wait",
+        "TIME_WAIT 持续多久 (2MSL)：一个时长，例如 60s、500ms 或 2m (不带单位的数字是秒)；Linux 用 60s",
+    ),
+    (
+        "*",
+        "idle_timeout",
+        "连接这么久没有报文段后就忘掉它 (一个时长；不带单位的数字是秒)",
+    ),
     (
         "*",
         "max_connections",
@@ -671,7 +688,7 @@ mod tests {
         );
         let read = cmd.find_subcommand_mut("read").unwrap();
         let help = read.render_help().to_string();
-        assert!(help.contains("[默认：60]"), "{help}");
+        assert!(help.contains("[默认：60s]"), "{help}");
         assert!(help.contains("打印帮助"), "{help}");
         assert!(
             !help.contains("[default:") && !help.contains("[possible values"),

@@ -125,9 +125,15 @@ pub(crate) fn from_args(args: &[OsString]) -> Option<Lang> {
     found
 }
 
-/// Choose the language of this run from the command line and the environment.
-pub(crate) fn choose(args: &[OsString]) -> Lang {
-    let lang = from_args(args).unwrap_or_else(|| from_env(|v| std::env::var(v).ok()));
+/// Choose the language of this run from the command line and the
+/// environment. Output that must be plain ASCII (`--ascii`, a locale that is
+/// not UTF-8) cannot be Chinese: then it is English.
+pub(crate) fn choose(args: &[OsString], ascii: bool) -> Lang {
+    let lang = if ascii {
+        Lang::En
+    } else {
+        from_args(args).unwrap_or_else(|| from_env(|v| std::env::var(v).ok()))
+    };
     init(lang);
     lang
 }

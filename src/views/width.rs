@@ -15,22 +15,23 @@ fn char_width(c: char) -> usize {
     unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
 }
 
-/// `s` cut to at most `w` columns, with `…` where it was cut.
-pub(crate) fn fit(s: &str, w: usize) -> String {
+/// `s` cut to at most `w` columns, with `more` where it was cut.
+pub(crate) fn fit_with(s: &str, w: usize, more: &str) -> String {
     if display_width(s) <= w {
         return s.to_string();
     }
+    let room = w.saturating_sub(display_width(more));
     let mut t = String::new();
     let mut used = 0;
     for c in s.chars() {
         let cw = char_width(c);
-        if used + cw + 1 > w {
+        if used + cw > room {
             break;
         }
         used += cw;
         t.push(c);
     }
-    t.push('…');
+    t.push_str(more);
     t
 }
 
@@ -83,7 +84,8 @@ pub(crate) fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
     let mut line = String::new();
     let mut line_w = 0;
-    for word in text.split(' ') {
+    for word in words(text) {
+        let word = word.as_str();
         // A word is cut into pieces that may go on separate lines: runs of
         // narrow characters stay together, each wide character stands alone
         // (with the punctuation that follows it).
@@ -120,6 +122,39 @@ pub(crate) fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// The words of `text`, split at spaces. In Chinese text a unit stays with
+/// its number (`60 s；` is not broken after `60`); English text is split
+/// at every space, as it always was.
+fn words(text: &str) -> Vec<String> {
+    let chinese = text.chars().any(breaks_anywhere);
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        let unit = word
+            .find(|c: char| !c.is_alphabetic() || breaks_anywhere(c))
+            .map_or(word, |end| &word[..end]);
+        let is_unit = matches!(unit, "s" | "ms" | "µs" | "us" | "ns" | "min");
+        match out.last_mut() {
+            Some(prev) if chinese && is_unit && prev.ends_with(|c: char| c.is_ascii_digit()) => {
+                prev.push(' ');
+                prev.push_str(word);
+            }
+            _ => out.push(word.to_string()),
+        }
+    }
+    out
+}
+
+/// Columns of the widest piece of `text` that `wrap` never breaks: a word
+/// of Latin letters, or one Chinese character with the punctuation that
+/// must stay with it.
+pub(crate) fn longest_piece(text: &str) -> usize {
+    text.lines()
+        .flat_map(words)
+        .map(|w| pieces(&w).into_iter().map(display_width).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+}
+
 /// A word's unbreakable pieces.
 fn pieces(word: &str) -> Vec<&str> {
     let mut v = Vec::new();
@@ -153,11 +188,29 @@ mod tests {
 
     #[test]
     fn fitting_and_padding_count_columns() {
-        assert_eq!(fit("同步已发送", 7), "同步已…");
-        assert!(display_width(&fit("同步已发送", 7)) <= 7);
-        assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit_with("同步已发送", 7, "…"), "同步已…");
+        assert!(display_width(&fit_with("同步已发送", 7, "...")) <= 7);
+        assert_eq!(fit_with("abc", 3, "…"), "abc");
         assert_eq!(pad_left("监听", 6), "  监听");
         assert_eq!(pad_right("监听", 6), "监听  ");
+    }
+
+    #[test]
+    fn the_longest_piece_is_what_wrap_keeps_whole() {
+        for text in [
+            "客户端发了 3 个探测，空闲 1.01 s",
+            "three-packet, client first",
+            "四次挥手",
+        ] {
+            let longest = longest_piece(text);
+            let w = wrap(text, longest);
+            assert!(
+                w.lines().all(|l| display_width(l) <= longest),
+                "{longest}: {w:?}"
+            );
+        }
+        assert_eq!(longest_piece("空闲 1.01 s"), 6);
+        assert_eq!(longest_piece("three-packet, client first"), 13);
     }
 
     #[test]
@@ -168,13 +221,17 @@ mod tests {
 
     #[test]
     fn chinese_wraps_between_characters_never_before_a_comma() {
-        let text = "客户端先关闭 (四次挥手)，客户端处于 TIME_WAIT 直到 12:00:01.000；半关闭 (第一个 FIN 之后又传了 300 字节)；没有重传。";
+        let text = "客户端先关闭 (四次挥手)，客户端处于 TIME_WAIT 直到 t=60.179136 s；半关闭 (第一个 FIN 之后又传了 300 字节)；没有重传。";
         for width in [16, 24, 40] {
             let w = wrap(text, width);
             for l in w.lines() {
                 assert!(display_width(l) <= width, "{width}: {l:?}");
                 assert!(!l.starts_with('，') && !l.starts_with('。'), "{l:?}");
                 assert!(!l.starts_with(')') && !l.ends_with('('), "{l:?}");
+                assert!(
+                    !l.starts_with("s；"),
+                    "a unit left without its number: {l:?}"
+                );
             }
             assert_eq!(w.replace(['\n', ' '], ""), text.replace(' ', ""));
         }

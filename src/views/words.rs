@@ -18,6 +18,7 @@ use synack_core::track::{
 };
 use synack_core::Counts;
 
+use super::charset;
 use crate::lang;
 
 mod zh;
@@ -29,7 +30,8 @@ pub(crate) fn duration(ns: i128) -> String {
     if abs < 1_000 {
         format!("{sign}{abs} ns")
     } else if abs < 1_000_000 {
-        format!("{sign}{} µs", abs / 1_000)
+        let micro = if charset::ascii() { "us" } else { "µs" };
+        format!("{sign}{} {micro}", abs / 1_000)
     } else if abs < 1_000_000_000 {
         format!("{sign}{:.1} ms", abs as f64 / 1e6)
     } else if abs % 1_000_000_000 == 0 {
@@ -238,6 +240,10 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
     if lang::zh() {
         return zh::label(e, clock);
     }
+    charset::text(label_words(e, clock))
+}
+
+fn label_words(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
     let who = e.side.name();
     match e.kind {
         EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
@@ -317,6 +323,10 @@ pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     if lang::zh() {
         return zh::why(e, time_wait_ns, bases);
     }
+    charset::text(why_words(e, time_wait_ns, bases))
+}
+
+fn why_words(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     match e.kind {
         EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
         EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
@@ -447,6 +457,10 @@ pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
     if lang::zh() {
         return zh::ending_short(f, c);
     }
+    charset::text(ending_words(f, c))
+}
+
+fn ending_words(f: &Facts, c: &Connection) -> String {
     let half = if c.close().half_close() {
         ", half-close"
     } else {
@@ -481,6 +495,10 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     if lang::zh() {
         return zh::story(c, f, clock);
     }
+    charset::text(story_words(c, f, clock))
+}
+
+fn story_words(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
     let mut parts: Vec<String> = Vec::new();
     let h = c.handshake();
     if f.ending == Ending::Refused {
@@ -611,6 +629,16 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     s
 }
 
+/// The row standing for the segments between a long ladder's first and last.
+pub(crate) fn folded(n: usize, kept: usize) -> String {
+    if lang::zh() {
+        return zh::folded(n, kept);
+    }
+    charset::text(format!(
+        "… {n} more segments not drawn (the first and last {kept} are)"
+    ))
+}
+
 /// Ladders left out to keep memory bounded.
 pub(crate) fn not_drawn(n: u64) -> String {
     if lang::zh() {
@@ -627,6 +655,10 @@ pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
     if lang::zh() {
         return zh::summary_line(c, kernel);
     }
+    charset::text(summary_words(c, kernel))
+}
+
+fn summary_words(c: &Counts, kernel: Option<CaptureStats>) -> String {
     let mut line = format!(
         "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
         c.frames,
@@ -641,6 +673,13 @@ pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
         if c.connections == 1 { "" } else { "s" },
         c.cut_by_snaplen
     );
+    if c.protected > 0 {
+        let _ = write!(
+            line,
+            "; {} of the undecodable frames are protected (encrypted) 802.11 frames",
+            c.protected
+        );
+    }
     if let Some(k) = kernel {
         let _ = write!(
             line,

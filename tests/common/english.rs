@@ -105,6 +105,22 @@ pub const ALLOWED: &[&str] = &[
     "ifindex",
     "no-next-header",
     "ip-proto",
+    // tcpdump's NFLOG header (-e)
+    "group",
+    "prefix",
+    "hook",
+    "input",
+    "output",
+    "forward",
+    "prerouting",
+    "postrouting",
+    // the tunnel path before the inner packet: protocol and field names
+    "Geneve",
+    "vni",
+    "key",
+    "session",
+    "label",
+    "seq",
     // programs that start a command
     "synack",
     "tcpdump",

@@ -454,6 +454,11 @@ pub(super) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     s
 }
 
+/// The row standing for the segments between a long ladder's first and last.
+pub(super) fn folded(n: usize, kept: usize) -> String {
+    format!("… 另有 {n} 个报文段没有画出 (只画出最前和最后各 {kept} 个)")
+}
+
 /// Ladders left out to keep memory bounded.
 pub(super) fn not_drawn(n: u64) -> String {
     format!("{n} 个连接没有画出：同时打开的连接超过 5,000 个 (用 --conn N 单独画一个)")
@@ -474,6 +479,13 @@ pub(super) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
         c.connections,
         c.cut_by_snaplen
     );
+    if c.protected > 0 {
+        let _ = write!(
+            line,
+            "；其中 {} 个无法解码的帧是受保护 (加密) 的 802.11 帧",
+            c.protected
+        );
+    }
     if let Some(k) = kernel {
         let _ = write!(
             line,
