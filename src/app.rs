@@ -15,6 +15,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::lang::tr;
 use crate::output::AsyncOut;
 use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::charset;
@@ -248,9 +249,18 @@ impl<W: Write> Pipeline<W> {
         let n = self.analyzer.counts().connections;
         let id = wanted.filter(|id| *id > n)?;
         Some(match n {
-            0 => format!("no connection #{id}: the input has no TCP connection"),
-            1 => format!("no connection #{id}: the input has one TCP connection, #1"),
-            n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
+            0 => tr!(
+                "no connection #{id}: the input has no TCP connection",
+                "没有连接 #{id}：输入中没有 TCP 连接"
+            ),
+            1 => tr!(
+                "no connection #{id}: the input has one TCP connection, #1",
+                "没有连接 #{id}：输入中只有一个 TCP 连接，#1"
+            ),
+            n => tr!(
+                "no connection #{id}: the input has {n} TCP connections, #1 to #{n}",
+                "没有连接 #{id}：输入中有 {n} 个 TCP 连接，#1 到 #{n}"
+            ),
         })
     }
 
@@ -359,7 +369,11 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     let annotated = args.write.as_deref().filter(|w| is_pcapng_name(w));
     if annotated.is_some() && args.rotation().rotates() {
         return Err(Error::Usage(
-            "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)".into(),
+            crate::lang::pick(
+                "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)",
+                "-C、-W 和 -G 轮换的是经典 pcap 文件；带注释的 .pcapng 只能是一个文件 (要轮换，请把文件名改为 .pcap)",
+            )
+            .into(),
         ));
     }
     if let Some(w) = args.write.as_deref().filter(|w| !is_pcapng_name(w)) {
@@ -367,11 +381,17 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
+    let (device, snaplen) = (
+        crate::views::words::escaped(src.device()),
+        crate::capture::live::SNAPLEN,
+    );
     writeln!(
         err,
-        "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
-        crate::views::words::escaped(src.device()),
-        crate::capture::live::SNAPLEN
+        "{}",
+        tr!(
+            "listening on {device}, link-type {name} ({desc}), snapshot length {snaplen} bytes",
+            "正在 {device} 上监听，链路类型 {name} ({desc})，快照长度 {snaplen} 字节"
+        )
     )?;
     err.flush()?;
     let opts = &args.output;
@@ -432,27 +452,35 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         }
         let dropped = pipe.out.dropped();
         if let Err(e) = pipe.out.close(patience) {
-            writeln!(err, "synack: writing the output failed: {e}")?;
+            let e = crate::lang::io_reason(&e);
+            let line = tr!("writing the output failed: {e}", "写出输出失败：{e}");
+            writeln!(err, "synack: {line}")?;
             outcome = Outcome::InputErrors;
         }
         if dropped > 0 {
-            writeln!(
-                err,
-                "synack: {dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)"
-            )?;
+            let line = tr!(
+                "{dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)",
+                "丢弃了 {dropped} 字节的输出：没有进程在读标准输出 (捕获和 -w 文件都是完整的)"
+            );
+            writeln!(err, "synack: {line}")?;
         }
     }
     if !args.output.json {
+        let (received, dropped) = (stats.received, stats.dropped);
         writeln!(
             err,
-            "{frames} packets captured\n{} packets received by filter\n{} packets dropped by kernel",
-            stats.received, stats.dropped
+            "{}",
+            tr!(
+                "{frames} packets captured\n{received} packets received by filter\n{dropped} packets dropped by kernel",
+                "捕获了 {frames} 个分组\n过滤器收到 {received} 个分组\n内核丢弃了 {dropped} 个分组"
+            )
         )?;
         if let (Some(w), Some(n)) = (&args.write, saved) {
+            let w = crate::views::words::escaped(w);
             writeln!(
                 err,
-                "{n} packets written to {}",
-                crate::views::words::escaped(w)
+                "{}",
+                tr!("{n} packets written to {w}", "已写入 {n} 个分组到 {w}")
             )?;
         }
     }
@@ -464,7 +492,7 @@ fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
     let view = AnnotatedPcapng::create(path, opts.time_format(), opts.nano).map_err(|e| {
         Error::Create {
             path: path.to_string(),
-            reason: e.to_string(),
+            reason: crate::lang::io_reason(&e),
         }
     })?;
     Ok(Box::new(view))
@@ -545,7 +573,7 @@ fn drop_privileges() -> Result<()> {
 /// `synack interfaces`: like tcpdump -D.
 pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
     let devices = pcap::Device::list().map_err(|e| Error::Open {
-        path: "the interface list".into(),
+        path: crate::lang::pick("the interface list", "网卡列表").into(),
         reason: e.to_string(),
     })?;
     for (i, d) in devices.iter().enumerate() {
@@ -592,11 +620,14 @@ fn read_one<W: Write>(
 ) -> Result<u64> {
     if !opts.json {
         let (name, desc) = src.link_names();
+        let (file, snaplen) = (src.name(), src.snaplen());
         writeln!(
             err,
-            "reading from file {}, link-type {name} ({desc}), snapshot length {}",
-            src.name(),
-            src.snaplen()
+            "{}",
+            tr!(
+                "reading from file {file}, link-type {name} ({desc}), snapshot length {snaplen}",
+                "正在读取文件 {file}，链路类型 {name} ({desc})，快照长度 {snaplen}"
+            )
         )?;
     }
     let mut filter: Option<FilterSet> = src.take_filter();
@@ -648,9 +679,10 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
+        indicatif::ProgressStyle::with_template(crate::lang::pick(
             "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
-        )
+            "{msg} [{bar:40}] {bytes}/{total_bytes} (还需 {eta})",
+        ))
         .ok()?
         .progress_chars("=> "),
     );

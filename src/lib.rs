@@ -12,7 +12,9 @@
 //! - `capture`: the only module that talks to libpcap; yields frames.
 //! - `app`: the pipeline that strings capture, the analyzer and the views together.
 //! - `views`: one file per view, one trait ([`views::View`]); `views::words`
-//!   holds the English of every event and fact.
+//!   holds the words of every event and fact (English; `views/words/zh.rs` the Chinese).
+//! - `lang`: the language of the run (`--lang`, `SYNACK_LANG`, the locale), the glossary
+//!   of Chinese terms and the Chinese `--help`.
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
@@ -26,6 +28,7 @@ mod demo;
 pub mod echo;
 mod error;
 mod kernel;
+mod lang;
 mod output;
 mod shell;
 mod views;
@@ -33,10 +36,8 @@ mod views;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use app::Outcome;
-use cli::{Cli, Command};
+use cli::Command;
 use views::charset::{self, AsciiOut};
 
 fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
@@ -59,11 +60,15 @@ fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
 pub fn run() -> ExitCode {
     // One switch for every view and message: `--ascii`, or a locale that is
     // not UTF-8. Decided before parsing, so clap's help and errors follow it.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let ascii = charset::locale_wants_ascii(|k| std::env::var_os(k))
-        || std::env::args_os().skip(1).any(|a| a == "--ascii");
+        || args.iter().skip(1).any(|a| a == "--ascii");
     charset::set_ascii(ascii);
-    let cli = match Cli::try_parse() {
+    // The language too (Chinese cannot be written in ASCII: then English).
+    lang::choose(&args, ascii);
+    let cli = match cli::try_parse(args) {
         Ok(cli) => cli,
+        Err(e) if lang::zh() => lang::help::exit_with(e),
         Err(e) if !ascii => e.exit(),
         Err(e) => {
             let text = charset::to_ascii(&e.render().to_string()).into_owned();

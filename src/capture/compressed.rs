@@ -109,12 +109,18 @@ impl Decompressing {
         if ends_early {
             io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("the {name} data ends early: the compressed file is cut short"),
+                crate::lang::tr!(
+                    "the {name} data ends early: the compressed file is cut short",
+                    "{name} 数据提前结束：压缩文件被截断了"
+                ),
             )
         } else {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("the {name} data is corrupt ({e})"),
+                crate::lang::tr!(
+                    "the {name} data is corrupt ({e})",
+                    "{name} 数据已损坏 ({e})"
+                ),
             )
         }
     }

@@ -42,10 +42,12 @@ pub(crate) fn privilege_hint() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "synack".into());
-    format!(
+    let capture = a_capture_to_read();
+    crate::lang::tr!(
         "run as root, or once 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; \
-         without privileges, read a capture instead: synack read {}",
-        a_capture_to_read()
+         without privileges, read a capture instead: synack read {capture}",
+        "请以 root 运行，或执行一次 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'；\
+         没有权限时，可以改读捕获文件：synack read {capture}"
     )
 }
 
@@ -60,7 +62,11 @@ fn a_capture_to_read() -> String {
     if built_from.exists() {
         return built_from.display().to_string();
     }
-    "FILE.pcap (one saved by tcpdump -w or Wireshark)".into()
+    crate::lang::pick(
+        "FILE.pcap (one saved by tcpdump -w or Wireshark)",
+        "FILE.pcap (用 tcpdump -w 或 Wireshark 保存的捕获文件)",
+    )
+    .into()
 }
 
 impl LiveSource {
@@ -82,9 +88,16 @@ impl LiveSource {
             let msg = e.to_string();
             let msg = msg.trim_start_matches("libpcap error: ");
             let reason = if msg.contains("ermission") || msg.contains("Operation not permitted") {
-                format!("permission denied ({msg}); {}", privilege_hint())
+                let hint = privilege_hint();
+                crate::lang::tr!(
+                    "permission denied ({msg}); {hint}",
+                    "权限不足 ({msg})；{hint}"
+                )
             } else if msg.contains("No such device") {
-                format!("{msg} (list the interfaces with 'synack interfaces')")
+                crate::lang::tr!(
+                    "{msg} (list the interfaces with 'synack interfaces')",
+                    "{msg} (用 'synack interfaces' 列出网卡)"
+                )
             } else {
                 msg.to_string()
             };
@@ -109,7 +122,10 @@ impl LiveSource {
             .map_err(open_err)?;
         let dlt = cap.get_datalink().0;
         let Some(link) = LinkKind::from_dlt(dlt) else {
-            return Err(super::unsupported_link(format!("interface {device}"), dlt));
+            return Err(super::unsupported_link(
+                crate::lang::tr!("interface {device}", "网卡 {device}"),
+                dlt,
+            ));
         };
         let mut cap = cap;
         if let Some(f) = filter {
@@ -215,7 +231,7 @@ impl LiveSource {
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
                 Err(e) => {
                     return Err(Error::Read {
-                        path: format!("interface {}", self.device),
+                        path: crate::lang::tr!("interface {}", "网卡 {}", self.device),
                         last_frame: self.records,
                         reason: e.to_string(),
                     })

@@ -189,11 +189,19 @@ impl FileSource {
             }
         };
         // Peek at the first 24 bytes; the readers get them back in front of the rest.
-        let mut head = peek(&mut stream, 24).map_err(|e| open_err(e.to_string()))?;
+        let mut head = peek(&mut stream, 24).map_err(|e| open_err(crate::lang::io_reason(&e)))?;
         if head.is_empty() {
             return Err(open_err(match input {
-                Input::File(_) => "the file is empty (0 bytes), not a capture".into(),
-                Input::Stdin => "the input is empty, not a capture".into(),
+                Input::File(_) => crate::lang::pick(
+                    "the file is empty (0 bytes), not a capture",
+                    "文件是空的 (0 字节)，不是捕获文件",
+                )
+                .into(),
+                Input::Stdin => crate::lang::pick(
+                    "the input is empty, not a capture",
+                    "输入是空的，不是捕获数据",
+                )
+                .into(),
             }));
         }
         // A compressed capture: the same readers, on the decompressed bytes.
@@ -224,14 +232,16 @@ impl FileSource {
                     let name = compressed.as_ref().map_or("", |(c, _)| c.name());
                     return Err(open_err(if head.len() < 24 {
                         // lz4 ends quietly when cut inside a frame header.
-                        format!(
-                            "the {name} data holds only {} bytes, too few for a capture header \
+                        let n = head.len();
+                        crate::lang::tr!(
+                            "the {name} data holds only {n} bytes, too few for a capture header \
                              (not a capture, or the compressed file is cut short)",
-                            head.len()
+                            "{name} 数据只有 {n} 字节，不够一个捕获文件头 (不是捕获文件，或压缩文件被截断了)"
                         )
                     } else {
-                        format!(
-                            "{name}-compressed, but what it holds is not a pcap or pcapng capture"
+                        crate::lang::tr!(
+                            "{name}-compressed, but what it holds is not a pcap or pcapng capture",
+                            "{name} 压缩的内容不是 pcap 或 pcapng 捕获文件"
                         )
                     }));
                 }
@@ -240,13 +250,15 @@ impl FileSource {
                     Reader::Libpcap(Offline::open(path).map_err(|e| open_err(pcap_message(&e)))?)
                 }
                 Input::Stdin if head.len() < 4 => {
-                    return Err(open_err("the input ends before a capture header".into()))
-                }
-                Input::Stdin => {
                     return Err(open_err(
-                        "not a pcap or pcapng capture (unknown file format)".into(),
+                        crate::lang::pick(
+                            "the input ends before a capture header",
+                            "输入在捕获文件头之前就结束了",
+                        )
+                        .into(),
                     ))
                 }
+                Input::Stdin => return Err(open_err(not_a_capture().into())),
             }
         };
         let mut reader = reader;
@@ -380,8 +392,9 @@ impl FileSource {
                         Error::Read {
                             path,
                             last_frame,
-                            reason: format!(
-                                "{reason} (in the {name}-decompressed data: the compressed file may be damaged)"
+                            reason: crate::lang::tr!(
+                                "{reason} (in the {name}-decompressed data: the compressed file may be damaged)",
+                                "{reason} (在 {name} 解压后的数据中：压缩文件可能已损坏)"
                             ),
                         }
                     }
@@ -456,7 +469,11 @@ pub(crate) fn link_names(dlt: i32) -> (String, String) {
 pub(crate) fn unsupported_link(path: String, dlt: i32) -> Error {
     let (name, _) = link_names(dlt);
     let why = if name.starts_with("JUNIPER_") {
-        " (Juniper's encapsulations are not decoded)".to_string()
+        crate::lang::pick(
+            " (Juniper's encapsulations are not decoded)",
+            " (不解码 Juniper 的封装)",
+        )
+        .to_string()
     } else {
         String::new()
     };
@@ -503,17 +520,30 @@ fn linktype_to_dlt(linktype: u32) -> i32 {
 
 pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => crate::lang::pick("no such file", "没有这个文件").into(),
+        std::io::ErrorKind::PermissionDenied => {
+            crate::lang::pick("permission denied", "权限不足").into()
+        }
+        _ => crate::lang::io_reason(e),
     }
+}
+
+fn not_a_capture() -> &'static str {
+    crate::lang::pick(
+        "not a pcap or pcapng capture (unknown file format)",
+        "不是 pcap 或 pcapng 捕获文件 (未知的文件格式)",
+    )
 }
 
 fn pcap_message(msg: &str) -> String {
     if msg.contains("unknown file format") {
-        "not a pcap or pcapng capture (unknown file format)".into()
+        not_a_capture().into()
     } else if msg.is_empty() {
-        "the file ends inside its header".into()
+        crate::lang::pick(
+            "the file ends inside its header",
+            "文件在文件头中间就结束了",
+        )
+        .into()
     } else {
         msg.to_string()
     }

@@ -42,7 +42,11 @@ impl AnnotatedPcapng {
     }
 
     fn named(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("cannot write {}: {e}", self.path))
+        let (path, e2) = (&self.path, crate::lang::io_reason(&e));
+        io::Error::new(
+            e.kind(),
+            crate::lang::tr!("cannot write {path}: {e2}", "无法写入 {path}：{e2}"),
+        )
     }
 }
 

@@ -147,7 +147,7 @@ fn flag_names(flags: u8) -> String {
         }
     }
     if s.is_empty() {
-        s.push_str("none");
+        s.push_str(crate::lang::pick("none", "无标志"));
     }
     s
 }

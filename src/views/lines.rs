@@ -159,19 +159,26 @@ impl LinesView {
             Network::None => {}
         }
         if let Some(err) = &d.error {
+            let err = words::decode_error(err);
             if matches!(d.network, Network::None) {
-                write!(out, "[undecodable: {err}]")?;
+                write!(
+                    out,
+                    "[{}: {err}]",
+                    crate::lang::pick("undecodable", "无法解码")
+                )?;
             } else {
                 write!(out, " [{err}]")?;
             }
         }
         if rec.frame.is_cut() {
-            write!(
-                out,
-                " [cut by snaplen: {} of {} bytes captured]",
-                rec.frame.data.len(),
-                rec.frame.wire_len
-            )?;
+            let (got, of) = (rec.frame.data.len(), rec.frame.wire_len);
+            out.extend_from_slice(
+                crate::lang::tr!(
+                    " [cut by snaplen: {got} of {of} bytes captured]",
+                    " [被 snaplen 截断：共 {of} 字节，捕获了 {got} 字节]"
+                )
+                .as_bytes(),
+            );
         }
         if let Some(obs) = rec.observation {
             out.extend_from_slice(b" | ");
@@ -217,7 +224,7 @@ impl LinesView {
         write!(out, "── #{} {}", e.conn, words::label(e, &clock))?;
         if self.opts.why {
             let why = words::why(e, self.opts.time_wait_ns, words::Bases::default());
-            write!(out, " [why: {why}]")?;
+            write!(out, " [{}{why}]", words::why_tag())?;
         }
         out.push(b'\n');
         charset::bytes(&mut self.buf);
@@ -326,7 +333,10 @@ fn ppp_protocol_name(p: u16) -> &'static str {
         0x0057 => "IPv6",
         0x0281 => "MPLS unicast",
         0x0283 => "MPLS multicast",
-        0x002d | 0x002f => "Van Jacobson compressed TCP/IP",
+        0x002d | 0x002f => crate::lang::pick(
+            "Van Jacobson compressed TCP/IP",
+            "Van Jacobson 压缩的 TCP/IP",
+        ),
         0x8021 => "IPCP",
         0x8057 => "IPv6CP",
         0x8281 => "MPLSCP",
@@ -335,6 +345,34 @@ fn ppp_protocol_name(p: u16) -> &'static str {
         0xc023 => "PAP",
         0xc223 => "CHAP",
         _ => "Unknown",
+    }
+}
+
+/// The 802.11 frame names in Chinese (the abbreviations stay).
+fn wlan_frame_name_zh(en: &'static str) -> &'static str {
+    match en {
+        "association request" => "关联请求",
+        "association response" => "关联响应",
+        "reassociation request" => "重关联请求",
+        "reassociation response" => "重关联响应",
+        "probe request" => "探测请求",
+        "probe response" => "探测响应",
+        "beacon" => "信标",
+        "disassociation" => "取消关联",
+        "authentication" => "认证",
+        "deauthentication" => "取消认证",
+        "action" => "动作帧",
+        "action no ack" => "无需确认的动作帧",
+        "management frame" => "管理帧",
+        "block ack request" => "块确认请求",
+        "block ack" => "块确认",
+        "control frame" => "控制帧",
+        "null data" => "空数据帧",
+        "QoS null data" => "QoS 空数据帧",
+        "QoS data" => "QoS 数据帧",
+        "data" => "数据帧",
+        "extension frame" => "扩展帧",
+        other => other,
     }
 }
 
@@ -537,13 +575,22 @@ fn ip_line(
         }
     }
     if let Some(f) = ip.fragment {
+        let (fragment, offset, bytes) = if crate::lang::zh() {
+            ("分片 id", "偏移", "字节")
+        } else {
+            ("fragment id", "offset", "bytes")
+        };
         write!(
             out,
-            " (fragment id {}, offset {}, {} bytes{})",
+            " ({fragment} {}, {offset} {}, {} {bytes}{})",
             f.id,
             f.offset,
             ip.payload_len,
-            if f.more { ", more follow" } else { ", last" }
+            if f.more {
+                crate::lang::pick(", more follow", "，后面还有")
+            } else {
+                crate::lang::pick(", last", "，最后一片")
+            }
         )?;
     }
     Ok(())
@@ -634,36 +681,49 @@ fn other_line(
     match proto {
         NetProto::EtherType(t) => write!(
             out,
-            "ethertype {} (0x{t:04x}), length {wire_len} (not decoded)",
-            ethertype_name(t)
+            "ethertype {} (0x{t:04x}), length {wire_len} ({})",
+            ethertype_name(t),
+            crate::lang::pick("not decoded", "未解码")
         ),
         NetProto::AddressFamily(af) => {
-            write!(out, "address family {af}, length {wire_len} (not decoded)")
+            let not = crate::lang::pick("not decoded", "未解码");
+            write!(out, "address family {af}, length {wire_len} ({not})")
         }
         NetProto::Ppp(p) => write!(
             out,
-            "PPP protocol {} (0x{p:04x}), length {wire_len} (not decoded)",
-            ppp_protocol_name(p)
+            "PPP protocol {} (0x{p:04x}), length {wire_len} ({})",
+            ppp_protocol_name(p),
+            crate::lang::pick("not decoded", "未解码")
         ),
         NetProto::Llc { dsap, ssap } => write!(
             out,
-            "LLC dsap 0x{dsap:02x} ssap 0x{ssap:02x}, length {wire_len} (not decoded)"
+            "LLC dsap 0x{dsap:02x} ssap 0x{ssap:02x}, length {wire_len} ({})",
+            crate::lang::pick("not decoded", "未解码")
         ),
         NetProto::Wlan {
             frame_type,
             subtype,
         } => {
-            write!(out, "802.11 {}", wlan_frame_name(frame_type, subtype))?;
+            let name = wlan_frame_name(frame_type, subtype);
+            let name = if crate::lang::zh() {
+                wlan_frame_name_zh(name)
+            } else {
+                name
+            };
+            write!(out, "802.11 {name}")?;
             if matches!(link.map(|l| l.extra), Some(LinkExtra::Wlan(w)) if w.amsdu) {
                 out.extend_from_slice(b" (A-MSDU)");
             }
-            write!(out, ", length {wire_len} (not decoded)")
+            let not = crate::lang::pick("not decoded", "未解码");
+            write!(out, ", length {wire_len} ({not})")
         }
         NetProto::Unknown => {
-            write!(
-                out,
-                "payload of unknown type, length {wire_len} (not decoded)"
-            )
+            let (what, not) = if crate::lang::zh() {
+                ("未知类型的载荷", "未解码")
+            } else {
+                ("payload of unknown type", "not decoded")
+            };
+            write!(out, "{what}, length {wire_len} ({not})")
         }
         NetProto::Ipv4 | NetProto::Ipv6 | NetProto::Arp | NetProto::Protected => Ok(()),
     }
@@ -809,7 +869,13 @@ fn tcp_line(
         out.extend_from_slice(ecn.name().as_bytes());
     }
     if ip.payload_len_guessed {
-        out.extend_from_slice(b" (IP length unusable: length from capture)");
+        out.extend_from_slice(
+            crate::lang::pick(
+                " (IP length unusable: length from capture)",
+                " (IP 长度字段不可用：长度取自捕获)",
+            )
+            .as_bytes(),
+        );
     }
     Ok(())
 }
@@ -872,9 +938,18 @@ fn write_option(
             }
         }
         TcpOption::Malformed { kind, reason } => match reason {
-            OptionError::Truncated => write!(out, "opt-{kind} [cut by snaplen]")?,
-            OptionError::BadLength(l) => write!(out, "opt-{kind} bad length {l}")?,
-            OptionError::WrongLength(l) => write!(out, "opt-{kind} wrong length {l}")?,
+            OptionError::Truncated => {
+                let cut = crate::lang::pick("cut by snaplen", "被 snaplen 截断");
+                write!(out, "opt-{kind} [{cut}]")?
+            }
+            OptionError::BadLength(l) => {
+                let bad = crate::lang::pick("bad length", "长度错误");
+                write!(out, "opt-{kind} {bad} {l}")?
+            }
+            OptionError::WrongLength(l) => {
+                let wrong = crate::lang::pick("wrong length", "长度不对");
+                write!(out, "opt-{kind} {wrong} {l}")?
+            }
         },
     }
     Ok(())

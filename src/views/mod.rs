@@ -18,6 +18,7 @@ pub(crate) mod only;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod verbose;
+pub(crate) mod width;
 pub(crate) mod words;
 pub(crate) mod zeek;
 

@@ -12,8 +12,10 @@ use synack_core::Packet;
 
 use super::charset;
 use super::time::{TimeFormat, TimeWriter};
+use super::width::display_width;
 use super::words::{self, duration};
 use super::{Look, RunEnd, TunnelPaths, View};
+use crate::lang::tr;
 
 /// Rows per table: a page, for captures with very many connections.
 const TABLE_PAGE_ROWS: usize = 1000;
@@ -74,27 +76,36 @@ fn row_of(
     let via = match paths {
         None => String::new(),
         Some((first, None)) => String::from_utf8_lossy(&first).into_owned(),
-        Some((first, Some(reply))) => format!(
-            "{}; replies: {}",
-            String::from_utf8_lossy(&first),
-            String::from_utf8_lossy(&reply)
-        ),
+        Some((first, Some(reply))) => {
+            let (first, reply) = (
+                String::from_utf8_lossy(&first),
+                String::from_utf8_lossy(&reply),
+            );
+            tr!("{first}; replies: {reply}", "{first}；回程：{reply}")
+        }
     };
     let tw = [Side::Client, Side::Server]
         .into_iter()
         .zip(f.time_wait)
-        .filter_map(|(s, tw)| tw.map(|tw| format!("{} until {}", s.name(), clock.at(tw.until))))
+        .filter_map(|(s, tw)| {
+            tw.map(|tw| {
+                let until = clock.at(tw.until);
+                let (name, side) = (s.name(), crate::lang::glossary::side(s));
+                tr!("{name} until {until}", "{side} 至 {until}")
+            })
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let keepalive = match f.keepalive {
         None => String::new(),
         Some(k) => {
-            let mut s = format!("{} probes by {}", k.probes, k.by.name());
+            let (n, name, by) = (k.probes, k.by.name(), crate::lang::glossary::side(k.by));
+            let mut s = tr!("{n} probes by {name}", "{by}发了 {n} 个探测");
             if let Some(idle) = k.idle_ns {
-                s.push_str(&format!(", idle {}", duration(idle)));
+                s.push_str(&tr!(", idle {}", "，空闲 {}", duration(idle)));
             }
             if let Some(iv) = k.interval_ns {
-                s.push_str(&format!(", every {}", duration(iv)));
+                s.push_str(&tr!(", every {}", "，间隔 {}", duration(iv)));
             }
             s
         }
@@ -211,7 +222,29 @@ impl View for TableView {
     }
 }
 
+/// The headers under `--lang zh`, in the order of COLUMNS.
+const HEADERS_ZH: [&str; NCOLS] = [
+    "#",
+    "客户端",
+    "服务器",
+    "开始",
+    "时长",
+    "报文 c→s/s→c",
+    "载荷字节 c→s/s→c",
+    "RTT",
+    "关闭",
+    "TIME_WAIT",
+    "保活",
+    "重传",
+    "零窗口",
+    "zeek",
+    "经由",
+];
+
 fn header(i: usize) -> String {
+    if crate::lang::zh() {
+        return HEADERS_ZH[i].to_string();
+    }
     charset::text(COLUMNS[i].header.to_string())
 }
 
@@ -235,8 +268,8 @@ fn plain(cells: &[Cells]) -> String {
         .map(|(&i, h)| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain(std::iter::once(h.chars().count()))
+                .map(|r| display_width(&r[i]))
+                .chain(std::iter::once(display_width(h)))
                 .max()
                 .unwrap_or(0)
         })
@@ -250,7 +283,7 @@ fn plain(cells: &[Cells]) -> String {
             }
             out.push_str(text);
             if k + 1 < widths.len() {
-                out.extend(std::iter::repeat_n(' ', widths[k] - text.chars().count()));
+                out.extend(std::iter::repeat_n(' ', widths[k] - display_width(text)));
             }
         }
         let trimmed = out[start..].trim_end().len();
@@ -273,15 +306,14 @@ struct Laid {
     cells: Vec<String>,
 }
 
+/// Columns on a terminal (a Chinese character takes two).
 fn widest_line(s: &str) -> usize {
-    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    s.lines().map(display_width).max().unwrap_or(0)
 }
 
+/// The widest piece wrapping never breaks (Chinese breaks between characters).
 fn longest_word(s: &str) -> usize {
-    s.split([' ', '\n'])
-        .map(|w| w.chars().count())
-        .max()
-        .unwrap_or(0)
+    super::width::longest_piece(s)
 }
 
 impl Laid {

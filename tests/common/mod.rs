@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the built binary, find fixtures.
 #![allow(dead_code)]
 
+pub mod english;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -26,6 +28,8 @@ pub fn synack() -> Command {
         .env("NO_COLOR", "1")
         .env("LC_ALL", "C.UTF-8");
     c.stdin(Stdio::null());
+    // English, whatever the machine's locale says (tests/zh.rs asks for Chinese).
+    c.env("SYNACK_LANG", "en");
     c
 }
 
