@@ -42,6 +42,8 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
         match opts.view {
             ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii)),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
+            ViewKind::Svg => Box::new(crate::views::svg::SvgView::default()),
+            ViewKind::Graph => Box::new(crate::views::graph::GraphView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
     };
@@ -238,16 +240,48 @@ pub(crate) enum Outcome {
     InputErrors,
 }
 
+/// Where the output goes: `-o FILE`, or stdout.
+pub(crate) fn output(path: Option<&str>) -> Result<Box<dyn Write>> {
+    match path {
+        None => Ok(Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            io::stdout().lock(),
+        ))),
+        Some(p) => std::fs::File::create(p)
+            .map(|f| Box::new(io::BufWriter::with_capacity(1 << 16, f)) as Box<dyn Write>)
+            .map_err(|e| Error::Create {
+                path: p.to_string(),
+                // "No such file or directory", without "(os error 2)".
+                reason: e
+                    .to_string()
+                    .split(" (os error")
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            }),
+    }
+}
+
 /// `synack read`: every input in order, through one pipeline.
 pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    let views = views_for(&cfg.output, stdout_look());
+    read_with(cfg, views, out, err)
+}
+
+/// Read every input in order through `views`.
+pub(crate) fn read_with(
+    cfg: &ReadConfig,
+    views: Vec<Box<dyn View>>,
+    out: impl Write,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
     let opts = &cfg.output;
-    let look = stdout_look();
     let mut pipe = Pipeline::new(
         out,
-        views_for(opts, look),
+        views,
         analyzer_config(opts, Lookahead::FILE),
         opts.count,
     );

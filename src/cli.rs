@@ -53,6 +53,10 @@ pub(crate) enum Command {
     /// Echo server and client: produce TCP scenarios on loopback to watch
     Echo(crate::echo::EchoArgs),
 
+    /// Write one HTML file: the connections table, a timeline, ladders and graphs to step through
+    #[command(after_help = crate::report::AFTER)]
+    Report(crate::report::ReportArgs),
+
     /// Run a scenario (echo server + client on loopback) and watch it, annotated, in one command
     #[command(after_help = DEMO_AFTER)]
     Demo(DemoArgs),
@@ -196,6 +200,10 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_enum, default_value_t = View::Lines)]
     pub(crate) view: View,
 
+    /// Write the output to FILE instead of stdout (an SVG document with --view svg|graph)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub(crate) output: Option<String>,
+
     /// Only connection N (numbered in first-seen order, as '#N' in the output)
     #[arg(long, value_name = "N")]
     pub(crate) conn: Option<u64>,
@@ -259,6 +267,10 @@ pub(crate) enum View {
     Ladder,
     /// a Mermaid sequence diagram per connection (in a Markdown fence)
     Mermaid,
+    /// an SVG ladder per connection, stacked in one document (with -o FILE)
+    Svg,
+    /// a time-sequence graph (with throughput and RTT) per direction, as SVG
+    Graph,
 }
 
 /// A validated `read` invocation.

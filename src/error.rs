@@ -7,6 +7,9 @@ pub(crate) enum Error {
     #[error("cannot read {path}: {reason}")]
     Open { path: String, reason: String },
 
+    #[error("cannot write {path}: {reason}")]
+    Create { path: String, reason: String },
+
     #[error("cannot capture on {device}: {reason}")]
     Capture { device: String, reason: String },
 

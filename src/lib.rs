@@ -25,9 +25,10 @@ mod demo;
 pub mod echo;
 mod error;
 mod kernel;
+mod report;
 mod views;
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -56,9 +57,14 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Live(args) => {
-            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
             let mut err = io::stderr().lock();
-            let r = app::live(&args, out, &mut err);
+            let r = app::output(args.output.output.as_deref())
+                .and_then(|out| app::live(&args, out, &mut err));
+            finish(r, &mut err)
+        }
+        Command::Report(args) => {
+            let mut err = io::stderr().lock();
+            let r = report::run(args, &mut err);
             finish(r, &mut err)
         }
         Command::Echo(args) => match echo::run(args) {
@@ -69,9 +75,9 @@ pub fn run() -> ExitCode {
             }
         },
         Command::Demo(args) => {
-            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
             let mut err = io::stderr().lock();
-            let r = demo::run(&args, out, &mut err);
+            let r = app::output(args.output.output.as_deref())
+                .and_then(|out| demo::run(&args, out, &mut err));
             finish(r, &mut err)
         }
         Command::Interfaces => {
@@ -88,10 +94,9 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let stdout = io::stdout().lock();
-            let out = BufWriter::with_capacity(1 << 16, stdout);
             let mut err = io::stderr().lock();
-            let r = app::read(&cfg, out, &mut err);
+            let r = app::output(cfg.output.output.as_deref())
+                .and_then(|out| app::read(&cfg, out, &mut err));
             finish(r, &mut err)
         }
     }

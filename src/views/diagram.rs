@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 
 use synack_core::decode::tcp::flag;
 use synack_core::decode::{Segment, Timestamp};
-use synack_core::track::{Analysis, Event, EventKind, Observation, Side, TcpState};
+use synack_core::track::{Analysis, Event, EventKind, Observation, Side, StatePath, TcpState};
 use synack_core::Packet;
 
 use super::time::time_of_day_ms;
@@ -29,7 +29,7 @@ pub(crate) enum Tone {
     TimeWait,
 }
 
-fn tone(e: &EventKind) -> Tone {
+pub(crate) fn tone(e: &EventKind) -> Tone {
     match e {
         EventKind::Handshake { .. } | EventKind::SimultaneousOpen => Tone::Handshake,
         EventKind::Close { .. } | EventKind::HalfClose { .. } => Tone::Close,
@@ -62,6 +62,18 @@ pub(crate) struct Row {
     /// A side's state, where this row changed it.
     pub(crate) states: [Option<TcpState>; 2],
     pub(crate) notes: Vec<(Tone, String)>,
+    /// The frame (a segment's row), for pictures that link back to it.
+    pub(crate) frame: Option<u64>,
+    /// The segment's TCP flags (0 for an event row).
+    pub(crate) flags: u8,
+    /// Both sides' whole state paths at this row (client first): a segment
+    /// can take a side through several states.
+    pub(crate) paths: [StatePath; 2],
+    /// A side's state here corrects an earlier row; the states are assumed.
+    pub(crate) corrected: [bool; 2],
+    pub(crate) assumed: bool,
+    /// `--why` for each note, when the collector was asked for them.
+    pub(crate) whys: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -130,12 +142,31 @@ fn side_index(s: Side) -> usize {
 }
 
 /// Rows of every connection not yet retired.
-#[derive(Default)]
 pub(crate) struct Rows {
     ladders: FxHashMap<u64, Ladder>,
+    /// Rows kept per connection; the rest are counted.
+    max_rows: usize,
+    /// Explain each note (`--why`), with this 2MSL.
+    why: Option<i128>,
+}
+
+impl Default for Rows {
+    fn default() -> Self {
+        Rows::new(MAX_ROWS, None)
+    }
 }
 
 impl Rows {
+    /// Keep at most `max_rows` rows a connection; with `why` (2MSL), each
+    /// note's `--why` too.
+    pub(crate) fn new(max_rows: usize, why: Option<i128>) -> Rows {
+        Rows {
+            ladders: FxHashMap::default(),
+            max_rows,
+            why,
+        }
+    }
+
     /// One packet: a row for its connection, with the events it caused.
     pub(crate) fn packet(&mut self, p: &Packet<'_>) {
         let (Some(seg), Some(obs)) = (p.segment, p.observation) else {
@@ -156,17 +187,33 @@ impl Rows {
                 dropped: 0,
             }
         });
-        if ladder.rows.len() >= MAX_ROWS {
+        if ladder.rows.len() >= self.max_rows {
             ladder.dropped += 1;
             return;
         }
         let changed = |i: usize| obs.paths[i].changed().then_some(obs.paths[i].after());
+        let whys = match self.why {
+            Some(tw) => {
+                let bases = words::Bases {
+                    own: Some(seg.seq.minus(obs.rel_seq)),
+                    peer: obs.peer_seq_base,
+                };
+                p.events.iter().map(|e| words::why(e, tw, bases)).collect()
+            }
+            None => Vec::new(),
+        };
         ladder.rows.push(Row {
             ts: seg.ts,
             from: Some(obs.side),
             label: segment_label(seg, obs),
             states: [changed(0), changed(1)],
             notes,
+            frame: Some(seg.frame),
+            flags: seg.flags,
+            paths: obs.paths,
+            corrected: obs.corrected,
+            assumed: obs.assumed,
+            whys,
         });
     }
 
@@ -176,16 +223,39 @@ impl Rows {
         let Some(ladder) = self.ladders.get_mut(&e.conn) else {
             return;
         };
-        let mut states = [None, None];
-        if e.kind == EventKind::TimeWaitExpired {
-            states[side_index(e.side)] = Some(TcpState::Closed);
+        if ladder.rows.len() >= self.max_rows {
+            ladder.dropped += 1;
+            return;
         }
+        let mut states = [None, None];
+        // Where each side stands: after the last row (or where it began).
+        let mut paths: [StatePath; 2] = ladder
+            .rows
+            .last()
+            .map_or(ladder.initial, |r| [r.paths[0].after(), r.paths[1].after()])
+            .map(StatePath::at);
+        if e.kind == EventKind::TimeWaitExpired {
+            // Event rows say a change by `states`; the paths say where each side stands.
+            let i = side_index(e.side);
+            states[i] = Some(TcpState::Closed);
+            paths[i] = StatePath::at(TcpState::Closed);
+        }
+        let whys = match self.why {
+            Some(tw) => vec![words::why(e, tw, words::Bases::default())],
+            None => Vec::new(),
+        };
         ladder.rows.push(Row {
             ts: e.ts,
             from: None,
             label: String::new(),
             states,
             notes: vec![n],
+            frame: None,
+            flags: 0,
+            paths,
+            corrected: [false; 2],
+            assumed: false,
+            whys,
         });
     }
 

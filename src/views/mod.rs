@@ -7,10 +7,13 @@
 //! Adding a view is one file here plus one line in `app::views_for`.
 
 pub(crate) mod diagram;
+pub(crate) mod graph;
 pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
 pub(crate) mod mermaid;
+pub(crate) mod picture;
+pub(crate) mod svg;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod words;

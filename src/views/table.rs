@@ -17,24 +17,24 @@ const TABLE_PAGE_ROWS: usize = 1000;
 
 /// What the table shows of one connection, kept after the connection is gone.
 #[derive(Clone, Debug)]
-struct ConnRow {
-    id: u64,
-    client: String,
-    server: String,
-    duration: String,
-    packets: String,
-    bytes: String,
-    rtt: String,
-    close: String,
-    time_wait: String,
-    keepalive: String,
-    retransmissions: String,
-    zero_window: String,
-    zeek: String,
+pub(crate) struct ConnRow {
+    pub(crate) id: u64,
+    pub(crate) client: String,
+    pub(crate) server: String,
+    pub(crate) duration: String,
+    pub(crate) packets: String,
+    pub(crate) bytes: String,
+    pub(crate) rtt: String,
+    pub(crate) close: String,
+    pub(crate) time_wait: String,
+    pub(crate) keepalive: String,
+    pub(crate) retransmissions: String,
+    pub(crate) zero_window: String,
+    pub(crate) zeek: String,
 }
 
 impl ConnRow {
-    fn of(c: &Connection, f: &Facts) -> ConnRow {
+    pub(crate) fn of(c: &Connection, f: &Facts) -> ConnRow {
         let tw = [Side::Client, Side::Server]
             .into_iter()
             .zip(f.time_wait)
