@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -271,38 +270,21 @@ fn the_report_works_in_a_real_browser() {
     browser_check(&expect, "fixtures");
 }
 
-/// A classic pcap (LINKTYPE_RAW) of `n` short connections made with
-/// synack-core's frame builder: every fourth is refused, the rest
-/// handshake, send a request and end with a RST (a quarter) or FINs.
+/// `n` short connections made with synack-core's frame builder: every
+/// fourth is refused, the rest handshake, send a request and end with a
+/// RST (a quarter) or FINs.
 fn many_connections(path: &Path, n: u32) {
     use synack_core::decode::tcp::flag;
     use synack_core::synth::{addr, SegmentSpec};
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    f.write_all(&0xa1b2_c3d4u32.to_le_bytes()).unwrap();
-    f.write_all(&2u16.to_le_bytes()).unwrap();
-    f.write_all(&4u16.to_le_bytes()).unwrap();
-    f.write_all(&[0; 8]).unwrap();
-    f.write_all(&65535u32.to_le_bytes()).unwrap();
-    f.write_all(&101u32.to_le_bytes()).unwrap();
+    let mut frames = Vec::new();
     let mut us: u64 = 1_700_000_000_000_000;
-    let mut put = |f: &mut std::io::BufWriter<std::fs::File>, s: SegmentSpec, gap: u64| {
-        us += gap;
-        let (bytes, wire) = s.bytes();
-        f.write_all(&((us / 1_000_000) as u32).to_le_bytes())
-            .unwrap();
-        f.write_all(&((us % 1_000_000) as u32).to_le_bytes())
-            .unwrap();
-        f.write_all(&(bytes.len() as u32).to_le_bytes()).unwrap();
-        f.write_all(&wire.to_le_bytes()).unwrap();
-        f.write_all(&bytes).unwrap();
-    };
     for i in 0..n {
         let c = addr(
             [10, 1, (i >> 16) as u8, (i >> 8) as u8],
             1024 + (i & 0xff) as u16 * 200 + (i >> 16) as u16,
         );
         let s = addr([10, 2, 0, 1], 80);
-        let seg = |from_client: bool, flags: u8, seq: u32, ack: u32, len: u16| {
+        let mut put = |from_client: bool, flags: u8, seq: u32, ack: u32, len: u16| {
             let mut x = if from_client {
                 SegmentSpec::new(c, s)
             } else {
@@ -312,27 +294,25 @@ fn many_connections(path: &Path, n: u32) {
             x.seq = seq;
             x.ack = ack;
             x.len = len;
-            x
+            us += 35;
+            frames.push((us, x));
         };
-        put(&mut f, seg(true, flag::SYN, 1000, 0, 0), 40);
+        put(true, flag::SYN, 1000, 0, 0);
         if i % 4 == 3 {
-            put(&mut f, seg(false, flag::RST | flag::ACK, 0, 1001, 0), 30);
+            put(false, flag::RST | flag::ACK, 0, 1001, 0);
             continue;
         }
-        put(&mut f, seg(false, flag::SYN | flag::ACK, 5000, 1001, 0), 30);
-        put(
-            &mut f,
-            seg(true, flag::ACK | flag::PSH, 1001, 5001, 100),
-            30,
-        );
+        put(false, flag::SYN | flag::ACK, 5000, 1001, 0);
+        put(true, flag::ACK | flag::PSH, 1001, 5001, 100);
         if i % 4 == 2 {
-            put(&mut f, seg(false, flag::RST | flag::ACK, 5001, 1101, 0), 30);
+            put(false, flag::RST | flag::ACK, 5001, 1101, 0);
         } else {
-            put(&mut f, seg(false, flag::FIN | flag::ACK, 5001, 1101, 0), 30);
-            put(&mut f, seg(true, flag::FIN | flag::ACK, 1101, 5002, 0), 30);
-            put(&mut f, seg(false, flag::ACK, 5002, 1102, 0), 30);
+            put(false, flag::FIN | flag::ACK, 5001, 1101, 0);
+            put(true, flag::FIN | flag::ACK, 1101, 5002, 0);
+            put(false, flag::ACK, 5002, 1102, 0);
         }
     }
+    write_raw_pcap(path, frames);
 }
 
 #[test]

@@ -66,6 +66,8 @@ pub(crate) struct Row {
     pub(crate) frame: Option<u64>,
     /// The segment's TCP flags (0 for an event row).
     pub(crate) flags: u8,
+    /// Relative seq, sequence space used (payload, SYN, FIN) and relative ack.
+    pub(crate) seq: (u32, u32, Option<u32>),
     /// Both sides' whole state paths at this row (client first): a segment
     /// can take a side through several states.
     pub(crate) paths: [StatePath; 2],
@@ -210,6 +212,7 @@ impl Rows {
             notes,
             frame: Some(seg.frame),
             flags: seg.flags,
+            seq: (obs.rel_seq, seg.seq_len(), obs.rel_ack),
             paths: obs.paths,
             corrected: obs.corrected,
             assumed: obs.assumed,
@@ -252,6 +255,7 @@ impl Rows {
             notes: vec![n],
             frame: None,
             flags: 0,
+            seq: (0, 0, None),
             paths,
             corrected: [false; 2],
             assumed: false,

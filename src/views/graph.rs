@@ -709,6 +709,14 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
         }
     }
     s.push_str("</g>");
+    if win_top as f64 > seq_max {
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" font-size="10" fill="{C_WIN}">receive window above this scale: drawn on the top edge</text>"##,
+            num(X0 + 4.0),
+            num(TSG_TOP + 11.0)
+        );
+    }
     if flow.dropped > 0 {
         let _ = write!(
             s,

@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use synack_core::decode::tcp::flag;
+use synack_core::decode::Timestamp;
 use synack_core::track::{Connection, Event, Facts, Side, TcpState};
 use synack_core::Packet;
 
@@ -82,14 +83,12 @@ const TRANSIT_PX: f64 = 30.0;
 /// How far an arrow may reach above the first row or below the last.
 const EDGE_MAX: f64 = 40.0;
 const FIRST_ROW_Y: f64 = 160.0;
-/// Labels start this far from the sender's lane.
-const LABEL_OFFSET: f64 = 18.0;
 
 /// How the transit is known.
 enum Transit {
-    /// Both round trips seen in the handshake (client side, server side).
+    /// Round trips seen on both sides of the capture point (client side, server side).
     Both { client: i128, server: i128 },
-    /// One round trip only; the capture point is drawn midway.
+    /// One side's only; the capture point is drawn midway.
     One { rtt: i128, server_side: bool },
     /// None: level arrows.
     Unknown,
@@ -108,7 +107,7 @@ impl Transit {
     fn caption(&self) -> String {
         match *self {
             Transit::Both { client, server } => format!(
-                "The capture point (dashed) sits between the lanes in proportion to the round trips the handshake showed: client side {} (SYN+ACK → ACK), server side {} (SYN → SYN+ACK).",
+                "The capture point (dashed) sits between the lanes in proportion to the shortest round trips it saw: client side {} (a server segment to the client's first ACK of it), server side {} (a client segment to the server's).",
                 duration(client),
                 duration(server)
             ),
@@ -118,44 +117,45 @@ impl Transit {
                 duration(rtt)
             ),
             Transit::Unknown => {
-                "No round trip was seen in a handshake: transit unknown, arrows drawn level at their capture time; the capture point (dashed) is drawn midway.".into()
+                "No segment was seen acknowledged: transit unknown, arrows drawn level at their capture time; the capture point (dashed) is drawn midway.".into()
             }
         }
     }
 }
 
-/// The round trips the handshake shows on each side of the capture point.
+/// The shortest round trip the capture shows on each side of the capture
+/// point: from a segment to the peer's first ACK that covers it. The
+/// shortest holds the least of the hosts' own delays, and no answer can
+/// then be drawn leaving before what it answers arrived.
 fn transit(l: &Ladder) -> Transit {
-    let is = |r: &Row, side: Side, f: u8, not: u8| {
-        r.from == Some(side) && r.flags & f == f && r.flags & not == 0
-    };
-    let mut server = None;
-    let mut client = None;
-    let mut last_syn = None;
-    for (i, r) in l.rows.iter().enumerate() {
-        if is(r, Side::Client, flag::SYN, flag::ACK) {
-            last_syn = Some(r.ts);
-            continue;
-        }
-        if r.from != Some(Side::Server) {
-            continue;
-        }
-        let Some(syn_ts) = last_syn else { break };
-        let answered = is(r, Side::Server, flag::SYN | flag::ACK, 0) || r.flags & flag::RST != 0;
-        if answered {
-            server = Some(r.ts.nanos_since(syn_ts));
-            if is(r, Side::Server, flag::SYN | flag::ACK, 0) {
-                client = l.rows[i + 1..]
-                    .iter()
-                    .find(|n| n.from == Some(Side::Client))
-                    .filter(|n| n.flags & flag::ACK != 0 && n.flags & flag::SYN == 0)
-                    .map(|n| n.ts.nanos_since(r.ts));
+    // Per sender (client, server): its segments not yet acknowledged, as (end, when).
+    let mut waiting: [Vec<(u32, Timestamp)>; 2] = [Vec::new(), Vec::new()];
+    // The shortest round trip through each side: [client side, server side].
+    let mut best: [Option<i128>; 2] = [None, None];
+    for r in &l.rows {
+        let Some(from) = r.from else { continue };
+        let me = usize::from(from == Side::Server);
+        let (seq, len, ack) = r.seq;
+        if let Some(a) = ack {
+            // The newest of the peer's segments this covers, for the first time.
+            let q = &mut waiting[1 - me];
+            let covered = q
+                .iter()
+                .rposition(|(end, _)| end.wrapping_sub(a) as i32 <= 0);
+            if let Some(k) = covered {
+                let rtt = r.ts.nanos_since(q[k].1);
+                q.drain(..=k);
+                if rtt > 0 {
+                    // Sent by the peer, answered by this side: this side's round trip.
+                    best[me] = Some(best[me].map_or(rtt, |b: i128| b.min(rtt)));
+                }
             }
         }
-        break;
+        if len > 0 && r.flags & flag::RST == 0 {
+            waiting[me].push((seq.wrapping_add(len), r.ts));
+        }
     }
-    let pos = |v: Option<i128>| v.filter(|v| *v > 0);
-    match (pos(client), pos(server)) {
+    match (best[0], best[1]) {
         (Some(client), Some(server)) => Transit::Both { client, server },
         (None, Some(rtt)) => Transit::One {
             rtt,
@@ -653,6 +653,7 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     );
 
     // Rows: time, arrow, notes.
+    let mut placed: Vec<(f64, f64, f64)> = Vec::new();
     for (k, r) in l.rows.iter().enumerate() {
         let y = lay.y[k];
         let _ = write!(s, r#"<g class="row" data-step="{k}""#);
@@ -698,19 +699,33 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                 num(hx + uy * 4.5),
                 num(hy - ux * 4.5),
             );
-            // The label sits above the arrow, along it, from the sender's
-            // end: arrows that cross in the middle keep their labels apart.
-            let cx = sx + dir * LABEL_OFFSET;
-            let cy = y1 + (cx - sx) / dx * dy;
-            let angle = dy.atan2(dx).to_degrees();
-            let (angle, anchor) = if dir < 0.0 {
-                (angle - 180.0, "end")
-            } else {
-                (angle, "start")
+            // The label sits above the arrow, along it, in the middle; where
+            // it would cover an earlier label (arrows that cross), it slides
+            // along its arrow.
+            let half_w = r.label.chars().count() as f64 * 3.2;
+            let span = (SERVER_X - CLIENT_X) / 2.0 - half_w - BAND_HALF - 4.0;
+            let at = |f: f64| {
+                let cx = (CLIENT_X + SERVER_X) / 2.0 + f * span.max(0.0);
+                (cx, y1 + (cx - sx) / dx * dy)
             };
+            let (cx, cy) = [0.0, -0.6, 0.6, -1.0, 1.0]
+                .into_iter()
+                .map(|f| at(f * dir))
+                .find(|&(x, y)| {
+                    !placed.iter().any(|&(px, py, pw): &(f64, f64, f64)| {
+                        (px - x).abs() < pw + half_w && (py - y).abs() < 12.0
+                    })
+                })
+                .unwrap_or_else(|| at(0.0));
+            placed.push((cx, cy, half_w));
+            if placed.len() > 12 {
+                placed.remove(0);
+            }
+            let angle = dy.atan2(dx).to_degrees();
+            let angle = if dir < 0.0 { angle - 180.0 } else { angle };
             let _ = write!(
                 s,
-                r##"<text class="label" x="{cx}" y="{}" font-size="11" text-anchor="{anchor}" fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke" transform="rotate({} {cx} {})">{}</text>"##,
+                r##"<text class="label" x="{cx}" y="{}" font-size="11" text-anchor="middle" fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke" transform="rotate({} {cx} {})">{}</text>"##,
                 num(cy - 4.0),
                 num(angle),
                 num(cy),
@@ -826,6 +841,7 @@ mod tests {
             notes: Vec::new(),
             frame: None,
             flags: 0,
+            seq: (0, 0, None),
             paths: [StatePath::at(TcpState::Established); 2],
             corrected: [false; 2],
             assumed: false,
