@@ -74,10 +74,10 @@ const BAND_HALF: f64 = 6.0;
 /// Rows are at least this far apart (a label's height and some air).
 const MIN_ROW: f64 = 24.0;
 /// A gap longer than this at the connection's scale is shortened, and marked.
-const MAX_ROW: f64 = 64.0;
+const MAX_ROW: f64 = 80.0;
 /// An idle gap this long (or longer) is folded into one marked row.
 const FOLD_NS: i128 = 1_000_000_000;
-const FOLD_ROW: f64 = 44.0;
+const FOLD_ROW: f64 = 60.0;
 /// A whole transit (sender to receiver) spans this many px at the connection's scale.
 const TRANSIT_PX: f64 = 30.0;
 /// How far an arrow may reach above the first row or below the last.
@@ -223,6 +223,17 @@ impl Layout {
                 } else {
                     (y0 + g as f64 * scale - at).max(room)
                 };
+                if kind != Gap::Plain {
+                    // Only the middle of a long gap is squeezed: near the
+                    // rows on either side time keeps the connection's
+                    // scale, so arrows just before or after still slant.
+                    let edge_px = (TRANSIT_PX * 1.2).min((h - 20.0) / 2.0).max(0.0);
+                    let e = (edge_px / scale) as i128;
+                    if e > 0 && 2 * e < g {
+                        anchors.push((t0 + e, at + edge_px));
+                        anchors.push((ts - e, at + h - edge_px));
+                    }
+                }
                 at += h;
             }
             gap.push(kind);
@@ -233,23 +244,8 @@ impl Layout {
                 anchors.push((ts, at));
             }
         }
-        let slope = |a: (i128, f64), b: (i128, f64)| {
-            let dt = (b.0 - a.0) as f64;
-            if dt > 0.0 {
-                (b.1 - a.1) / dt
-            } else {
-                scale
-            }
-        };
-        let m = anchors.len();
-        let edge = if m >= 2 {
-            (
-                slope(anchors[0], anchors[1]),
-                slope(anchors[m - 2], anchors[m - 1]),
-            )
-        } else {
-            (scale, scale)
-        };
+        // Before the first row and after the last: the connection's scale.
+        let edge = (scale, scale);
         Layout {
             t,
             y,
@@ -286,9 +282,11 @@ fn state_style(s: TcpState) -> (&'static str, &'static str) {
         Listen => ("#f5f5f5", "dots"),
         SynSent | SynRcvd => ("#c8e6c9", "slash"),
         Established => ("#66bb6a", "none"),
-        FinWait1 | FinWait2 => ("#90caf9", "backslash"),
+        FinWait1 => ("#64b5f6", "backslash"),
+        FinWait2 => ("#bbdefb", "backslash"),
         Closing => ("#90caf9", "cross"),
-        CloseWait | LastAck => ("#ffcc80", "level"),
+        CloseWait => ("#ffe0b2", "level"),
+        LastAck => ("#ffb74d", "level"),
         TimeWait => ("#7e57c2", "cross"),
     }
 }
@@ -632,9 +630,9 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                     s,
                     r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#eeeeee"/><text class="fold" x="{}" y="{}" font-size="12" text-anchor="middle" fill="#333">{}</text>"##,
                     num(CLIENT_X + BAND_HALF + 2.0),
-                    num(y0 + 10.0),
+                    num(mid - 9.0),
                     num(SERVER_X - CLIENT_X - 2.0 * BAND_HALF - 4.0),
-                    num((y1 - y0 - 20.0).max(4.0)),
+                    num(18.0),
                     num((CLIENT_X + SERVER_X) / 2.0),
                     num(mid + 4.0),
                     esc(&format!("⋮ {} idle ⋮", duration(gap_ns)))
