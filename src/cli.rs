@@ -196,7 +196,8 @@ pub(crate) struct OutputArgs {
     pub(crate) summary: bool,
 
     /// How to show packets: one line each, or each connection as a ladder
-    /// diagram (client lane left, server lane right), or as Mermaid for docs
+    /// diagram (client lane left, server lane right), as Mermaid for docs, as
+    /// an SVG ladder, or as SVG time-sequence graphs (svg and graph: use -o FILE)
     #[arg(long, value_enum, default_value_t = View::Lines)]
     pub(crate) view: View,
 

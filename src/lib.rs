@@ -3,7 +3,8 @@
 //! ```text
 //!  capture/            synack-core             views/                 out
 //!  files, stdin,  ──▶  Analyzer: decode,  ──▶  lines · json · table ──▶ stdout
-//!  live (libpcap)      track, facts            ladder · mermaid
+//!  live (libpcap)      track, facts            ladder · mermaid    (or -o FILE)
+//!                                              svg · graph · report
 //!        ▲                                          ▲
 //!       app (frames in, views out)          demo (echo traffic + the
 //!                                            kernel check as a view)
@@ -13,6 +14,7 @@
 //! - `app`: the pipeline that strings capture, the analyzer and the views together.
 //! - `views`: one file per view, one trait ([`views::View`]); `views::words`
 //!   holds the English of every event and fact.
+//! - `report`: `synack report`, one self-contained HTML file (a view too).
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.

@@ -474,3 +474,51 @@ fn a_huge_connection_makes_a_small_graph() {
     assert_eq!(svg.matches(r#"class="retransmission""#).count(), 200);
     assert!(svg.contains("data-count="));
 }
+
+#[test]
+fn output_files_and_their_errors_are_one_line() {
+    let dir = png_dir();
+    let file = dir.join("refused.svg");
+    let out = run(&[
+        "read",
+        "--view",
+        "svg",
+        "-o",
+        file.to_str().unwrap(),
+        fixture("refused.pcap").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "with -o nothing goes to stdout");
+    roxmltree::Document::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // A file that cannot be made: one line, exit 1.
+    let bad = run(&[
+        "read",
+        "--view",
+        "graph",
+        "-o",
+        "/nonexistent-dir/x.svg",
+        fixture("refused.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        stderr(&bad),
+        "synack: cannot write /nonexistent-dir/x.svg: No such file or directory\n"
+    );
+    // The report: no capture is a usage error; into a pipe it writes the HTML.
+    let none = run(&["report", "-o", dir.join("r.html").to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(2));
+    assert_eq!(stderr(&none).lines().count(), 1, "{}", stderr(&none));
+    let piped = run(&["report", fixture("refused.pcap").to_str().unwrap()]);
+    assert!(piped.status.success());
+    assert!(stdout(&piped).starts_with("<!doctype html>"));
+    let bad = run(&[
+        "report",
+        fixture("refused.pcap").to_str().unwrap(),
+        "-o",
+        "/nonexistent-dir/r.html",
+    ]);
+    assert_eq!(
+        stderr(&bad).lines().last(),
+        Some("synack: cannot write /nonexistent-dir/r.html: No such file or directory")
+    );
+}

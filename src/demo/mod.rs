@@ -16,7 +16,7 @@ use synack_core::analyzer::Lookahead;
 
 use crate::app::{analyzer_config, capture_until, stdout_look, views_for, Outcome, Pipeline};
 use crate::capture::live::LiveSource;
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, View as ViewKind};
 use crate::echo::{
     run_client, ClientOptions, ClientReport, CloseMode, Keepalive, Payload, Server, ServerOptions,
 };
@@ -290,6 +290,11 @@ pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) ->
             "no scenario '{wanted}': try 'synack demo --list'"
         )));
     };
+    if names.len() > 1 && matches!(args.output.view, ViewKind::Svg | ViewKind::Graph) {
+        return Err(Error::Usage(
+            "one SVG document per run: pick one scenario for --view svg|graph".into(),
+        ));
+    }
     let mut outcome = Outcome::Clean;
     for name in names {
         if run_one(name, args, &mut out, err)? != Outcome::Clean {
