@@ -263,6 +263,11 @@ impl Rows {
         });
     }
 
+    /// Rows are being gathered for this connection.
+    pub(crate) fn has(&self, conn: u64) -> bool {
+        self.ladders.contains_key(&conn)
+    }
+
     /// The connection retired: its rows, if any packet of it was seen.
     pub(crate) fn take(&mut self, conn: u64) -> Option<Ladder> {
         self.ladders.remove(&conn)

@@ -48,15 +48,19 @@ pub(crate) struct GraphView {
 
 impl View for GraphView {
     fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
-        self.flows.packet(p);
+        // A full document takes no new connection: memory stays bounded.
+        let new = p.observation.is_some_and(|o| !self.flows.has(o.conn));
+        if !(new && self.stack.is_full()) {
+            self.flows.packet(p);
+        }
         Ok(())
     }
 
     fn connection(&mut self, c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
-        if let Some(flow) = self.flows.take(c.id()) {
-            for p in graphs(&flow, c.id()) {
-                self.stack.push(p);
-            }
+        match self.flows.take(c.id()) {
+            Some(flow) => self.stack.push_all(graphs(&flow, c.id())),
+            None if self.stack.is_full() => self.stack.leave_out(),
+            None => {}
         }
         Ok(())
     }
@@ -197,6 +201,11 @@ impl Flows {
             tsopt: seg.options.timestamp,
             marks,
         });
+    }
+
+    /// Segments are being gathered for this connection.
+    pub(crate) fn has(&self, conn: u64) -> bool {
+        self.live.contains_key(&conn)
     }
 
     pub(crate) fn take(&mut self, conn: u64) -> Option<Flow> {

@@ -107,11 +107,23 @@ pub(crate) struct Stack {
 }
 
 impl Stack {
-    pub(crate) fn push(&mut self, p: Picture) {
-        if self.pictures.len() < MAX_PICTURES {
-            self.pictures.push(p);
-        } else {
+    /// No more pictures fit: views stop gathering for new connections.
+    pub(crate) fn is_full(&self) -> bool {
+        self.pictures.len() >= MAX_PICTURES
+    }
+
+    /// A connection left out without being drawn.
+    pub(crate) fn leave_out(&mut self) {
+        self.left_out += 1;
+    }
+
+    /// One connection's pictures, or a note that it was left out when the
+    /// document is full.
+    pub(crate) fn push_all(&mut self, pictures: Vec<Picture>) {
+        if self.is_full() {
             self.left_out += 1;
+        } else {
+            self.pictures.extend(pictures);
         }
     }
 
@@ -138,7 +150,7 @@ impl Stack {
         if note_h > 0.0 {
             let text = if self.left_out > 0 {
                 format!(
-                    "{} more connections not drawn (at most {MAX_PICTURES} a document): pick one with --conn N",
+                    "{} more connections not drawn (at most {MAX_PICTURES} pictures a document): pick one with --conn N",
                     self.left_out
                 )
             } else {
@@ -171,6 +183,25 @@ mod tests {
         assert_eq!(num(3.456), "3.46");
         assert_eq!(num(3.5), "3.5");
         assert_eq!(num(f64::NAN), "0");
+    }
+
+    #[test]
+    fn a_full_document_says_what_it_left_out() {
+        let mut st = Stack::default();
+        for _ in 0..MAX_PICTURES + 2 {
+            st.push_all(vec![Picture {
+                width: 10.0,
+                height: 1.0,
+                svg: r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="1"></svg>"#
+                    .into(),
+            }]);
+        }
+        assert!(st.is_full());
+        let mut out = Vec::new();
+        st.write(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("2 more connections not drawn"), "{text}");
+        assert_eq!(text.matches("<svg y=").count(), MAX_PICTURES);
     }
 
     #[test]

@@ -39,7 +39,11 @@ pub(crate) struct SvgView {
 
 impl View for SvgView {
     fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
-        self.rows.packet(p);
+        // A full document takes no new connection: memory stays bounded.
+        let new = p.observation.is_some_and(|o| !self.rows.has(o.conn));
+        if !(new && self.stack.is_full()) {
+            self.rows.packet(p);
+        }
         Ok(())
     }
 
@@ -49,9 +53,14 @@ impl View for SvgView {
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
-        if let Some(ladder) = self.rows.take(c.id()) {
-            let story = words::story(c, f, &|ts| time_of_day_ms(ts));
-            self.stack.push(ladder_svg(&ladder, c.id(), &story));
+        match self.rows.take(c.id()) {
+            Some(ladder) => {
+                let story = words::story(c, f, &|ts| time_of_day_ms(ts));
+                self.stack
+                    .push_all(vec![ladder_svg(&ladder, c.id(), &story)]);
+            }
+            None if self.stack.is_full() => self.stack.leave_out(),
+            None => {}
         }
         Ok(())
     }
