@@ -70,6 +70,7 @@ pub(super) fn write(
 <p id="d-story"></p>
 <div id="d-none" hidden></div>
 <div id="d-body">
+<div class="sticky">
 <div class="stepper">
 <button id="step-prev" type="button">◀ Previous</button>
 <button id="step-next" type="button">Next ▶</button>
@@ -82,6 +83,7 @@ pub(super) fn write(
 <div id="st-packet"></div>
 <div id="st-line" class="hint"></div>
 <ul id="st-notes"></ul>
+</div>
 </div>
 <div id="d-ladder" class="picture"></div>
 <div id="d-graphs" class="picture"></div>

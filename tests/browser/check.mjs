@@ -115,6 +115,7 @@ try {
       }
       if (k === expect.screenshot_step) {
         await page.evaluate(() => document.querySelector('#d-ladder g.row.cur').scrollIntoView({ block: 'center' }));
+        await new Promise(r => setTimeout(r, 100));
         await page.screenshot({ path: expect.screenshot });
       }
     }
