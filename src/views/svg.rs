@@ -694,7 +694,7 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
             };
             let _ = write!(
                 s,
-                r##"<path class="arrow" d="M{},{} L{},{}" stroke="{colour}" stroke-width="{width}" fill="none"{dash_attr}/><path class="head" d="M{},{} L{},{} L{},{} Z" fill="{colour}"/>"##,
+                r##"<path class="arrow" d="M{},{} L{},{}" stroke="{colour}" stroke-width="{width}" fill="none"{dash_attr}/><path class="head" d="M{},{} L{},{} L{},{} Z" {}/>"##,
                 num(sx),
                 num(y1),
                 num(hx),
@@ -705,6 +705,7 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                 num(hy + ux * 4.5),
                 num(hx + uy * 4.5),
                 num(hy - ux * 4.5),
+                head_paint(r.flags, colour),
             );
             // The label sits above the arrow, along it, in the middle; where
             // it would cover an earlier label (arrows that cross), it slides
@@ -778,28 +779,40 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     }
 }
 
+/// A FIN's arrowhead is hollow, so it stands out from a SYN's in black and white.
+fn head_paint(flags: u8, colour: &str) -> String {
+    if flags & flag::FIN != 0 && flags & flag::RST == 0 {
+        format!(r##"fill="#fff" stroke="{colour}" stroke-width="1.3""##)
+    } else {
+        format!(r#"fill="{colour}""#)
+    }
+}
+
 /// What the arrow styles and band patterns mean.
 fn legend(s: &mut String, p: &str, states: &[TcpState], y: f64) {
-    let arrows: [(&str, &str, f64, &str); 7] = [
-        ("SYN", "#2e7d32", 1.8, ""),
-        ("data", "#000000", 1.6, ""),
-        ("ACK only", "#616161", 1.0, ""),
-        ("FIN", "#1565c0", 1.8, ""),
-        ("RST", "#c62828", 2.2, "7 3"),
-        ("flagged by analysis", "#e65100", 1.8, "9 3 2 3"),
-        ("probe", "#6a1b9a", 1.6, "2 3"),
+    let arrows: [(&str, &str, f64, &str, u8); 7] = [
+        ("SYN", "#2e7d32", 1.8, "", flag::SYN),
+        ("data", "#000000", 1.6, "", 0),
+        ("ACK only", "#616161", 1.0, "", 0),
+        ("FIN (hollow head)", "#1565c0", 1.8, "", flag::FIN),
+        ("RST", "#c62828", 2.2, "7 3", flag::RST),
+        ("flagged by analysis", "#e65100", 1.8, "9 3 2 3", 0),
+        ("probe", "#6a1b9a", 1.6, "2 3", 0),
     ];
     let mut x = 8.0;
-    for (name, colour, w, dash) in arrows {
+    for (name, colour, w, dash, flags) in arrows {
         let _ = write!(
             s,
-            r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="{w}" stroke-dasharray="{}"/><text x="{}" y="{}" font-size="10.5">{name}</text>"##,
+            r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="{w}" stroke-dasharray="{}"/><path d="M{},{} l-9,-4.5 v9 Z" {}/><text x="{}" y="{}" font-size="10.5">{name}</text>"##,
             num(x),
             num(y),
-            num(x + 30.0),
+            num(x + 24.0),
             num(y),
             if dash.is_empty() { "none" } else { dash },
-            num(x + 35.0),
+            num(x + 32.0),
+            num(y),
+            head_paint(flags, colour),
+            num(x + 37.0),
             num(y + 3.5)
         );
         x += 40.0 + name.len() as f64 * 6.2 + 14.0;
