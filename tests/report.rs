@@ -51,8 +51,12 @@ fn browser_missing() -> Option<String> {
     None
 }
 
+/// One browser at a time: the load-time check must not share the CPU with another.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Run the browser check on `expect`; skip loudly outside CI when it cannot run.
 fn browser_check(expect: &Value, name: &str) {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(why) = browser_missing() {
         assert!(
             std::env::var_os("CI").is_none(),
