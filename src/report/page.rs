@@ -30,7 +30,12 @@ pub(super) fn write(
                 .collect()
         })
         .unwrap_or_default();
-    let title = format!("synack report: {}", files.join(", "));
+    // The title names the files; the summary line under it gives their paths.
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f.rsplit('/').next().unwrap_or(f))
+        .collect();
+    let title = format!("synack report: {}", names.join(", "));
     write!(
         out,
         r#"<!doctype html>
@@ -62,6 +67,7 @@ pub(super) fn write(
 <label><input id="f-rt" type="checkbox"> with retransmissions</label>
 <span id="count"></span>
 </div>
+<p class="hint">Click a row to open its connection. A grey number: no ladder or graph for it in this report (see the line at the top).</p>
 <table id="conns"><thead><tr></tr></thead><tbody></tbody></table>
 <div class="pager"><button id="page-prev" type="button">◀ earlier rows</button> <span id="page-pos"></span> <button id="page-next" type="button">later rows ▶</button></div>
 </section>
