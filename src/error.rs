@@ -10,6 +10,10 @@ pub(crate) enum Error {
     #[error("cannot write {path}: {reason}")]
     Create { path: String, reason: String },
 
+    /// A savefile write failed (disk full…): what was written is whole.
+    #[error("{0}")]
+    Save(String),
+
     #[error("cannot capture on {device}: {reason}")]
     Capture { device: String, reason: String },
 
@@ -26,14 +30,14 @@ pub(crate) enum Error {
     #[error("bad filter expression '{expr}': {reason} (see 'man pcap-filter' for the syntax)")]
     Filter { expr: String, reason: String },
 
-    #[error("{path}: capture ends in the middle of a record after frame {last_frame}: {reason}")]
+    #[error("{path}: capture ends in the middle of a record {}: {reason}", after_frame(*.last_frame))]
     Truncated {
         path: String,
         last_frame: u64,
         reason: String,
     },
 
-    #[error("{path}: read error after frame {last_frame}: {reason}")]
+    #[error("{path}: read error {}: {reason}", after_frame(*.last_frame))]
     Read {
         path: String,
         last_frame: u64,
@@ -57,6 +61,21 @@ pub(crate) enum Error {
     /// A mistake in how synack was called (exit status 2).
     #[error("{0}")]
     Usage(String),
+}
+
+/// Where in a file an error came: "after frame N", or before any frame.
+fn after_frame(n: u64) -> String {
+    if n == 0 {
+        "before its first frame".into()
+    } else {
+        format!("after frame {n}")
+    }
+}
+
+impl From<crate::cli::UsageError> for Error {
+    fn from(e: crate::cli::UsageError) -> Error {
+        Error::Usage(e.0)
+    }
 }
 
 impl Error {

@@ -18,7 +18,8 @@
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
-//! - `cli`: clap's definitions; `error`: what can go wrong, in one line each.
+//! - `cli`: clap's definitions; `shell`: completion scripts and man pages made
+//!   from them; `error`: what can go wrong, in one line each.
 
 mod app;
 mod capture;
@@ -27,7 +28,9 @@ mod demo;
 pub mod echo;
 mod error;
 mod kernel;
+mod output;
 mod report;
+mod shell;
 mod views;
 
 use std::io::{self, Write};
@@ -37,6 +40,7 @@ use clap::Parser;
 
 use app::Outcome;
 use cli::{Cli, Command};
+use views::charset::{self, AsciiOut};
 
 fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
     match result {
@@ -56,35 +60,67 @@ fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
 
 /// Run the command line in `std::env::args`: what `main` does.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    // One switch for every view and message: `--ascii`, or a locale that is
+    // not UTF-8. Decided before parsing, so clap's help and errors follow it.
+    let ascii = charset::locale_wants_ascii(|k| std::env::var_os(k))
+        || std::env::args_os().skip(1).any(|a| a == "--ascii");
+    charset::set_ascii(ascii);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !ascii => e.exit(),
+        Err(e) => {
+            let text = charset::to_ascii(&e.render().to_string()).into_owned();
+            let _ = if e.use_stderr() {
+                write!(io::stderr().lock(), "{text}")
+            } else {
+                write!(io::stdout().lock(), "{text}")
+            };
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    // Not locked for the whole run: the demo's scenario thread says what it does on stderr.
+    let mut err = AsciiOut::new(io::stderr());
+    let output = match &cli.command {
+        Command::Live(a) => Some(&a.output),
+        Command::Demo(a) => Some(&a.output),
+        _ => None,
+    };
+    if let Some(Err(e)) = output.map(cli::OutputArgs::check) {
+        let _ = writeln!(err, "synack: {}", e.0);
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Live(args) => {
-            let mut err = io::stderr().lock();
             let r = app::output(args.output.output.as_deref())
                 .and_then(|out| app::live(&args, out, &mut err));
             finish(r, &mut err)
         }
         Command::Report(args) => {
-            let mut err = io::stderr().lock();
             let r = report::run(args, &mut err);
             finish(r, &mut err)
         }
         Command::Echo(args) => match echo::run(args) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("synack: {e:#}");
+                let _ = writeln!(err, "synack: {e:#}");
                 ExitCode::from(1)
             }
         },
         Command::Demo(args) => {
-            let mut err = io::stderr().lock();
             let r = app::output(args.output.output.as_deref())
                 .and_then(|out| demo::run(&args, out, &mut err));
             finish(r, &mut err)
         }
+        Command::Completions { shell } => {
+            let r = shell::completions(shell, &mut io::stdout().lock());
+            finish(r, &mut io::stderr().lock())
+        }
+        Command::Man(args) => {
+            let r = shell::man(&args, &mut io::stdout().lock());
+            finish(r, &mut io::stderr().lock())
+        }
         Command::Interfaces => {
-            let mut out = io::stdout().lock();
-            let mut err = io::stderr().lock();
+            let mut out = AsciiOut::new(io::stdout().lock());
             let r = app::interfaces(&mut out).map(|_| Outcome::Clean);
             finish(r, &mut err)
         }
@@ -92,11 +128,10 @@ pub fn run() -> ExitCode {
             let cfg = match args.validate() {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("synack: {}", e.0);
+                    let _ = writeln!(err, "synack: {}", e.0);
                     return ExitCode::from(2);
                 }
             };
-            let mut err = io::stderr().lock();
             let r = app::output(cfg.output.output.as_deref())
                 .and_then(|out| app::read(&cfg, out, &mut err));
             finish(r, &mut err)

@@ -525,3 +525,154 @@ fn output_files_and_their_errors_are_one_line() {
         Some("synack: cannot write /nonexistent-dir/r.html: No such file or directory")
     );
 }
+
+/// A half-close with `n` data segments each way, each ACKed: the client
+/// sends, closes (FIN_WAIT_2; the server CLOSE_WAIT), the server sends on,
+/// then closes. About 4n + 7 rows, so its ladder folds its middle.
+fn long_half_close(path: &Path, n: u32) {
+    use synack_core::decode::tcp::flag;
+    use synack_core::synth::{addr, SegmentSpec};
+    let c = addr([10, 4, 0, 1], 40000);
+    let s = addr([10, 4, 0, 2], 80);
+    let mut frames = Vec::new();
+    let mut us = 1_700_000_000_000_000u64;
+    let mut put = |from_client: bool, flags: u8, seq: u32, ack: u32, len: u16| {
+        let mut x = if from_client {
+            SegmentSpec::new(c, s)
+        } else {
+            SegmentSpec::new(s, c)
+        };
+        x.flags = flags;
+        x.seq = seq;
+        x.ack = ack;
+        x.len = len;
+        us += 10;
+        frames.push((us, x));
+    };
+    put(true, flag::SYN, 0, 0, 0);
+    put(false, flag::SYN | flag::ACK, 0, 1, 0);
+    put(true, flag::ACK, 1, 1, 0);
+    let (mut cs, mut ss) = (1u32, 1u32);
+    for _ in 0..n {
+        put(true, flag::ACK | flag::PSH, cs, ss, 100);
+        cs += 100;
+        put(false, flag::ACK, ss, cs, 0);
+    }
+    put(true, flag::FIN | flag::ACK, cs, ss, 0);
+    cs += 1;
+    put(false, flag::ACK, ss, cs, 0);
+    for _ in 0..n {
+        put(false, flag::ACK | flag::PSH, ss, cs, 100);
+        ss += 100;
+        put(true, flag::ACK, cs, ss, 0);
+    }
+    put(false, flag::FIN | flag::ACK, ss, cs, 0);
+    ss += 1;
+    put(true, flag::ACK, cs, ss, 0);
+    write_raw_pcap(path, frames);
+}
+
+/// The number in "… N more segments not drawn (the first and last K are)".
+fn folded_count(text: &str, kept: usize) -> usize {
+    let tail = format!(" more segments not drawn (the first and last {kept} are)");
+    let at = text
+        .find(&tail)
+        .unwrap_or_else(|| panic!("no fold note for {kept}"));
+    text[..at]
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_long_ladder_folds_its_middle_in_every_view() {
+    let pcap = png_dir().join("long-half-close.pcap");
+    long_half_close(&pcap, 300);
+    // The terminal ladder folds it: the first and last 60 rows are drawn.
+    let ladder = stdout(&run(&["read", "--view", "ladder", pcap.to_str().unwrap()]));
+    let folded = folded_count(&ladder, 60);
+    // 1207 frames and the TIME_WAIT still running at the end, less 120 drawn.
+    assert_eq!(folded, 1207 + 1 - 120, "{ladder}");
+
+    let svg = picture("svg", pcap.to_str().unwrap(), &[]);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    render(&svg, Some(&png_dir().join("long-half-close.svg.png"))).unwrap();
+    let rows: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("row"))
+        .collect();
+    assert_eq!(rows.len(), 60 + 1 + 60);
+    // The fold row's note (wrapped to the notes column): the same fold as the ladder.
+    let note: Vec<&str> = rows[60]
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("note"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(folded_count(&note.join(" "), 60), folded, "{note:?}");
+    let fold = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("fold"))
+        .and_then(|n| n.text())
+        .unwrap();
+    assert!(
+        fold.contains(&format!("{folded} segments folded")),
+        "{fold}"
+    );
+    // The client's FIN was folded away: the bands still go through
+    // FIN_WAIT_2 and CLOSE_WAIT, from the fold on.
+    let band = |side: &str, state: &str| {
+        doc.descendants().find(|n| {
+            n.attribute("class") == Some("band")
+                && n.attribute("data-side") == Some(side)
+                && n.attribute("data-state") == Some(state)
+        })
+    };
+    let y = |n: roxmltree::Node| n.attribute("y").unwrap().parse::<f64>().unwrap();
+    let row_y = |k: usize| {
+        rows[k]
+            .descendants()
+            .find(|n| n.has_tag_name("text"))
+            .map(|n| y(n) - 3.5)
+            .unwrap()
+    };
+    let fw2 = band("client", "FIN_WAIT_2").expect("a FIN_WAIT_2 band");
+    let cw = band("server", "CLOSE_WAIT").expect("a CLOSE_WAIT band");
+    // (Both written with two decimals.)
+    assert!(
+        (y(fw2) - row_y(60)).abs() < 0.02,
+        "FIN_WAIT_2 from the fold row"
+    );
+    assert!(
+        (y(cw) - row_y(60)).abs() < 0.02,
+        "CLOSE_WAIT from the fold row"
+    );
+    assert!(band("client", "TIME_WAIT").is_some());
+
+    // The report keeps 200 rows at each end for its step-through.
+    let html = png_dir().join("long-half-close.html");
+    let o = run(&[
+        "report",
+        pcap.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let start = page
+        .find(r#"<script type="application/json" id="d-1">"#)
+        .expect("details of #1");
+    let body = &page[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    let d: serde_json::Value = serde_json::from_str(body).unwrap();
+    let steps = d["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 200 + 1 + 200);
+    assert_eq!(d["more"], 1207 + 1 - 400);
+    let step = &steps[200];
+    assert_eq!(step["f"], serde_json::Value::Null);
+    assert_eq!(step["cs"], "ESTABLISHED→FIN_WAIT_2", "{step}");
+    assert_eq!(step["ss"], "ESTABLISHED→CLOSE_WAIT", "{step}");
+    let note = step["n"][0].as_str().unwrap();
+    assert_eq!(folded_count(note, 200), 1207 + 1 - 400, "{note}");
+}

@@ -184,8 +184,15 @@ fn check_file(name: &str, tsv: &std::path::Path, capture: &std::path::Path) -> u
         let v4 = row.contains_key("ip.src");
         let v6 = row.contains_key("ipv6.src");
         if v4 || v6 {
+            // A source-routed datagram: tshark's ip.dst is the route's final
+            // address, ip.cur_rt the header's field, which synack reports (as tcpdump).
+            let v4_dst = if row.contains_key("ip.cur_rt") {
+                "ip.cur_rt"
+            } else {
+                "ip.dst"
+            };
             let (src, dst, ttl) = if v4 {
-                ("ip.src", "ip.dst", "ip.ttl")
+                ("ip.src", v4_dst, "ip.ttl")
             } else {
                 ("ipv6.src", "ipv6.dst", "ipv6.hlim")
             };

@@ -86,6 +86,10 @@ impl<R: Read> ClassicReader<R> {
         self.input.consumed
     }
 
+    pub(crate) fn watch_for_quiet(&mut self, fd: std::os::fd::RawFd) {
+        self.input.watch_for_quiet(fd);
+    }
+
     fn word(&self, b: &[u8], at: usize) -> u32 {
         let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
         if self.header.big_endian {

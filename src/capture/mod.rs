@@ -18,6 +18,8 @@ mod classic;
 mod libpcap;
 pub(crate) mod live;
 mod pcapng;
+pub(crate) mod pcapng_write;
+pub(crate) mod savefile;
 
 use classic::ClassicReader;
 use libpcap::Offline;
@@ -126,6 +128,14 @@ enum Reader {
     Libpcap(Offline),
 }
 
+/// What a read brings.
+pub(crate) enum Next<'a> {
+    Frame(FileFrame<'a>),
+    /// A stream (stdin) paused: nothing more for now; ask again.
+    Quiet,
+    End,
+}
+
 /// One frame and the DLT of the link it was captured on.
 pub(crate) struct FileFrame<'a> {
     pub(crate) frame: Frame<'a>,
@@ -161,7 +171,16 @@ impl FileSource {
                 }
                 (Box::new(file), Some(meta.len()))
             }
-            Input::Stdin => (Box::new(std::io::stdin()), None),
+            // The descriptor itself, not std's buffered Stdin: whether more
+            // is waiting is asked of the descriptor (see `watch_for_quiet`).
+            Input::Stdin => {
+                use std::os::fd::AsFd;
+                let fd = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| open_err(io_reason(&e)))?;
+                (Box::new(std::fs::File::from(fd)), None)
+            }
         };
         // Peek at the first 24 bytes; the readers get them back in front of the rest.
         let mut head = Vec::with_capacity(24);
@@ -169,6 +188,12 @@ impl FileSource {
             .take(24)
             .read_to_end(&mut head)
             .map_err(|e| open_err(e.to_string()))?;
+        if head.is_empty() {
+            return Err(open_err(match input {
+                Input::File(_) => "the file is empty (0 bytes), not a capture".into(),
+                Input::Stdin => "the input is empty, not a capture".into(),
+            }));
+        }
         let reader = if let Some(h) = <&[u8; 24]>::try_from(head.as_slice())
             .ok()
             .and_then(classic::Header::parse)
@@ -195,6 +220,18 @@ impl FileSource {
                 }
             }
         };
+        let mut reader = reader;
+        if *input == Input::Stdin {
+            // A stream (tcpdump -U -w - | synack read -): show each frame
+            // while the writer pauses, not at the end.
+            use std::os::fd::AsRawFd;
+            let fd = std::io::stdin().as_raw_fd();
+            match &mut reader {
+                Reader::Classic(r) => r.watch_for_quiet(fd),
+                Reader::Pcapng(r) => r.watch_for_quiet(fd),
+                Reader::Libpcap(_) => {}
+            }
+        }
         let mut src = FileSource {
             reader,
             name,
@@ -275,8 +312,8 @@ impl FileSource {
         })
     }
 
-    /// The next record; `Ok(None)` at the end of the file.
-    pub(crate) fn next_frame(&mut self) -> Result<Option<FileFrame<'_>>> {
+    /// The next record, or word that a stream paused, or the end.
+    pub(crate) fn next_frame(&mut self) -> Result<Next<'_>> {
         let result = match &mut self.reader {
             Reader::Classic(r) => r.next().map(|o| o.map(record_frame)),
             Reader::Pcapng(r) => r.next().map(|o| o.map(record_frame)),
@@ -289,9 +326,10 @@ impl FileSource {
             Ok(Some(mut f)) => {
                 self.records += 1;
                 f.frame.number = self.records;
-                Ok(Some(f))
+                Ok(Next::Frame(f))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(Next::End),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Next::Quiet),
             Err(e) => {
                 let (path, last_frame) = (self.name.clone(), self.records);
                 Err(match e {
@@ -374,7 +412,7 @@ fn linktype_to_dlt(linktype: u32) -> i32 {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

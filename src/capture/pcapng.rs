@@ -112,6 +112,10 @@ impl<R: Read> PcapngReader<R> {
         self.input.consumed
     }
 
+    pub(crate) fn watch_for_quiet(&mut self, fd: std::os::fd::RawFd) {
+        self.input.watch_for_quiet(fd);
+    }
+
     fn read_section_header(&mut self) -> Result<(), ReadError> {
         if !self.input.fill(12)? {
             return Err(ReadError::Truncated(
@@ -296,6 +300,14 @@ impl<R: Read> PcapngReader<R> {
 
     fn fill_block(&mut self, len: usize) -> Result<(), ReadError> {
         if self.input.fill(len)? {
+            // Each block ends with its length again: a mismatch means the
+            // file is corrupt here, and what follows cannot be trusted.
+            let trailer = u32_at(&self.input.peek(len)[len - 4..], 0, self.big_endian) as usize;
+            if trailer != len {
+                return Err(ReadError::Corrupt(format!(
+                    "corrupt pcapng file: a block's trailing length {trailer} differs from its leading length {len}"
+                )));
+            }
             Ok(())
         } else {
             Err(ReadError::Truncated(format!(
@@ -388,6 +400,18 @@ mod tests {
         bad.extend(epb(3, 1, b"x"));
         let mut r = PcapngReader::new(&bad[..]).unwrap();
         assert!(matches!(r.next(), Err(ReadError::Corrupt(m)) if m.contains("interface 3")));
+    }
+
+    #[test]
+    fn a_trailing_length_that_differs_from_the_leading_one_is_corrupt() {
+        let mut f = shb();
+        f.extend(idb(1, None));
+        let mut p = epb(0, 1, b"abcdef");
+        let n = p.len();
+        p[n - 4] ^= 4; // the trailing copy of the length, off by 4
+        f.extend(p);
+        let mut r = PcapngReader::new(&f[..]).unwrap();
+        assert!(matches!(r.next(), Err(ReadError::Corrupt(m)) if m.contains("trailing length")),);
     }
 
     proptest::proptest! {

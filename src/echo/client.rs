@@ -1,8 +1,8 @@
 //! The echo client: sends messages, reads their echo, and closes the way it is told.
 //!
-//! Every wait for the network is bounded by the connection's deadline (`--timeout`);
-//! deliberate waits (--interval, --read-delay, --idle, and in interactive mode the time
-//! a person takes to type) do not use it up.
+//! Every wait for the network is bounded by the connection's deadline
+//! (`--give-up-after`); deliberate waits (--pause, --read-pause, --idle-for, and in
+//! interactive mode the time a person takes to type) do not use it up.
 
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream};
@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args};
 
-use super::{note, parse_ms, parse_positive, sockopt, ConnError, EchoError, Keepalive};
+use super::{
+    fmt_duration, note, parse_count, parse_duration, parse_legacy_ms, parse_positive,
+    parse_positive_duration, parse_socket_addr, sockopt, ConnError, EchoError, Keepalive,
+};
 
 /// Most clients `--parallel` may start.
 const MAX_PARALLEL: usize = 1024;
@@ -21,24 +24,30 @@ const MAX_PARALLEL: usize = 1024;
 /// written by a second thread while this one reads: written whole first, they would fill
 /// the buffers both ways and both sides would wait for each other forever.
 const INLINE_WRITE: usize = 4096;
-/// Bytes per read: small, so that a slow reader (--read-delay) drains its buffer gradually.
+/// Bytes per read: small, so that a slow reader (--read-pause) drains its buffer gradually.
 const READ_CHUNK: usize = 4096;
 
-/// Who closes, and how, once the messages are exchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Who closes, and how, once the messages are exchanged (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CloseMode {
-    /// Close after the last reply: our FIN goes first, this side holds TIME_WAIT.
+    /// close after the last reply: our FIN goes first, so this side holds TIME_WAIT
     #[default]
+    #[value(name = "first")]
     ClientFirst,
-    /// After the last reply, wait for the server's FIN, then close: the server holds
-    /// TIME_WAIT (pair with the server's `close_first`).
+    /// after the last reply, wait for the server's FIN, then close: the server holds
+    /// TIME_WAIT (use with server --close-after)
+    #[value(name = "wait")]
     WaitServerClose,
-    /// Send everything, shutdown(SHUT_WR), then read the replies until the server's FIN.
+    /// shutdown(SHUT_WR) after sending everything, then read the replies until the
+    /// server's FIN: a half-closed connection still carries data toward us
+    #[value(name = "half")]
     HalfClose,
-    /// Close with SO_LINGER 0: RST instead of FIN.
+    /// SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
+    #[value(name = "abort")]
     Abort,
-    /// Send the last message and close once its echo has arrived but is still unread:
-    /// the kernel sends RST instead of FIN.
+    /// close while the last echo sits unread in our receive buffer: the kernel sends
+    /// RST, not FIN
+    #[value(name = "unread")]
     UnreadClose,
 }
 
@@ -78,6 +87,8 @@ pub struct ClientOptions {
     pub idle: Option<Duration>,
     /// Connect from this local port, with SO_REUSEADDR.
     pub local_port: Option<u16>,
+    /// Connect from this local address (any of the host's; 127.0.0.2 and so on on loopback).
+    pub local_ip: Option<IpAddr>,
     /// SO_RCVBUF, set before connect().
     pub rcvbuf: Option<usize>,
     /// Pause before each read (a slow reader).
@@ -103,6 +114,7 @@ impl Default for ClientOptions {
             keepalive: None,
             idle: None,
             local_port: None,
+            local_ip: None,
             rcvbuf: None,
             read_delay: None,
             parallel: 1,
@@ -124,7 +136,7 @@ impl ClientOptions {
             return invalid("--parallel must be 1 to 1024");
         }
         if self.count == 0 || self.connections == 0 {
-            return invalid("--count and --connections must be at least 1");
+            return invalid("--repeat and --connections must be at least 1");
         }
         if self.local_port.is_some() && self.parallel > 1 {
             return invalid(
@@ -133,7 +145,7 @@ impl ClientOptions {
             );
         }
         if self.timeout.is_zero() {
-            return invalid("--timeout must be at least 1 ms");
+            return invalid("--give-up-after must be above zero");
         }
         Ok(())
     }
@@ -383,8 +395,12 @@ impl Talk<'_> {
         if let Some(ka) = &opts.keepalive {
             sockopt::set_keepalive(&sock, ka).map_err(setup("keepalive"))?;
         }
-        if let Some(port) = opts.local_port {
-            bind_local_port(&sock, opts.connect, port)?;
+        match (opts.local_port, opts.local_ip) {
+            (Some(port), ip) => bind_local_port(&sock, opts.connect, ip, port)?,
+            (None, Some(ip)) => sock
+                .bind(&SocketAddr::new(ip, 0).into())
+                .map_err(|e| ConnError::Other(format!("cannot bind local address {ip}: {e}")))?,
+            (None, None) => {}
         }
         sock.connect_timeout(&opts.connect.into(), self.clock.remaining()?)
             .map_err(|e| connect_error(&e, opts.local_port))?;
@@ -403,7 +419,7 @@ impl Talk<'_> {
             self.lockstep(stream, messages, report)?;
         }
         if let Some(idle) = self.opts.idle {
-            self.note(format_args!("idle for {} ms", idle.as_millis()));
+            self.note(format_args!("idle for {}", fmt_duration(idle)));
             self.clock.pause(Some(idle));
         }
         self.close(stream)
@@ -674,7 +690,7 @@ impl Talk<'_> {
         }
     }
 
-    /// One read(), after the --read-delay pause, bounded by the deadline.
+    /// One read(), after the --read-pause pause, bounded by the deadline.
     fn read_some(&self, stream: &TcpStream, buf: &mut [u8]) -> Result<usize, ConnError> {
         self.clock.pause(self.opts.read_delay);
         loop {
@@ -699,23 +715,29 @@ impl Talk<'_> {
 /// --local-port: bind before connect. SO_REUSEADDR lets bind() take a port that an
 /// earlier connection still holds (e.g. in TIME_WAIT); whether connect() may reuse the
 /// whole 4-tuple is then the kernel's call.
-fn bind_local_port(sock: &socket2::Socket, server: SocketAddr, port: u16) -> Result<(), ConnError> {
+fn bind_local_port(
+    sock: &socket2::Socket,
+    server: SocketAddr,
+    ip: Option<IpAddr>,
+    port: u16,
+) -> Result<(), ConnError> {
     sock.set_reuse_address(true)
         .map_err(|e| ConnError::Other(format!("cannot set SO_REUSEADDR: {e}")))?;
     let any: IpAddr = match server {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
     };
-    sock.bind(&SocketAddr::new(any, port).into()).map_err(|e| {
-        if e.kind() == io::ErrorKind::AddrInUse {
-            ConnError::Other(format!(
-                "local port {port} is taken by another socket (a listener, or a live \
+    sock.bind(&SocketAddr::new(ip.unwrap_or(any), port).into())
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::AddrInUse {
+                ConnError::Other(format!(
+                    "local port {port} is taken by another socket (a listener, or a live \
                  connection): choose another --local-port"
-            ))
-        } else {
-            ConnError::Other(format!("cannot bind local port {port}: {e}"))
-        }
-    })
+                ))
+            } else {
+                ConnError::Other(format!("cannot bind local port {port}: {e}"))
+            }
+        })
 }
 
 fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
@@ -724,8 +746,8 @@ fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
             ConnError::Other(format!(
                 "cannot connect from local port {port}: that 4-tuple is still in use on this \
                  host, probably in TIME_WAIT because this client closed first; wait (60 s on \
-                 Linux), or let the server close first (server --close-first, client \
-                 --wait-server-close)"
+                 Linux), or let the server close first (server --close-after 0.1, \
+                 client --close wait)"
             ))
         }
         _ => ConnError::from_io(e),
@@ -734,6 +756,7 @@ fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
 
 /// One line on stdout; a closed stdout (`| head`) is not worth a panic.
 fn print_line(line: std::fmt::Arguments<'_>) {
+    let line = crate::views::charset::text(line.to_string());
     let _ = writeln!(io::stdout().lock(), "{line}");
 }
 
@@ -743,24 +766,27 @@ are skipped: nothing would be sent, and both sides would wait forever).
 
 Scenarios (watch each with `sudo synack live 'tcp port 9999'` in another terminal):
   synack echo client --send hello,world           client closes first: client TIME_WAIT
-  synack echo client --send hi --wait-server-close   with server --close-first 100
-  synack echo client --send a,b,c --half-close    data flows after our FIN
-  synack echo client --send hi --abort            RST instead of FIN
-  synack echo client --send hi --unread-close     close with the echo unread: RST
-  synack echo client --send hi --keepalive 2,1,3 --idle 5000   keepalive probes
-  synack echo client --size 1000000 --rcvbuf 4096 --read-delay 20   zero window toward the server
-  synack echo client --connections 2 --local-port 40000 --wait-server-close
+  synack echo client --send hi --close wait       with server --close-after 100ms
+  synack echo client --send a,b,c --close half    data flows after our FIN
+  synack echo client --send hi --close abort      RST instead of FIN
+  synack echo client --send hi --close unread     close with the echo unread: RST
+  synack echo client --send hi --keepalive 2s,1s,3 --idle-for 5s   keepalive probes
+  synack echo client --size 1000000 --rcvbuf 4096 --read-pause 20ms   zero window toward the server
+  synack echo client --send hi --connections 2 --local-port 40000 --close wait
                                                   reconnect on a 4-tuple in TIME_WAIT
-  synack echo client --connect 127.0.0.1:9 --send hi   connection refused
+  synack echo client --connect localhost:9 --send hi   connection refused
 
+Durations take a unit (250ms, 1.5s, 2m, 1h); a bare number is seconds.
 Exit status: 0 when every connection went as asked, 1 otherwise.";
 
-/// `synack echo client`.
+/// `synack echo client`. Each old spelling (`--interval MS`, `--timeout MS`, the close
+/// flags…) is a hidden argument of its own, so a bare number there keeps meaning
+/// milliseconds.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("close").multiple(false)))]
+#[command(group(ArgGroup::new("close_mode").multiple(false)))]
 pub struct ClientArgs {
-    /// Server address
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999")]
+    /// Server address, or HOST:PORT (localhost:9999 is 127.0.0.1:9999)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999", value_parser = parse_socket_addr)]
     pub connect: SocketAddr,
 
     /// Scripted: send these messages (comma-separated) one by one, each echo awaited
@@ -773,61 +799,82 @@ pub struct ClientArgs {
     pub send: Vec<String>,
 
     /// Send the messages N times over
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub count: u32,
+    #[arg(long, value_name = "N", default_value_t = 1, alias = "count",
+          value_parser = parse_count)]
+    pub repeat: u32,
 
-    /// Wait MS between messages
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub interval: Option<Duration>,
+    /// Pause this long between messages (e.g. 500ms; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "interval_ms")]
+    pub pause: Option<Duration>,
 
-    /// Close after the last reply (the default): our FIN goes first, so this side holds
-    /// TIME_WAIT
-    #[arg(long, group = "close")]
+    /// Old spelling of --pause, in milliseconds
+    #[arg(long = "interval", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub interval_ms: Option<Duration>,
+
+    /// How the connection ends once the messages are exchanged (default: first)
+    #[arg(long, value_name = "HOW", value_enum, group = "close_mode")]
+    pub close: Option<CloseMode>,
+
+    /// Old spelling of --close first
+    #[arg(long, group = "close_mode", hide = true)]
     pub close_first: bool,
 
-    /// After the last reply, wait for the server's FIN, then close: the server holds
-    /// TIME_WAIT (use with server --close-first)
-    #[arg(long, group = "close")]
+    /// Old spelling of --close wait
+    #[arg(long, group = "close_mode", hide = true)]
     pub wait_server_close: bool,
 
-    /// shutdown(SHUT_WR) after sending everything, then read the replies until EOF: a
-    /// half-closed connection still carries data toward us
-    #[arg(long, group = "close")]
+    /// Old spelling of --close half
+    #[arg(long, group = "close_mode", hide = true)]
     pub half_close: bool,
 
-    /// Close with SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
-    #[arg(long, group = "close")]
+    /// Old spelling of --close abort
+    #[arg(long, group = "close_mode", hide = true)]
     pub abort: bool,
 
-    /// Close while the last echo sits unread in our receive buffer: the kernel sends RST,
-    /// not FIN
-    #[arg(long, group = "close")]
+    /// Old spelling of --close unread
+    #[arg(long, group = "close_mode", hide = true)]
     pub unread_close: bool,
 
-    /// TCP keepalive: SO_KEEPALIVE, first probe after IDLE s without traffic
-    /// (TCP_KEEPIDLE), then every INTERVAL s (TCP_KEEPINTVL), RST after COUNT unanswered
-    /// (TCP_KEEPCNT); use with --idle
+    /// TCP keepalive: SO_KEEPALIVE, first probe after IDLE without traffic
+    /// (TCP_KEEPIDLE), then every INTERVAL (TCP_KEEPINTVL), RST after COUNT unanswered
+    /// (TCP_KEEPCNT). IDLE and INTERVAL are whole seconds, with or without a unit
+    /// (2s,1s,3 or 2,1,3; a bare number is seconds); use with --idle-for
     #[arg(long, value_name = "IDLE,INTERVAL,COUNT")]
     pub keepalive: Option<Keepalive>,
 
-    /// Sit idle MS after the exchange before closing (time for keepalive probes)
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub idle: Option<Duration>,
+    /// Sit idle this long after the exchange before closing (e.g. 5s; a bare number is
+    /// seconds): time for keepalive probes
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "idle_ms")]
+    pub idle_for: Option<Duration>,
+
+    /// Old spelling of --idle-for, in milliseconds
+    #[arg(long = "idle", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub idle_ms: Option<Duration>,
 
     /// Connect from this local port (with SO_REUSEADDR): with --connections, reconnect on
     /// the same 4-tuple while the server holds it in TIME_WAIT
     #[arg(long, value_name = "PORT")]
     pub local_port: Option<u16>,
 
+    /// Connect from this local address (e.g. 127.0.0.2: on loopback every 127.x.y.z is
+    /// this host's), so several "client hosts" can be told apart
+    #[arg(long, value_name = "IP")]
+    pub local_ip: Option<IpAddr>,
+
     /// SO_RCVBUF in bytes, set before connect() so the SYN's window scale follows: a small
     /// window toward the server
     #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
     pub rcvbuf: Option<usize>,
 
-    /// Slow reader: wait MS before each read; with a small --rcvbuf our window drops to
-    /// zero and the server sends zero-window probes
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub read_delay: Option<Duration>,
+    /// Slow reader: pause this long before each read (e.g. 20ms; a bare number is
+    /// seconds); with a small --rcvbuf our window drops to zero and the server sends
+    /// zero-window probes
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "read_delay_ms")]
+    pub read_pause: Option<Duration>,
+
+    /// Old spelling of --read-pause, in milliseconds
+    #[arg(long = "read-delay", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub read_delay_ms: Option<Duration>,
 
     /// Run N clients at once (at most 1024)
     #[arg(long, value_name = "N", default_value = "1", value_parser = parse_positive)]
@@ -840,13 +887,19 @@ pub struct ClientArgs {
 
     /// Open N connections one after another: many short connections (with --local-port,
     /// all from the same port)
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_count)]
     pub connections: u32,
 
-    /// Give up on a connection after MS ms of waiting for the network (deliberate waits
-    /// such as --idle, --interval and --read-delay do not count)
-    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_ms)]
-    pub timeout: Duration,
+    /// Give up on a connection after this long waiting for the network (a bare number
+    /// is seconds; deliberate waits such as --idle-for, --pause and --read-pause do not
+    /// count)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive_duration)]
+    pub give_up_after: Duration,
+
+    /// Old spelling of --give-up-after, in milliseconds
+    #[arg(long = "timeout", value_name = "MS", value_parser = parse_legacy_ms,
+          conflicts_with = "give_up_after", hide = true)]
+    pub timeout_ms: Option<Duration>,
 
     /// Print only errors (and, in interactive mode, the replies)
     #[arg(long, short)]
@@ -859,18 +912,21 @@ impl ClientArgs {
         self.send.is_empty() && self.size.is_none()
     }
 
+    /// `--close`, or what the old flags said.
+    fn close_mode(&self) -> CloseMode {
+        let old = [
+            (self.close_first, CloseMode::ClientFirst),
+            (self.wait_server_close, CloseMode::WaitServerClose),
+            (self.half_close, CloseMode::HalfClose),
+            (self.abort, CloseMode::Abort),
+            (self.unread_close, CloseMode::UnreadClose),
+        ];
+        self.close
+            .or_else(|| old.iter().find(|(set, _)| *set).map(|&(_, mode)| mode))
+            .unwrap_or_default()
+    }
+
     pub fn options(&self) -> ClientOptions {
-        let close = if self.wait_server_close {
-            CloseMode::WaitServerClose
-        } else if self.half_close {
-            CloseMode::HalfClose
-        } else if self.abort {
-            CloseMode::Abort
-        } else if self.unread_close {
-            CloseMode::UnreadClose
-        } else {
-            CloseMode::ClientFirst
-        };
         let payload = match self.size {
             Some(n) => Payload::Size(n),
             None => Payload::Messages(self.send.clone()),
@@ -878,17 +934,18 @@ impl ClientArgs {
         ClientOptions {
             connect: self.connect,
             payload,
-            count: self.count,
-            interval: self.interval,
-            close,
+            count: self.repeat,
+            interval: self.pause.or(self.interval_ms),
+            close: self.close_mode(),
             keepalive: self.keepalive,
-            idle: self.idle,
+            idle: self.idle_for.or(self.idle_ms),
             local_port: self.local_port,
+            local_ip: self.local_ip,
             rcvbuf: self.rcvbuf,
-            read_delay: self.read_delay,
+            read_delay: self.read_pause.or(self.read_delay_ms),
             parallel: self.parallel,
             connections: self.connections,
-            timeout: self.timeout,
+            timeout: self.timeout_ms.unwrap_or(self.give_up_after),
             quiet: self.quiet,
         }
     }
@@ -898,9 +955,9 @@ impl ClientArgs {
 pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
     let opts = args.options();
     let connections = if args.interactive() {
-        if args.parallel > 1 || args.connections > 1 || args.count > 1 {
+        if args.parallel > 1 || args.connections > 1 || args.repeat > 1 {
             return Err(EchoError::InvalidOptions(
-                "--parallel, --connections and --count need --send or --size (interactive \
+                "--parallel, --connections and --repeat need --send or --size (interactive \
                  mode is one connection)"
                     .into(),
             ));
@@ -927,7 +984,7 @@ pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
             String::new()
         };
         note(format_args!(
-            "echo client: {tag}{}",
+            "synack: {tag}{}",
             error.explain(opts.connect, opts.timeout)
         ));
     }

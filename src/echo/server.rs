@@ -1,7 +1,7 @@
 //! The echo server: one thread, one event loop (mio), replies upper-cased.
 //!
 //! Every client is a non-blocking socket registered with the poller, and every wait an
-//! option asks for (--delay, --read-delay, --close-first, --unread-close,
+//! option asks for (--reply-delay, --read-pause, --close-after, --close-unread-after,
 //! --idle-timeout) is a deadline in a timer heap, never a sleep: a slow or silent
 //! client holds up nobody. A client costs a small struct, plus a buffer only while a
 //! reply waits to be written, so ten thousand clients fit in a few megabytes (the
@@ -27,11 +27,14 @@ use clap::Args;
 use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
-use super::{note, parse_ms, parse_positive, parse_secs, sockopt, EchoError};
+use super::{
+    fmt_duration, note, parse_duration, parse_legacy_ms, parse_positive, parse_positive_duration,
+    parse_socket_addr, sockopt, EchoError,
+};
 
 /// The longest the loop waits in poll(): how often it looks at the stop flag.
 const TICK: Duration = Duration::from_millis(10);
-/// Bytes per read. Small enough that a slow reader (--read-delay) drains its receive
+/// Bytes per read. Small enough that a slow reader (--read-pause) drains its receive
 /// buffer gradually, which is what makes the advertised window visibly shrink.
 const READ_CHUNK: usize = 4096;
 /// Chunks one client may echo in a row before the others get their turn.
@@ -107,7 +110,7 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
-    /// --unread-close implies --no-read: the RST comes from the data we left unread.
+    /// --close-unread-after implies --no-read: the RST comes from the data we left unread.
     fn reads(&self) -> bool {
         !self.no_read && self.unread_close.is_none()
     }
@@ -119,13 +122,13 @@ pub struct ServerStats {
     pub accepted: u64,
     /// Connections the client closed with FIN.
     pub closed_by_peer: u64,
-    /// Connections the server closed first (--close-first).
+    /// Connections the server closed first (--close-after).
     pub closed_first: u64,
     /// RSTs received from clients (ECONNRESET / EPIPE).
     pub resets_seen: u64,
-    /// Connections closed with SO_LINGER 0 (--abort).
+    /// Connections closed with SO_LINGER 0 (--close abort).
     pub aborted: u64,
-    /// Connections closed without reading (--unread-close).
+    /// Connections closed without reading (--close-unread-after).
     pub unread_closes: u64,
     /// Connections closed for want of data from the client (--idle-timeout).
     pub idle_closes: u64,
@@ -570,9 +573,9 @@ enum End {
     PeerClosed,
     /// The client's RST.
     PeerReset,
-    /// Our --close-first timer fired.
+    /// Our --close-after timer fired.
     CloseFirst,
-    /// Our --unread-close timer fired.
+    /// Our --close-unread-after timer fired.
     UnreadClose,
     /// No data from the client for --idle-timeout.
     IdleTimeout,
@@ -612,11 +615,11 @@ struct Conn {
     /// replies.
     out: Vec<u8>,
     written: usize,
-    /// --delay: the reply in `out` waits until then.
+    /// --reply-delay: the reply in `out` waits until then.
     reply_at: Option<Instant>,
-    /// --read-delay: no read before then.
+    /// --read-pause: no read before then.
     read_at: Option<Instant>,
-    /// --close-first: set once the first reply is written.
+    /// --close-after: set once the first reply is written.
     close_at: Option<Instant>,
     unread_close_at: Option<Instant>,
     /// When data from the client was last seen (or the accept).
@@ -645,7 +648,7 @@ impl Conn {
                     Err(end) => return Step::End(end),
                 }
                 // The reply is out: the same point where a blocking server would
-                // start its --close-first timer and nap for --read-delay.
+                // start its --close-after timer and nap for --read-pause.
                 self.out = Vec::new();
                 self.written = 0;
                 self.reply_at = None;
@@ -704,7 +707,7 @@ impl Conn {
         Ok(true)
     }
 
-    /// --no-read / --unread-close: hold the connection without ever reading.
+    /// --no-read / --close-unread-after: hold the connection without ever reading.
     fn hold_unread(&mut self, opts: &ServerOptions, now: Instant) -> Step {
         // Without reading, a client's RST shows only as the socket's pending error.
         // (Its FIN cannot be seen: the connection then sits in CLOSE_WAIT until we
@@ -802,7 +805,7 @@ impl Conn {
                     self.log(
                         opts,
                         format_args!(
-                            "closing first (--close-first), {bytes}: this side will hold \
+                            "closing first (--close-after), {bytes}: this side will hold \
                              TIME_WAIT"
                         ),
                     );
@@ -813,7 +816,7 @@ impl Conn {
                 self.log(
                     opts,
                     format_args!(
-                        "closing without reading (--unread-close): with data unread the \
+                        "closing without reading (--close-unread-after): with data unread the \
                          kernel sends RST, not FIN"
                     ),
                 );
@@ -829,9 +832,9 @@ impl Conn {
                 self.log(
                     opts,
                     format_args!(
-                        "no data from the client for {} s (--idle-timeout), {bytes}; \
+                        "no data from the client for {} (--idle-timeout), {bytes}; \
                          closing{unread}",
-                        limit.as_secs_f64()
+                        fmt_duration(limit)
                     ),
                 );
                 if opts.abort {
@@ -871,14 +874,16 @@ impl Conn {
 
 pub(super) const AFTER_HELP: &str = "\
 Scenarios (watch each with `sudo synack live 'tcp port 9999'` in another terminal):
-  synack echo server                            the client closes first: client TIME_WAIT
-  synack echo server --close-first 100          the server closes first: server TIME_WAIT
-  synack echo server --close-first 0 --abort    RST instead of FIN, no TIME_WAIT
-  synack echo server --unread-close 500         close with unread data: RST
-  synack echo server --half-close --delay 200   replies flow after the client's FIN
-  synack echo server --rcvbuf 4096 --read-delay 200   slow reader, small window: zero window
-  synack echo server --no-reuseaddr             restart after --close-first: address in use
-  synack echo server --idle-timeout 30          the server closes clients silent for 30 s
+  synack echo server                                   client closes first: client TIME_WAIT
+  synack echo server --close-after 100ms               server closes first: server TIME_WAIT
+  synack echo server --close-after 0 --close abort     RST instead of FIN, no TIME_WAIT
+  synack echo server --close-unread-after 500ms        close with unread data: RST
+  synack echo server --close half --reply-delay 200ms  replies flow after the client's FIN
+  synack echo server --rcvbuf 4096 --read-pause 200ms  slow reader, small window: zero window
+  synack echo server --no-reuseaddr                    restart after --close-after: address in use
+  synack echo server --idle-timeout 30s                close clients silent for 30 s
+
+Durations take a unit (250ms, 1.5s, 2m, 1h); a bare number is seconds.
 
 One thread runs one event loop for every client: 10,000 at once take well under 256 MB.
 The server raises its open-file limit (RLIMIT_NOFILE) to the hard limit; out of file
@@ -886,14 +891,39 @@ descriptors, it says so once, leaves new clients in the backlog and keeps servin
 One line per connection event on stderr (accepted, closed by peer, reset by peer…);
 Ctrl-C stops and prints totals.";
 
-/// Options that only make sense for a server that reads (not --no-read/--unread-close).
-const NEEDS_READING: [&str; 4] = ["close_first", "half_close", "delay", "read_delay"];
+/// Options that only make sense for a server that reads (not --no-read or
+/// --close-unread-after); `--close half` is checked in `run_cli`, a value clap cannot
+/// tell apart.
+const NEEDS_READING: [&str; 7] = [
+    "close_after",
+    "close_first_ms",
+    "half_close",
+    "reply_delay",
+    "delay_ms",
+    "read_pause",
+    "read_delay_ms",
+];
 
-/// `synack echo server`.
+/// How the server closes a connection (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ServerClose {
+    /// close(): the kernel sends FIN
+    #[default]
+    Fin,
+    /// when the client half-closes (its FIN), send the remaining replies, then
+    /// shutdown(SHUT_WR): our FIN follows the data
+    Half,
+    /// SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
+    Abort,
+}
+
+/// `synack echo server`. Each old spelling (`--close-first MS`, `--delay MS`…) is a
+/// hidden argument of its own, so a bare number there keeps meaning milliseconds.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Address to listen on; port 0 lets the kernel choose (the line "listening on" tells)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999")]
+    /// Address to listen on, or HOST:PORT (localhost:9999); port 0 lets the kernel
+    /// choose (the line "listening on" tells)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999", value_parser = parse_socket_addr)]
     pub listen: SocketAddr,
 
     /// Leave SO_REUSEADDR off: a restart then fails with "address already in use" while
@@ -909,50 +939,72 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CLIENTS, value_parser = parse_positive)]
     pub max_clients: usize,
 
-    /// Close each connection MS ms after the first reply: the server sends the first FIN,
-    /// so the server holds TIME_WAIT
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub close_first: Option<Duration>,
+    /// Close each connection this long after the first reply (e.g. 100ms; a bare number
+    /// is seconds): the server sends the first FIN, so the server holds TIME_WAIT
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "close_first_ms")]
+    pub close_after: Option<Duration>,
 
-    /// When the client half-closes (its FIN), send the remaining replies, then
-    /// shutdown(SHUT_WR): our FIN follows the data
-    #[arg(long, conflicts_with = "abort")]
+    /// Old spelling of --close-after, in milliseconds
+    #[arg(long = "close-first", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub close_first_ms: Option<Duration>,
+
+    /// How the server closes a connection (default: fin)
+    #[arg(long, value_name = "HOW", value_enum, conflicts_with_all = ["half_close", "abort"])]
+    pub close: Option<ServerClose>,
+
+    /// Old spelling of --close half
+    #[arg(long, conflicts_with = "abort", hide = true)]
     pub half_close: bool,
 
-    /// Close with SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
-    #[arg(long)]
+    /// Old spelling of --close abort
+    #[arg(long, hide = true)]
     pub abort: bool,
 
     /// Never read: the client's data piles up in our receive buffer until our window is
-    /// zero; a client's FIN leaves us in CLOSE_WAIT (until Ctrl-C, --unread-close or
-    /// --idle-timeout)
+    /// zero; a client's FIN leaves us in CLOSE_WAIT (until Ctrl-C, --close-unread-after
+    /// or --idle-timeout)
     #[arg(long, conflicts_with_all = NEEDS_READING)]
     pub no_read: bool,
 
-    /// Never read, and close MS ms after accepting: closing with unread data makes the
-    /// kernel send RST instead of FIN
-    #[arg(long, value_name = "MS", value_parser = parse_ms, conflicts_with_all = NEEDS_READING)]
-    pub unread_close: Option<Duration>,
+    /// Never read, and close this long after accepting (e.g. 500ms; a bare number is
+    /// seconds): closing with unread data makes the kernel send RST instead of FIN
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          conflicts_with_all = NEEDS_READING, conflicts_with = "unread_close_ms")]
+    pub close_unread_after: Option<Duration>,
 
-    /// Wait MS before each reply: the ACK of the request and the reply become separate
-    /// segments
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub delay: Option<Duration>,
+    /// Old spelling of --close-unread-after, in milliseconds
+    #[arg(long = "unread-close", value_name = "MS", value_parser = parse_legacy_ms,
+          conflicts_with_all = NEEDS_READING, hide = true)]
+    pub unread_close_ms: Option<Duration>,
+
+    /// Wait this long before each reply (e.g. 200ms; a bare number is seconds): the ACK
+    /// of the request and the reply become separate segments
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "delay_ms")]
+    pub reply_delay: Option<Duration>,
+
+    /// Old spelling of --reply-delay, in milliseconds
+    #[arg(long = "delay", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub delay_ms: Option<Duration>,
 
     /// SO_RCVBUF in bytes, set before listen() so the handshake's window scale follows:
     /// a small receive window
     #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
     pub rcvbuf: Option<usize>,
 
-    /// Slow reader: wait MS before each read; with a small --rcvbuf the window drops to
-    /// zero and the client sends zero-window probes
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub read_delay: Option<Duration>,
+    /// Slow reader: pause this long before each read (e.g. 200ms; a bare number is
+    /// seconds); with a small --rcvbuf the window drops to zero and the client sends
+    /// zero-window probes
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "read_delay_ms")]
+    pub read_pause: Option<Duration>,
 
-    /// Close a connection after SECS seconds without data from the client (decimals
-    /// allowed, e.g. 0.5; with --no-read, bytes arriving unread count as data).
-    /// Default: none, an idle client is kept until it closes
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Old spelling of --read-pause, in milliseconds
+    #[arg(long = "read-delay", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub read_delay_ms: Option<Duration>,
+
+    /// Close a connection after this long without data from the client (e.g. 30s or
+    /// 500ms; a bare number is seconds; with --no-read, bytes arriving unread count as
+    /// data). Default: none, an idle client is kept until it closes
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub idle_timeout: Option<Duration>,
 
     /// Exit after serving N connections, so scripted runs end by themselves
@@ -965,20 +1017,31 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// `--close`, or what the old flags said.
+    fn close_mode(&self) -> ServerClose {
+        match self.close {
+            Some(how) => how,
+            None if self.abort => ServerClose::Abort,
+            None if self.half_close => ServerClose::Half,
+            None => ServerClose::Fin,
+        }
+    }
+
     pub fn options(&self) -> ServerOptions {
+        let close = self.close_mode();
         ServerOptions {
             listen: self.listen,
             reuse_address: !self.no_reuseaddr,
             backlog: self.backlog,
             max_clients: self.max_clients,
-            close_first: self.close_first,
-            half_close: self.half_close,
-            abort: self.abort,
+            close_first: self.close_after.or(self.close_first_ms),
+            half_close: close == ServerClose::Half,
+            abort: close == ServerClose::Abort,
             no_read: self.no_read,
-            unread_close: self.unread_close,
-            delay: self.delay,
+            unread_close: self.close_unread_after.or(self.unread_close_ms),
+            delay: self.reply_delay.or(self.delay_ms),
             rcvbuf: self.rcvbuf,
-            read_delay: self.read_delay,
+            read_delay: self.read_pause.or(self.read_delay_ms),
             idle_timeout: self.idle_timeout,
             exit_after: self.exit_after,
             quiet: self.quiet,
@@ -989,6 +1052,13 @@ impl ServerArgs {
 /// `synack echo server`: serve until Ctrl-C (or --exit-after), then print totals.
 pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
     let opts = args.options();
+    if opts.half_close && !opts.reads() {
+        return Err(EchoError::InvalidOptions(
+            "--close half cannot go with --no-read or --close-unread-after: a server that \
+             never reads never sees the client's FIN"
+                .into(),
+        ));
+    }
     // Each client is a file descriptor, and the soft limit is often 1024.
     let fd_limit = sockopt::raise_fd_limit();
     let server = Server::bind(&opts)?;

@@ -16,7 +16,8 @@ use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 /// TCP keepalive timers: probe after `idle` without traffic, then every `interval`, and
 /// give up (the kernel resets the connection) after `count` unanswered probes.
 ///
-/// Parsed from `IDLE,INTERVAL,COUNT` in seconds, as `--keepalive 5,1,3`.
+/// Parsed from `IDLE,INTERVAL,COUNT`, durations in whole seconds with or without a unit,
+/// as `--keepalive 5s,1s,3` or `--keepalive 5,1,3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
     /// TCP_KEEPIDLE: idle time before the first probe.
@@ -36,17 +37,27 @@ impl FromStr for Keepalive {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let usage =
-            || format!("--keepalive wants IDLE,INTERVAL,COUNT in seconds, e.g. 5,1,3 (got {s:?})");
+        let usage = || {
+            format!(
+                "--keepalive wants IDLE,INTERVAL,COUNT, e.g. 5s,1s,3 (a bare number is \
+                 seconds; got {s:?})"
+            )
+        };
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         let [idle, interval, count] = parts[..] else {
             return Err(usage());
         };
+        // The kernel counts keep-alive timers in whole seconds.
         let secs = |v: &str, what: &str| -> Result<Duration, String> {
-            match v.parse::<u64>() {
-                Ok(n) if (1..=MAX_KEEPALIVE_SECS).contains(&n) => Ok(Duration::from_secs(n)),
+            match super::parse_duration(v) {
+                Ok(d)
+                    if d.subsec_nanos() == 0 && (1..=MAX_KEEPALIVE_SECS).contains(&d.as_secs()) =>
+                {
+                    Ok(d)
+                }
                 _ => Err(format!(
-                    "{}: {what} must be 1 to {MAX_KEEPALIVE_SECS} seconds",
+                    "{}: {what} must be whole seconds, 1 to {MAX_KEEPALIVE_SECS} (the kernel \
+                     counts keep-alive timers in seconds)",
                     usage()
                 )),
             }

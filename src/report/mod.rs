@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 
 use synack_core::decode::Timestamp;
-use synack_core::track::{Connection, Ending, Event, Facts, Side, TcpState};
+use synack_core::track::{Connection, Ending, Event, Facts, Side};
 use synack_core::Packet;
 
 use crate::app::{self, Outcome};
@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::views::diagram::{Ladder, Rows};
 use crate::views::graph::{self, Flows};
 use crate::views::picture::seconds;
-use crate::views::table::ConnRow;
+use crate::views::table::{self, Clock};
 use crate::views::time::{time_of_day_ms, TimeFormat};
 use crate::views::{svg, words, RunEnd, View};
 
@@ -69,13 +69,15 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "SECS", default_value_t = 7500.0)]
     pub(crate) idle_timeout: f64,
 
-    /// Track at most this many connections at once
-    #[arg(long, value_name = "N", default_value_t = 300_000)]
+    /// Track at most this many connections at once (TIME_WAIT included; about
+    /// 2 KB each); the least recently active are dropped, and counted
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub(crate) max_connections: usize,
 }
 
-/// Rows of a ladder kept for the step-through.
-const STEP_ROWS: usize = 400;
+/// Rows kept at each end of a ladder for the step-through; those between
+/// are folded into one step that says how many.
+const STEP_ROWS: usize = 200;
 
 /// `synack report`.
 pub(crate) fn run(args: ReportArgs, err: &mut impl Write) -> Result<Outcome> {
@@ -102,30 +104,35 @@ fn report_to(args: ReportArgs, path: Option<String>, err: &mut impl Write) -> Re
         absolute: false,
         count: None,
         number: false,
-        time: TimeFormat::Local,
+        time: Some(TimeFormat::Local),
         nano: false,
         json: false,
         summary: false,
+        zeek: false,
         view: ViewKind::Lines,
         output: None,
         conn: None,
+        only: None,
+        no_options: false,
         ascii: false,
         why: false,
         time_wait: args.time_wait,
         idle_timeout: args.idle_timeout,
         max_connections: args.max_connections,
         numeric: 0,
+        tcpdump: Default::default(),
     };
     let cfg = ReadArgs {
         files: Vec::new(),
         args: args.args.clone(),
+        write: None,
         output,
     }
     .validate()
     .map_err(|e| Error::Usage(e.0))?;
     let time_wait_ns = (args.time_wait.max(0.0) * 1e9) as i128;
     let view = ReportView::new(args.details, time_wait_ns, files);
-    let out = app::output(path.as_deref())?;
+    let out = app::document(path.as_deref())?;
     app::read_with(&cfg, vec![Box::new(view)], out, err)
 }
 
@@ -167,6 +174,8 @@ struct ReportView {
     chosen: BinaryHeap<Reverse<Score>>,
     max_details: usize,
     problems: usize,
+    /// Times in the table as `synack read --summary` writes them.
+    clock: Clock,
 }
 
 impl ReportView {
@@ -181,6 +190,7 @@ impl ReportView {
             chosen: BinaryHeap::new(),
             max_details,
             problems: 0,
+            clock: Clock::new(TimeFormat::Local, false),
         }
     }
 
@@ -214,7 +224,7 @@ impl ReportView {
             "ladder": ladder_svg,
             "graphs": graphs,
             "steps": steps(&ladder),
-            "more": ladder.dropped,
+            "more": ladder.folded,
         });
         self.details.insert(c.id(), d.to_string());
         self.chosen.push(Reverse(score));
@@ -230,32 +240,29 @@ impl ReportView {
 /// The step-through: one step per ladder row.
 fn steps(l: &Ladder) -> Vec<Value> {
     let mut prev = l.initial;
+    let clock = |ts| time_of_day_ms(ts);
     l.rows
         .iter()
         .map(|r| {
+            // A segment's whole path; another row (an event, the fold) says
+            // where each side stands, and the change since the row before.
             let path = |i: usize| -> String {
-                match (r.from, r.states[i]) {
-                    (Some(_), _) => r.paths[i]
+                let now = r.paths[i].after();
+                match r.from {
+                    Some(_) => r.paths[i]
                         .states()
                         .iter()
                         .map(|s| s.name())
                         .collect::<Vec<_>>()
                         .join("→"),
-                    (None, Some(now)) => format!("{}→{}", prev[i].name(), now.name()),
-                    (None, None) => prev[i].name().to_string(),
+                    None if now != prev[i] => format!("{}→{}", prev[i].name(), now.name()),
+                    None => now.name().to_string(),
                 }
             };
             let (cs, ss) = (path(0), path(1));
             let mut line = Vec::new();
             words::write_states(&mut line, &r.paths, r.corrected, r.assumed);
-            let after = |i: usize| -> TcpState {
-                match (r.from, r.states[i]) {
-                    (Some(_), _) => r.paths[i].after(),
-                    (None, Some(now)) => now,
-                    (None, None) => prev[i],
-                }
-            };
-            prev = [after(0), after(1)];
+            prev = [r.paths[0].after(), r.paths[1].after()];
             json!({
                 "f": r.frame,
                 "t": seconds(r.ts.nanos_since(l.first_ts)),
@@ -264,7 +271,7 @@ fn steps(l: &Ladder) -> Vec<Value> {
                 "cs": cs,
                 "ss": ss,
                 "st": String::from_utf8_lossy(&line),
-                "n": r.notes.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+                "n": r.notes.iter().map(|n| n.words(&clock)).collect::<Vec<_>>(),
                 "w": r.whys,
             })
         })
@@ -273,6 +280,7 @@ fn steps(l: &Ladder) -> Vec<Value> {
 
 impl View for ReportView {
     fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
+        self.clock.pass(p.frame.ts);
         self.ladders.packet(p);
         self.flows.packet(p);
         Ok(())
@@ -289,7 +297,7 @@ impl View for ReportView {
         }
         let ladder = self.ladders.take(c.id());
         self.choose(c, f, ladder);
-        let r = ConnRow::of(c, f);
+        let r = table::row_of(c, f, &mut self.clock);
         let holder = match f.time_wait_holders() {
             (true, true) => "both",
             (true, false) => "client",
@@ -301,27 +309,27 @@ impl View for ReportView {
         let (bc, bs) = (c.client().bytes(), c.server().bytes());
         // The column order is the page script's (report.js: COLS).
         let row = json!([
-            r.id,
-            r.client,
-            r.server,
+            c.id(),
+            r[table::CLIENT],
+            r[table::SERVER],
             0.0,
             f.duration_ns as f64 / 1e9,
-            r.duration,
-            r.packets,
+            r[table::DURATION],
+            r[table::PACKETS],
             pc + ps,
-            r.bytes,
+            r[table::BYTES],
             bc + bs,
-            r.rtt,
+            r[table::RTT],
             c.handshake().rtt_ns(),
-            r.close,
+            r[table::CLOSE],
             ending_class(f),
-            r.time_wait,
+            r[table::TIME_WAIT],
             holder,
             f.retransmissions,
-            r.zero_window,
-            r.zeek,
+            r[table::ZERO_WINDOW],
+            r[table::ZEEK],
             0,
-            r.keepalive,
+            r[table::KEEPALIVE],
         ]);
         self.rows.push((start, row));
         Ok(())

@@ -30,12 +30,16 @@ use synack_core::decode::Timestamp;
 use synack_core::track::{Analysis, Connection, Event, EventKind, Evidence, Facts, Side};
 use synack_core::Packet;
 
+use super::charset;
 use super::picture::{esc, num, open_svg, tick_label, ticks, Picture, Stack};
 use super::words::{self, duration};
 use super::{RunEnd, View};
 
 /// Segments kept per connection; past this the rest are counted.
 const MAX_SEGMENTS: usize = 2_000_000;
+/// Connections gathered at once, at most, as the ladders' collector: more
+/// open connections are not drawn (and counted), so memory stays bounded.
+const MAX_OPEN: usize = 5_000;
 /// Marks drawn one by one (with their frame) before they merge per column.
 const MAX_SINGLE_MARKS: usize = 4_000;
 
@@ -65,7 +69,12 @@ impl View for GraphView {
         Ok(())
     }
 
+    fn forget(&mut self, conn: u64) {
+        self.flows.take(conn);
+    }
+
     fn finish(&mut self, _end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.stack.not_drawn(self.flows.not_drawn);
         self.stack.write(out)
     }
 }
@@ -129,6 +138,10 @@ fn unwrap(near: u64, v: u32) -> u64 {
 #[derive(Default)]
 pub(crate) struct Flows {
     live: FxHashMap<u64, Flow>,
+    /// Connections not drawn because MAX_OPEN were being gathered.
+    skipped: FxHashSet<u64>,
+    /// How many connections went undrawn, in all.
+    pub(crate) not_drawn: u64,
 }
 
 impl Flows {
@@ -136,6 +149,13 @@ impl Flows {
         let (Some(seg), Some(obs)) = (p.segment, p.observation) else {
             return;
         };
+        if !self.live.contains_key(&obs.conn) && self.live.len() >= MAX_OPEN {
+            self.skipped.insert(obs.conn);
+            return;
+        }
+        if self.skipped.contains(&obs.conn) {
+            return;
+        }
         let flow = self.live.entry(obs.conn).or_insert_with(|| {
             let (client, server) = match obs.side {
                 Side::Client => (seg.src, seg.dst),
@@ -209,6 +229,9 @@ impl Flows {
     }
 
     pub(crate) fn take(&mut self, conn: u64) -> Option<Flow> {
+        if self.skipped.remove(&conn) {
+            self.not_drawn += 1;
+        }
         self.live.remove(&conn)
     }
 }
@@ -487,9 +510,9 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     let _ = write!(
         s,
         "<title>{}</title>",
-        esc(&format!(
+        esc(&charset::text(format!(
             "#{id} {who} {from} → {peer_name} {to}: time-sequence graph"
-        ))
+        )))
     );
     let _ = write!(
         s,
@@ -500,7 +523,9 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     let _ = write!(
         s,
         r##"<text x="8" y="22" font-size="15" font-weight="bold">{}</text><text x="8" y="39" font-size="10.5" fill="#555">{}</text>"##,
-        esc(&format!("#{id}  {who} {from} → {peer_name} {to}: time-sequence graph")),
+        esc(&charset::text(format!(
+            "#{id}  {who} {from} → {peer_name} {to}: time-sequence graph"
+        ))),
         esc(&format!(
             "Bytes the {who} sent (relative sequence numbers, up) over time (across); the {peer_name}'s ACKs, receive window and SACK blocks. Marks on one pixel column are merged."
         ))
@@ -960,10 +985,10 @@ fn rtt_panel(
         num(RTT_TOP - 8.0),
         num(X0 + 36.0),
         num(RTT_TOP - 8.0),
-        esc(&format!(
+        esc(&charset::text(format!(
             "from the capture point to the {peer} and back, {method}; {} samples",
             samples.len()
-        ))
+        )))
     );
     axes(s, RTT_TOP, RTT_BOTTOM, t_ticks, t_end_s);
     let top = samples.iter().map(|v| v.1).max().unwrap_or(0).max(1) as f64 * 1.1;

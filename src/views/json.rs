@@ -7,9 +7,12 @@
 use std::fmt::Display;
 use std::io::{self, Write};
 
+use synack_core::decode::checksum::{self, Verdict};
 use synack_core::decode::link::{LinkKind, NetProto};
+use synack_core::decode::net::ipv4_flag;
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Network, Timestamp, Transport};
+use synack_core::pressure::{linux_ephemeral_port_count, PressureFacts, LINUX_EPHEMERAL_PORTS};
 use synack_core::track::{
     Analysis, CloseVariant, Connection, Endpoint, Event, EventKind, Facts, Side,
 };
@@ -88,8 +91,30 @@ impl<'a> Obj<'a> {
 }
 
 pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
+    escape_as(out, s, super::charset::ascii());
+}
+
+/// A JSON string; with `ascii`, the same string with `\uXXXX` escapes
+/// for what is not ASCII (a reader gets the same text back).
+fn escape_as(out: &mut Vec<u8>, s: &str, ascii: bool) {
     // serde_json's escaping is the reference; writing into a Vec cannot fail.
+    let start = out.len();
     let _ = serde_json::to_writer(&mut *out, s);
+    if !ascii || out[start..].is_ascii() {
+        return;
+    }
+    let text = String::from_utf8_lossy(&out[start..]).into_owned();
+    out.truncate(start);
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
 }
 
 /// JSON Lines: packet records (unless only connections are wanted), event
@@ -99,14 +124,27 @@ pub(crate) struct JsonView {
     buf: Vec<u8>,
     /// `--summary --json`: connection records and the summary only.
     packets: bool,
+    extras: Extras,
+}
+
+/// What packet records carry beyond the contract's fields, when asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extras {
+    /// `-v`: the IP header's other fields and the checksums checked.
+    pub(crate) verbose: bool,
+    /// `-x`, `-X`, `-A`: `payload_hex`, the TCP payload captured.
+    pub(crate) payload_hex: bool,
+    /// Doubled (`-XX`): `frame_hex`, every byte captured.
+    pub(crate) frame_hex: bool,
 }
 
 impl JsonView {
-    pub(crate) fn new(packets: bool) -> JsonView {
+    pub(crate) fn new(packets: bool, extras: Extras) -> JsonView {
         JsonView {
             time: Rfc3339::new(),
             buf: Vec::with_capacity(1024),
             packets,
+            extras,
         }
     }
 }
@@ -119,6 +157,7 @@ impl View for JsonView {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         packet_fields(&mut o, p, &mut self.time);
+        extra_fields(&mut o, p, self.extras);
         o.end();
         self.buf.push(b'\n');
         out.write_all(&self.buf)
@@ -175,6 +214,7 @@ impl View for JsonView {
                 .num("if_dropped", k.if_dropped);
             ko.end();
         }
+        write_pressure(&mut o, end.pressure, &mut self.time);
         for s in end.sections {
             s.write_json(&mut o);
         }
@@ -191,6 +231,117 @@ impl View for JsonView {
         self.buf.push(b'\n');
         out.write_all(&self.buf)
     }
+}
+
+/// Entries of each pressure list written out; the rest are counted in `more`.
+const PRESSURE_LISTED: usize = 100;
+
+fn opt_ts_field(o: &mut Obj<'_>, k: &str, ts: Option<Timestamp>, time: &mut Rfc3339) {
+    match ts {
+        Some(ts) => ts_field(o, k, ts, time),
+        None => {
+            o.null(k);
+        }
+    }
+}
+
+/// A JSON array of objects, one per item, each written by `f`.
+fn array<T>(o: &mut Obj<'_>, k: &str, items: &[T], mut f: impl FnMut(&mut Obj<'_>, &T)) {
+    let out = o.key(k);
+    out.push(b'[');
+    for (i, item) in items.iter().take(PRESSURE_LISTED).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut io = Obj::new(out);
+        f(&mut io, item);
+        io.end();
+    }
+    out.push(b']');
+}
+
+/// The summary's `pressure` object (see `synack_core::pressure`).
+fn write_pressure(o: &mut Obj<'_>, p: &PressureFacts, time: &mut Rfc3339) {
+    let out = o.key("pressure");
+    let mut po = Obj::new(out);
+    po.num("span_ms", p.span_ns / 1_000_000);
+    {
+        let out = po.key("ephemeral_default");
+        let mut eo = Obj::new(out);
+        eo.num("first", LINUX_EPHEMERAL_PORTS.0)
+            .num("last", LINUX_EPHEMERAL_PORTS.1)
+            .num("ports", linux_ephemeral_port_count());
+        eo.end();
+    }
+    array(&mut po, "time_wait", &p.time_wait, |ho, h| {
+        ho.plain("host", h.host).num("peak", h.peak);
+        ts_field(ho, "at", h.at, time);
+        ho.num("peak_as_server", h.peak_as_server)
+            .num("peak_as_client", h.peak_as_client)
+            .num("entered", h.entered);
+    });
+    array(&mut po, "servers", &p.servers, |so, s| {
+        so.plain("server", s.server)
+            .num("attempts", s.attempts)
+            .num("handshakes", s.handshakes)
+            .num("half_open_peak", s.half_open_peak);
+        opt_ts_field(so, "half_open_at", s.half_open_at, time);
+        so.num("synacks_unanswered", s.synacks_unanswered)
+            .num("synacks_resent", s.synacks_resent)
+            .num("synacks_stateless", s.synacks_stateless)
+            .num("syns_unanswered", s.syns_unanswered)
+            .num("syn_segments_unanswered", s.syn_segments_unanswered)
+            .bool(
+                "syns_dropped_while_listening",
+                s.dropped_syns_while_listening(),
+            )
+            .num("sources", s.sources)
+            .bool("sources_capped", s.sources_capped)
+            .num("peak_syn_rate", s.peak_syn_rate);
+        opt_ts_field(so, "peak_syn_rate_at", s.peak_syn_rate_at, time);
+        so.bool("syn_flood", s.flood());
+    });
+    array(&mut po, "clients", &p.clients, |co, c| {
+        co.plain("host", c.host)
+            .num("connections", c.connections)
+            .num("peak_ports", c.peak_ports);
+        ts_field(co, "at", c.at, time);
+        let share = (c.share_of_default_range() * 100.0).round() / 100.0;
+        let out = co.key("share_of_default_range_pct");
+        let _ = write!(out, "{share}");
+        co.num("reused_within_span", c.reused_within_span);
+    });
+    {
+        let out = po.key("syn_flood");
+        out.push(b'[');
+        for (i, s) in p.floods().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = write!(out, "\"{}\"", s.server);
+        }
+        out.push(b']');
+    }
+    po.num("port_reuse", p.port_reuse)
+        .num("port_reuse_in_time_wait", p.port_reuse_in_time_wait);
+    {
+        let out = po.key("capped");
+        let mut co = Obj::new(out);
+        co.num("hosts", p.capped.hosts)
+            .num("servers", p.capped.servers)
+            .num("client_ports", p.capped.client_ports);
+        co.end();
+    }
+    {
+        let out = po.key("more");
+        let mut mo = Obj::new(out);
+        let over = |n: usize| n.saturating_sub(PRESSURE_LISTED);
+        mo.num("time_wait", over(p.time_wait.len()))
+            .num("servers", over(p.servers.len()))
+            .num("clients", over(p.clients.len()));
+        mo.end();
+    }
+    po.end();
 }
 
 fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
@@ -395,6 +546,77 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
     }
 }
 
+/// `-v`: `tos`, `ip_length` (the length field as sent), `ip_flags` and
+/// `ip_checksum`/`ip_checksum_ok` (IPv4), `flow_label` (IPv6),
+/// `tcp_checksum`/`tcp_checksum_ok` (null when not judged, with
+/// `tcp_checksum_unverified` saying why: `offload` or `incomplete`).
+/// `-x`/`-X`/`-A`: `payload_hex`; doubled: `frame_hex`.
+fn extra_fields(o: &mut Obj<'_>, rec: &Packet<'_>, extras: Extras) {
+    let d = rec.decoded;
+    if let (true, Network::Ip(ip)) = (extras.verbose, &d.network) {
+        o.num("tos", ip.tos).num("ip_length", ip.length_field);
+        let checks = checksum::check(d, rec.frame.data);
+        if ip.version == 4 {
+            let out = o.key("ip_flags");
+            out.push(b'[');
+            let mut first = true;
+            for (bit, name) in [
+                (ipv4_flag::DF, "DF"),
+                (ipv4_flag::MF, "MF"),
+                (ipv4_flag::RESERVED, "reserved"),
+            ] {
+                if ip.flags & bit != 0 {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    let _ = write!(out, "\"{name}\"");
+                }
+            }
+            out.push(b']');
+        } else {
+            o.num("flow_label", ip.flow_label);
+        }
+        let keys = [
+            ("ip_checksum", "ip_checksum_ok", "ip_checksum_unverified"),
+            ("tcp_checksum", "tcp_checksum_ok", "tcp_checksum_unverified"),
+        ];
+        for ((field, ok, why), check) in keys.into_iter().zip([checks.ip, checks.tcp]) {
+            let Some(c) = check else { continue };
+            o.num(field, c.field);
+            match c.verdict {
+                Verdict::Correct => o.bool(ok, true),
+                Verdict::Incorrect { .. } => o.bool(ok, false),
+                Verdict::Offload => o.null(ok).plain(why, "offload"),
+                Verdict::Incomplete => o.null(ok).plain(why, "incomplete"),
+            };
+        }
+    }
+    if extras.payload_hex {
+        if let Transport::Tcp(tcp) = &d.transport {
+            let out = o.key("payload_hex");
+            out.push(b'"');
+            hex_into(out, tcp.payload);
+            out.push(b'"');
+        }
+    }
+    if extras.frame_hex {
+        let out = o.key("frame_hex");
+        out.push(b'"');
+        hex_into(out, rec.frame.data);
+        out.push(b'"');
+    }
+}
+
+fn hex_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+}
+
 fn option_json(out: &mut Vec<u8>, opt: &TcpOption<'_>) {
     let mut o = Obj::new(out);
     match *opt {
@@ -522,6 +744,12 @@ fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
         }
         EventKind::EcnSetup { mode } => {
             o.plain("mode", mode.name());
+        }
+        EventKind::TimeWentBack { ns } => {
+            o.num("back_ns", ns);
+        }
+        EventKind::WindowScaleClamped { shift } => {
+            o.num("shift", shift);
         }
         EventKind::Analysis { what, evidence } => {
             if what == Analysis::DuplicateAck {
@@ -691,4 +919,31 @@ fn connection_fields(o: &mut Obj<'_>, c: &Connection, f: &Facts, time: &mut Rfc3
     o.plain("conn_state", f.conn_state.name())
         .text("history", c.history())
         .plain("ended_by", f.retired.name());
+    // Added with Zeek's conn.log: the flow hash other tools log, IP bytes
+    // and bytes the capture missed, per side.
+    o.text("community_id", &c.community_id().text());
+    per_side(o, "ip_bytes", c, |e| e.ip_bytes());
+    per_side(o, "missed_bytes", c, |e| e.missed_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_json_escapes_what_is_not_ascii_and_reads_back_the_same() {
+        let text = "38 µs → ok 🙂 \"q\"";
+        let mut out = Vec::new();
+        escape_as(&mut out, text, true);
+        assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
+        assert!(String::from_utf8_lossy(&out).contains("\\u00b5"));
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, text);
+        let mut utf8 = Vec::new();
+        escape_as(&mut utf8, text, false);
+        assert_eq!(
+            String::from_utf8(utf8).unwrap(),
+            "\"38 µs → ok 🙂 \\\"q\\\"\""
+        );
+    }
 }

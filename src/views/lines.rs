@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use synack_core::decode::checksum::{self, Checksums};
 use synack_core::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
 use synack_core::decode::net::{Arp, Ecn, Ip};
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
@@ -12,8 +13,9 @@ use synack_core::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
 use synack_core::track::Event;
 use synack_core::Packet;
 
+use super::dump::{self, Dump};
 use super::time::{TimeFormat, TimeWriter};
-use super::{words, RunEnd, View};
+use super::{charset, verbose, words, RunEnd, View};
 
 /// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,6 +32,12 @@ pub(crate) struct LineOptions {
     pub(crate) why: bool,
     /// 2MSL, for explanations.
     pub(crate) time_wait_ns: i128,
+    /// `-v`: the IP header in parentheses and the checksums checked, as tcpdump -v.
+    pub(crate) verbose: bool,
+    /// `-x`, `-X`, `-A`: the frame's bytes after its line.
+    pub(crate) dump: Option<Dump>,
+    /// `--no-options`: leave the TCP options out (narrow terminals, teaching).
+    pub(crate) no_options: bool,
 }
 
 /// One line per frame, tcpdump-style, then what synack found in it.
@@ -37,6 +45,44 @@ pub(crate) struct LinesView {
     opts: LineOptions,
     time: TimeWriter,
     buf: Vec<u8>,
+    ifnames: IfNames,
+}
+
+/// Interface names by index, for LINUX_SLL2 captures: this machine's names,
+/// as tcpdump shows them (`lo`, not `ifindex 1`); asked once per index.
+#[derive(Default)]
+struct IfNames(rustc_hash::FxHashMap<u32, Option<String>>);
+
+impl IfNames {
+    fn get(&mut self, index: u32) -> Option<&str> {
+        self.0
+            .entry(index)
+            .or_insert_with(|| {
+                let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+                // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes,
+                // NUL-terminated, into `buf`, or returns NULL.
+                let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+                if p.is_null() {
+                    return None;
+                }
+                // SAFETY: on success `buf` holds a NUL-terminated name.
+                let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+                Some(super::words::escaped(&name.to_string_lossy()).into_owned())
+            })
+            .as_deref()
+    }
+
+    /// `lo   ` (padded as tcpdump pads it), or `ifindex N` when this
+    /// machine has no interface with that index.
+    fn write(&mut self, out: &mut Vec<u8>, index: Option<u32>) -> io::Result<()> {
+        let Some(i) = index else {
+            return Ok(());
+        };
+        match self.get(i) {
+            Some(name) => write!(out, "{name:<5} "),
+            None => write!(out, "ifindex {i} "),
+        }
+    }
 }
 
 impl View for LinesView {
@@ -61,6 +107,7 @@ impl LinesView {
             opts,
             time: TimeWriter::new(opts.time, opts.nano),
             buf: Vec::with_capacity(512),
+            ifnames: IfNames::default(),
         }
     }
 
@@ -79,20 +126,29 @@ impl LinesView {
         }
         let d = rec.decoded;
         if let Some(link) = &d.link {
+            if link.kind == LinkKind::LinuxSll2 {
+                // tcpdump shows the interface and direction for `-i any` captures.
+                self.ifnames.write(out, link.ifindex)?;
+            }
             if self.opts.link_header {
                 link_header(out, link, rec.frame.wire_len)?;
             } else if link.kind == LinkKind::LinuxSll2 {
-                // tcpdump shows the interface and direction for `-i any` captures.
                 write!(
                     out,
-                    "ifindex {} {} ",
-                    link.ifindex.unwrap_or(0),
+                    "{:<3} ",
                     sll_pkttype_name(link.pkttype.unwrap_or(0xff))
                 )?;
             }
         }
         match &d.network {
-            Network::Ip(ip) => ip_line(out, ip, &d.transport, rec, self.opts.absolute)?,
+            Network::Ip(ip) => {
+                let checks = if self.opts.verbose {
+                    checksum::check(d, rec.frame.data)
+                } else {
+                    Checksums::default()
+                };
+                ip_line(out, ip, &d.transport, rec, &self.opts, &checks)?;
+            }
             Network::Arp(arp) => arp_line(out, arp)?,
             Network::Other(proto) => other_line(out, *proto, rec.frame.wire_len)?,
             Network::None => {}
@@ -113,7 +169,7 @@ impl LinesView {
             )?;
         }
         if let Some(obs) = rec.observation {
-            write!(out, " | #{}", obs.conn)?;
+            out.extend_from_slice(b" | ");
             let time = &self.time;
             let clock = |ts| time.point(ts);
             // --why speaks in the line's numbers: relative unless -S.
@@ -125,19 +181,17 @@ impl LinesView {
                     peer: obs.peer_seq_base,
                 }
             };
-            for e in rec.events {
-                out.push(b' ');
-                out.extend_from_slice(words::label(e, &clock).as_bytes());
-                if self.opts.why {
-                    let why = words::why(e, self.opts.time_wait_ns, bases);
-                    write!(out, " [why: {why}]")?;
-                }
-                out.extend_from_slice(" ·".as_bytes());
-            }
-            out.push(b' ');
-            words::write_states(out, &obs.paths, obs.corrected, obs.assumed);
+            let time_wait_ns = self.opts.time_wait_ns;
+            let why = |e: &Event| words::why(e, time_wait_ns, bases);
+            let why: Option<&dyn Fn(&Event) -> String> = self.opts.why.then_some(&why);
+            words::write_annotation(out, obs, rec.events, &clock, why);
         }
         out.push(b'\n');
+        if let Some(d) = self.opts.dump {
+            let link_len = rec.decoded.link.map(|l| l.header_len);
+            dump::write(out, d, rec.frame.data, link_len);
+        }
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 
@@ -161,6 +215,7 @@ impl LinesView {
             write!(out, " [why: {why}]")?;
         }
         out.push(b'\n');
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 }
@@ -199,10 +254,16 @@ fn link_header(out: &mut Vec<u8>, link: &Link, wire_len: u32) -> io::Result<()> 
             }
         }
         LinkKind::LinuxSll | LinkKind::LinuxSll2 => {
+            // tcpdump's order: direction, then the index (after the name).
+            let dir = sll_pkttype_name(link.pkttype.unwrap_or(0xff));
+            if link.kind == LinkKind::LinuxSll2 {
+                write!(out, "{dir:<3} ")?;
+            } else {
+                write!(out, "{dir} ")?;
+            }
             if let Some(i) = link.ifindex {
                 write!(out, "ifindex {i} ")?;
             }
-            write!(out, "{} ", sll_pkttype_name(link.pkttype.unwrap_or(0xff)))?;
             if let Some(s) = link.src_mac {
                 write!(out, "{s} ")?;
             }
@@ -232,11 +293,17 @@ fn ip_line(
     ip: &Ip,
     transport: &Transport<'_>,
     rec: &Packet<'_>,
-    absolute: bool,
+    opts: &LineOptions,
+    checks: &Checksums,
 ) -> io::Result<()> {
     out.extend_from_slice(if ip.version == 4 { b"IP " } else { b"IP6 " });
+    if opts.verbose {
+        let link_len = rec.decoded.link.map_or(0, |l| l.header_len);
+        let packet = rec.frame.data.get(link_len..).unwrap_or(&[]);
+        verbose::write_ip(out, ip, packet, checks)?;
+    }
     match transport {
-        Transport::Tcp(tcp) => tcp_line(out, ip, tcp, rec, absolute)?,
+        Transport::Tcp(tcp) => tcp_line(out, ip, tcp, rec, opts, checks)?,
         Transport::Udp(u) => udp_line(out, ip, u)?,
         Transport::Icmp(i) => {
             write!(out, "{} > {}: ", ip.src, ip.dst)?;
@@ -418,8 +485,10 @@ fn tcp_line(
     ip: &Ip,
     tcp: &Tcp<'_>,
     rec: &Packet<'_>,
-    absolute: bool,
+    opts: &LineOptions,
+    checks: &Checksums,
 ) -> io::Result<()> {
+    let absolute = opts.absolute;
     let h = &tcp.header;
     write_endpoint(out, ip.src, h.src_port())?;
     out.extend_from_slice(b" > ");
@@ -432,6 +501,9 @@ fn tcp_line(
         return Ok(());
     };
     write_flags(out, flags16);
+    if let Some(c) = checks.tcp {
+        verbose::write_tcp_checksum(out, &c)?;
+    }
     let obs = if absolute { None } else { rec.observation };
     let seq = h.seq().unwrap_or_default();
     out.extend_from_slice(b", seq ");
@@ -464,7 +536,7 @@ fn tcp_line(
             num(out, u);
         }
     }
-    if !h.option_bytes().is_empty() || h.options_truncated() {
+    if !opts.no_options && (!h.option_bytes().is_empty() || h.options_truncated()) {
         out.extend_from_slice(b", options [");
         let sack_base = obs.and_then(|o| o.peer_seq_base);
         let mut first = true;
@@ -480,9 +552,9 @@ fn tcp_line(
     out.extend_from_slice(b", length ");
     num(out, tcp.payload_len);
     // The IP ECN codepoint, where the packet is ECN-capable (tcpdump shows
-    // it only with -v, inside the IP header's parentheses).
+    // it only with -v, inside the IP header's parentheses, as -v does here).
     let ecn = ip.ecn();
-    if ecn != Ecn::NotEct {
+    if ecn != Ecn::NotEct && !opts.verbose {
         out.extend_from_slice(b", ");
         out.extend_from_slice(ecn.name().as_bytes());
     }

@@ -10,7 +10,7 @@ use synack_core::Packet;
 
 use super::diagram::{Ladder, Rows};
 use super::time::time_of_day_ms;
-use super::{words, RunEnd, View};
+use super::{charset, words, RunEnd, View};
 
 /// `--view mermaid`.
 #[derive(Default)]
@@ -37,7 +37,14 @@ impl View for MermaidView {
         writeln!(out, "{}", mermaid(&ladder, c.id(), &story))
     }
 
-    fn finish(&mut self, _end: &RunEnd<'_>, _out: &mut dyn Write) -> io::Result<()> {
+    fn forget(&mut self, conn: u64) {
+        self.rows.take(conn);
+    }
+
+    fn finish(&mut self, _end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if self.rows.not_drawn > 0 {
+            writeln!(out, "%% {}", words::not_drawn(self.rows.not_drawn))?;
+        }
         Ok(())
     }
 }
@@ -92,8 +99,13 @@ fn mermaid(l: &Ladder, id: u64, story: &str) -> String {
             }
         }
         if !r.notes.is_empty() {
-            let text: Vec<String> = r.notes.iter().map(|(_, s)| mermaid_text(s)).collect();
-            let _ = writeln!(out, "    Note right of S: {}", text.join(" · "));
+            let text: Vec<String> = r
+                .notes
+                .iter()
+                .map(|n| mermaid_text(&n.words(&|ts| time_of_day_ms(ts))))
+                .collect();
+            let sep = if charset::ascii() { " - " } else { " · " };
+            let _ = writeln!(out, "    Note right of S: {}", text.join(sep));
         }
     }
     let _ = writeln!(out, "    Note over C,S: {}", mermaid_text(story));

@@ -6,21 +6,28 @@
 //!
 //! Adding a view is one file here plus one line in `app::views_for`.
 
+pub(crate) mod annotated_pcapng;
+pub(crate) mod charset;
 pub(crate) mod diagram;
+pub(crate) mod dump;
 pub(crate) mod graph;
 pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
 pub(crate) mod mermaid;
+pub(crate) mod only;
 pub(crate) mod picture;
 pub(crate) mod svg;
 pub(crate) mod table;
 pub(crate) mod time;
+pub(crate) mod verbose;
 pub(crate) mod words;
+pub(crate) mod zeek;
 
 use std::io::{self, Write};
 
 use synack_core::counts::CaptureStats;
+use synack_core::pressure::PressureFacts;
 use synack_core::track::{Connection, Event, Facts};
 use synack_core::{Counts, Packet, Sink};
 
@@ -38,6 +45,14 @@ pub(crate) trait View {
     fn connection(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// Live: a connection's exchange is over (each side CLOSED or in
+    /// TIME_WAIT); it retires later, when its timers run out.
+    fn settled(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+    /// A connection retired that a filter (`--only`) leaves out: drop
+    /// whatever was kept for it.
+    fn forget(&mut self, _conn: u64) {}
     /// The run is over.
     fn finish(&mut self, _end: &RunEnd<'_>, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
@@ -53,6 +68,8 @@ pub(crate) struct RunEnd<'a> {
     pub(crate) kernel: Option<CaptureStats>,
     /// Extra reports (the demo's kernel check), in the order given.
     pub(crate) sections: &'a [&'a dyn Section],
+    /// What the capture shows about load on hosts and listeners.
+    pub(crate) pressure: &'a PressureFacts,
 }
 
 /// A report a command adds to the end of a run, worded for people and
@@ -104,6 +121,13 @@ impl Sink for ViewSet<'_> {
         }
         Ok(())
     }
+
+    fn settled(&mut self, c: &Connection, f: &Facts) -> io::Result<()> {
+        for v in self.views.iter_mut() {
+            v.settled(c, f, self.out)?;
+        }
+        Ok(())
+    }
 }
 
 /// `--conn N`: one connection's packets, events and record.
@@ -131,6 +155,15 @@ impl<V: View> View for OnlyConn<V> {
         }
         Ok(())
     }
+    fn settled(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        if c.id() == self.id {
+            self.inner.settled(c, f, out)?;
+        }
+        Ok(())
+    }
+    fn forget(&mut self, conn: u64) {
+        self.inner.forget(conn);
+    }
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.inner.finish(end, out)
     }
@@ -145,12 +178,22 @@ pub(crate) fn write_text_end(
     for s in end.sections {
         s.write_text(out)?;
     }
-    let line = words::summary_line(end.counts, end.kernel);
+    let clock = |ts: synack_core::decode::Timestamp| time::time_of_day_ms(ts);
+    let mut lines: Vec<String> = end
+        .pressure
+        .floods()
+        .map(words::syn_flood_warning)
+        .collect();
+    lines.extend(words::pressure_line(end.pressure, &clock));
+    lines.push(words::summary_line(end.counts, end.kernel));
     writeln!(out)?;
-    match width {
-        Some(w) => writeln!(out, "{}", words::wrap(&line, w)),
-        None => writeln!(out, "{line}"),
+    for line in lines {
+        match width {
+            Some(w) => writeln!(out, "{}", words::wrap(&line, w))?,
+            None => writeln!(out, "{line}")?,
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

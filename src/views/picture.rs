@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::words;
+
 /// The font every picture asks for: DejaVu first (what Debian's browsers
 /// and resvg find), then what any system has.
 pub(crate) const FONT: &str = "DejaVu Sans, Verdana, Arial, sans-serif";
@@ -104,6 +106,8 @@ pub(crate) fn open_svg(out: &mut String, width: f64, height: f64, extra: &str) {
 pub(crate) struct Stack {
     pictures: Vec<Picture>,
     left_out: usize,
+    /// Connections not drawn because too many were open at once.
+    not_drawn: u64,
 }
 
 impl Stack {
@@ -115,6 +119,11 @@ impl Stack {
     /// A connection left out without being drawn.
     pub(crate) fn leave_out(&mut self) {
         self.left_out += 1;
+    }
+
+    /// Connections the collector left out, having too many open at once.
+    pub(crate) fn not_drawn(&mut self, n: u64) {
+        self.not_drawn = n;
     }
 
     /// One connection's pictures, or a note that it was left out when the
@@ -131,10 +140,23 @@ impl Stack {
     /// draw it is still a valid SVG that says so.
     pub(crate) fn write(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let width = self.pictures.iter().map(|p| p.width).fold(400.0, f64::max);
-        let note_h = if self.left_out > 0 || self.pictures.is_empty() {
-            30.0
-        } else {
+        let mut notes = Vec::new();
+        if self.left_out > 0 {
+            notes.push(format!(
+                "{} more connections not drawn (at most {MAX_PICTURES} pictures a document): pick one with --conn N",
+                self.left_out
+            ));
+        }
+        if self.not_drawn > 0 {
+            notes.push(words::not_drawn(self.not_drawn));
+        }
+        if self.pictures.is_empty() && notes.is_empty() {
+            notes.push("no TCP connection to draw".to_string());
+        }
+        let note_h = if notes.is_empty() {
             0.0
+        } else {
+            10.0 + 20.0 * notes.len() as f64
         };
         let height = self.pictures.iter().map(|p| p.height).sum::<f64>() + note_h;
         let mut head = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -147,20 +169,12 @@ impl Stack {
             writeln!(out, "<svg y=\"{}\" {body}", num(y))?;
             y += p.height;
         }
-        if note_h > 0.0 {
-            let text = if self.left_out > 0 {
-                format!(
-                    "{} more connections not drawn (at most {MAX_PICTURES} pictures a document): pick one with --conn N",
-                    self.left_out
-                )
-            } else {
-                "no TCP connection to draw".to_string()
-            };
+        for (i, text) in notes.iter().enumerate() {
             writeln!(
                 out,
                 r##"<text x="8" y="{}" font-size="13" fill="#444">{}</text>"##,
-                num(y + 20.0),
-                esc(&text)
+                num(y + 20.0 + 20.0 * i as f64),
+                esc(text)
             )?;
         }
         writeln!(out, "</svg>")

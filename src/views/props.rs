@@ -28,11 +28,23 @@ fn render(link: LinkKind, data: &[u8], wire_len: u32) {
     };
     for json in [false, true] {
         let mut views: Vec<Box<dyn View>> = vec![if json {
-            Box::new(JsonView::new(true))
+            Box::new(JsonView::new(
+                true,
+                super::json::Extras {
+                    verbose: true,
+                    payload_hex: true,
+                    frame_hex: true,
+                },
+            ))
         } else {
             Box::new(LinesView::new(LineOptions {
                 link_header: true,
                 why: true,
+                verbose: true,
+                dump: Some(super::dump::Dump {
+                    style: super::dump::DumpStyle::HexAscii,
+                    link_header: false,
+                }),
                 ..Default::default()
             }))
         }];
@@ -54,6 +66,13 @@ fn render(link: LinkKind, data: &[u8], wire_len: u32) {
             }
         }
         assert!(text.ends_with('\n'));
+        // Nothing from the frame can drive a terminal: no control byte
+        // but newline and tab (the -X/-A dumps included).
+        assert!(
+            text.bytes()
+                .all(|b| b == b'\n' || b == b'\t' || (b >= 0x20 && b != 0x7f)),
+            "{text:?}"
+        );
     }
 }
 

@@ -24,7 +24,8 @@ use synack_core::decode::Timestamp;
 use synack_core::track::{Connection, Event, Facts, Side, TcpState};
 use synack_core::Packet;
 
-use super::diagram::{Ladder, Row, Rows, Tone};
+use super::charset;
+use super::diagram::{Ladder, Note, Row, Rows, Tone};
 use super::picture::{esc, num, open_svg, seconds, Picture, Stack};
 use super::time::time_of_day_ms;
 use super::words::{self, duration};
@@ -65,7 +66,16 @@ impl View for SvgView {
         Ok(())
     }
 
+    // Live, a ladder is drawn when its connection retires (after TIME_WAIT),
+    // not when its exchange settles: the document is written only at the end
+    // of the run anyway, so there is nothing to gain by drawing it earlier.
+
+    fn forget(&mut self, conn: u64) {
+        self.rows.take(conn);
+    }
+
     fn finish(&mut self, _end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.stack.not_drawn(self.rows.not_drawn);
         self.stack.write(out)
     }
 }
@@ -141,7 +151,11 @@ fn transit(l: &Ladder) -> Transit {
     let mut waiting: [Vec<(u32, Timestamp)>; 2] = [Vec::new(), Vec::new()];
     // The shortest round trip through each side: [client side, server side].
     let mut best: [Option<i128>; 2] = [None, None];
-    for r in &l.rows {
+    for (k, r) in l.rows.iter().enumerate() {
+        if l.fold_row == Some(k) {
+            // Rows were folded here: no round trip is timed across them.
+            waiting = [Vec::new(), Vec::new()];
+        }
         let Some(from) = r.from else { continue };
         let me = usize::from(from == Side::Server);
         let (seq, len, ack) = r.seq;
@@ -186,6 +200,8 @@ enum Gap {
     Shortened,
     /// `FOLD_NS` or more: folded.
     Folded,
+    /// Rows folded here (a long ladder keeps its first and last rows).
+    Rows,
 }
 
 /// Time → y: linear between rows, each row placed by the rules above.
@@ -221,7 +237,10 @@ impl Layout {
                 // Time since the last anchor, less what the rows since used.
                 let (t0, y0) = anchors.last().copied().unwrap_or((0, FIRST_ROW_Y));
                 let g = ts - t0;
-                let h = if !anchor {
+                let h = if l.fold_row == Some(i) {
+                    kind = Gap::Rows;
+                    FOLD_ROW.max(room)
+                } else if !anchor {
                     room
                 } else if g >= FOLD_NS {
                     kind = Gap::Folded;
@@ -333,7 +352,7 @@ fn tone_colour(t: Tone) -> &'static str {
 
 /// An arrow's colour, width and dashes: by flags, then by what its notes say.
 fn arrow_style(r: &Row) -> (&'static str, f64, &'static str) {
-    let worst = r.notes.iter().map(|(t, _)| *t).fold(Tone::Plain, |a, t| {
+    let worst = r.notes.iter().map(Note::tone).fold(Tone::Plain, |a, t| {
         let rank = |t: Tone| match t {
             Tone::Trouble => 2,
             Tone::Probe => 1,
@@ -365,16 +384,21 @@ fn arrow_style(r: &Row) -> (&'static str, f64, &'static str) {
     }
 }
 
-/// The notes of a row as lines that fit the notes column.
+/// The notes of a row as lines that fit the notes column (times of day,
+/// as the story tells them).
 fn note_lines(r: &Row) -> Vec<(Tone, String)> {
-    let joined: String = r
+    let notes: Vec<(Tone, String)> = r
         .notes
+        .iter()
+        .map(|n| (n.tone(), n.words(&|ts| time_of_day_ms(ts))))
+        .collect();
+    let joined: String = notes
         .iter()
         .map(|(_, s)| s.as_str())
         .collect::<Vec<_>>()
-        .join(" · ");
+        .join(if charset::ascii() { " - " } else { " · " });
     if joined.chars().count() <= NOTE_CHARS {
-        let tone = r.notes.first().map_or(Tone::Plain, |n| n.0);
+        let tone = notes.first().map_or(Tone::Plain, |n| n.0);
         return if joined.is_empty() {
             Vec::new()
         } else {
@@ -382,7 +406,7 @@ fn note_lines(r: &Row) -> Vec<(Tone, String)> {
         };
     }
     let mut out = Vec::new();
-    for (t, s) in &r.notes {
+    for (t, s) in &notes {
         for line in words::wrap(s, NOTE_CHARS).lines() {
             out.push((*t, line.to_string()));
         }
@@ -403,7 +427,7 @@ fn path_label(states: &[TcpState]) -> String {
         .iter()
         .map(|s| s.name())
         .collect::<Vec<_>>()
-        .join("→")
+        .join(if charset::ascii() { "->" } else { "→" })
 }
 
 /// Draw one connection's ladder.
@@ -449,7 +473,7 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     let band_bottom = last_y + (EDGE_MAX + 4.0).max(last_notes + 6.0);
     let mut y_end = band_bottom + 24.0;
     let story_lines: Vec<String> = words::wrap(story, 165).lines().map(String::from).collect();
-    let story_y = y_end + if l.dropped > 0 { 18.0 } else { 0.0 };
+    let story_y = y_end;
     y_end = story_y + story_lines.len() as f64 * 16.0;
     let legend_y = y_end + 14.0;
     let height = legend_y + 58.0;
@@ -465,7 +489,10 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     let _ = write!(
         s,
         "<title>{}</title>",
-        esc(&format!("#{id} client {} ⇄ server {}", l.client, l.server))
+        esc(&charset::text(format!(
+            "#{id} client {} ⇄ server {}",
+            l.client, l.server
+        )))
     );
     // Band patterns: one per state style used.
     let mut used: Vec<TcpState> = vec![l.initial[0], l.initial[1]];
@@ -494,10 +521,10 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     let _ = write!(
         s,
         r##"<text x="8" y="22" font-size="15" font-weight="bold" fill="#000">{}</text>"##,
-        esc(&format!(
+        esc(&charset::text(format!(
             "#{id}  client {}  ⇄  server {}",
             l.client, l.server
-        ))
+        )))
     );
     let caption = [
         "Time runs down, linear between rows; rows are at least 24 px apart, a longer gap is shortened (its length written) and one of 1 s or more folded."
@@ -556,6 +583,12 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                 ),
                 None => match r.states[i] {
                     Some(st) => (true, st, st.name().to_string()),
+                    // Where the side stands, when rows folded away moved it.
+                    None if l.fold_row == Some(k) => {
+                        let now = r.paths[i].after();
+                        let band = changes[i].last().map(|c| c.state);
+                        (band != Some(now), now, now.name().to_string())
+                    }
                     None => (false, TcpState::Unknown, String::new()),
                 },
             };
@@ -634,7 +667,12 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                     esc(&duration(gap_ns))
                 );
             }
-            Gap::Folded => {
+            Gap::Folded | Gap::Rows => {
+                let text = if lay.gap[k] == Gap::Rows {
+                    format!("⋮ {} segments folded, {} ⋮", l.folded, duration(gap_ns))
+                } else {
+                    format!("⋮ {} idle ⋮", duration(gap_ns))
+                };
                 let _ = write!(
                     s,
                     r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#eeeeee"/><text class="fold" x="{}" y="{}" font-size="12" text-anchor="middle" fill="#333">{}</text>"##,
@@ -644,7 +682,7 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                     num(18.0),
                     num((CLIENT_X + SERVER_X) / 2.0),
                     num(mid + 4.0),
-                    esc(&format!("⋮ {} idle ⋮", duration(gap_ns)))
+                    esc(&charset::text(text))
                 );
             }
         }
@@ -753,15 +791,6 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
         s.push_str("</g>");
     }
 
-    if l.dropped > 0 {
-        let _ = write!(
-            s,
-            r##"<text x="{}" y="{}" font-size="12" text-anchor="middle" fill="#333">{}</text>"##,
-            num((CLIENT_X + SERVER_X) / 2.0),
-            num(band_bottom + 16.0),
-            esc(&format!("… {} more segments not drawn", l.dropped))
-        );
-    }
     for (i, line) in story_lines.iter().enumerate() {
         let _ = write!(
             s,
@@ -867,14 +896,14 @@ mod tests {
             assumed: false,
             whys: Vec::new(),
         };
-        let l = Ladder {
-            client: "10.0.0.1:1".parse().unwrap(),
-            server: "10.0.0.2:2".parse().unwrap(),
-            initial: [TcpState::Established; 2],
-            first_ts: ts(0),
-            rows: vec![row(0), row(1_000), row(101_000), row(3_000_000_000)],
-            dropped: 0,
-        };
+        let mut l = Ladder::new(
+            "10.0.0.1:1".parse().unwrap(),
+            "10.0.0.2:2".parse().unwrap(),
+            [TcpState::Established; 2],
+            ts(0),
+            60,
+        );
+        l.rows = vec![row(0), row(1_000), row(101_000), row(3_000_000_000)];
         // 1 px per µs: 1 µs is too close (MIN_ROW), 100 µs is 100 px
         // (shortened to MAX_ROW), 3 s is folded.
         let lay = Layout::new(&l, 1e-3, &[0, 0, 0, 0]);

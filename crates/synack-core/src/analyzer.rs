@@ -15,6 +15,7 @@ use crate::counts::Counts;
 use crate::decode::link::LinkKind;
 use crate::decode::{self, Decoded, Frame, Segment, Timestamp};
 use crate::track::connection::add_ns;
+use crate::track::{ConnKey, Retired};
 use crate::track::{
     Connection, Event, Facts, Observation, Revision, StatePath, Tracker, TrackerConfig,
 };
@@ -56,6 +57,14 @@ pub trait Sink {
     fn connection(&mut self, _c: &Connection, _f: &Facts) -> Result<(), Self::Error> {
         Ok(())
     }
+
+    /// A connection's exchange is over (each side CLOSED or in TIME_WAIT),
+    /// after its last packet so far; it retires later, when its timers
+    /// run out. Only with [`AnalyzerConfig::settled`]. The facts are as of
+    /// now (a TIME_WAIT still running).
+    fn settled(&mut self, _c: &Connection, _f: &Facts) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// How long the analyzer may hold packets back waiting for proof.
@@ -91,12 +100,16 @@ pub struct AnalyzerConfig {
     /// `None`: packets are not wanted in order with their proven states
     /// (a summary), so nothing is held back.
     pub lookahead: Option<Lookahead>,
+    /// Tell the sink when a connection's exchange is over ([`Sink::settled`]),
+    /// not only when it retires (live: a person should not wait out 2MSL).
+    pub settled: bool,
 }
 
 impl Default for AnalyzerConfig {
     fn default() -> Self {
         AnalyzerConfig {
             tracker: TrackerConfig::default(),
+            settled: false,
             lookahead: Some(Lookahead::FILE),
         }
     }
@@ -110,6 +123,8 @@ enum Item {
     Event(Event, u64),
     /// A retirement, after the packet numbered `.2`.
     Retired(Box<Connection>, Box<Facts>, u64),
+    /// A connection's exchange ended (key, id), after the packet numbered `.2`.
+    Settled(ConnKey, u64, u64),
 }
 
 struct HeldPacket {
@@ -153,7 +168,9 @@ impl Item {
     fn key(&self) -> (u64, bool) {
         match self {
             Item::Packet(p) => (p.number, false),
-            Item::Event(_, after) | Item::Retired(_, _, after) => (*after, true),
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, _, after) => {
+                (*after, true)
+            }
         }
     }
 }
@@ -259,6 +276,8 @@ pub struct Analyzer {
     tracker: Tracker,
     counts: Counts,
     lookahead: Option<Lookahead>,
+    /// Tell the sink when a connection's exchange is over.
+    settled: bool,
     queue: Queue,
     /// Scratch for the events of the frame in hand.
     events: Vec<Event>,
@@ -279,6 +298,7 @@ impl Analyzer {
             tracker: Tracker::new(cfg.tracker),
             counts: Counts::default(),
             lookahead: cfg.lookahead,
+            settled: cfg.settled,
             queue: Queue::default(),
             events: Vec::new(),
             revisions: Vec::new(),
@@ -297,9 +317,19 @@ impl Analyzer {
         c
     }
 
+    /// What the capture shows so far about load on hosts and listeners.
+    pub fn pressure(&self) -> crate::pressure::PressureFacts {
+        self.tracker.pressure()
+    }
+
     /// The tracker, for looking at live connections.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Packets (and events, retirements) held back waiting for proof.
+    pub fn held_packets(&self) -> usize {
+        self.queue.items.len()
     }
 
     /// One frame captured on a link of kind `link`.
@@ -310,7 +340,8 @@ impl Analyzer {
         sink: &mut S,
     ) -> Result<(), S::Error> {
         let decoded = decode::decode(link, frame.data);
-        self.process(frame, Some(link), 0, decoded, sink)
+        self.process(frame, Some(link), 0, decoded, sink)?;
+        self.take_settled(sink)
     }
 
     /// One frame from an interface whose link type (`dlt`) synack does not
@@ -612,6 +643,24 @@ impl Analyzer {
         Ok(())
     }
 
+    fn take_settled<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        if !self.settled {
+            return Ok(());
+        }
+        let Some((key, id)) = self.tracker.settled() else {
+            return Ok(());
+        };
+        if self.queue.is_empty() {
+            if let Some(c) = self.tracker.connection(&key) {
+                sink.settled(c, &Facts::of(c, Retired::Finished))?;
+            }
+        } else {
+            let after = self.queue.newest_frame;
+            self.queue.push(Item::Settled(key, id, after));
+        }
+        Ok(())
+    }
+
     fn take_retired<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         while let Some((c, why)) = self.tracker.next_retired() {
             let facts = Facts::of(&c, why);
@@ -653,6 +702,12 @@ impl Analyzer {
             match item {
                 Item::Event(e, _) => sink.event(&e)?,
                 Item::Retired(c, f, _) => sink.connection(&c, &f)?,
+                Item::Settled(key, id, _) => {
+                    // Retired meanwhile: its record went (or goes) out instead.
+                    if let Some(c) = self.tracker.connection(&key).filter(|c| c.id == id) {
+                        sink.settled(c, &Facts::of(c, Retired::Finished))?;
+                    }
+                }
                 Item::Packet(p) => {
                     let frame = Frame {
                         number: p.number,

@@ -41,6 +41,9 @@ impl Counts {
             self.cut_by_snaplen += 1;
         }
         match (&d.network, &d.transport) {
+            // A first fragment carries a transport header but not the
+            // whole datagram: it is a fragment first.
+            (Network::Ip(ip), _) if ip.fragment.is_some() => self.fragments += 1,
             (_, Transport::Tcp(_)) => self.tcp += 1,
             (_, Transport::Udp(_)) => self.udp += 1,
             (_, Transport::Icmp(_)) => self.icmp += 1,

@@ -1,6 +1,7 @@
 //! Decode: raw frame bytes → what each layer says. Pure functions over
 //! borrowed bytes, no allocation, never a panic on hostile input.
 
+pub mod checksum;
 pub mod link;
 pub mod net;
 pub mod segment;

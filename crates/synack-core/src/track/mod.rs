@@ -9,6 +9,7 @@
 //! the segment (see [`Revision`]).
 
 pub mod analysis;
+pub mod community_id;
 pub mod connection;
 pub mod endpoint;
 pub mod event;
@@ -25,6 +26,7 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
+use crate::pressure::{Pressure, PressureCaps, PressureFacts};
 pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
@@ -42,6 +44,8 @@ pub struct TrackerConfig {
     pub idle_timeout_ns: i128,
     /// At most this many live connections; the least recently active go first.
     pub max_connections: usize,
+    /// Caps on the pressure counters (see [`crate::pressure`]).
+    pub pressure: PressureCaps,
 }
 
 /// One second in nanoseconds.
@@ -54,7 +58,9 @@ impl Default for TrackerConfig {
             // Longer than Linux's default keepalive idle (7200 s), so a quiet
             // connection kept alive by the kernel is not forgotten between probes.
             idle_timeout_ns: 7500 * SECOND,
-            max_connections: 300_000,
+            // About 2 KB each: 200 MB at the cap.
+            max_connections: 100_000,
+            pressure: PressureCaps::default(),
         }
     }
 }
@@ -208,11 +214,15 @@ pub struct Tracker {
     events: Vec<Event>,
     revisions: Vec<Revision>,
     retired: VecDeque<(Box<Connection>, Retired)>,
+    /// The connection whose exchange the last segment ended, if it did.
+    settled: Option<(ConnKey, u64)>,
     /// After `finish`: the live connections' keys, last id first.
     closing: Vec<ConnKey>,
     evicted_idle: u64,
     evicted_cap: u64,
     time_went_back: u64,
+    /// Load on hosts and listeners, fed at every state change.
+    pressure: Pressure,
 }
 
 impl Default for Tracker {
@@ -234,11 +244,19 @@ impl Tracker {
             events: Vec::new(),
             revisions: Vec::new(),
             retired: VecDeque::new(),
+            settled: None,
             closing: Vec::new(),
             evicted_idle: 0,
             evicted_cap: 0,
             time_went_back: 0,
+            pressure: Pressure::new(cfg.time_wait_ns, cfg.pressure),
         }
+    }
+
+    /// What the capture shows so far about load: TIME_WAIT per host,
+    /// half-open connections per server, client port use.
+    pub fn pressure(&self) -> PressureFacts {
+        self.pressure.facts()
     }
 
     /// The configuration it runs with.
@@ -257,9 +275,15 @@ impl Tracker {
         &self.revisions
     }
 
-    /// Live connections.
+    /// Live connections (TIME_WAIT included: they are held until it ends).
     pub fn len(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Timers waiting (TIME_WAIT expiries, reaping), live or stale: never
+    /// more than about twice the connections held.
+    pub fn timers_held(&self) -> usize {
+        self.timers.len()
     }
 
     /// No live connection.
@@ -303,7 +327,16 @@ impl Tracker {
     pub fn observe(&mut self, seg: &Segment) -> Observation {
         self.events.clear();
         self.revisions.clear();
+        self.settled = None;
         self.advance_clock(seg.ts);
+        // Timers of connections that left early (reused, evicted, reset)
+        // stay in the heap until due; drop them when they outnumber the
+        // live connections, so memory follows the connections held.
+        if self.timers.len() > 2 * self.conns.len() + 1024 {
+            let conns = &self.conns;
+            self.timers
+                .retain(|Reverse(t)| conns.get(&t.key).is_some_and(|c| c.id == t.conn));
+        }
         let key = ConnKey::of(seg.src, seg.dst);
         let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
 
@@ -328,6 +361,8 @@ impl Tracker {
             if let Some(mut old) = self.conns.remove(&key) {
                 let in_tw = old.client.state == TcpState::TimeWait
                     || old.server.state == TcpState::TimeWait;
+                self.pressure.port_reused(in_tw);
+                self.pressure.left(&old, seg.ts);
                 // The TIME_WAIT end accepted the new SYN: its wait is over.
                 old.reused();
                 previous = Some((old.id, in_tw));
@@ -336,6 +371,9 @@ impl Tracker {
         }
         if self.conns.len() >= self.cfg.max_connections && !self.conns.contains_key(&key) {
             self.evict_oldest();
+        }
+        if is_pure_syn && !self.conns.contains_key(&key) {
+            self.pressure.opened(seg.src, seg.dst, seg.ts);
         }
         let next_id = &mut self.next_id;
         let conn = self.conns.entry(key).or_insert_with(|| {
@@ -382,6 +420,9 @@ impl Tracker {
             self.time_went_back += 1;
         }
         let after = conn.states();
+        for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
+            self.pressure.moved(conn, side, before[i], after[i], seg.ts);
+        }
         for e in &self.events[first_event..] {
             if let EventKind::TimeWait { until } = e.kind {
                 self.timers.push(Reverse(Timer {
@@ -391,6 +432,9 @@ impl Tracker {
                     kind: TimerKind::TimeWait(e.side),
                 }));
             }
+        }
+        if !Connection::exchange_over(before) && Connection::exchange_over(after) {
+            self.settled = Some((key, conn.id));
         }
         if conn.is_finished() && before != after {
             self.timers.push(Reverse(Timer {
@@ -415,6 +459,13 @@ impl Tracker {
             corrected,
             assumed: conn.midstream,
         }
+    }
+
+    /// The connection (key and id) whose exchange the last observed segment
+    /// ended: both sides now CLOSED or in TIME_WAIT, so only timers remain.
+    /// It stays tracked (for TIME_WAIT and stray segments) until it retires.
+    pub fn settled(&self) -> Option<(ConnKey, u64)> {
+        self.settled
     }
 
     /// Move the capture clock to `ts`: TIME_WAITs expire, finished
@@ -444,6 +495,8 @@ impl Tracker {
                         .time_wait
                         .is_some_and(|tw| tw.until == t.at && tw.end.is_none());
                     if due && conn.expire_time_wait(side) {
+                        self.pressure
+                            .moved(conn, side, TcpState::TimeWait, TcpState::Closed, t.at);
                         self.events.push(Event {
                             frame: None,
                             ts: t.at,
@@ -483,6 +536,7 @@ impl Tracker {
 
     fn retire(&mut self, key: &ConnKey, why: Retired) {
         if let Some(c) = self.conns.remove(key) {
+            self.pressure.left(&c, self.clock.unwrap_or_default());
             self.retired.push_back((c, why));
         }
     }
@@ -536,6 +590,7 @@ impl Tracker {
         }
         while let Some(key) = self.closing.pop() {
             if let Some(c) = self.conns.remove(&key) {
+                self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
             }
         }
