@@ -18,13 +18,17 @@ pub(crate) enum Error {
     Capture { device: String, reason: String },
 
     #[error(
-        "{path}: link type {name} ({dlt}) is not supported; synack decodes EN10MB, LINUX_SLL, \
-         LINUX_SLL2, NULL, LOOP and RAW/IPV4/IPV6 (convert other captures with editcap, or capture with -i any)"
+        "{path}: link type {name} ({dlt}) is not supported{why}; synack decodes {supported} \
+         (convert other captures with editcap, or capture with -i any)"
     )]
     UnsupportedLink {
         path: String,
         name: String,
         dlt: i32,
+        /// Why not, when there is more to say (Juniper's encapsulations).
+        why: String,
+        /// libpcap's names of the link types synack decodes.
+        supported: String,
     },
 
     #[error("bad filter expression '{expr}': {reason} (see 'man pcap-filter' for the syntax)")]

@@ -839,3 +839,96 @@ fn live_lines_say_time_wait_expired_on_the_wall_clock() {
         "TIME_WAIT expired {gap:.3} s after the close"
     );
 }
+
+/// Deletes the network namespace when the test ends, however it ends.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+/// `synack live -i nflog:N`: an nftables log group in a private network
+/// namespace (its loopback only), a refused connection logged in the
+/// output hook, read live as LINKTYPE_NFLOG (libpcap's nonblocking NFLOG
+/// reader says EAGAIN where others say "no packet yet").
+#[test]
+fn live_nflog_in_a_network_namespace() {
+    if !may_capture() {
+        return;
+    }
+    let ns = Netns(format!("syn-t14-{}", std::process::id()));
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ip(&["netns", "add", &ns.0]) || !ip(&["-n", &ns.0, "link", "set", "lo", "up"]) {
+        eprintln!("SKIPPED: cannot make a network namespace");
+        return;
+    }
+    if std::process::Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "CI must have nftables");
+        eprintln!("SKIPPED: nft is not installed");
+        return;
+    }
+    let mut nft = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run nft");
+    std::io::Write::write_all(
+        nft.stdin.as_mut().unwrap(),
+        b"table inet t {\n chain out {\n  type filter hook output priority 0;\n  tcp dport 9 log group 14 prefix \"t14\"\n  tcp sport 9 log group 14 prefix \"t14\"\n }\n}\n",
+    )
+    .unwrap();
+    drop(nft.stdin.take());
+    assert!(nft.wait().is_ok_and(|s| s.success()), "nft rules");
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(env!("CARGO_BIN_EXE_synack"))
+        .args(["live", "-i", "nflog:14", "--json", "-c", "2"])
+        .env("TZ", "UTC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let banner = wait_for_start(&mut child);
+    assert!(
+        banner.starts_with("listening on nflog:14, link-type NFLOG"),
+        "{banner}"
+    );
+    // Nothing listens on port 9: a SYN, and the kernel's RST, both output.
+    let refused = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "python3", "-c"])
+        .arg("import socket\ntry: socket.create_connection(('127.0.0.1', 9), 2)\nexcept ConnectionRefusedError: print('refused')")
+        .output()
+        .expect("python3");
+    assert_eq!(String::from_utf8_lossy(&refused.stdout).trim(), "refused");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let records = json_lines(&out);
+    let packets: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["type"] == "packet").collect();
+    assert_eq!(packets.len(), 2, "{}", stdout(&out));
+    assert!(packets.iter().all(|p| p["link"] == "nflog"));
+    assert_eq!(packets[0]["flags"], serde_json::json!(["SYN"]));
+    assert_eq!(packets[1]["dst_port"], packets[0]["src_port"]);
+    let conn = records
+        .iter()
+        .find(|r| r["type"] == "connection")
+        .expect("a connection record");
+    assert_eq!(conn["refused"], true);
+}

@@ -109,13 +109,7 @@ impl LiveSource {
             .map_err(open_err)?;
         let dlt = cap.get_datalink().0;
         let Some(link) = LinkKind::from_dlt(dlt) else {
-            return Err(Error::UnsupportedLink {
-                path: format!("interface {device}"),
-                name: pcap::Linktype(dlt)
-                    .get_name()
-                    .unwrap_or_else(|_| "unknown".into()),
-                dlt,
-            });
+            return Err(super::unsupported_link(format!("interface {device}"), dlt));
         };
         let mut cap = cap;
         if let Some(f) = filter {
@@ -209,6 +203,15 @@ impl LiveSource {
                     }
                     continue;
                 }
+                // libpcap's NFLOG reader (1.10), unlike its packet-socket
+                // one, reports a nonblocking read with nothing waiting as an
+                // error: EAGAIN is "nothing yet" there too.
+                Err(pcap::Error::PcapError(msg)) if msg.contains(EAGAIN_TEXT) => {
+                    if !self.wait_readable() {
+                        idle(self);
+                    }
+                    continue;
+                }
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
                 Err(e) => {
                     return Err(Error::Read {
@@ -278,6 +281,9 @@ impl LiveSource {
 fn save_error(e: SaveError) -> Error {
     Error::Save(e.to_string())
 }
+
+/// strerror(EAGAIN), as libpcap quotes it.
+const EAGAIN_TEXT: &str = "Resource temporarily unavailable";
 
 /// Microsecond timeval from libpcap, nanoseconds when opened for them.
 fn ts_of(h: &pcap::PacketHeader) -> Timestamp {

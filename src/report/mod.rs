@@ -61,13 +61,15 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub(crate) details: usize,
 
-    /// How long TIME_WAIT lasts (2MSL), in seconds; Linux uses 60
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub(crate) time_wait: f64,
+    /// How long TIME_WAIT lasts (2MSL): a duration such as 60s, 500ms or 2m
+    /// (a bare number is seconds); Linux uses 60s
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::echo::parse_duration)]
+    pub(crate) time_wait: std::time::Duration,
 
-    /// Forget a connection after this many seconds without a segment
-    #[arg(long, value_name = "SECS", default_value_t = 7500.0)]
-    pub(crate) idle_timeout: f64,
+    /// Forget a connection after this long without a segment (a duration;
+    /// a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "7500s", value_parser = crate::echo::parse_duration)]
+    pub(crate) idle_timeout: std::time::Duration,
 
     /// Track at most this many connections at once (TIME_WAIT included; about
     /// 2 KB each); the least recently active are dropped, and counted
@@ -130,7 +132,7 @@ fn report_to(args: ReportArgs, path: Option<String>, err: &mut impl Write) -> Re
     }
     .validate()
     .map_err(|e| Error::Usage(e.0))?;
-    let time_wait_ns = (args.time_wait.max(0.0) * 1e9) as i128;
+    let time_wait_ns = i128::try_from(args.time_wait.as_nanos()).unwrap_or(i128::MAX);
     let view = ReportView::new(args.details, time_wait_ns, files);
     let out = app::document(path.as_deref())?;
     app::read_with(&cfg, vec![Box::new(view)], out, err)
@@ -297,7 +299,8 @@ impl View for ReportView {
         }
         let ladder = self.ladders.take(c.id());
         self.choose(c, f, ladder);
-        let r = table::row_of(c, f, &mut self.clock);
+        // The report has no `via` column (yet): tunnel paths are not gathered.
+        let r = table::row_of(c, f, &mut self.clock, None);
         let holder = match f.time_wait_holders() {
             (true, true) => "both",
             (true, false) => "client",

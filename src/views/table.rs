@@ -13,7 +13,7 @@ use synack_core::Packet;
 use super::charset;
 use super::time::{TimeFormat, TimeWriter};
 use super::words::{self, duration};
-use super::{Look, RunEnd, View};
+use super::{Look, RunEnd, TunnelPaths, View};
 
 /// Rows per table: a page, for captures with very many connections.
 const TABLE_PAGE_ROWS: usize = 1000;
@@ -55,8 +55,10 @@ const COLUMNS: [Column; NCOLS] = [
     col("retrans", 5, false),
     col("zero win", 6, false),
     col("zeek", 11, true),
+    // Only tunnelled connections have one (an empty column is not shown).
+    col("via", 12, true),
 ];
-const NCOLS: usize = 14;
+const NCOLS: usize = 15;
 // Where each column is in `COLUMNS` and in `Cells` (the report reads them too).
 pub(crate) const CLIENT: usize = 1;
 pub(crate) const SERVER: usize = 2;
@@ -73,8 +75,23 @@ pub(crate) const ZEEK: usize = 13;
 /// What the table shows of one connection, kept after the connection is gone.
 pub(crate) type Cells = [String; NCOLS];
 
-/// One connection's cells: what the table shows, and the report's table too.
-pub(crate) fn row_of(c: &Connection, f: &Facts, clock: &mut Clock) -> Cells {
+/// One connection's cells: what the table shows, and the report's table too;
+/// `paths` are a tunnelled connection's (the `via` column).
+pub(crate) fn row_of(
+    c: &Connection,
+    f: &Facts,
+    clock: &mut Clock,
+    paths: Option<(Vec<u8>, Option<Vec<u8>>)>,
+) -> Cells {
+    let via = match paths {
+        None => String::new(),
+        Some((first, None)) => String::from_utf8_lossy(&first).into_owned(),
+        Some((first, Some(reply))) => format!(
+            "{}; replies: {}",
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&reply)
+        ),
+    };
     let tw = [Side::Client, Side::Server]
         .into_iter()
         .zip(f.time_wait)
@@ -121,6 +138,7 @@ pub(crate) fn row_of(c: &Connection, f: &Facts, clock: &mut Clock) -> Cells {
             String::new()
         },
         format!("{} {}", f.conn_state.name(), c.history()),
+        via,
     ]
 }
 
@@ -152,6 +170,8 @@ pub(crate) struct TableView {
     look: Look,
     clock: Clock,
     rows: Vec<(u64, Cells)>,
+    /// Tunnelled connections' paths, for their rows.
+    paths: TunnelPaths,
 }
 
 impl TableView {
@@ -164,6 +184,7 @@ impl TableView {
             look,
             clock: Clock(TimeWriter::new(time, nano)),
             rows: Vec::new(),
+            paths: TunnelPaths::default(),
         }
     }
 
@@ -191,11 +212,14 @@ impl View for TableView {
     fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
         // Relative times count from the first frame.
         self.clock.0.pass(p.frame.ts);
+        self.paths.note(p, super::lines::path_text);
         Ok(())
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
-        self.rows.push((c.id(), row_of(c, f, &mut self.clock)));
+        let paths = self.paths.take(c.id());
+        self.rows
+            .push((c.id(), row_of(c, f, &mut self.clock, paths)));
         if self.rows.len() >= TABLE_PAGE_ROWS {
             self.flush(out)?;
         }

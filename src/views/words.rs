@@ -637,6 +637,13 @@ fn summary_words(c: &Counts, kernel: Option<CaptureStats>) -> String {
         if c.connections == 1 { "" } else { "s" },
         c.cut_by_snaplen
     );
+    if c.protected > 0 {
+        let _ = write!(
+            line,
+            "; {} of the undecodable frames are protected (encrypted) 802.11 frames",
+            c.protected
+        );
+    }
     if let Some(k) = kernel {
         let _ = write!(
             line,
