@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::lang::tr;
 use crate::output::AsyncOut;
 use crate::views::annotated_pcapng::AnnotatedPcapng;
-use crate::views::charset;
+use crate::views::charset::{self, AsciiOut};
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -38,6 +38,19 @@ pub(crate) fn stdout_look() -> Look {
     }
 }
 
+/// How output should look where it goes: a file (`-o`) gets neither
+/// colour nor a terminal's width.
+pub(crate) fn output_look(opts: &OutputArgs) -> Look {
+    if opts.output.is_some() {
+        return Look {
+            width: None,
+            color: false,
+            terminal: false,
+        };
+    }
+    stdout_look()
+}
+
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = if opts.zeek {
@@ -50,6 +63,8 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
         match opts.view {
             ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
+            ViewKind::Svg => Box::new(crate::views::svg::SvgView::default()),
+            ViewKind::Graph => Box::new(crate::views::graph::GraphView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
     };
@@ -299,14 +314,62 @@ pub(crate) enum Outcome {
     InputErrors,
 }
 
+/// Where the output goes: `-o FILE`, or stdout, through the `--ascii` net.
+/// Sendable, so live output can go through its own thread; stdout is not
+/// locked for the whole run (the demo's scenario thread writes to it too).
+pub(crate) fn output(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(io::stdout()),
+        )),
+        Some(p) => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(create(p)?),
+        )),
+    })
+}
+
+/// Where an HTML document goes (`synack report`): `-o FILE`, or stdout. It
+/// declares UTF-8 and is read by a browser, so no character is changed:
+/// the `--ascii` net would turn a `◀` into a `<` inside markup.
+pub(crate) fn document(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout())),
+        Some(p) => Box::new(io::BufWriter::with_capacity(1 << 16, create(p)?)),
+    })
+}
+
+fn create(path: &str) -> Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| Error::Create {
+        path: path.to_string(),
+        // "No such file or directory", without "(os error 2)".
+        reason: e
+            .to_string()
+            .split(" (os error")
+            .next()
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
 /// `synack read`: every input in order, through one pipeline.
 pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    let views = views_for(&cfg.output, output_look(&cfg.output));
+    read_with(cfg, views, out, err)
+}
+
+/// Read every input in order through `views`.
+pub(crate) fn read_with(
+    cfg: &ReadConfig,
+    mut views: Vec<Box<dyn View>>,
+    out: impl Write,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
     let opts = &cfg.output;
-    let look = stdout_look();
-    let mut views = views_for(opts, look);
     let mut analyzer = analyzer_config(opts, Lookahead::FILE);
     if let Some(w) = &cfg.write {
         views.push(annotated_copy(w, opts)?);
@@ -354,7 +417,11 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
 /// arrive. Output goes through a thread, so nothing stdout does can hold
 /// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
 /// and SIGHUP stop it at once.
-pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn live(
+    args: &LiveArgs,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -395,19 +462,14 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     )?;
     err.flush()?;
     let opts = &args.output;
-    let look = stdout_look();
+    let look = output_look(opts);
     let mut views = views_for(opts, look);
     let mut analyzer = analyzer_config(opts, Lookahead::LIVE);
     if let Some(w) = annotated {
         views.push(annotated_copy(w, opts)?);
         analyzer.lookahead = Some(Lookahead::LIVE);
     }
-    let mut pipe = Pipeline::new(
-        AsyncOut::new(crate::views::charset::AsciiOut::new(io::stdout())),
-        views,
-        analyzer,
-        opts.count,
-    );
+    let mut pipe = Pipeline::new(AsyncOut::new(out), views, analyzer, opts.count);
     // A person watching sees each packet at once; a pipe or file gets full
     // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
@@ -436,7 +498,13 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     pipe.kernel = Some(stats);
     let frames = pipe.frames();
     if !reader_gone {
-        let patience = if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let to_file = opts.output.is_some();
+        let patience = if to_file {
+            // A file is always being read: what is queued goes in whole (a
+            // picture's document is written at the end, all at once).
+            pipe.out.wait_for_room();
+            std::time::Duration::from_secs(60)
+        } else if stop.load(std::sync::atomic::Ordering::Relaxed) {
             std::time::Duration::from_millis(300)
         } else {
             std::time::Duration::from_secs(5)

@@ -91,6 +91,10 @@ pub(crate) enum Command {
     /// Echo server and client: produce TCP scenarios on loopback to watch
     Echo(crate::echo::EchoArgs),
 
+    /// Write one HTML file: the connections table, a timeline, ladders and graphs to step through
+    #[command(after_help = crate::report::AFTER)]
+    Report(crate::report::ReportArgs),
+
     /// Run a scenario (echo server + client on loopback) and watch it, annotated, in one command
     #[command(after_help = DEMO_AFTER)]
     Demo(DemoArgs),
@@ -282,9 +286,14 @@ pub(crate) struct OutputArgs {
     pub(crate) zeek: bool,
 
     /// How to show packets: one line each, or each connection as a ladder
-    /// diagram (client lane left, server lane right), or as Mermaid for docs
+    /// diagram (client lane left, server lane right), as Mermaid for docs, as
+    /// an SVG ladder, or as SVG time-sequence graphs (svg and graph: use -o FILE)
     #[arg(long, value_enum, default_value_t = View::Lines)]
     pub(crate) view: View,
+
+    /// Write the output to FILE instead of stdout (an SVG document with --view svg|graph)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub(crate) output: Option<String>,
 
     /// Only connection N (numbered in first-seen order, as '#N' in the output)
     #[arg(long, value_name = "N", value_parser = conn_id)]
@@ -375,11 +384,7 @@ impl OutputArgs {
     /// with it; the table, conn.log and the diagrams show no packet lines.
     pub(crate) fn check(&self) -> Result<(), UsageError> {
         self.check_letters()?;
-        let diagram = match self.view {
-            View::Lines => None,
-            View::Ladder => Some("--view ladder"),
-            View::Mermaid => Some("--view mermaid"),
-        };
+        let diagram = self.diagram();
         let both = |a: &str, b: &str, why: &str| {
             Err(UsageError(tr!(
                 "{a} and {b} cannot go together: {why} (drop one)",
@@ -449,6 +454,23 @@ impl OutputArgs {
             );
         }
         Ok(())
+    }
+
+    /// The view that draws connections rather than packet lines, as the
+    /// option that asks for it.
+    fn diagram(&self) -> Option<&'static str> {
+        match self.view {
+            View::Lines => None,
+            View::Ladder => Some("--view ladder"),
+            View::Mermaid => Some("--view mermaid"),
+            View::Svg => Some("--view svg"),
+            View::Graph => Some("--view graph"),
+        }
+    }
+
+    /// The output is one SVG document (`--view svg|graph`).
+    pub(crate) fn is_picture(&self) -> bool {
+        matches!(self.view, View::Svg | View::Graph)
     }
 
     pub(crate) fn line_options(&self) -> LineOptions {
@@ -544,10 +566,8 @@ impl OutputArgs {
         // Views without packet lines have nowhere to show what these add.
         let other = if self.summary {
             "--summary"
-        } else if !self.json && self.view == View::Ladder {
-            "--view ladder"
-        } else if !self.json && self.view == View::Mermaid {
-            "--view mermaid"
+        } else if let Some(d) = self.diagram().filter(|_| !self.json) {
+            d
         } else {
             return Ok(());
         };
@@ -590,6 +610,10 @@ pub(crate) enum View {
     Ladder,
     /// a Mermaid sequence diagram per connection (in a Markdown fence)
     Mermaid,
+    /// an SVG ladder per connection, stacked in one document (with -o FILE)
+    Svg,
+    /// a time-sequence graph (with throughput and RTT) per direction, as SVG
+    Graph,
 }
 
 /// A validated `read` invocation.

@@ -3,7 +3,8 @@
 //! ```text
 //!  capture/            synack-core             views/                 out
 //!  files, stdin,  ──▶  Analyzer: decode,  ──▶  lines · json · table ──▶ stdout
-//!  live (libpcap)      track, facts            ladder · mermaid
+//!  live (libpcap)      track, facts            ladder · mermaid    (or -o FILE)
+//!                                              svg · graph · report
 //!        ▲                                          ▲
 //!       app (frames in, views out)          demo (echo traffic + the
 //!                                            kernel check as a view)
@@ -15,6 +16,7 @@
 //!   holds the words of every event and fact (English; `views/words/zh.rs` the Chinese).
 //! - `lang`: the language of the run (`--lang`, `SYNACK_LANG`, the locale), the glossary
 //!   of Chinese terms and the Chinese `--help`.
+//! - `report`: `synack report`, one self-contained HTML file (a view too).
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
@@ -30,10 +32,11 @@ mod error;
 mod kernel;
 mod lang;
 mod output;
+mod report;
 mod shell;
 mod views;
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use app::Outcome;
@@ -93,7 +96,12 @@ pub fn run() -> ExitCode {
     }
     match cli.command {
         Command::Live(args) => {
-            let r = app::live(&args, &mut err);
+            let r = app::output(args.output.output.as_deref())
+                .and_then(|out| app::live(&args, out, &mut err));
+            finish(r, &mut err)
+        }
+        Command::Report(args) => {
+            let r = report::run(args, &mut err);
             finish(r, &mut err)
         }
         Command::Echo(args) => match echo::run(args) {
@@ -104,8 +112,8 @@ pub fn run() -> ExitCode {
             }
         },
         Command::Demo(args) => {
-            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout().lock()));
-            let r = demo::run(&args, out, &mut err);
+            let r = app::output(args.output.output.as_deref())
+                .and_then(|out| demo::run(&args, out, &mut err));
             finish(r, &mut err)
         }
         Command::Completions { shell } => {
@@ -129,8 +137,8 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout().lock()));
-            let r = app::read(&cfg, out, &mut err);
+            let r = app::output(cfg.output.output.as_deref())
+                .and_then(|out| app::read(&cfg, out, &mut err));
             finish(r, &mut err)
         }
     }

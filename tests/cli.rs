@@ -338,6 +338,17 @@ fn options_that_cannot_go_together_are_refused_naming_both() {
         ),
         (&["--zeek", "-N"][..], "-N", "--zeek"),
         (&["--zeek", "--json", "-e"][..], "-e", "--zeek"),
+        (&["--json", "--view", "svg"][..], "--json", "--view svg"),
+        (
+            &["--summary", "--view", "graph"][..],
+            "--summary",
+            "--view graph",
+        ),
+        (&["--zeek", "--view", "svg"][..], "--zeek", "--view svg"),
+        (&["--view", "svg", "-N"][..], "-N", "--view svg"),
+        (&["--view", "graph", "--why"][..], "--why", "--view graph"),
+        (&["--view", "svg", "-v"][..], "-v", "--view svg"),
+        (&["--view", "graph", "-tt"][..], "-tt", "--view graph"),
     ] {
         let mut argv = vec!["read"];
         argv.extend(args);

@@ -252,6 +252,35 @@ fn tcpdump_letters_work_live() {
 }
 
 #[test]
+fn live_writes_a_whole_svg_document_to_a_file() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19222;
+    let file = std::env::temp_dir().join(format!("synack-live-{}.svg", std::process::id()));
+    let mut child = synack()
+        .args(["live", "--view", "svg", "-c", "3", "-o"])
+        .arg(&file)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    traffic(port);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "with -o nothing goes to stdout");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).ok();
+    // Drawn when the capture ends: the handshake's three segments, one ladder.
+    assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches(r#"class="ladder""#).count(), 1, "{svg}");
+    assert_eq!(svg.matches(r#"class="arrow""#).count(), 3, "{svg}");
+    assert!(svg.contains("handshake 3/3"), "{svg}");
+}
+
+#[test]
 fn interfaces_lists_loopback() {
     let o = run(&["interfaces"]);
     assert!(o.status.success());

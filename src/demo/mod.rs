@@ -33,7 +33,7 @@ use synack_core::analyzer::Lookahead;
 use synack_core::decode::Timestamp;
 use synack_core::pressure::PressureFacts;
 
-use crate::app::{analyzer_config, capture_until, stdout_look, views_for, Outcome, Pipeline};
+use crate::app::{analyzer_config, capture_until, output_look, views_for, Outcome, Pipeline};
 use crate::capture::live::LiveSource;
 use crate::cli::DemoArgs;
 use crate::echo::{
@@ -549,6 +549,11 @@ pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) ->
             "没有 '{wanted}' 这个场景：试试 'synack demo --list'"
         )));
     };
+    if names.len() > 1 && args.output.is_picture() {
+        return Err(Error::Usage(
+            "one SVG document per run: pick one scenario for --view svg|graph".into(),
+        ));
+    }
     let mut outcome = Outcome::Clean;
     for name in names {
         if run_one(name, args, &mut out, err)? != Outcome::Clean {
@@ -631,8 +636,14 @@ fn run_one(
     // Said once the capture is open: without privileges, the one line is the error.
     if live_text {
         // The title goes with the output (`demo all > file` keeps them apart);
-        // where the capture runs is for the person at the terminal.
-        writeln!(out, "{}", tr!("demo {name}: {what}", "演示 {name}：{what}"))?;
+        // where the capture runs is for the person at the terminal. A
+        // picture is one SVG document: its title goes with the messages.
+        let title = tr!("demo {name}: {what}", "演示 {name}：{what}");
+        if args.output.is_picture() {
+            writeln!(err, "{title}")?;
+        } else {
+            writeln!(out, "{title}")?;
+        }
         if netns_guard.is_some() {
             writeln!(err, "{}", text::private_netns())?;
         }
@@ -670,7 +681,7 @@ fn run_one(
         })
     };
     let opts = &args.output;
-    let look = stdout_look();
+    let look = output_look(opts);
     let mut pipe = Pipeline::new(
         &mut *out,
         views_for(opts, look),

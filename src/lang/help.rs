@@ -141,6 +141,20 @@ Ctrl-C 干净地停止：-w 文件是完整的，连接和内核的收到/丢弃
         "打印手册页 (roff)：synack man | man -l -，或用 --dir 输出全部手册页",
         None,
     ),
+    (
+        "report",
+        "写出一个 HTML 文件：连接表、时间线、可逐包演示的梯形图和时间-序号图",
+        Some(
+            "示例：
+  synack report fixtures/retransmission.pcap -o report.html
+  synack report capture.pcapng 'tcp port 443' -o report.html --details 50
+
+报告是一个 HTML 文件，在任何较新的浏览器里从磁盘直接打开，不从网上取任何东西。
+每个连接都在表里 (可按列排序，按地址、关闭方式、TIME_WAIT 持有方、重传过滤) 和时间线上；
+带详情的连接 (问题优先：复位、重传、零窗口、被拒绝；然后是最忙的) 有梯形图和时间-序号图，
+用 下一步/上一步 (或方向键) 逐包演示。",
+        ),
+    ),
 ];
 
 /// Arguments: (subcommand path, or `*` for the output options every capture
@@ -217,8 +231,16 @@ const ARGS: &[(&str, &str, &str)] = &[
     (
         "*",
         "view",
-        "报文的显示方式 [默认：lines]：lines 每帧一行 (tcpdump 风格，带注释)；ladder 每个连接画一张梯形图 (客户端在左，服务器在右)，下面附一句话的经过；mermaid 每个连接一张 Mermaid 时序图 (放在 Markdown 代码块里，用于文档)",
+        "报文的显示方式 [默认：lines]：lines 每帧一行 (tcpdump 风格，带注释)；ladder 每个连接画一张梯形图 (客户端在左，服务器在右)，下面附一句话的经过；mermaid 每个连接一张 Mermaid 时序图 (放在 Markdown 代码块里，用于文档)；svg 每个连接一张 SVG 梯形图，两端的状态画成色带；graph 每个方向一张时间-序号图 (同 tcptrace：数据、ACK 线、窗口线、SACK、重传)",
     ),
+    (
+        "*",
+        "output",
+        "输出写到 FILE 而不是标准输出 (配合 --view svg|graph 时是一个 SVG 文档)",
+    ),
+    ("report", "args", "捕获文件 ('-' 表示标准输入)，然后是可选的 BPF 过滤表达式，同 tcpdump"),
+    ("report", "output", "要写出的 HTML 文件"),
+    ("report", "details", "有多少个连接带梯形图、时间-序号图和逐包演示"),
     ("*", "conn", "只看连接 N (按首次出现的顺序编号，即输出中的 '#N')"),
     (
         "*",

@@ -61,13 +61,25 @@ const COLUMNS: [Column; NCOLS] = [
     col("via", 12, true),
 ];
 const NCOLS: usize = 15;
-const CLIENT: usize = 1;
-const SERVER: usize = 2;
+// Where each column is in `COLUMNS` and in `Cells` (the report reads them too).
+pub(crate) const CLIENT: usize = 1;
+pub(crate) const SERVER: usize = 2;
+pub(crate) const DURATION: usize = 4;
+pub(crate) const PACKETS: usize = 5;
+pub(crate) const BYTES: usize = 6;
+pub(crate) const RTT: usize = 7;
+pub(crate) const CLOSE: usize = 8;
+pub(crate) const TIME_WAIT: usize = 9;
+pub(crate) const KEEPALIVE: usize = 10;
+pub(crate) const ZERO_WINDOW: usize = 12;
+pub(crate) const ZEEK: usize = 13;
 
 /// What the table shows of one connection, kept after the connection is gone.
-type Cells = [String; NCOLS];
+pub(crate) type Cells = [String; NCOLS];
 
-fn row_of(
+/// One connection's cells: what the table shows, and the report's table too;
+/// `paths` are a tunnelled connection's (the `via` column).
+pub(crate) fn row_of(
     c: &Connection,
     f: &Facts,
     clock: &mut Clock,
@@ -143,9 +155,19 @@ fn row_of(
 
 /// Points in time in the `--time` style (relative ones count from the
 /// first frame; delta and none are shown relative).
-struct Clock(TimeWriter);
+pub(crate) struct Clock(TimeWriter);
 
 impl Clock {
+    /// Points in time as `--time` (with `--nano`) writes them.
+    pub(crate) fn new(time: TimeFormat, nano: bool) -> Clock {
+        Clock(TimeWriter::new(time, nano))
+    }
+
+    /// Relative times count from the first frame: every frame passes here.
+    pub(crate) fn pass(&mut self, ts: Timestamp) {
+        self.0.pass(ts);
+    }
+
     fn at(&mut self, ts: Timestamp) -> String {
         let mut out = Vec::with_capacity(32);
         // Writing into a Vec cannot fail.
@@ -490,6 +512,27 @@ fn draw(cols: &[Laid], keep: &[usize], widths: Vec<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_named_columns_are_where_they_say() {
+        let named = [
+            (0, "#"),
+            (CLIENT, "client"),
+            (SERVER, "server"),
+            (DURATION, "duration"),
+            (PACKETS, "pkts c→s/s→c"),
+            (BYTES, "payload bytes c→s/s→c"),
+            (RTT, "RTT"),
+            (CLOSE, "close"),
+            (TIME_WAIT, "TIME_WAIT"),
+            (KEEPALIVE, "keep-alive"),
+            (ZERO_WINDOW, "zero win"),
+            (ZEEK, "zeek"),
+        ];
+        for (i, h) in named {
+            assert_eq!(COLUMNS[i].header, h);
+        }
+    }
 
     /// Rows as a capture would give them (the longest IPv6 endpoints).
     fn rows(client: &str, server: &str) -> Vec<Cells> {

@@ -73,3 +73,28 @@ pub fn capture_fixtures() -> Vec<String> {
     names.sort();
     names
 }
+
+/// Write a classic pcap (LINKTYPE_RAW, µs) of frames built by synack-core's
+/// `synth`: (microseconds since the epoch, segment) each.
+pub fn write_raw_pcap(
+    path: &Path,
+    frames: impl IntoIterator<Item = (u64, synack_core::synth::SegmentSpec)>,
+) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create pcap"));
+    let mut put = |b: &[u8]| f.write_all(b).expect("write pcap");
+    put(&0xa1b2_c3d4u32.to_le_bytes());
+    put(&2u16.to_le_bytes());
+    put(&4u16.to_le_bytes());
+    put(&[0; 8]);
+    put(&65535u32.to_le_bytes());
+    put(&101u32.to_le_bytes());
+    for (us, s) in frames {
+        let (bytes, wire) = s.bytes();
+        put(&((us / 1_000_000) as u32).to_le_bytes());
+        put(&((us % 1_000_000) as u32).to_le_bytes());
+        put(&(bytes.len() as u32).to_le_bytes());
+        put(&wire.to_le_bytes());
+        put(&bytes);
+    }
+}
