@@ -9,7 +9,7 @@ sleep 0.3
 $B live 'tcp port 9931' > /dev/null 2>/tmp/livebench.err & CAP=$!
 sleep 1
 START=$(date +%s.%N)
-$B echo client --connect 127.0.0.1:9931 --parallel $P --connections $N --count 20 --send ping -q
+$B echo client --connect 127.0.0.1:9931 --parallel $P --connections $N --repeat 20 --send ping -q
 END=$(date +%s.%N)
 sleep 1
 kill -INT $CAP; wait $CAP

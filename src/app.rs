@@ -12,15 +12,21 @@ use synack_core::decode::{Frame, Timestamp};
 use synack_core::Analyzer;
 
 use crate::capture::live::LiveSource;
-use crate::capture::{check_filter, FileFrame, FileSource, FilterSet};
-use crate::cli::{LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
+use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
+use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::escape::Escaped;
+use crate::lang::tr;
+use crate::output::AsyncOut;
+use crate::views::annotated_pcapng::AnnotatedPcapng;
+use crate::views::charset::{self, AsciiOut};
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
 use crate::views::mermaid::MermaidView;
+use crate::views::only::{Choose, Only};
 use crate::views::table::TableView;
+use crate::views::zeek::ZeekView;
 use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
 
 /// How output should look on this process's stdout: decided once.
@@ -33,18 +39,47 @@ pub(crate) fn stdout_look() -> Look {
     }
 }
 
+/// How output should look where it goes: a file (`-o`) gets neither
+/// colour nor a terminal's width.
+pub(crate) fn output_look(opts: &OutputArgs) -> Look {
+    if opts.output.is_some() {
+        return Look {
+            width: None,
+            color: false,
+            terminal: false,
+        };
+    }
+    stdout_look()
+}
+
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
-    let view: Box<dyn View> = if opts.json {
-        Box::new(JsonView::new(!opts.summary))
+    let view: Box<dyn View> = if opts.zeek {
+        Box::new(ZeekView::new(opts.json))
+    } else if opts.json {
+        Box::new(JsonView::new(!opts.summary, opts.json_extras()))
     } else if opts.summary {
-        Box::new(TableView::new(look))
+        Box::new(TableView::new(look, opts.time_format(), opts.nano))
     } else {
         match opts.view {
-            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii)),
+            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
+            ViewKind::Svg => Box::new(crate::views::svg::SvgView::default()),
+            ViewKind::Graph => Box::new(crate::views::graph::GraphView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
+    };
+    let view: Box<dyn View> = match &opts.only {
+        Some(expr) => {
+            // The table and the diagrams show whole connections.
+            let choose = if opts.summary || opts.zeek || opts.view != ViewKind::Lines {
+                Choose::Connections
+            } else {
+                Choose::Packets
+            };
+            Box::new(Only::new(expr.clone(), choose, BoxedView(view)))
+        }
+        None => view,
     };
     match opts.conn {
         Some(id) => vec![Box::new(OnlyConn {
@@ -73,6 +108,17 @@ impl View for BoxedView {
     ) -> io::Result<()> {
         self.0.connection(c, f, out)
     }
+    fn settled(
+        &mut self,
+        c: &synack_core::track::Connection,
+        f: &synack_core::track::Facts,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.0.settled(c, f, out)
+    }
+    fn forget(&mut self, conn: u64) {
+        self.0.forget(conn);
+    }
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.0.finish(end, out)
     }
@@ -83,7 +129,9 @@ impl View for BoxedView {
 pub(crate) fn analyzer_config(opts: &OutputArgs, lookahead: Lookahead) -> AnalyzerConfig {
     AnalyzerConfig {
         tracker: opts.tracker_config(),
-        lookahead: (!opts.summary).then_some(lookahead),
+        lookahead: (!opts.summary && !opts.zeek).then_some(lookahead),
+        // Live, a ladder is drawn when its exchange ends, not 2MSL later.
+        settled: lookahead == Lookahead::LIVE,
     }
 }
 
@@ -194,19 +242,47 @@ impl<W: Write> Pipeline<W> {
     }
 
     /// End the run: every view says its last word, with `sections` added.
-    pub(crate) fn finish(mut self, sections: &[&dyn Section]) -> io::Result<()> {
+    pub(crate) fn finish(&mut self, sections: &[&dyn Section]) -> io::Result<()> {
         self.end_input()?;
         let counts = self.analyzer.counts();
+        let pressure = self.analyzer.pressure();
         let end = RunEnd {
             counts: &counts,
             errors: &self.errors,
             kernel: self.kernel,
             sections,
+            pressure: &pressure,
         };
         for v in self.views.iter_mut() {
             v.finish(&end, &mut self.out)?;
         }
         self.out.flush()
+    }
+
+    /// `--conn N` named a connection the input does not have: say so, with
+    /// how many there are (they are numbered from 1 in first-seen order).
+    pub(crate) fn missing_conn(&self, wanted: Option<u64>) -> Option<String> {
+        let n = self.analyzer.counts().connections;
+        let id = wanted.filter(|id| *id > n)?;
+        Some(match n {
+            0 => tr!(
+                "no connection #{id}: the input has no TCP connection",
+                "没有连接 #{id}：输入中没有 TCP 连接"
+            ),
+            1 => tr!(
+                "no connection #{id}: the input has one TCP connection, #1",
+                "没有连接 #{id}：输入中只有一个 TCP 连接，#1"
+            ),
+            n => tr!(
+                "no connection #{id}: the input has {n} TCP connections, #1 to #{n}",
+                "没有连接 #{id}：输入中有 {n} 个 TCP 连接，#1 到 #{n}"
+            ),
+        })
+    }
+
+    /// What the capture shows so far about load on hosts and listeners.
+    pub(crate) fn pressure(&self) -> synack_core::pressure::PressureFacts {
+        self.analyzer.pressure()
     }
 
     /// Frames handed in so far.
@@ -239,21 +315,72 @@ pub(crate) enum Outcome {
     InputErrors,
 }
 
+/// Where the output goes: `-o FILE`, or stdout, through the `--ascii` net.
+/// Sendable, so live output can go through its own thread; stdout is not
+/// locked for the whole run (the demo's scenario thread writes to it too).
+pub(crate) fn output(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(io::stdout()),
+        )),
+        Some(p) => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(create(p)?),
+        )),
+    })
+}
+
+/// Where an HTML document goes (`synack report`): `-o FILE`, or stdout. It
+/// declares UTF-8 and is read by a browser, so no character is changed:
+/// the `--ascii` net would turn a `◀` into a `<` inside markup.
+pub(crate) fn document(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout())),
+        Some(p) => Box::new(io::BufWriter::with_capacity(1 << 16, create(p)?)),
+    })
+}
+
+fn create(path: &str) -> Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| Error::Create {
+        path: path.to_string(),
+        // "No such file or directory", without "(os error 2)".
+        reason: e
+            .to_string()
+            .split(" (os error")
+            .next()
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
 /// `synack read`: every input in order, through one pipeline.
 pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    let views = views_for(&cfg.output, output_look(&cfg.output));
+    read_with(cfg, views, out, err)
+}
+
+/// Read every input in order through `views`.
+pub(crate) fn read_with(
+    cfg: &ReadConfig,
+    mut views: Vec<Box<dyn View>>,
+    out: impl Write,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
     let opts = &cfg.output;
-    let look = stdout_look();
-    let mut pipe = Pipeline::new(
-        out,
-        views_for(opts, look),
-        analyzer_config(opts, Lookahead::FILE),
-        opts.count,
-    );
+    let mut analyzer = analyzer_config(opts, Lookahead::FILE);
+    if let Some(w) = &cfg.write {
+        views.push(annotated_copy(w, opts)?);
+        // Comments carry proven states: the look-ahead runs even for tables.
+        analyzer.lookahead = Some(Lookahead::FILE);
+    }
+    let mut pipe = Pipeline::new(out, views, analyzer, opts.count);
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
+    let mut failed = 0;
     for input in &cfg.inputs {
         if pipe.done() {
             break;
@@ -271,66 +398,176 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
                 writeln!(err, "synack: {e}")?;
                 pipe.note_error(&e);
                 outcome = Outcome::InputErrors;
+                failed += 1;
             }
         }
     }
+    if failed == cfg.inputs.len() && pipe.frames() == 0 {
+        // Nothing was read: the errors said it all, a "0 frames" summary adds nothing.
+        return Ok(outcome);
+    }
     pipe.finish(&[])?;
+    if let Some(line) = pipe.missing_conn(opts.conn) {
+        writeln!(err, "synack: {line}")?;
+        outcome = Outcome::InputErrors;
+    }
     Ok(outcome)
 }
 
-/// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames arrive.
-pub(crate) fn live(args: &LiveArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+/// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames
+/// arrive. Output goes through a thread, so nothing stdout does can hold
+/// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
+/// and SIGHUP stop it at once.
+pub(crate) fn live(
+    args: &LiveArgs,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
     let filter = args.filter();
-    let mut src = LiveSource::open(&args.interface, filter.as_deref())?;
+    let mut src = LiveSource::open(&args.interface, filter.as_deref(), args.buffer_kib)?;
     drop_privileges()?;
-    if let Some(w) = &args.write {
-        src.save_to(w)?;
+    let annotated = args.write.as_deref().filter(|w| is_pcapng_name(w));
+    if annotated.is_some() && args.rotation().rotates() {
+        return Err(Error::Usage(
+            crate::lang::pick(
+                "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)",
+                "-C、-W 和 -G 轮换的是经典 pcap 文件；带注释的 .pcapng 只能是一个文件 (要轮换，请把文件名改为 .pcap)",
+            )
+            .into(),
+        ));
+    }
+    if let Some(w) = args.write.as_deref().filter(|w| !is_pcapng_name(w)) {
+        src.save_to(w, args.rotation())?;
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
+    let (name, desc) = (Escaped(&name), Escaped(&desc));
+    // Interface names come from the OS (a Linux interface name may hold an ESC).
+    let (device, snaplen) = (Escaped(src.device()), crate::capture::live::SNAPLEN);
     writeln!(
         err,
-        "listening on {}, link-type {} ({}), snapshot length {} bytes",
-        Escaped(src.device()),
-        Escaped(&name),
-        Escaped(&desc),
-        crate::capture::live::SNAPLEN
+        "{}",
+        tr!(
+            "listening on {device}, link-type {name} ({desc}), snapshot length {snaplen} bytes",
+            "正在 {device} 上监听，链路类型 {name} ({desc})，快照长度 {snaplen} 字节"
+        )
     )?;
     err.flush()?;
     let opts = &args.output;
-    let look = stdout_look();
-    let mut pipe = Pipeline::new(
-        out,
-        views_for(opts, look),
-        analyzer_config(opts, Lookahead::LIVE),
-        opts.count,
-    );
+    let look = output_look(opts);
+    let mut views = views_for(opts, look);
+    let mut analyzer = analyzer_config(opts, Lookahead::LIVE);
+    if let Some(w) = annotated {
+        views.push(annotated_copy(w, opts)?);
+        analyzer.lookahead = Some(Lookahead::LIVE);
+    }
+    let mut pipe = Pipeline::new(AsyncOut::new(out), views, analyzer, opts.count);
     // A person watching sees each packet at once; a pipe or file gets full
-    // buffers (and a flush whenever the wire goes quiet).
+    // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
     let link = src.link();
-    capture_until(&mut src, &mut pipe, &stop, link)?;
-    src.flush()?;
+    let mut outcome = Outcome::Clean;
+    let mut reader_gone = false;
+    match capture_until(&mut src, &mut pipe, &stop, link) {
+        Ok(()) => {}
+        Err(e) if e.is_broken_pipe() => reader_gone = true,
+        Err(e) => {
+            // The capture or the savefile failed: say so, and still close
+            // the savefile and print the counters.
+            writeln!(err, "synack: {e}")?;
+            outcome = Outcome::InputErrors;
+        }
+    }
+    let saved = match src.flush() {
+        Ok(n) => n,
+        Err(e) => {
+            writeln!(err, "synack: {e}")?;
+            outcome = Outcome::InputErrors;
+            None
+        }
+    };
     let stats = src.stats();
     pipe.kernel = Some(stats);
     let frames = pipe.frames();
-    pipe.finish(&[])?;
+    if !reader_gone {
+        let to_file = opts.output.is_some();
+        let patience = if to_file {
+            // A file is always being read: what is queued goes in whole (a
+            // picture's document is written at the end, all at once).
+            pipe.out.wait_for_room();
+            std::time::Duration::from_secs(60)
+        } else if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::time::Duration::from_millis(300)
+        } else {
+            std::time::Duration::from_secs(5)
+        };
+        match pipe.finish(&[]) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(line) = pipe.missing_conn(opts.conn) {
+            writeln!(err, "synack: {line}")?;
+            outcome = Outcome::InputErrors;
+        }
+        let dropped = pipe.out.dropped();
+        if let Err(e) = pipe.out.close(patience) {
+            let e = crate::lang::io_reason(&e);
+            let line = tr!("writing the output failed: {e}", "写出输出失败：{e}");
+            writeln!(err, "synack: {line}")?;
+            outcome = Outcome::InputErrors;
+        }
+        if dropped > 0 {
+            let line = tr!(
+                "{dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)",
+                "丢弃了 {dropped} 字节的输出：没有进程在读标准输出 (捕获和 -w 文件都是完整的)"
+            );
+            writeln!(err, "synack: {line}")?;
+        }
+    }
     if !args.output.json {
+        let (received, dropped) = (stats.received, stats.dropped);
         writeln!(
             err,
-            "{frames} packets captured\n{} packets received by filter\n{} packets dropped by kernel",
-            stats.received, stats.dropped
+            "{}",
+            tr!(
+                "{frames} packets captured\n{received} packets received by filter\n{dropped} packets dropped by kernel",
+                "捕获了 {frames} 个分组\n过滤器收到 {received} 个分组\n内核丢弃了 {dropped} 个分组"
+            )
         )?;
+        if let (Some(w), Some(n)) = (&args.write, saved) {
+            let w = crate::views::words::escaped(w);
+            writeln!(
+                err,
+                "{}",
+                tr!("{n} packets written to {w}", "已写入 {n} 个分组到 {w}")
+            )?;
+        }
     }
-    Ok(Outcome::Clean)
+    Ok(outcome)
+}
+
+/// `-w FILE.pcapng`: the annotated copy of every frame, as a view.
+fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
+    let view = AnnotatedPcapng::create(path, opts.time_format(), opts.nano).map_err(|e| {
+        Error::Create {
+            path: path.to_string(),
+            reason: crate::lang::io_reason(&e),
+        }
+    })?;
+    Ok(Box::new(view))
 }
 
 /// The wall clock as a capture timestamp (live frames carry the same clock).
-fn wall_clock() -> Timestamp {
+pub(crate) fn wall_clock() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -342,7 +579,7 @@ fn wall_clock() -> Timestamp {
 
 /// Feed live frames to the pipeline until `stop` is set or `-c` is reached.
 /// While the wire is quiet, time still passes: TIME_WAITs expire on the
-/// wall clock and held packets go out.
+/// wall clock, held packets go out, and the savefile is written.
 pub(crate) fn capture_until<W: Write>(
     src: &mut LiveSource,
     pipe: &mut Pipeline<W>,
@@ -351,13 +588,20 @@ pub(crate) fn capture_until<W: Write>(
 ) -> Result<()> {
     while !pipe.done() {
         let mut idle_failed = None;
-        let next = src.next_frame(stop, &mut || {
+        let mut save_failed = None;
+        let next = src.next_frame(stop, &mut |src| {
             if let Err(e) = pipe.tick(wall_clock()) {
                 idle_failed = Some(e);
+            }
+            if let Err(e) = src.flush_savefile() {
+                save_failed = Some(e);
             }
         })?;
         if let Some(e) = idle_failed {
             return Err(e.into());
+        }
+        if let Some(e) = save_failed {
+            return Err(e);
         }
         match next {
             Some(frame) => pipe.frame(&frame, link)?,
@@ -397,7 +641,7 @@ fn drop_privileges() -> Result<()> {
 /// `synack interfaces`: like tcpdump -D.
 pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
     let devices = pcap::Device::list().map_err(|e| Error::Open {
-        path: "the interface list".into(),
+        path: crate::lang::pick("the interface list", "网卡列表").into(),
         reason: e.to_string(),
     })?;
     for (i, d) in devices.iter().enumerate() {
@@ -415,10 +659,19 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
         if f.contains(pcap::IfFlags::WIRELESS) {
             tags.push("Wireless");
         }
+        match d.flags.connection_status {
+            pcap::ConnectionStatus::Connected => tags.push("Connected"),
+            pcap::ConnectionStatus::Disconnected => tags.push("Disconnected"),
+            _ => {}
+        }
         // Names and descriptions come from the OS (a Linux interface name may hold an ESC).
         write!(out, "{}.{}", i + 1, Escaped(&d.name))?;
         if let Some(desc) = &d.desc {
             write!(out, " ({})", Escaped(desc))?;
+        }
+        if tags.is_empty() {
+            // tcpdump -D's word for an interface with no flags.
+            tags.push("none");
         }
         writeln!(out, " [{}]", tags.join(", "))?;
     }
@@ -437,13 +690,15 @@ pub(crate) fn read_one<W: Write>(
     if !opts.json {
         // The file name is the user's, but it may come from anywhere: escaped like capture text.
         let (name, desc) = src.link_names();
+        let (name, desc) = (Escaped(&name), Escaped(&desc));
+        let (file, snaplen) = (Escaped(src.name()), src.snaplen());
         writeln!(
             err,
-            "reading from file {}, link-type {} ({}), snapshot length {}",
-            Escaped(src.name()),
-            Escaped(&name),
-            Escaped(&desc),
-            src.snaplen()
+            "{}",
+            tr!(
+                "reading from file {file}, link-type {name} ({desc}), snapshot length {snaplen}",
+                "正在读取文件 {file}，链路类型 {name} ({desc})，快照长度 {snaplen}"
+            )
         )?;
     }
     let mut filter: Option<FilterSet> = src.take_filter();
@@ -452,8 +707,14 @@ pub(crate) fn read_one<W: Write>(
         if pipe.done() {
             break;
         }
-        let Some(FileFrame { mut frame, dlt }) = src.next_frame()? else {
-            break;
+        let FileFrame { mut frame, dlt } = match src.next_frame()? {
+            Next::Frame(f) => f,
+            Next::End => break,
+            Next::Quiet => {
+                // The writer paused: show what is held rather than wait.
+                pipe.flush()?;
+                continue;
+            }
         };
         if let Some(f) = &mut filter {
             if !f.matches(dlt, frame.data)? {
@@ -489,9 +750,10 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
+        indicatif::ProgressStyle::with_template(crate::lang::pick(
             "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
-        )
+            "{msg} [{bar:40}] {bytes}/{total_bytes} (还需 {eta})",
+        ))
         .ok()?
         .progress_chars("=> "),
     );

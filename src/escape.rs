@@ -27,7 +27,8 @@ impl Display for Escaped<'_> {
     }
 }
 
-fn needs_escape(c: char) -> bool {
+/// A character a terminal (or a bidi-aware renderer) would act on.
+pub(crate) fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -36,7 +37,8 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
-fn write_escape(c: char, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// How such a character is written: `\\e`, `\\n`, `\\u{9b}`.
+pub(crate) fn write_escape(c: char, f: &mut impl fmt::Write) -> fmt::Result {
     match c {
         '\n' => f.write_str("\\n"),
         '\r' => f.write_str("\\r"),

@@ -238,3 +238,187 @@ fn why_explains_each_annotation_with_the_lines_numbers() {
         "{line}"
     );
 }
+
+#[test]
+fn nothing_read_means_no_summary() {
+    for o in [
+        run_path(&["read"], &fixture("not-a-capture.pcap")),
+        run(&["read", "-r", "fixtures"]),
+    ] {
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            stdout(&o),
+            "",
+            "a '0 frames' summary says nothing the error did not"
+        );
+    }
+}
+
+#[test]
+fn an_empty_file_is_called_empty() {
+    let path = std::env::temp_dir().join(format!("synack-empty-{}.pcap", std::process::id()));
+    std::fs::write(&path, b"").unwrap();
+    let o = run_path(&["read"], &path);
+    let _ = std::fs::remove_file(&path);
+    assert_one_line_error(&o, 1, "the file is empty (0 bytes)");
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn a_pcapng_cut_in_its_first_packet_says_before_its_first_frame() {
+    // echo.pcapng cut halfway into its first block after the section header
+    // and interface description.
+    let bytes = std::fs::read(fixture("echo.pcapng")).unwrap();
+    let len = |at: usize| u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    let shb = len(0);
+    let idb = len(shb);
+    let cut = shb + idb + len(shb + idb) / 2;
+    let path = std::env::temp_dir().join(format!("synack-cut-{}.pcapng", std::process::id()));
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let o = run_path(&["read"], &path);
+    let _ = std::fs::remove_file(&path);
+    assert_one_line_error(&o, 1, "in the middle of a record before its first frame");
+    assert!(!stderr(&o).contains("after frame 0"), "{}", stderr(&o));
+}
+
+#[test]
+fn dash_r_then_another_file_says_the_words_are_a_filter() {
+    let f = "fixtures/close-client-first.pcap";
+    let o = run(&["read", "-r", f, f]);
+    assert_one_line_error(&o, 2, "with -r, the words after the options are a filter");
+    assert!(!stderr(&o).contains("no such file"), "{}", stderr(&o));
+}
+
+#[test]
+fn conn_that_does_not_exist_is_said_with_the_count() {
+    let f = "fixtures/port-reuse.pcap";
+    let o = run(&["read", "--conn", "999", f]);
+    assert_one_line_error(
+        &o,
+        1,
+        "no connection #999: the input has 2 TCP connections, #1 to #2",
+    );
+    let o = run(&["read", "--conn", "0", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("numbered from 1"), "{}", stderr(&o));
+    // The last one that exists is fine.
+    assert_eq!(run(&["read", "--conn", "2", f]).status.code(), Some(0));
+}
+
+#[test]
+fn options_that_cannot_go_together_are_refused_naming_both() {
+    let f = "fixtures/close-client-first.pcap";
+    for (args, a, b) in [
+        (
+            &["--json", "--view", "ladder"][..],
+            "--json",
+            "--view ladder",
+        ),
+        (
+            &["--json", "--view", "mermaid"][..],
+            "--json",
+            "--view mermaid",
+        ),
+        (
+            &["--summary", "--view", "ladder"][..],
+            "--summary",
+            "--view ladder",
+        ),
+        (&["--summary", "--why"][..], "--why", "--summary"),
+        (&["--summary", "-e"][..], "-e", "--summary"),
+        (&["--view", "ladder", "-N"][..], "-N", "--view ladder"),
+        (&["--view", "ladder", "-e"][..], "-e", "--view ladder"),
+        (&["--view", "mermaid", "-S"][..], "-S", "--view mermaid"),
+        (&["--view", "ladder", "--why"][..], "--why", "--view ladder"),
+        (&["--zeek", "--summary"][..], "--zeek", "--summary"),
+        (
+            &["--zeek", "--view", "ladder"][..],
+            "--zeek",
+            "--view ladder",
+        ),
+        (&["--zeek", "-N"][..], "-N", "--zeek"),
+        (&["--zeek", "--json", "-e"][..], "-e", "--zeek"),
+        (&["--json", "--view", "svg"][..], "--json", "--view svg"),
+        (
+            &["--summary", "--view", "graph"][..],
+            "--summary",
+            "--view graph",
+        ),
+        (&["--zeek", "--view", "svg"][..], "--zeek", "--view svg"),
+        (&["--view", "svg", "-N"][..], "-N", "--view svg"),
+        (&["--view", "graph", "--why"][..], "--why", "--view graph"),
+        (&["--view", "svg", "-v"][..], "-v", "--view svg"),
+        (&["--view", "graph", "-tt"][..], "-tt", "--view graph"),
+    ] {
+        let mut argv = vec!["read"];
+        argv.extend(args);
+        argv.push(f);
+        let o = run(&argv);
+        assert_one_line_error(&o, 2, "cannot go together");
+        let err = stderr(&o);
+        assert!(err.contains(a) && err.contains(b), "{args:?}: {err}");
+        assert_eq!(stdout(&o), "");
+    }
+    // JSON records always carry what -e -N -S --why add to lines: accepted.
+    let o = run(&["read", "--json", "-e", "-N", "-S", "--why", f]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn durations_take_units_as_in_echo() {
+    let f = "fixtures/close-client-first.pcap";
+    for (value, shown) in [
+        ("2m", "2MSL = 120 s"),
+        ("1500ms", "2MSL = 1.50 s"),
+        ("90", "2MSL = 90 s"),
+    ] {
+        let o = run(&["read", "--time-wait", value, f]);
+        assert!(o.status.success(), "{value}: {}", stderr(&o));
+        assert!(stdout(&o).contains(shown), "{value}: {}", stdout(&o));
+    }
+    let o = run(&["read", "--time-wait", "5 fortnights", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected a duration such as 250ms or 2s"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_file_older_than_the_one_before_keeps_its_proofs() {
+    // The second file's clock is behind the first's: its packets must still
+    // wait for their proofs, and read exactly as the file alone (but for the
+    // connection numbers, which continue).
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(" IP ") && l.contains(" > "))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| !w.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    for (first, second) in [
+        ("zero-window.pcap", "close-client-first.pcap"),
+        ("keepalive.pcap", "refused.pcap"),
+        ("veth-mixed.pcap", "port-reuse.pcap"),
+    ] {
+        let alone = strip(&stdout(&run_path(&["read"], &fixture(second))));
+        let both = synack()
+            .arg("read")
+            .arg(fixture(first))
+            .arg(fixture(second))
+            .output()
+            .unwrap();
+        let both = strip(&stdout(&both));
+        assert!(!alone.is_empty());
+        assert_eq!(
+            both[both.len() - alone.len()..],
+            alone[..],
+            "{second} after {first}"
+        );
+    }
+}

@@ -70,6 +70,25 @@ fn client(addr: SocketAddr, words: &[&str]) -> ClientOptions {
 }
 
 /// A port that nothing listens on (bound, then released).
+/// A port in `range` that nothing holds now (not even TIME_WAIT): ports
+/// outside the kernel's ephemeral range are only ever taken on purpose.
+fn free_fixed_port(range: std::ops::Range<u16>) -> u16 {
+    let held: Vec<u16> = std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(1)?;
+            u16::from_str_radix(local.rsplit(':').next()?, 16).ok()
+        })
+        .collect();
+    let start = range.start + (std::process::id() % 500) as u16;
+    (start..range.end)
+        .chain(range.start..start)
+        .find(|p| !held.contains(p) && TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port")
+}
+
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -412,7 +431,8 @@ fn reconnect_from_the_same_local_port_while_the_server_holds_time_wait() {
         exit_after: Some(2),
         ..Default::default()
     });
-    let port = free_port();
+    // Outside the ephemeral range: no other connection can be given it meanwhile.
+    let port = free_fixed_port(21_000..22_000);
     let opts = ClientOptions {
         local_port: Some(port),
         connections: 2,
@@ -478,53 +498,338 @@ struct Cli {
     echo: EchoArgs,
 }
 
-#[test]
-fn cli_definitions_are_consistent() {
-    Cli::command().debug_assert();
-    let parse = |args: &[&str]| Cli::try_parse_from([&["echo"], args].concat());
-    assert!(parse(&["client", "--abort", "--half-close"]).is_err());
-    assert!(parse(&["client", "--send", "a", "--size", "10"]).is_err());
-    assert!(parse(&["server", "--no-read", "--delay", "10"]).is_err());
-    assert!(parse(&["client", "--keepalive", "5,1"]).is_err());
-    let cli = parse(&[
-        "client",
-        "--send",
-        "a,b",
-        "--keepalive",
-        "5,1,3",
-        "--wait-server-close",
-    ])
-    .unwrap();
+fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from([&["echo"], args].concat())
+}
+
+fn server_options(args: &[&str]) -> ServerOptions {
+    let cli = parse(&[&["server"], args].concat()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let synack::echo::EchoCommand::Server(args) = cli.echo.command else {
+        panic!("not a server");
+    };
+    args.options()
+}
+
+fn client_options(args: &[&str]) -> ClientOptions {
+    let cli = parse(&[&["client"], args].concat()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
     let synack::echo::EchoCommand::Client(args) = cli.echo.command else {
         panic!("not a client");
     };
-    let opts = args.options();
+    args.options()
+}
+
+fn ms(n: u64) -> Option<Duration> {
+    Some(Duration::from_millis(n))
+}
+
+#[test]
+fn cli_definitions_are_consistent() {
+    Cli::command().debug_assert();
+    assert!(parse(&["client", "--close", "abort", "--close", "half"]).is_err());
+    assert!(parse(&["client", "--abort", "--half-close"]).is_err());
+    assert!(parse(&["client", "--send", "a", "--size", "10"]).is_err());
+    assert!(parse(&["server", "--no-read", "--reply-delay", "10ms"]).is_err());
+    assert!(parse(&["server", "--no-read", "--delay", "10"]).is_err());
+    assert!(parse(&["client", "--keepalive", "5,1"]).is_err());
+    let opts = client_options(&["--send", "a,b", "--keepalive", "5,1,3", "--close", "wait"]);
     assert_eq!(
         opts.payload,
         Payload::Messages(vec!["a".into(), "b".into()])
     );
     assert_eq!(opts.close, CloseMode::WaitServerClose);
     assert_eq!(opts.keepalive.map(|k| k.count), Some(3));
-    let server = parse(&["server", "--no-reuseaddr", "--close-first", "100"]).unwrap();
-    let synack::echo::EchoCommand::Server(args) = server.echo.command else {
-        panic!("not a server");
-    };
-    let opts = args.options();
+    let opts = server_options(&["--no-reuseaddr", "--close-after", "100ms"]);
     assert!(!opts.reuse_address);
-    assert_eq!(opts.close_first, Some(Duration::from_millis(100)));
+    assert_eq!(opts.close_first, ms(100));
     assert_eq!(opts.idle_timeout, None, "no idle timeout unless asked");
     assert_eq!(opts.max_clients, 10_000);
-    let server = parse(&["server", "--idle-timeout", "2.5"]).unwrap();
-    let synack::echo::EchoCommand::Server(args) = server.echo.command else {
-        panic!("not a server");
-    };
     assert_eq!(
-        args.options().idle_timeout,
-        Some(Duration::from_millis(2500))
+        server_options(&["--idle-timeout", "2.5"]).idle_timeout,
+        ms(2500)
     );
-    for bad in ["0", "-1", "soon"] {
+    for bad in ["0", "-1", "soon", "0ms"] {
         assert!(parse(&["server", "--idle-timeout", bad]).is_err(), "{bad}");
     }
+    let defaults = client_options(&[]);
+    assert_eq!(defaults.timeout, Duration::from_secs(10));
+    assert_eq!(defaults.close, CloseMode::ClientFirst);
+    assert_eq!(defaults.count, 1);
+}
+
+#[test]
+fn new_names_take_durations_with_units_and_bare_numbers_are_seconds() {
+    let s = server_options(&[
+        "--close-after",
+        "2",
+        "--reply-delay",
+        "250ms",
+        "--read-pause",
+        "1.5s",
+        "--idle-timeout",
+        "1m",
+        "--close",
+        "half",
+    ]);
+    assert_eq!(s.close_first, ms(2000));
+    assert_eq!(s.delay, ms(250));
+    assert_eq!(s.read_delay, ms(1500));
+    assert_eq!(s.idle_timeout, ms(60_000));
+    assert!(s.half_close && !s.abort);
+    let s = server_options(&["--close-unread-after", "0.5", "--close", "abort"]);
+    assert_eq!(s.unread_close, ms(500));
+    assert!(s.abort && !s.half_close);
+    let c = client_options(&[
+        "--send",
+        "x",
+        "--repeat",
+        "3",
+        "--pause",
+        "1",
+        "--idle-for",
+        "3.5",
+        "--read-pause",
+        "20ms",
+        "--give-up-after",
+        "2",
+        "--keepalive",
+        "2s,1,3",
+    ]);
+    assert_eq!(c.count, 3);
+    assert_eq!(c.interval, ms(1000));
+    assert_eq!(c.idle, ms(3500));
+    assert_eq!(c.read_delay, ms(20));
+    assert_eq!(c.timeout, Duration::from_secs(2));
+    let ka = c.keepalive.expect("keepalive");
+    assert_eq!(
+        (ka.idle, ka.interval, ka.count),
+        (Duration::from_secs(2), Duration::from_secs(1), 3)
+    );
+    for (word, mode) in [
+        ("first", CloseMode::ClientFirst),
+        ("wait", CloseMode::WaitServerClose),
+        ("half", CloseMode::HalfClose),
+        ("abort", CloseMode::Abort),
+        ("unread", CloseMode::UnreadClose),
+    ] {
+        assert_eq!(client_options(&["--close", word]).close, mode, "{word}");
+    }
+    // The kernel counts keep-alive timers in whole seconds.
+    assert!(parse(&["client", "--keepalive", "1500ms,1,3"]).is_err());
+}
+
+#[test]
+fn old_spellings_still_work_with_their_old_meaning() {
+    let s = server_options(&[
+        "--close-first",
+        "100",
+        "--delay",
+        "100",
+        "--read-delay",
+        "200",
+        "--half-close",
+    ]);
+    assert_eq!(s.close_first, ms(100), "--close-first was milliseconds");
+    assert_eq!(s.delay, ms(100), "--delay was milliseconds");
+    assert_eq!(s.read_delay, ms(200), "--read-delay was milliseconds");
+    assert!(s.half_close);
+    let s = server_options(&["--unread-close", "500", "--abort"]);
+    assert_eq!(s.unread_close, ms(500), "--unread-close was milliseconds");
+    assert!(s.abort);
+    let c = client_options(&[
+        "--send",
+        "x",
+        "--count",
+        "4",
+        "--interval",
+        "50",
+        "--idle",
+        "3500",
+        "--read-delay",
+        "20",
+        "--timeout",
+        "5000",
+    ]);
+    assert_eq!(c.count, 4);
+    assert_eq!(c.interval, ms(50), "--interval was milliseconds");
+    assert_eq!(c.idle, ms(3500), "--idle was milliseconds");
+    assert_eq!(c.read_delay, ms(20), "--read-delay was milliseconds");
+    assert_eq!(
+        c.timeout,
+        Duration::from_secs(5),
+        "--timeout was milliseconds"
+    );
+    for (flag, mode) in [
+        ("--close-first", CloseMode::ClientFirst),
+        ("--wait-server-close", CloseMode::WaitServerClose),
+        ("--half-close", CloseMode::HalfClose),
+        ("--abort", CloseMode::Abort),
+        ("--unread-close", CloseMode::UnreadClose),
+    ] {
+        assert_eq!(client_options(&[flag]).close, mode, "{flag}");
+    }
+    // An old spelling and its new name at once is a contradiction, not a guess.
+    for pair in [
+        ["server", "--close-after", "1", "--close-first", "5"],
+        ["server", "--reply-delay", "1", "--delay", "5"],
+        ["client", "--pause", "1", "--interval", "5"],
+        ["client", "--give-up-after", "1", "--timeout", "5"],
+    ] {
+        assert!(parse(&pair).is_err(), "{pair:?}");
+    }
+    assert!(parse(&["client", "--close", "half", "--abort"]).is_err());
+}
+
+/// `synack echo …` as a user runs it: (exit code, stdout, stderr).
+fn run_echo(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .arg("echo")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run synack echo");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_shows_the_new_names_and_hides_the_old_ones() {
+    let (code, server_help, _) = run_echo(&["server", "--help"]);
+    assert_eq!(code, Some(0));
+    let (_, client_help, _) = run_echo(&["client", "--help"]);
+    let (_, echo_help, _) = run_echo(&["--help"]);
+    assert!(
+        echo_help.contains("a bare number is seconds"),
+        "{echo_help}"
+    );
+    for new in [
+        "--close-after <DURATION>",
+        "--close-unread-after <DURATION>",
+        "--reply-delay <DURATION>",
+        "--read-pause <DURATION>",
+        "--idle-timeout <DURATION>",
+        "--close <HOW>",
+    ] {
+        assert!(server_help.contains(new), "server --help lacks {new}");
+    }
+    for new in [
+        "--close <HOW>",
+        "--repeat <N>",
+        "--pause <DURATION>",
+        "--idle-for <DURATION>",
+        "--give-up-after <DURATION>",
+        "--read-pause <DURATION>",
+    ] {
+        assert!(client_help.contains(new), "client --help lacks {new}");
+    }
+    for old in [
+        "--close-first ",
+        "--unread-close ",
+        "--delay ",
+        "--read-delay ",
+        "--half-close",
+        "--abort",
+    ] {
+        assert!(!server_help.contains(old), "server --help shows {old}");
+    }
+    for old in [
+        "--count",
+        "--interval",
+        "--idle ",
+        "--timeout",
+        "--wait-server-close",
+        "--read-delay",
+    ] {
+        assert!(!client_help.contains(old), "client --help shows {old}");
+    }
+    // Every duration option says what a bare number means.
+    for help in [&server_help, &client_help] {
+        for block in help.split("\n\n").filter(|b| b.contains("<DURATION>")) {
+            let words = block.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(words.contains("a bare number is seconds"), "{block}");
+        }
+    }
+}
+
+/// The `synack echo …` lines of the README and of `--help` are what a user copies:
+/// each must be accepted as written.
+#[test]
+fn documented_echo_commands_parse() {
+    let readme = include_str!("../README.md");
+    let (_, server_help, _) = run_echo(&["server", "--help"]);
+    let (_, client_help, _) = run_echo(&["client", "--help"]);
+    let mut commands = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("synack echo ") {
+            commands.push(line.split('#').next().unwrap().trim().to_owned());
+        }
+    }
+    for line in server_help.lines().chain(client_help.lines()) {
+        let line = line.trim_start();
+        if line.starts_with("synack echo ") {
+            // The description follows two spaces or more.
+            commands.push(line.split("  ").next().unwrap().trim().to_owned());
+        }
+    }
+    assert!(commands.len() >= 25, "{commands:?}");
+    for command in &commands {
+        let words: Vec<&str> = command.split_whitespace().skip(2).collect();
+        if let Err(e) = parse(&words) {
+            panic!("{command}: {e}");
+        }
+    }
+    // None of them waits for typed input: a client example says what it sends.
+    for command in commands.iter().filter(|c| c.contains(" client")) {
+        assert!(
+            command.contains("--send") || command.contains("--size"),
+            "{command} would wait for typed lines"
+        );
+    }
+}
+
+#[test]
+fn errors_start_with_synack() {
+    let (code, _, err) = run_echo(&["server", "--no-read", "--close", "half"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("synack: --close half cannot go with --no-read"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let refused = format!("127.0.0.1:{}", free_port());
+    let (code, _, err) = run_echo(&["client", "--connect", &refused, "--send", "hi", "-q"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("synack: connection refused"), "{err}");
+    let (code, _, err) = run_echo(&["client", "--send", "hi", "--timeout", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("synack: --give-up-after must be above zero"),
+        "{err}"
+    );
+    assert!(!err.contains("synack echo:"), "{err}");
+}
+
+#[test]
+fn connect_and_listen_take_host_names() {
+    let server = ServerProcess::start(&["--close", "fin"], None);
+    let target = format!("localhost:{}", server.addr.port());
+    let (code, out, err) = run_echo(&["client", "--connect", &target, "--send", "hi"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "HI");
+    drop(server);
+    // The server's own --listen: a name resolves to its IPv4 address.
+    let (code, _, err) = run_echo(&["server", "--listen", "localhost:0", "--exit-after", "0"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("listening on 127.0.0.1:"), "{err}");
+    // No port: one line that says what the option takes.
+    let (code, _, err) = run_echo(&["client", "--connect", "localhost", "--send", "hi"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("takes HOST:PORT, such as 127.0.0.1:9999 or localhost:9999"),
+        "{err}"
+    );
 }
 
 #[test]

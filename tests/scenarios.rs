@@ -14,6 +14,7 @@ struct Run {
     connections: Vec<Value>,
     /// Frameless events ({"type":"event"}).
     events: Vec<Value>,
+    summary: Value,
 }
 
 fn run(name: &str) -> Run {
@@ -23,12 +24,14 @@ fn run(name: &str) -> Run {
         packets: vec![],
         connections: vec![],
         events: vec![],
+        summary: Value::Null,
     };
     for v in json_lines(&out) {
         match v["type"].as_str() {
             Some("packet") => r.packets.push(v),
             Some("connection") => r.connections.push(v),
             Some("event") => r.events.push(v),
+            Some("summary") => r.summary = v,
             _ => {}
         }
     }
@@ -394,7 +397,10 @@ fn midstream_pickup_assumes_established() {
     assert_eq!(r.frame(1)["rel_seq"], 1);
     let c = r.conn(1);
     assert_eq!(c["midstream"], true);
-    assert_eq!(c["conn_state"], "OTH");
+    // Zeek closes an endpoint on its FIN from PARTIAL as from ESTABLISHED,
+    // and calls both sides CLOSED "SF", SYN or no SYN (main.zeek, conn_state).
+    assert_eq!(c["conn_state"], "SF");
+    assert_eq!(c["history"], "DdAFf");
     assert_eq!(c["time_wait"], "client");
 }
 
@@ -493,4 +499,18 @@ fn classic_ecn_is_agreed_marked_echoed_and_answered() {
     assert_eq!(e["ce"]["client"], 1);
     assert_eq!(e["ece"]["server"], 10);
     assert_eq!(e["cwr"]["client"], 1);
+}
+
+#[test]
+fn time_going_back_is_said_and_never_makes_a_duration_negative() {
+    let r = run("time-back.pcap");
+    let e = r.event_where(4, "time_went_back");
+    assert_eq!(e["back_ns"], 2_499_741_000u64, "{e}");
+    let c = r.conn(1);
+    assert!(
+        c["start"].as_str().unwrap() <= c["end"].as_str().unwrap(),
+        "{c}"
+    );
+    assert!(c["handshake"]["rtt_us"].as_u64().unwrap() < 1000);
+    assert_eq!(r.summary["time_went_back"], 1);
 }

@@ -112,8 +112,10 @@ proptest! {
                 time_wait_ns: 2 * SECOND,
                 idle_timeout_ns: 30 * SECOND,
                 max_connections: 2,
+                pressure: Default::default(),
             },
             lookahead: (!summary_only).then_some(Lookahead::FILE),
+            ..AnalyzerConfig::default()
         });
         let mut check = Check::default();
         let mut t = 0u64;

@@ -11,6 +11,8 @@ corpus=${1:-$here/corpus}
 mkdir -p "$corpus"/{classic,pcapng,decode,pipeline}
 
 sources=("$root"/fixtures/*.pcap "$root"/fixtures/*.pcapng)
+# Compressed captures go to the pipeline as they are (it reads them as `read -` does).
+cp "$root"/fixtures/compressed/* "$corpus/pipeline/" 2>/dev/null || true
 shared="$root/../shared/captures"
 [ -d "$shared" ] || shared=/work/shared/captures
 if [ -d "$shared" ]; then
@@ -41,7 +43,9 @@ done
 python3 - "$corpus/decode" "$corpus/classic"/* <<'PY'
 import struct, sys, os
 out = sys.argv[1]
-pick = {1: 0, 113: 1, 276: 2, 0: 3, 108: 4, 101: 5, 12: 5, 14: 5, 228: 5, 229: 5}
+# The index of each DLT in synack_core's LinkKind::DLTS.
+dlts = [1, 113, 276, 0, 108, 101, 12, 14, 228, 229, 9, 50, 104, 105, 127, 117, 239, 242]
+pick = {d: i for i, d in enumerate(dlts)}
 for path in sys.argv[2:]:
     b = open(path, 'rb').read()
     if len(b) < 24:

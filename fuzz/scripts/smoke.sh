@@ -22,12 +22,13 @@ scripts/seed-corpora.sh corpus
 cargo +nightly fuzz build
 
 declare -A max_len=([classic]=65536 [pcapng]=65536 [decode]=4096 [pipeline]=16384)
+declare -A extra=([classic]= [pcapng]=-dict=pcapng.dict [decode]= [pipeline]=)
 for t in classic pcapng decode pipeline; do
   log=$(mktemp)
   start=$SECONDS
   if ! cargo +nightly fuzz run "$t" "corpus/$t" -- \
       -workers=1 -max_total_time="$secs" -timeout=10 -max_len="${max_len[$t]}" \
-      -print_final_stats=1 >"$log" 2>&1; then
+      -print_final_stats=1 ${extra[$t]} >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "!!! fuzz target $t failed: the crashing input is in fuzz/artifacts/$t/" >&2
     rm -f "$log"

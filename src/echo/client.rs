@@ -1,8 +1,8 @@
 //! The echo client: sends messages, reads their echo, and closes the way it is told.
 //!
-//! Every wait for the network is bounded by the connection's deadline (`--timeout`);
-//! deliberate waits (--interval, --read-delay, --idle, and in interactive mode the time
-//! a person takes to type) do not use it up.
+//! Every wait for the network is bounded by the connection's deadline
+//! (`--give-up-after`); deliberate waits (--pause, --read-pause, --idle-for, and in
+//! interactive mode the time a person takes to type) do not use it up.
 
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream};
@@ -13,7 +13,12 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args};
 
-use super::{note, parse_ms, parse_positive, sockopt, ConnError, EchoError, Keepalive};
+use crate::lang::{pick, tr};
+
+use super::{
+    fmt_duration, note, parse_count, parse_duration, parse_legacy_ms, parse_positive,
+    parse_positive_duration, parse_socket_addr, sockopt, ConnError, EchoError, Keepalive,
+};
 
 /// Most clients `--parallel` may start.
 const MAX_PARALLEL: usize = 1024;
@@ -21,24 +26,30 @@ const MAX_PARALLEL: usize = 1024;
 /// written by a second thread while this one reads: written whole first, they would fill
 /// the buffers both ways and both sides would wait for each other forever.
 const INLINE_WRITE: usize = 4096;
-/// Bytes per read: small, so that a slow reader (--read-delay) drains its buffer gradually.
+/// Bytes per read: small, so that a slow reader (--read-pause) drains its buffer gradually.
 const READ_CHUNK: usize = 4096;
 
-/// Who closes, and how, once the messages are exchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Who closes, and how, once the messages are exchanged (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CloseMode {
-    /// Close after the last reply: our FIN goes first, this side holds TIME_WAIT.
+    /// close after the last reply: our FIN goes first, so this side holds TIME_WAIT
     #[default]
+    #[value(name = "first")]
     ClientFirst,
-    /// After the last reply, wait for the server's FIN, then close: the server holds
-    /// TIME_WAIT (pair with the server's `close_first`).
+    /// after the last reply, wait for the server's FIN, then close: the server holds
+    /// TIME_WAIT (use with server --close-after)
+    #[value(name = "wait")]
     WaitServerClose,
-    /// Send everything, shutdown(SHUT_WR), then read the replies until the server's FIN.
+    /// shutdown(SHUT_WR) after sending everything, then read the replies until the
+    /// server's FIN: a half-closed connection still carries data toward us
+    #[value(name = "half")]
     HalfClose,
-    /// Close with SO_LINGER 0: RST instead of FIN.
+    /// SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
+    #[value(name = "abort")]
     Abort,
-    /// Send the last message and close once its echo has arrived but is still unread:
-    /// the kernel sends RST instead of FIN.
+    /// close while the last echo sits unread in our receive buffer: the kernel sends
+    /// RST, not FIN
+    #[value(name = "unread")]
     UnreadClose,
 }
 
@@ -78,6 +89,8 @@ pub struct ClientOptions {
     pub idle: Option<Duration>,
     /// Connect from this local port, with SO_REUSEADDR.
     pub local_port: Option<u16>,
+    /// Connect from this local address (any of the host's; 127.0.0.2 and so on on loopback).
+    pub local_ip: Option<IpAddr>,
     /// SO_RCVBUF, set before connect().
     pub rcvbuf: Option<usize>,
     /// Pause before each read (a slow reader).
@@ -103,6 +116,7 @@ impl Default for ClientOptions {
             keepalive: None,
             idle: None,
             local_port: None,
+            local_ip: None,
             rcvbuf: None,
             read_delay: None,
             parallel: 1,
@@ -113,39 +127,53 @@ impl Default for ClientOptions {
     }
 }
 
-fn invalid(msg: &str) -> Result<(), EchoError> {
-    Err(EchoError::InvalidOptions(msg.to_owned()))
+fn invalid(en: &'static str, zh: &'static str) -> Result<(), EchoError> {
+    Err(EchoError::InvalidOptions(pick(en, zh).to_owned()))
 }
 
 impl ClientOptions {
     /// Checks everything but the payload (which interactive mode does not use).
     fn validate(&self) -> Result<(), EchoError> {
         if !(1..=MAX_PARALLEL).contains(&self.parallel) {
-            return invalid("--parallel must be 1 to 1024");
+            return invalid(
+                "--parallel must be 1 to 1024",
+                "--parallel 必须在 1 到 1024 之间",
+            );
         }
         if self.count == 0 || self.connections == 0 {
-            return invalid("--count and --connections must be at least 1");
+            return invalid(
+                "--repeat and --connections must be at least 1",
+                "--repeat 和 --connections 至少为 1",
+            );
         }
         if self.local_port.is_some() && self.parallel > 1 {
             return invalid(
                 "--local-port with --parallel: concurrent connections to one server cannot \
                  share a local port; use --connections for one after another",
+                "--local-port 与 --parallel 一起用：到同一个服务器的并发连接不能共用一个本地端口；\
+                 要一个接一个地连接，请用 --connections",
             );
         }
         if self.timeout.is_zero() {
-            return invalid("--timeout must be at least 1 ms");
+            return invalid(
+                "--give-up-after must be above zero",
+                "--give-up-after 必须大于零",
+            );
         }
         Ok(())
     }
 
     fn validate_payload(&self) -> Result<(), EchoError> {
         match &self.payload {
-            Payload::Size(0) => invalid("--size must be at least 1 byte"),
-            Payload::Messages(words) if words.is_empty() => invalid("--send needs a message"),
-            // Nothing would go on the wire, and we would wait forever for its echo.
-            Payload::Messages(words) if words.iter().any(String::is_empty) => {
-                invalid("--send: empty messages cannot be echoed (\"a,,b\" has one)")
+            Payload::Size(0) => invalid("--size must be at least 1 byte", "--size 至少为 1 字节"),
+            Payload::Messages(words) if words.is_empty() => {
+                invalid("--send needs a message", "--send 需要一条消息")
             }
+            // Nothing would go on the wire, and we would wait forever for its echo.
+            Payload::Messages(words) if words.iter().any(String::is_empty) => invalid(
+                "--send: empty messages cannot be echoed (\"a,,b\" has one)",
+                "--send：空消息无法回显 (\"a,,b\" 里就有一条)",
+            ),
             _ => Ok(()),
         }
     }
@@ -200,7 +228,7 @@ pub fn run_client(opts: &ClientOptions) -> Result<ClientReport, EchoError> {
                 .name(format!("echo client {client}"))
                 .spawn_scoped(s, move || sequential(opts, client, messages, keep_text))
                 .map_err(|source| EchoError::Io {
-                    context: "cannot start a client thread",
+                    context: pick("cannot start a client thread", "无法启动客户端线程"),
                     source,
                 })?;
             handles.push(handle);
@@ -273,7 +301,9 @@ fn sequential(
 fn panicked(client: usize) -> ConnectionReport {
     ConnectionReport {
         client,
-        error: Some(ConnError::Other("the client thread panicked".into())),
+        error: Some(ConnError::Other(
+            pick("the client thread panicked", "客户端线程崩溃了 (panic)").into(),
+        )),
         ..ConnectionReport::default()
     }
 }
@@ -362,19 +392,24 @@ impl Talk<'_> {
             .map_or_else(|| "?".to_owned(), |a| a.to_string());
         let keepalive = report
             .keepalive
-            .map_or_else(String::new, |k| format!(", keepalive {k}"));
-        self.note(format_args!(
-            "connected {local} → {}{keepalive}",
-            self.opts.connect
+            .map_or_else(String::new, |k| tr!(", keepalive {k}", "，保活 {k}"));
+        let server = self.opts.connect;
+        self.note(tr!(
+            "connected {local} → {server}{keepalive}",
+            "已连接 {local} → {server}{keepalive}"
         ));
     }
 
     fn connect(&self) -> Result<TcpStream, ConnError> {
         let opts = self.opts;
         let setup = |what: &'static str| {
-            move |e: io::Error| ConnError::Other(format!("cannot set {what}: {e}"))
+            move |e: io::Error| {
+                let e = crate::lang::io_reason(&e);
+                ConnError::Other(tr!("cannot set {what}: {e}", "无法设置 {what}：{e}"))
+            }
         };
-        let sock = sockopt::tcp_socket(&opts.connect).map_err(setup("up a socket"))?;
+        let sock =
+            sockopt::tcp_socket(&opts.connect).map_err(setup(pick("up a socket", "套接字")))?;
         if let Some(bytes) = opts.rcvbuf {
             // Before connect(): the window scale we offer in the SYN follows the buffer.
             sock.set_recv_buffer_size(bytes)
@@ -383,8 +418,16 @@ impl Talk<'_> {
         if let Some(ka) = &opts.keepalive {
             sockopt::set_keepalive(&sock, ka).map_err(setup("keepalive"))?;
         }
-        if let Some(port) = opts.local_port {
-            bind_local_port(&sock, opts.connect, port)?;
+        match (opts.local_port, opts.local_ip) {
+            (Some(port), ip) => bind_local_port(&sock, opts.connect, ip, port)?,
+            (None, Some(ip)) => sock.bind(&SocketAddr::new(ip, 0).into()).map_err(|e| {
+                let e = crate::lang::io_reason(&e);
+                ConnError::Other(tr!(
+                    "cannot bind local address {ip}: {e}",
+                    "无法绑定本地地址 {ip}：{e}"
+                ))
+            })?,
+            (None, None) => {}
         }
         sock.connect_timeout(&opts.connect.into(), self.clock.remaining()?)
             .map_err(|e| connect_error(&e, opts.local_port))?;
@@ -403,7 +446,8 @@ impl Talk<'_> {
             self.lockstep(stream, messages, report)?;
         }
         if let Some(idle) = self.opts.idle {
-            self.note(format_args!("idle for {} ms", idle.as_millis()));
+            let idle_for = fmt_duration(idle);
+            self.note(tr!("idle for {idle_for}", "空闲 {idle_for}"));
             self.clock.pause(Some(idle));
         }
         self.close(stream)
@@ -447,11 +491,13 @@ impl Talk<'_> {
         thread::scope(|s| {
             let writer = thread::Builder::new()
                 .spawn_scoped(s, || self.write_all(stream, msg))
-                .map_err(|e| ConnError::Other(format!("cannot start a writer thread: {e}")))?;
+                .map_err(|e| ConnError::Other(writer_thread(&e)))?;
             let reply = self.read_exact(stream, msg.len());
-            let wrote = writer
-                .join()
-                .unwrap_or_else(|_| Err(ConnError::Other("the writer thread panicked".into())));
+            let wrote = writer.join().unwrap_or_else(|_| {
+                Err(ConnError::Other(
+                    pick("the writer thread panicked", "写线程崩溃了 (panic)").into(),
+                ))
+            });
             // The reader's error is the one the application saw first.
             let reply = reply?;
             wrote?;
@@ -493,11 +539,13 @@ impl Talk<'_> {
         let (sent, received) = thread::scope(|s| {
             let writer = thread::Builder::new()
                 .spawn_scoped(s, move || self.send_all_then_fin(stream, messages))
-                .map_err(|e| ConnError::Other(format!("cannot start a writer thread: {e}")))?;
+                .map_err(|e| ConnError::Other(writer_thread(&e)))?;
             let received = self.read_to_eof(stream);
-            let sent = writer
-                .join()
-                .unwrap_or_else(|_| Err(ConnError::Other("the writer thread panicked".into())));
+            let sent = writer.join().unwrap_or_else(|_| {
+                Err(ConnError::Other(
+                    pick("the writer thread panicked", "写线程崩溃了 (panic)").into(),
+                ))
+            });
             Ok::<_, ConnError>((sent, received))
         })?;
         // A failed send is the cause; the reader only stopped because of it.
@@ -531,9 +579,10 @@ impl Talk<'_> {
         stream
             .shutdown(Shutdown::Write)
             .map_err(|e| ConnError::from_io(&e))?;
-        self.note(format_args!(
+        self.note(pick(
             "sent everything; shutdown(SHUT_WR) sent our FIN, reading replies until the \
-             server's FIN"
+             server's FIN",
+            "全部发完；shutdown(SHUT_WR) 发出了本方的 FIN，继续读回复直到服务器的 FIN",
         ));
         Ok(sent)
     }
@@ -558,9 +607,10 @@ impl Talk<'_> {
         if rest.is_empty() {
             Ok(())
         } else {
-            Err(ConnError::Other(format!(
-                "the server sent {} bytes more than it was sent: is it a synack echo server?",
-                rest.len()
+            let n = rest.len();
+            Err(ConnError::Other(tr!(
+                "the server sent {n} bytes more than it was sent: is it a synack echo server?",
+                "服务器发回的比收到的多了 {n} 字节：它是 synack 回显服务器吗？"
             )))
         }
     }
@@ -578,9 +628,10 @@ impl Talk<'_> {
             .zip(reply)
             .position(|(m, r)| m.to_ascii_uppercase() != *r)
         {
-            return Err(ConnError::Other(format!(
+            return Err(ConnError::Other(tr!(
                 "the echo differs from the message at byte {at}: is the server a synack echo \
-                 server?"
+                 server?",
+                "回显与消息在第 {at} 字节处不同：服务器是 synack 回显服务器吗？"
             )));
         }
         if self.keep_text {
@@ -590,9 +641,10 @@ impl Talk<'_> {
             }
             report.replies.push(text);
         } else {
-            self.note(format_args!(
-                "received the whole echo: {} bytes, checked",
-                reply.len()
+            let n = reply.len();
+            self.note(tr!(
+                "received the whole echo: {n} bytes, checked",
+                "收到了完整的回显：{n} 字节，已核对"
             ));
         }
         Ok(())
@@ -602,32 +654,48 @@ impl Talk<'_> {
     fn close(&self, stream: &TcpStream) -> Result<(), ConnError> {
         match self.opts.close {
             CloseMode::ClientFirst => {
-                self.note(format_args!(
-                    "closing first (FIN): this side will hold TIME_WAIT"
+                self.note(pick(
+                    "closing first (FIN): this side will hold TIME_WAIT",
+                    "本方先关闭 (FIN)：这一端将进入 TIME_WAIT",
                 ));
             }
             CloseMode::WaitServerClose => {
-                self.note(format_args!("waiting for the server to close first"));
+                self.note(pick(
+                    "waiting for the server to close first",
+                    "等服务器先关闭",
+                ));
                 let extra = self.read_to_eof(stream)?;
-                self.note(format_args!(
-                    "server closed first (FIN{}); closing: the server holds TIME_WAIT",
-                    if extra.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", after {} more bytes", extra.len())
-                    }
+                let more = if extra.is_empty() {
+                    String::new()
+                } else {
+                    let n = extra.len();
+                    tr!(", after {n} more bytes", "，之前又收到 {n} 字节")
+                };
+                self.note(tr!(
+                    "server closed first (FIN{more}); closing: the server holds TIME_WAIT",
+                    "服务器先关闭了 (FIN{more})；本方关闭：服务器进入 TIME_WAIT"
                 ));
             }
-            CloseMode::HalfClose => self.note(format_args!("got the server's FIN; closing")),
+            CloseMode::HalfClose => self.note(pick(
+                "got the server's FIN; closing",
+                "收到服务器的 FIN；本方关闭",
+            )),
             CloseMode::Abort => {
-                sockopt::set_abortive_close(stream)
-                    .map_err(|e| ConnError::Other(format!("cannot set SO_LINGER 0: {e}")))?;
-                self.note(format_args!(
-                    "aborting (SO_LINGER 0): the kernel sends RST instead of FIN"
+                sockopt::set_abortive_close(stream).map_err(|e| {
+                    let e = crate::lang::io_reason(&e);
+                    ConnError::Other(tr!(
+                        "cannot set SO_LINGER 0: {e}",
+                        "无法设置 SO_LINGER 0：{e}"
+                    ))
+                })?;
+                self.note(pick(
+                    "aborting (SO_LINGER 0): the kernel sends RST instead of FIN",
+                    "异常终止 (SO_LINGER 0)：内核发出 RST 而不是 FIN",
                 ));
             }
-            CloseMode::UnreadClose => self.note(format_args!(
-                "closing with the echo unread: the kernel sends RST instead of FIN"
+            CloseMode::UnreadClose => self.note(pick(
+                "closing with the echo unread: the kernel sends RST instead of FIN",
+                "回显还没读就关闭：内核发出 RST 而不是 FIN",
             )),
         }
         Ok(())
@@ -639,7 +707,11 @@ impl Talk<'_> {
                 .set_write_timeout(Some(self.clock.remaining()?))
                 .map_err(|e| ConnError::from_io(&e))?;
             match (&*stream).write(data) {
-                Ok(0) => return Err(ConnError::Other("the socket accepted no data".into())),
+                Ok(0) => {
+                    return Err(ConnError::Other(
+                        pick("the socket accepted no data", "套接字一个字节也没收下").into(),
+                    ))
+                }
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(ConnError::from_io(&e)),
@@ -674,7 +746,7 @@ impl Talk<'_> {
         }
     }
 
-    /// One read(), after the --read-delay pause, bounded by the deadline.
+    /// One read(), after the --read-pause pause, bounded by the deadline.
     fn read_some(&self, stream: &TcpStream, buf: &mut [u8]) -> Result<usize, ConnError> {
         self.clock.pause(self.opts.read_delay);
         loop {
@@ -689,9 +761,9 @@ impl Talk<'_> {
         }
     }
 
-    fn note(&self, what: std::fmt::Arguments<'_>) {
+    fn note(&self, what: impl std::fmt::Display) {
         if !self.opts.quiet {
-            note(format_args!("echo client: {}{what}", self.tag));
+            note(format_args!("{}{}{what}", who(), self.tag));
         }
     }
 }
@@ -699,41 +771,71 @@ impl Talk<'_> {
 /// --local-port: bind before connect. SO_REUSEADDR lets bind() take a port that an
 /// earlier connection still holds (e.g. in TIME_WAIT); whether connect() may reuse the
 /// whole 4-tuple is then the kernel's call.
-fn bind_local_port(sock: &socket2::Socket, server: SocketAddr, port: u16) -> Result<(), ConnError> {
-    sock.set_reuse_address(true)
-        .map_err(|e| ConnError::Other(format!("cannot set SO_REUSEADDR: {e}")))?;
+fn bind_local_port(
+    sock: &socket2::Socket,
+    server: SocketAddr,
+    ip: Option<IpAddr>,
+    port: u16,
+) -> Result<(), ConnError> {
+    sock.set_reuse_address(true).map_err(|e| {
+        let e = crate::lang::io_reason(&e);
+        ConnError::Other(tr!(
+            "cannot set SO_REUSEADDR: {e}",
+            "无法设置 SO_REUSEADDR：{e}"
+        ))
+    })?;
     let any: IpAddr = match server {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
     };
-    sock.bind(&SocketAddr::new(any, port).into()).map_err(|e| {
-        if e.kind() == io::ErrorKind::AddrInUse {
-            ConnError::Other(format!(
-                "local port {port} is taken by another socket (a listener, or a live \
-                 connection): choose another --local-port"
-            ))
-        } else {
-            ConnError::Other(format!("cannot bind local port {port}: {e}"))
-        }
-    })
+    sock.bind(&SocketAddr::new(ip.unwrap_or(any), port).into())
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::AddrInUse {
+                ConnError::Other(tr!(
+                    "local port {port} is taken by another socket (a listener, or a live \
+                 connection): choose another --local-port",
+                    "本地端口 {port} 被另一个套接字占着 (一个监听套接字，或一个活着的连接)：请换一个 --local-port"
+                ))
+            } else {
+                let e = crate::lang::io_reason(&e);
+                ConnError::Other(tr!(
+                    "cannot bind local port {port}: {e}",
+                    "无法绑定本地端口 {port}：{e}"
+                ))
+            }
+        })
 }
 
 fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
     match (e.kind(), local_port) {
         (io::ErrorKind::AddrNotAvailable | io::ErrorKind::AddrInUse, Some(port)) => {
-            ConnError::Other(format!(
+            ConnError::Other(tr!(
                 "cannot connect from local port {port}: that 4-tuple is still in use on this \
                  host, probably in TIME_WAIT because this client closed first; wait (60 s on \
-                 Linux), or let the server close first (server --close-first, client \
-                 --wait-server-close)"
+                 Linux), or let the server close first (server --close-after 0.1, \
+                 client --close wait)",
+                "无法从本地端口 {port} 连接：这个四元组在本机上仍被占用，很可能因为本客户端先关闭而处于 TIME_WAIT；\
+                 请等待 (Linux 上 60 s)，或让服务器先关闭 (server --close-after 0.1，client --close wait)"
             ))
         }
         _ => ConnError::from_io(e),
     }
 }
 
+/// A writer thread could not start.
+fn writer_thread(e: &io::Error) -> String {
+    let e = crate::lang::io_reason(e);
+    tr!("cannot start a writer thread: {e}", "无法启动写线程：{e}")
+}
+
+/// How the client's lines start: `echo client`, or in Chinese.
+fn who() -> &'static str {
+    pick("echo client: ", "回显客户端：")
+}
+
 /// One line on stdout; a closed stdout (`| head`) is not worth a panic.
 fn print_line(line: std::fmt::Arguments<'_>) {
+    let line = crate::views::charset::text(line.to_string());
     let _ = writeln!(io::stdout().lock(), "{line}");
 }
 
@@ -743,24 +845,27 @@ are skipped: nothing would be sent, and both sides would wait forever).
 
 Scenarios (watch each with `sudo synack live 'tcp port 9999'` in another terminal):
   synack echo client --send hello,world           client closes first: client TIME_WAIT
-  synack echo client --send hi --wait-server-close   with server --close-first 100
-  synack echo client --send a,b,c --half-close    data flows after our FIN
-  synack echo client --send hi --abort            RST instead of FIN
-  synack echo client --send hi --unread-close     close with the echo unread: RST
-  synack echo client --send hi --keepalive 2,1,3 --idle 5000   keepalive probes
-  synack echo client --size 1000000 --rcvbuf 4096 --read-delay 20   zero window toward the server
-  synack echo client --connections 2 --local-port 40000 --wait-server-close
+  synack echo client --send hi --close wait       with server --close-after 100ms
+  synack echo client --send a,b,c --close half    data flows after our FIN
+  synack echo client --send hi --close abort      RST instead of FIN
+  synack echo client --send hi --close unread     close with the echo unread: RST
+  synack echo client --send hi --keepalive 2s,1s,3 --idle-for 5s   keepalive probes
+  synack echo client --size 1000000 --rcvbuf 4096 --read-pause 20ms   zero window toward the server
+  synack echo client --send hi --connections 2 --local-port 40000 --close wait
                                                   reconnect on a 4-tuple in TIME_WAIT
-  synack echo client --connect 127.0.0.1:9 --send hi   connection refused
+  synack echo client --connect localhost:9 --send hi   connection refused
 
+Durations take a unit (250ms, 1.5s, 2m, 1h); a bare number is seconds.
 Exit status: 0 when every connection went as asked, 1 otherwise.";
 
-/// `synack echo client`.
+/// `synack echo client`. Each old spelling (`--interval MS`, `--timeout MS`, the close
+/// flags…) is a hidden argument of its own, so a bare number there keeps meaning
+/// milliseconds.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("close").multiple(false)))]
+#[command(group(ArgGroup::new("close_mode").multiple(false)))]
 pub struct ClientArgs {
-    /// Server address
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999")]
+    /// Server address, or HOST:PORT (localhost:9999 is 127.0.0.1:9999)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999", value_parser = parse_socket_addr)]
     pub connect: SocketAddr,
 
     /// Scripted: send these messages (comma-separated) one by one, each echo awaited
@@ -773,61 +878,82 @@ pub struct ClientArgs {
     pub send: Vec<String>,
 
     /// Send the messages N times over
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub count: u32,
+    #[arg(long, value_name = "N", default_value_t = 1, alias = "count",
+          value_parser = parse_count)]
+    pub repeat: u32,
 
-    /// Wait MS between messages
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub interval: Option<Duration>,
+    /// Pause this long between messages (e.g. 500ms; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "interval_ms")]
+    pub pause: Option<Duration>,
 
-    /// Close after the last reply (the default): our FIN goes first, so this side holds
-    /// TIME_WAIT
-    #[arg(long, group = "close")]
+    /// Old spelling of --pause, in milliseconds
+    #[arg(long = "interval", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub interval_ms: Option<Duration>,
+
+    /// How the connection ends once the messages are exchanged (default: first)
+    #[arg(long, value_name = "HOW", value_enum, group = "close_mode")]
+    pub close: Option<CloseMode>,
+
+    /// Old spelling of --close first
+    #[arg(long, group = "close_mode", hide = true)]
     pub close_first: bool,
 
-    /// After the last reply, wait for the server's FIN, then close: the server holds
-    /// TIME_WAIT (use with server --close-first)
-    #[arg(long, group = "close")]
+    /// Old spelling of --close wait
+    #[arg(long, group = "close_mode", hide = true)]
     pub wait_server_close: bool,
 
-    /// shutdown(SHUT_WR) after sending everything, then read the replies until EOF: a
-    /// half-closed connection still carries data toward us
-    #[arg(long, group = "close")]
+    /// Old spelling of --close half
+    #[arg(long, group = "close_mode", hide = true)]
     pub half_close: bool,
 
-    /// Close with SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
-    #[arg(long, group = "close")]
+    /// Old spelling of --close abort
+    #[arg(long, group = "close_mode", hide = true)]
     pub abort: bool,
 
-    /// Close while the last echo sits unread in our receive buffer: the kernel sends RST,
-    /// not FIN
-    #[arg(long, group = "close")]
+    /// Old spelling of --close unread
+    #[arg(long, group = "close_mode", hide = true)]
     pub unread_close: bool,
 
-    /// TCP keepalive: SO_KEEPALIVE, first probe after IDLE s without traffic
-    /// (TCP_KEEPIDLE), then every INTERVAL s (TCP_KEEPINTVL), RST after COUNT unanswered
-    /// (TCP_KEEPCNT); use with --idle
+    /// TCP keepalive: SO_KEEPALIVE, first probe after IDLE without traffic
+    /// (TCP_KEEPIDLE), then every INTERVAL (TCP_KEEPINTVL), RST after COUNT unanswered
+    /// (TCP_KEEPCNT). IDLE and INTERVAL are whole seconds, with or without a unit
+    /// (2s,1s,3 or 2,1,3; a bare number is seconds); use with --idle-for
     #[arg(long, value_name = "IDLE,INTERVAL,COUNT")]
     pub keepalive: Option<Keepalive>,
 
-    /// Sit idle MS after the exchange before closing (time for keepalive probes)
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub idle: Option<Duration>,
+    /// Sit idle this long after the exchange before closing (e.g. 5s; a bare number is
+    /// seconds): time for keepalive probes
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "idle_ms")]
+    pub idle_for: Option<Duration>,
+
+    /// Old spelling of --idle-for, in milliseconds
+    #[arg(long = "idle", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub idle_ms: Option<Duration>,
 
     /// Connect from this local port (with SO_REUSEADDR): with --connections, reconnect on
     /// the same 4-tuple while the server holds it in TIME_WAIT
     #[arg(long, value_name = "PORT")]
     pub local_port: Option<u16>,
 
+    /// Connect from this local address (e.g. 127.0.0.2: on loopback every 127.x.y.z is
+    /// this host's), so several "client hosts" can be told apart
+    #[arg(long, value_name = "IP")]
+    pub local_ip: Option<IpAddr>,
+
     /// SO_RCVBUF in bytes, set before connect() so the SYN's window scale follows: a small
     /// window toward the server
     #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
     pub rcvbuf: Option<usize>,
 
-    /// Slow reader: wait MS before each read; with a small --rcvbuf our window drops to
-    /// zero and the server sends zero-window probes
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub read_delay: Option<Duration>,
+    /// Slow reader: pause this long before each read (e.g. 20ms; a bare number is
+    /// seconds); with a small --rcvbuf our window drops to zero and the server sends
+    /// zero-window probes
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "read_delay_ms")]
+    pub read_pause: Option<Duration>,
+
+    /// Old spelling of --read-pause, in milliseconds
+    #[arg(long = "read-delay", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub read_delay_ms: Option<Duration>,
 
     /// Run N clients at once (at most 1024)
     #[arg(long, value_name = "N", default_value = "1", value_parser = parse_positive)]
@@ -840,13 +966,19 @@ pub struct ClientArgs {
 
     /// Open N connections one after another: many short connections (with --local-port,
     /// all from the same port)
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_count)]
     pub connections: u32,
 
-    /// Give up on a connection after MS ms of waiting for the network (deliberate waits
-    /// such as --idle, --interval and --read-delay do not count)
-    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_ms)]
-    pub timeout: Duration,
+    /// Give up on a connection after this long waiting for the network (a bare number
+    /// is seconds; deliberate waits such as --idle-for, --pause and --read-pause do not
+    /// count)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive_duration)]
+    pub give_up_after: Duration,
+
+    /// Old spelling of --give-up-after, in milliseconds
+    #[arg(long = "timeout", value_name = "MS", value_parser = parse_legacy_ms,
+          conflicts_with = "give_up_after", hide = true)]
+    pub timeout_ms: Option<Duration>,
 
     /// Print only errors (and, in interactive mode, the replies)
     #[arg(long, short)]
@@ -859,18 +991,21 @@ impl ClientArgs {
         self.send.is_empty() && self.size.is_none()
     }
 
+    /// `--close`, or what the old flags said.
+    fn close_mode(&self) -> CloseMode {
+        let old = [
+            (self.close_first, CloseMode::ClientFirst),
+            (self.wait_server_close, CloseMode::WaitServerClose),
+            (self.half_close, CloseMode::HalfClose),
+            (self.abort, CloseMode::Abort),
+            (self.unread_close, CloseMode::UnreadClose),
+        ];
+        self.close
+            .or_else(|| old.iter().find(|(set, _)| *set).map(|&(_, mode)| mode))
+            .unwrap_or_default()
+    }
+
     pub fn options(&self) -> ClientOptions {
-        let close = if self.wait_server_close {
-            CloseMode::WaitServerClose
-        } else if self.half_close {
-            CloseMode::HalfClose
-        } else if self.abort {
-            CloseMode::Abort
-        } else if self.unread_close {
-            CloseMode::UnreadClose
-        } else {
-            CloseMode::ClientFirst
-        };
         let payload = match self.size {
             Some(n) => Payload::Size(n),
             None => Payload::Messages(self.send.clone()),
@@ -878,17 +1013,18 @@ impl ClientArgs {
         ClientOptions {
             connect: self.connect,
             payload,
-            count: self.count,
-            interval: self.interval,
-            close,
+            count: self.repeat,
+            interval: self.pause.or(self.interval_ms),
+            close: self.close_mode(),
             keepalive: self.keepalive,
-            idle: self.idle,
+            idle: self.idle_for.or(self.idle_ms),
             local_port: self.local_port,
+            local_ip: self.local_ip,
             rcvbuf: self.rcvbuf,
-            read_delay: self.read_delay,
+            read_delay: self.read_pause.or(self.read_delay_ms),
             parallel: self.parallel,
             connections: self.connections,
-            timeout: self.timeout,
+            timeout: self.timeout_ms.unwrap_or(self.give_up_after),
             quiet: self.quiet,
         }
     }
@@ -898,17 +1034,24 @@ impl ClientArgs {
 pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
     let opts = args.options();
     let connections = if args.interactive() {
-        if args.parallel > 1 || args.connections > 1 || args.count > 1 {
+        if args.parallel > 1 || args.connections > 1 || args.repeat > 1 {
             return Err(EchoError::InvalidOptions(
-                "--parallel, --connections and --count need --send or --size (interactive \
-                 mode is one connection)"
-                    .into(),
+                pick(
+                    "--parallel, --connections and --repeat need --send or --size (interactive \
+                     mode is one connection)",
+                    "--parallel、--connections 和 --repeat 需要配合 --send 或 --size (交互模式只有一个连接)",
+                )
+                .into(),
             ));
         }
         let stdin = io::stdin();
         if stdin.is_terminal() && !opts.quiet {
             note(format_args!(
-                "echo client: type a line and press Enter to send it; Ctrl-D closes"
+                "{}",
+                pick(
+                    "echo client: type a line and press Enter to send it; Ctrl-D closes",
+                    "回显客户端：输入一行，按回车发送；Ctrl-D 关闭"
+                )
             ));
         }
         vec![run_lines(&opts, BufReader::new(stdin))?]
@@ -927,15 +1070,18 @@ pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
             String::new()
         };
         note(format_args!(
-            "echo client: {tag}{}",
+            "synack: {tag}{}",
             error.explain(opts.connect, opts.timeout)
         ));
     }
     if connections.len() > 1 && !opts.quiet {
+        let (n, ok) = (connections.len(), connections.len() - failed);
         note(format_args!(
-            "echo client: {} connections, {} ok, {failed} failed",
-            connections.len(),
-            connections.len() - failed
+            "{}",
+            tr!(
+                "echo client: {n} connections, {ok} ok, {failed} failed",
+                "回显客户端：{n} 个连接，{ok} 个成功，{failed} 个失败"
+            )
         ));
     }
     Ok(if failed == 0 {

@@ -1,7 +1,7 @@
 //! The echo server: one thread, one event loop (mio), replies upper-cased.
 //!
 //! Every client is a non-blocking socket registered with the poller, and every wait an
-//! option asks for (--delay, --read-delay, --close-first, --unread-close,
+//! option asks for (--reply-delay, --read-pause, --close-after, --close-unread-after,
 //! --idle-timeout) is a deadline in a timer heap, never a sleep: a slow or silent
 //! client holds up nobody. A client costs a small struct, plus a buffer only while a
 //! reply waits to be written, so ten thousand clients fit in a few megabytes (the
@@ -23,15 +23,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::lang::{pick, tr};
 use clap::Args;
 use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
-use super::{note, parse_ms, parse_positive, parse_secs, sockopt, EchoError};
+use super::{
+    fmt_duration, note, parse_duration, parse_legacy_ms, parse_positive, parse_positive_duration,
+    parse_socket_addr, sockopt, EchoError,
+};
 
 /// The longest the loop waits in poll(): how often it looks at the stop flag.
 const TICK: Duration = Duration::from_millis(10);
-/// Bytes per read. Small enough that a slow reader (--read-delay) drains its receive
+/// Bytes per read. Small enough that a slow reader (--read-pause) drains its receive
 /// buffer gradually, which is what makes the advertised window visibly shrink.
 const READ_CHUNK: usize = 4096;
 /// Chunks one client may echo in a row before the others get their turn.
@@ -107,7 +111,7 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
-    /// --unread-close implies --no-read: the RST comes from the data we left unread.
+    /// --close-unread-after implies --no-read: the RST comes from the data we left unread.
     fn reads(&self) -> bool {
         !self.no_read && self.unread_close.is_none()
     }
@@ -119,13 +123,13 @@ pub struct ServerStats {
     pub accepted: u64,
     /// Connections the client closed with FIN.
     pub closed_by_peer: u64,
-    /// Connections the server closed first (--close-first).
+    /// Connections the server closed first (--close-after).
     pub closed_first: u64,
     /// RSTs received from clients (ECONNRESET / EPIPE).
     pub resets_seen: u64,
-    /// Connections closed with SO_LINGER 0 (--abort).
+    /// Connections closed with SO_LINGER 0 (--close abort).
     pub aborted: u64,
-    /// Connections closed without reading (--unread-close).
+    /// Connections closed without reading (--close-unread-after).
     pub unread_closes: u64,
     /// Connections closed for want of data from the client (--idle-timeout).
     pub idle_closes: u64,
@@ -139,27 +143,33 @@ pub struct ServerStats {
 
 impl fmt::Display for ServerStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} connections: {} closed by peer, {} closed first, {} resets seen, {} aborted, \
-             {} closed unread, {} idle timeouts, {} errors; {} bytes in, {} bytes out",
-            self.accepted,
-            self.closed_by_peer,
-            self.closed_first,
-            self.resets_seen,
-            self.aborted,
-            self.unread_closes,
-            self.idle_closes,
-            self.errors,
-            self.bytes_received,
-            self.bytes_sent
-        )?;
+        let s = self;
+        let (accepted, by_peer, first, resets, aborted) = (
+            s.accepted,
+            s.closed_by_peer,
+            s.closed_first,
+            s.resets_seen,
+            s.aborted,
+        );
+        let (unread, idle, errors, bytes_in, bytes_out) = (
+            s.unread_closes,
+            s.idle_closes,
+            s.errors,
+            s.bytes_received,
+            s.bytes_sent,
+        );
+        f.write_str(&tr!(
+            "{accepted} connections: {by_peer} closed by peer, {first} closed first, {resets} resets seen, {aborted} aborted, \
+             {unread} closed unread, {idle} idle timeouts, {errors} errors; {bytes_in} bytes in, {bytes_out} bytes out",
+            "{accepted} 个连接：{by_peer} 个由对方关闭，{first} 个由本方先关闭，收到 {resets} 次复位，{aborted} 个异常终止，\
+             {unread} 个未读就关闭，{idle} 个空闲超时，{errors} 个出错；收到 {bytes_in} 字节，发出 {bytes_out} 字节"
+        ))?;
         if self.accept_failures > 0 {
-            write!(
-                f,
-                "; accept() failed {} times for lack of a resource",
-                self.accept_failures
-            )?;
+            let n = self.accept_failures;
+            f.write_str(&tr!(
+                "; accept() failed {n} times for lack of a resource",
+                "；accept() 因资源不足失败了 {n} 次"
+            ))?;
         }
         Ok(())
     }
@@ -218,11 +228,15 @@ impl Server {
     /// once every connection is closed.
     pub fn serve(self, stop: &AtomicBool) -> Result<ServerStats, EchoError> {
         let io = |context| move |source| EchoError::Io { context, source };
-        let poll = Poll::new().map_err(io("cannot create the event loop"))?;
+        let poll =
+            Poll::new().map_err(io(pick("cannot create the event loop", "无法创建事件循环")))?;
         let mut listener = MioListener::from_std(self.listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
-            .map_err(io("cannot watch the listening socket"))?;
+            .map_err(io(pick(
+                "cannot watch the listening socket",
+                "无法监视监听套接字",
+            )))?;
         let mut ev = EventLoop {
             opts: self.opts,
             poll,
@@ -315,7 +329,7 @@ impl EventLoop {
                 }
                 self.close_all();
                 return Err(EchoError::Io {
-                    context: "the event loop failed",
+                    context: pick("the event loop failed", "事件循环出错"),
                     source: e,
                 });
             }
@@ -405,25 +419,43 @@ impl EventLoop {
         }
         self.shortage_since = Some(now);
         let what = match e.raw_os_error() {
-            Some(libc::EMFILE) => "out of file descriptors (RLIMIT_NOFILE, `ulimit -n`)",
-            Some(libc::ENFILE) => "the system is out of file descriptors (fs.file-max)",
-            Some(libc::ENOBUFS | libc::ENOMEM) => "out of kernel memory",
-            _ => "accept() is failing",
+            Some(libc::EMFILE) => pick(
+                "out of file descriptors (RLIMIT_NOFILE, `ulimit -n`)",
+                "文件描述符用完了 (RLIMIT_NOFILE，`ulimit -n`)",
+            ),
+            Some(libc::ENFILE) => pick(
+                "the system is out of file descriptors (fs.file-max)",
+                "系统的文件描述符用完了 (fs.file-max)",
+            ),
+            Some(libc::ENOBUFS | libc::ENOMEM) => pick("out of kernel memory", "内核内存不足"),
+            _ => pick("accept() is failing", "accept() 一直失败"),
         };
-        note(format_args!(
-            "echo server: accept failed: {e}: {what}; still serving the {} clients \
-             connected, new ones wait in the backlog; trying again every {} ms",
+        let (e, active, every) = (
+            crate::lang::io_reason(e),
             self.active,
-            ACCEPT_BACKOFF.as_millis()
+            ACCEPT_BACKOFF.as_millis(),
+        );
+        note(format_args!(
+            "{}",
+            tr!(
+                "echo server: accept failed: {e}: {what}; still serving the {active} clients \
+                 connected, new ones wait in the backlog; trying again every {every} ms",
+                "回显服务器：accept 失败：{e}：{what}；继续服务已连接的 {active} 个客户端，\
+                 新的客户端在 backlog 中等待；每 {every} ms 重试一次"
+            )
         ));
     }
 
     /// accept() works again after a shortage.
     fn shortage_over(&mut self, now: Instant) {
         if let Some(since) = self.shortage_since.take() {
+            let ms = now.duration_since(since).as_millis();
             note(format_args!(
-                "echo server: accepting again after {} ms",
-                now.duration_since(since).as_millis()
+                "{}",
+                tr!(
+                    "echo server: accepting again after {ms} ms",
+                    "回显服务器：{ms} ms 后重新开始 accept"
+                )
             ));
         }
     }
@@ -444,7 +476,17 @@ impl EventLoop {
     fn add(&mut self, mut stream: TcpStream, peer: SocketAddr, now: Instant) {
         self.stats.accepted += 1;
         self.active += 1;
-        self.log(peer, format_args!("accepted ({} active)", self.active));
+        let active = self.active;
+        self.log(
+            peer,
+            format_args!(
+                "{}",
+                tr!(
+                    "accepted ({active} active)",
+                    "已接受 (当前 {active} 个连接)"
+                )
+            ),
+        );
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(None);
             self.conns.len() - 1
@@ -461,7 +503,13 @@ impl EventLoop {
             self.stats.errors += 1;
             self.log(
                 peer,
-                format_args!("cannot watch this connection ({e}); closed"),
+                format_args!(
+                    "{}",
+                    tr!(
+                        "cannot watch this connection ({e}); closed",
+                        "无法监视这个连接 ({e})；已关闭"
+                    )
+                ),
             );
             return;
         }
@@ -558,7 +606,7 @@ impl EventLoop {
 
     fn log(&self, peer: SocketAddr, what: fmt::Arguments<'_>) {
         if !self.opts.quiet {
-            note(format_args!("echo server: {peer}: {what}"));
+            note(format_args!("{}{peer}{}{what}", who(), colon()));
         }
     }
 }
@@ -570,9 +618,9 @@ enum End {
     PeerClosed,
     /// The client's RST.
     PeerReset,
-    /// Our --close-first timer fired.
+    /// Our --close-after timer fired.
     CloseFirst,
-    /// Our --unread-close timer fired.
+    /// Our --close-unread-after timer fired.
     UnreadClose,
     /// No data from the client for --idle-timeout.
     IdleTimeout,
@@ -612,11 +660,11 @@ struct Conn {
     /// replies.
     out: Vec<u8>,
     written: usize,
-    /// --delay: the reply in `out` waits until then.
+    /// --reply-delay: the reply in `out` waits until then.
     reply_at: Option<Instant>,
-    /// --read-delay: no read before then.
+    /// --read-pause: no read before then.
     read_at: Option<Instant>,
-    /// --close-first: set once the first reply is written.
+    /// --close-after: set once the first reply is written.
     close_at: Option<Instant>,
     unread_close_at: Option<Instant>,
     /// When data from the client was last seen (or the accept).
@@ -645,7 +693,7 @@ impl Conn {
                     Err(end) => return Step::End(end),
                 }
                 // The reply is out: the same point where a blocking server would
-                // start its --close-first timer and nap for --read-delay.
+                // start its --close-after timer and nap for --read-pause.
                 self.out = Vec::new();
                 self.written = 0;
                 self.reply_at = None;
@@ -704,7 +752,7 @@ impl Conn {
         Ok(true)
     }
 
-    /// --no-read / --unread-close: hold the connection without ever reading.
+    /// --no-read / --close-unread-after: hold the connection without ever reading.
     fn hold_unread(&mut self, opts: &ServerOptions, now: Instant) -> Step {
         // Without reading, a client's RST shows only as the socket's pending error.
         // (Its FIN cannot be seen: the connection then sits in CLOSE_WAIT until we
@@ -769,29 +817,70 @@ impl Conn {
     /// Logs how the conversation ended and closes the way the options ask.
     /// Dropping `self.stream` at the end is the close() itself.
     fn finish(self, end: End, opts: &ServerOptions, stats: &mut ServerStats) {
-        let bytes = format!("{} bytes in, {} out", self.received, self.sent);
+        let (received, sent) = (self.received, self.sent);
+        let bytes = tr!(
+            "{received} bytes in, {sent} out",
+            "收到 {received} 字节，发出 {sent} 字节"
+        );
         match end {
             End::PeerClosed => {
                 stats.closed_by_peer += 1;
                 if opts.abort {
-                    self.log(opts, format_args!("closed by peer (FIN), {bytes}"));
+                    self.log(
+                        opts,
+                        format_args!(
+                            "{}",
+                            tr!("closed by peer (FIN), {bytes}", "对方已关闭 (FIN)，{bytes}")
+                        ),
+                    );
                     self.abort(opts, stats);
                 } else if opts.half_close {
                     // Every reply is written by now; SHUT_WR queues our FIN behind them.
                     let how = match self.stream.shutdown(Shutdown::Write) {
-                        Ok(()) => "shutdown(SHUT_WR): our FIN follows the last reply".to_owned(),
-                        Err(e) => format!("shutdown(SHUT_WR) failed: {e}"),
+                        Ok(()) => pick(
+                            "shutdown(SHUT_WR): our FIN follows the last reply",
+                            "shutdown(SHUT_WR)：本方的 FIN 跟在最后一个回复之后",
+                        )
+                        .to_owned(),
+                        Err(e) => tr!(
+                            "shutdown(SHUT_WR) failed: {e}",
+                            "shutdown(SHUT_WR) 失败：{e}"
+                        ),
                     };
-                    self.log(opts, format_args!("closed by peer (FIN), {bytes}; {how}"));
+                    self.log(
+                        opts,
+                        format_args!(
+                            "{}",
+                            tr!(
+                                "closed by peer (FIN), {bytes}; {how}",
+                                "对方已关闭 (FIN)，{bytes}；{how}"
+                            )
+                        ),
+                    );
                 } else {
-                    self.log(opts, format_args!("closed by peer (FIN), {bytes}; closing"));
+                    self.log(
+                        opts,
+                        format_args!(
+                            "{}",
+                            tr!(
+                                "closed by peer (FIN), {bytes}; closing",
+                                "对方已关闭 (FIN)，{bytes}；本方关闭"
+                            )
+                        ),
+                    );
                 }
             }
             End::PeerReset => {
                 stats.resets_seen += 1;
                 self.log(
                     opts,
-                    format_args!("connection reset by peer (RST), {bytes}; still serving"),
+                    format_args!(
+                        "{}",
+                        tr!(
+                            "connection reset by peer (RST), {bytes}; still serving",
+                            "连接被对方复位 (RST)，{bytes}；继续服务"
+                        )
+                    ),
                 );
             }
             End::CloseFirst => {
@@ -802,8 +891,12 @@ impl Conn {
                     self.log(
                         opts,
                         format_args!(
-                            "closing first (--close-first), {bytes}: this side will hold \
-                             TIME_WAIT"
+                            "{}",
+                            tr!(
+                                "closing first (--close-after), {bytes}: this side will hold \
+                                 TIME_WAIT",
+                                "本方先关闭 (--close-after)，{bytes}：这一端将进入 TIME_WAIT"
+                            )
                         ),
                     );
                 }
@@ -813,8 +906,12 @@ impl Conn {
                 self.log(
                     opts,
                     format_args!(
-                        "closing without reading (--unread-close): with data unread the \
-                         kernel sends RST, not FIN"
+                        "{}",
+                        pick(
+                            "closing without reading (--close-unread-after): with data unread the \
+                             kernel sends RST, not FIN",
+                            "不读数据就关闭 (--close-unread-after)：有未读数据时，内核发出 RST 而不是 FIN"
+                        )
                     ),
                 );
             }
@@ -822,26 +919,43 @@ impl Conn {
                 stats.idle_closes += 1;
                 let limit = opts.idle_timeout.unwrap_or_default();
                 let unread = if self.unread_seen > 0 {
-                    " (with data unread, the kernel sends RST, not FIN)"
+                    pick(
+                        " (with data unread, the kernel sends RST, not FIN)",
+                        " (有未读数据，内核发出 RST 而不是 FIN)",
+                    )
                 } else {
                     ""
                 };
+                let limit = fmt_duration(limit);
                 self.log(
                     opts,
                     format_args!(
-                        "no data from the client for {} s (--idle-timeout), {bytes}; \
-                         closing{unread}",
-                        limit.as_secs_f64()
+                        "{}",
+                        tr!(
+                            "no data from the client for {limit} (--idle-timeout), {bytes}; \
+                             closing{unread}",
+                            "客户端 {limit} 没有发来数据 (--idle-timeout)，{bytes}；本方关闭{unread}"
+                        )
                     ),
                 );
                 if opts.abort {
                     self.abort(opts, stats);
                 }
             }
-            End::Stopped => self.log(opts, format_args!("closing: the server is stopping")),
+            End::Stopped => self.log(
+                opts,
+                format_args!(
+                    "{}",
+                    pick("closing: the server is stopping", "关闭：服务器正在停止")
+                ),
+            ),
             End::Failed(e) => {
                 stats.errors += 1;
-                self.log(opts, format_args!("error: {e}; closing"));
+                let e = crate::lang::io_reason(&e);
+                self.log(
+                    opts,
+                    format_args!("{}", tr!("error: {e}; closing", "出错：{e}；关闭")),
+                );
             }
         }
     }
@@ -852,33 +966,57 @@ impl Conn {
                 stats.aborted += 1;
                 self.log(
                     opts,
-                    format_args!("aborting (SO_LINGER 0): the kernel sends RST instead of FIN"),
+                    format_args!(
+                        "{}",
+                        pick(
+                            "aborting (SO_LINGER 0): the kernel sends RST instead of FIN",
+                            "异常终止 (SO_LINGER 0)：内核发出 RST 而不是 FIN"
+                        )
+                    ),
                 );
             }
             Err(e) => self.log(
                 opts,
-                format_args!("cannot set SO_LINGER 0 ({e}); closing with FIN"),
+                format_args!(
+                    "{}",
+                    tr!(
+                        "cannot set SO_LINGER 0 ({e}); closing with FIN",
+                        "无法设置 SO_LINGER 0 ({e})；用 FIN 关闭"
+                    )
+                ),
             ),
         }
     }
 
     fn log(&self, opts: &ServerOptions, what: fmt::Arguments<'_>) {
         if !opts.quiet {
-            note(format_args!("echo server: {}: {what}", self.peer));
+            note(format_args!("{}{}{}{what}", who(), self.peer, colon()));
         }
     }
 }
 
+/// How the server's lines start: `echo server`, or in Chinese.
+fn who() -> &'static str {
+    pick("echo server: ", "回显服务器：")
+}
+
+/// Between a peer's address and what happened to it.
+fn colon() -> &'static str {
+    pick(": ", "：")
+}
+
 pub(super) const AFTER_HELP: &str = "\
 Scenarios (watch each with `sudo synack live 'tcp port 9999'` in another terminal):
-  synack echo server                            the client closes first: client TIME_WAIT
-  synack echo server --close-first 100          the server closes first: server TIME_WAIT
-  synack echo server --close-first 0 --abort    RST instead of FIN, no TIME_WAIT
-  synack echo server --unread-close 500         close with unread data: RST
-  synack echo server --half-close --delay 200   replies flow after the client's FIN
-  synack echo server --rcvbuf 4096 --read-delay 200   slow reader, small window: zero window
-  synack echo server --no-reuseaddr             restart after --close-first: address in use
-  synack echo server --idle-timeout 30          the server closes clients silent for 30 s
+  synack echo server                                   client closes first: client TIME_WAIT
+  synack echo server --close-after 100ms               server closes first: server TIME_WAIT
+  synack echo server --close-after 0 --close abort     RST instead of FIN, no TIME_WAIT
+  synack echo server --close-unread-after 500ms        close with unread data: RST
+  synack echo server --close half --reply-delay 200ms  replies flow after the client's FIN
+  synack echo server --rcvbuf 4096 --read-pause 200ms  slow reader, small window: zero window
+  synack echo server --no-reuseaddr                    restart after --close-after: address in use
+  synack echo server --idle-timeout 30s                close clients silent for 30 s
+
+Durations take a unit (250ms, 1.5s, 2m, 1h); a bare number is seconds.
 
 One thread runs one event loop for every client: 10,000 at once take well under 256 MB.
 The server raises its open-file limit (RLIMIT_NOFILE) to the hard limit; out of file
@@ -886,14 +1024,39 @@ descriptors, it says so once, leaves new clients in the backlog and keeps servin
 One line per connection event on stderr (accepted, closed by peer, reset by peer…);
 Ctrl-C stops and prints totals.";
 
-/// Options that only make sense for a server that reads (not --no-read/--unread-close).
-const NEEDS_READING: [&str; 4] = ["close_first", "half_close", "delay", "read_delay"];
+/// Options that only make sense for a server that reads (not --no-read or
+/// --close-unread-after); `--close half` is checked in `run_cli`, a value clap cannot
+/// tell apart.
+const NEEDS_READING: [&str; 7] = [
+    "close_after",
+    "close_first_ms",
+    "half_close",
+    "reply_delay",
+    "delay_ms",
+    "read_pause",
+    "read_delay_ms",
+];
 
-/// `synack echo server`.
+/// How the server closes a connection (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ServerClose {
+    /// close(): the kernel sends FIN
+    #[default]
+    Fin,
+    /// when the client half-closes (its FIN), send the remaining replies, then
+    /// shutdown(SHUT_WR): our FIN follows the data
+    Half,
+    /// SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
+    Abort,
+}
+
+/// `synack echo server`. Each old spelling (`--close-first MS`, `--delay MS`…) is a
+/// hidden argument of its own, so a bare number there keeps meaning milliseconds.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Address to listen on; port 0 lets the kernel choose (the line "listening on" tells)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999")]
+    /// Address to listen on, or HOST:PORT (localhost:9999); port 0 lets the kernel
+    /// choose (the line "listening on" tells)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9999", value_parser = parse_socket_addr)]
     pub listen: SocketAddr,
 
     /// Leave SO_REUSEADDR off: a restart then fails with "address already in use" while
@@ -909,50 +1072,72 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CLIENTS, value_parser = parse_positive)]
     pub max_clients: usize,
 
-    /// Close each connection MS ms after the first reply: the server sends the first FIN,
-    /// so the server holds TIME_WAIT
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub close_first: Option<Duration>,
+    /// Close each connection this long after the first reply (e.g. 100ms; a bare number
+    /// is seconds): the server sends the first FIN, so the server holds TIME_WAIT
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "close_first_ms")]
+    pub close_after: Option<Duration>,
 
-    /// When the client half-closes (its FIN), send the remaining replies, then
-    /// shutdown(SHUT_WR): our FIN follows the data
-    #[arg(long, conflicts_with = "abort")]
+    /// Old spelling of --close-after, in milliseconds
+    #[arg(long = "close-first", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub close_first_ms: Option<Duration>,
+
+    /// How the server closes a connection (default: fin)
+    #[arg(long, value_name = "HOW", value_enum, conflicts_with_all = ["half_close", "abort"])]
+    pub close: Option<ServerClose>,
+
+    /// Old spelling of --close half
+    #[arg(long, conflicts_with = "abort", hide = true)]
     pub half_close: bool,
 
-    /// Close with SO_LINGER 0: the kernel sends RST instead of FIN (and skips TIME_WAIT)
-    #[arg(long)]
+    /// Old spelling of --close abort
+    #[arg(long, hide = true)]
     pub abort: bool,
 
     /// Never read: the client's data piles up in our receive buffer until our window is
-    /// zero; a client's FIN leaves us in CLOSE_WAIT (until Ctrl-C, --unread-close or
-    /// --idle-timeout)
+    /// zero; a client's FIN leaves us in CLOSE_WAIT (until Ctrl-C, --close-unread-after
+    /// or --idle-timeout)
     #[arg(long, conflicts_with_all = NEEDS_READING)]
     pub no_read: bool,
 
-    /// Never read, and close MS ms after accepting: closing with unread data makes the
-    /// kernel send RST instead of FIN
-    #[arg(long, value_name = "MS", value_parser = parse_ms, conflicts_with_all = NEEDS_READING)]
-    pub unread_close: Option<Duration>,
+    /// Never read, and close this long after accepting (e.g. 500ms; a bare number is
+    /// seconds): closing with unread data makes the kernel send RST instead of FIN
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          conflicts_with_all = NEEDS_READING, conflicts_with = "unread_close_ms")]
+    pub close_unread_after: Option<Duration>,
 
-    /// Wait MS before each reply: the ACK of the request and the reply become separate
-    /// segments
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub delay: Option<Duration>,
+    /// Old spelling of --close-unread-after, in milliseconds
+    #[arg(long = "unread-close", value_name = "MS", value_parser = parse_legacy_ms,
+          conflicts_with_all = NEEDS_READING, hide = true)]
+    pub unread_close_ms: Option<Duration>,
+
+    /// Wait this long before each reply (e.g. 200ms; a bare number is seconds): the ACK
+    /// of the request and the reply become separate segments
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "delay_ms")]
+    pub reply_delay: Option<Duration>,
+
+    /// Old spelling of --reply-delay, in milliseconds
+    #[arg(long = "delay", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub delay_ms: Option<Duration>,
 
     /// SO_RCVBUF in bytes, set before listen() so the handshake's window scale follows:
     /// a small receive window
     #[arg(long, value_name = "BYTES", value_parser = parse_positive)]
     pub rcvbuf: Option<usize>,
 
-    /// Slow reader: wait MS before each read; with a small --rcvbuf the window drops to
-    /// zero and the client sends zero-window probes
-    #[arg(long, value_name = "MS", value_parser = parse_ms)]
-    pub read_delay: Option<Duration>,
+    /// Slow reader: pause this long before each read (e.g. 200ms; a bare number is
+    /// seconds); with a small --rcvbuf the window drops to zero and the client sends
+    /// zero-window probes
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "read_delay_ms")]
+    pub read_pause: Option<Duration>,
 
-    /// Close a connection after SECS seconds without data from the client (decimals
-    /// allowed, e.g. 0.5; with --no-read, bytes arriving unread count as data).
-    /// Default: none, an idle client is kept until it closes
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Old spelling of --read-pause, in milliseconds
+    #[arg(long = "read-delay", value_name = "MS", value_parser = parse_legacy_ms, hide = true)]
+    pub read_delay_ms: Option<Duration>,
+
+    /// Close a connection after this long without data from the client (e.g. 30s or
+    /// 500ms; a bare number is seconds; with --no-read, bytes arriving unread count as
+    /// data). Default: none, an idle client is kept until it closes
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub idle_timeout: Option<Duration>,
 
     /// Exit after serving N connections, so scripted runs end by themselves
@@ -965,20 +1150,31 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// `--close`, or what the old flags said.
+    fn close_mode(&self) -> ServerClose {
+        match self.close {
+            Some(how) => how,
+            None if self.abort => ServerClose::Abort,
+            None if self.half_close => ServerClose::Half,
+            None => ServerClose::Fin,
+        }
+    }
+
     pub fn options(&self) -> ServerOptions {
+        let close = self.close_mode();
         ServerOptions {
             listen: self.listen,
             reuse_address: !self.no_reuseaddr,
             backlog: self.backlog,
             max_clients: self.max_clients,
-            close_first: self.close_first,
-            half_close: self.half_close,
-            abort: self.abort,
+            close_first: self.close_after.or(self.close_first_ms),
+            half_close: close == ServerClose::Half,
+            abort: close == ServerClose::Abort,
             no_read: self.no_read,
-            unread_close: self.unread_close,
-            delay: self.delay,
+            unread_close: self.close_unread_after.or(self.unread_close_ms),
+            delay: self.reply_delay.or(self.delay_ms),
             rcvbuf: self.rcvbuf,
-            read_delay: self.read_delay,
+            read_delay: self.read_pause.or(self.read_delay_ms),
             idle_timeout: self.idle_timeout,
             exit_after: self.exit_after,
             quiet: self.quiet,
@@ -989,20 +1185,37 @@ impl ServerArgs {
 /// `synack echo server`: serve until Ctrl-C (or --exit-after), then print totals.
 pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
     let opts = args.options();
+    if opts.half_close && !opts.reads() {
+        return Err(EchoError::InvalidOptions(
+            pick(
+                "--close half cannot go with --no-read or --close-unread-after: a server that \
+                 never reads never sees the client's FIN",
+                "--close half 不能与 --no-read 或 --close-unread-after 同时使用：从不读数据的服务器永远看不到客户端的 FIN",
+            )
+            .into(),
+        ));
+    }
     // Each client is a file descriptor, and the soft limit is often 1024.
     let fd_limit = sockopt::raise_fd_limit();
     let server = Server::bind(&opts)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|source| EchoError::Io {
-            context: "cannot install the Ctrl-C handler",
+            context: pick(
+                "cannot install the Ctrl-C handler",
+                "无法安装 Ctrl-C 处理函数",
+            ),
             source,
         })?;
     }
     if !opts.quiet {
+        let addr = server.local_addr();
         note(format_args!(
-            "echo server: listening on {} (Ctrl-C stops)",
-            server.local_addr()
+            "{}",
+            tr!(
+                "echo server: listening on {addr} (Ctrl-C stops)",
+                "回显服务器：正在 {addr} 上监听 (Ctrl-C 停止)"
+            )
         ));
         if let Ok(limit) = fd_limit {
             // A few descriptors go to stdio, the listener and the poller.
@@ -1011,15 +1224,19 @@ pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
                 .saturating_sub(8);
             if room < opts.max_clients {
                 note(format_args!(
-                    "echo server: at most {limit} open files (RLIMIT_NOFILE): about {room} \
-                     clients at once, the others wait in the backlog"
+                    "{}",
+                    tr!(
+                        "echo server: at most {limit} open files (RLIMIT_NOFILE): about {room} \
+                         clients at once, the others wait in the backlog",
+                        "回显服务器：最多打开 {limit} 个文件 (RLIMIT_NOFILE)：同时约服务 {room} 个客户端，其余的在 backlog 中等待"
+                    )
                 ));
             }
         }
     }
     let stats = server.serve(&stop)?;
     if !opts.quiet {
-        note(format_args!("echo server: {stats}"));
+        note(format_args!("{}{stats}", who()));
     }
     Ok(ExitCode::SUCCESS)
 }

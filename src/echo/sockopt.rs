@@ -16,7 +16,8 @@ use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 /// TCP keepalive timers: probe after `idle` without traffic, then every `interval`, and
 /// give up (the kernel resets the connection) after `count` unanswered probes.
 ///
-/// Parsed from `IDLE,INTERVAL,COUNT` in seconds, as `--keepalive 5,1,3`.
+/// Parsed from `IDLE,INTERVAL,COUNT`, durations in whole seconds with or without a unit,
+/// as `--keepalive 5s,1s,3` or `--keepalive 5,1,3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
     /// TCP_KEEPIDLE: idle time before the first probe.
@@ -36,28 +37,43 @@ impl FromStr for Keepalive {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let usage =
-            || format!("--keepalive wants IDLE,INTERVAL,COUNT in seconds, e.g. 5,1,3 (got {s:?})");
+        let usage = || {
+            crate::lang::tr!(
+                "--keepalive wants IDLE,INTERVAL,COUNT, e.g. 5s,1s,3 (a bare number is \
+                 seconds; got {s:?})",
+                "--keepalive 要的是 IDLE,INTERVAL,COUNT，例如 5s,1s,3 (不带单位的数字是秒；给的是 {s:?})"
+            )
+        };
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         let [idle, interval, count] = parts[..] else {
             return Err(usage());
         };
+        // The kernel counts keep-alive timers in whole seconds.
         let secs = |v: &str, what: &str| -> Result<Duration, String> {
-            match v.parse::<u64>() {
-                Ok(n) if (1..=MAX_KEEPALIVE_SECS).contains(&n) => Ok(Duration::from_secs(n)),
-                _ => Err(format!(
-                    "{}: {what} must be 1 to {MAX_KEEPALIVE_SECS} seconds",
-                    usage()
-                )),
+            match super::parse_duration(v) {
+                Ok(d)
+                    if d.subsec_nanos() == 0 && (1..=MAX_KEEPALIVE_SECS).contains(&d.as_secs()) =>
+                {
+                    Ok(d)
+                }
+                _ => {
+                    let usage = usage();
+                    Err(crate::lang::tr!(
+                        "{usage}: {what} must be whole seconds, 1 to {MAX_KEEPALIVE_SECS} (the kernel \
+                         counts keep-alive timers in seconds)",
+                        "{usage}：{what} 必须是整秒数，1 到 {MAX_KEEPALIVE_SECS} (内核以秒为单位计算保活计时器)"
+                    ))
+                }
             }
         };
         let count = match count.parse::<u32>() {
             Ok(n) if (1..=MAX_KEEPALIVE_COUNT).contains(&n) => n,
             _ => {
-                return Err(format!(
-                    "{}: COUNT must be 1 to {MAX_KEEPALIVE_COUNT}",
-                    usage()
-                ))
+                let usage = usage();
+                return Err(crate::lang::tr!(
+                    "{usage}: COUNT must be 1 to {MAX_KEEPALIVE_COUNT}",
+                    "{usage}：COUNT 必须在 1 到 {MAX_KEEPALIVE_COUNT} 之间"
+                ));
             }
         };
         Ok(Keepalive {
@@ -70,13 +86,11 @@ impl FromStr for Keepalive {
 
 impl fmt::Display for Keepalive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "idle {} s, interval {} s, count {}",
-            self.idle.as_secs(),
-            self.interval.as_secs(),
-            self.count
-        )
+        let (idle, interval, count) = (self.idle.as_secs(), self.interval.as_secs(), self.count);
+        f.write_str(&crate::lang::tr!(
+            "idle {idle} s, interval {interval} s, count {count}",
+            "空闲 {idle} s，间隔 {interval} s，次数 {count}"
+        ))
     }
 }
 

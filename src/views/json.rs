@@ -7,16 +7,20 @@
 use std::fmt::Display;
 use std::io::{self, Write};
 
+use synack_core::decode::checksum::{self, Verdict};
+use synack_core::decode::encap::Encap;
 use synack_core::decode::link::{LinkKind, NetProto};
+use synack_core::decode::net::ipv4_flag;
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Network, Timestamp, Transport};
+use synack_core::pressure::{linux_ephemeral_port_count, PressureFacts, LINUX_EPHEMERAL_PORTS};
 use synack_core::track::{
     Analysis, CloseVariant, Connection, Endpoint, Event, EventKind, Facts, Side,
 };
 use synack_core::Packet;
 
 use super::time::Rfc3339;
-use super::{RunEnd, View};
+use super::{RunEnd, TunnelPaths, View};
 
 /// A JSON object being written: handles the commas.
 pub(crate) struct Obj<'a> {
@@ -88,8 +92,30 @@ impl<'a> Obj<'a> {
 }
 
 pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
+    escape_as(out, s, super::charset::ascii());
+}
+
+/// A JSON string; with `ascii`, the same string with `\uXXXX` escapes
+/// for what is not ASCII (a reader gets the same text back).
+fn escape_as(out: &mut Vec<u8>, s: &str, ascii: bool) {
     // serde_json's escaping is the reference; writing into a Vec cannot fail.
+    let start = out.len();
     let _ = serde_json::to_writer(&mut *out, s);
+    if !ascii || out[start..].is_ascii() {
+        return;
+    }
+    let text = String::from_utf8_lossy(&out[start..]).into_owned();
+    out.truncate(start);
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
 }
 
 /// JSON Lines: packet records (unless only connections are wanted), event
@@ -99,26 +125,135 @@ pub(crate) struct JsonView {
     buf: Vec<u8>,
     /// `--summary --json`: connection records and the summary only.
     packets: bool,
+    extras: Extras,
+    /// Tunnelled connections' encapsulation paths, for their records.
+    paths: TunnelPaths,
+}
+
+/// What packet records carry beyond the contract's fields, when asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extras {
+    /// `-v`: the IP header's other fields and the checksums checked.
+    pub(crate) verbose: bool,
+    /// `-x`, `-X`, `-A`: `payload_hex`, the TCP payload captured.
+    pub(crate) payload_hex: bool,
+    /// Doubled (`-XX`): `frame_hex`, every byte captured.
+    pub(crate) frame_hex: bool,
 }
 
 impl JsonView {
-    pub(crate) fn new(packets: bool) -> JsonView {
+    pub(crate) fn new(packets: bool, extras: Extras) -> JsonView {
         JsonView {
             time: Rfc3339::new(),
             buf: Vec::with_capacity(1024),
             packets,
+            extras,
+            paths: TunnelPaths::default(),
         }
     }
 }
 
+/// An `encap` array: one object per layer, outermost first.
+pub(crate) fn encap_json(out: &mut Vec<u8>, layers: &[Encap]) {
+    out.push(b'[');
+    for (i, layer) in layers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut o = Obj::new(out);
+        o.plain("kind", layer.kind());
+        match *layer {
+            Encap::Vlan { tpid, id, pcp } => {
+                o.num("id", id).num("tpid", tpid).num("pcp", pcp);
+            }
+            Encap::Mpls {
+                label,
+                tc,
+                bottom,
+                ttl,
+            } => {
+                o.num("label", label)
+                    .num("tc", tc)
+                    .bool("bottom", bottom)
+                    .num("ttl", ttl);
+            }
+            Encap::Pppoe { session, protocol } => {
+                o.num("session", session).num("ppp_protocol", protocol);
+            }
+            Encap::Ip {
+                version,
+                src,
+                dst,
+                proto,
+                ttl,
+                tos,
+            } => {
+                o.num("ip_version", version)
+                    .plain("src_ip", src)
+                    .plain("dst_ip", dst)
+                    .num("ip_proto", proto)
+                    .num("ttl", ttl)
+                    .plain("ecn", synack_core::decode::net::Ecn::of(tos).name());
+            }
+            Encap::Gre {
+                protocol,
+                key,
+                seq,
+                checksum,
+            } => {
+                o.num("protocol", protocol);
+                if let Some(k) = key {
+                    o.num("key", k);
+                }
+                if let Some(n) = seq {
+                    o.num("seq", n);
+                }
+                if let Some(c) = checksum {
+                    o.num("checksum", c);
+                }
+            }
+            Encap::Erspan {
+                erspan_type,
+                session,
+                vlan,
+            } => {
+                o.num("erspan_type", erspan_type)
+                    .num("session", session)
+                    .num("vlan", vlan);
+            }
+            Encap::Vxlan { vni } => {
+                o.num("vni", vni);
+            }
+            Encap::Geneve {
+                vni,
+                protocol,
+                options_len,
+                critical,
+            } => {
+                o.num("vni", vni)
+                    .num("protocol", protocol)
+                    .num("options_len", options_len)
+                    .bool("critical", critical);
+            }
+            Encap::Ethernet { src, dst } => {
+                o.plain("src_mac", src).plain("dst_mac", dst);
+            }
+        }
+        o.end();
+    }
+    out.push(b']');
+}
+
 impl View for JsonView {
     fn packet(&mut self, p: &Packet<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.paths.note(p, encap_json);
         if !self.packets {
             return Ok(());
         }
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         packet_fields(&mut o, p, &mut self.time);
+        extra_fields(&mut o, p, self.extras);
         o.end();
         self.buf.push(b'\n');
         out.write_all(&self.buf)
@@ -144,6 +279,12 @@ impl View for JsonView {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         connection_fields(&mut o, c, f, &mut self.time);
+        if let Some((first, reply)) = self.paths.take(c.id()) {
+            o.key("encap").extend_from_slice(&first);
+            if let Some(reply) = &reply {
+                o.key("encap_reply").extend_from_slice(reply);
+            }
+        }
         o.end();
         self.buf.push(b'\n');
         out.write_all(&self.buf)
@@ -162,6 +303,7 @@ impl View for JsonView {
             .num("fragment_frames", counts.fragments)
             .num("other_frames", counts.other)
             .num("undecodable", counts.undecodable)
+            .num("protected_frames", counts.protected)
             .num("cut_by_snaplen", counts.cut_by_snaplen)
             .num("connections", counts.connections)
             .num("evicted_idle", counts.evicted_idle)
@@ -175,6 +317,7 @@ impl View for JsonView {
                 .num("if_dropped", k.if_dropped);
             ko.end();
         }
+        write_pressure(&mut o, end.pressure, &mut self.time);
         for s in end.sections {
             s.write_json(&mut o);
         }
@@ -191,6 +334,117 @@ impl View for JsonView {
         self.buf.push(b'\n');
         out.write_all(&self.buf)
     }
+}
+
+/// Entries of each pressure list written out; the rest are counted in `more`.
+const PRESSURE_LISTED: usize = 100;
+
+fn opt_ts_field(o: &mut Obj<'_>, k: &str, ts: Option<Timestamp>, time: &mut Rfc3339) {
+    match ts {
+        Some(ts) => ts_field(o, k, ts, time),
+        None => {
+            o.null(k);
+        }
+    }
+}
+
+/// A JSON array of objects, one per item, each written by `f`.
+fn array<T>(o: &mut Obj<'_>, k: &str, items: &[T], mut f: impl FnMut(&mut Obj<'_>, &T)) {
+    let out = o.key(k);
+    out.push(b'[');
+    for (i, item) in items.iter().take(PRESSURE_LISTED).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut io = Obj::new(out);
+        f(&mut io, item);
+        io.end();
+    }
+    out.push(b']');
+}
+
+/// The summary's `pressure` object (see `synack_core::pressure`).
+fn write_pressure(o: &mut Obj<'_>, p: &PressureFacts, time: &mut Rfc3339) {
+    let out = o.key("pressure");
+    let mut po = Obj::new(out);
+    po.num("span_ms", p.span_ns / 1_000_000);
+    {
+        let out = po.key("ephemeral_default");
+        let mut eo = Obj::new(out);
+        eo.num("first", LINUX_EPHEMERAL_PORTS.0)
+            .num("last", LINUX_EPHEMERAL_PORTS.1)
+            .num("ports", linux_ephemeral_port_count());
+        eo.end();
+    }
+    array(&mut po, "time_wait", &p.time_wait, |ho, h| {
+        ho.plain("host", h.host).num("peak", h.peak);
+        ts_field(ho, "at", h.at, time);
+        ho.num("peak_as_server", h.peak_as_server)
+            .num("peak_as_client", h.peak_as_client)
+            .num("entered", h.entered);
+    });
+    array(&mut po, "servers", &p.servers, |so, s| {
+        so.plain("server", s.server)
+            .num("attempts", s.attempts)
+            .num("handshakes", s.handshakes)
+            .num("half_open_peak", s.half_open_peak);
+        opt_ts_field(so, "half_open_at", s.half_open_at, time);
+        so.num("synacks_unanswered", s.synacks_unanswered)
+            .num("synacks_resent", s.synacks_resent)
+            .num("synacks_stateless", s.synacks_stateless)
+            .num("syns_unanswered", s.syns_unanswered)
+            .num("syn_segments_unanswered", s.syn_segments_unanswered)
+            .bool(
+                "syns_dropped_while_listening",
+                s.dropped_syns_while_listening(),
+            )
+            .num("sources", s.sources)
+            .bool("sources_capped", s.sources_capped)
+            .num("peak_syn_rate", s.peak_syn_rate);
+        opt_ts_field(so, "peak_syn_rate_at", s.peak_syn_rate_at, time);
+        so.bool("syn_flood", s.flood());
+    });
+    array(&mut po, "clients", &p.clients, |co, c| {
+        co.plain("host", c.host)
+            .num("connections", c.connections)
+            .num("peak_ports", c.peak_ports);
+        ts_field(co, "at", c.at, time);
+        let share = (c.share_of_default_range() * 100.0).round() / 100.0;
+        let out = co.key("share_of_default_range_pct");
+        let _ = write!(out, "{share}");
+        co.num("reused_within_span", c.reused_within_span);
+    });
+    {
+        let out = po.key("syn_flood");
+        out.push(b'[');
+        for (i, s) in p.floods().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = write!(out, "\"{}\"", s.server);
+        }
+        out.push(b']');
+    }
+    po.num("port_reuse", p.port_reuse)
+        .num("port_reuse_in_time_wait", p.port_reuse_in_time_wait);
+    {
+        let out = po.key("capped");
+        let mut co = Obj::new(out);
+        co.num("hosts", p.capped.hosts)
+            .num("servers", p.capped.servers)
+            .num("client_ports", p.capped.client_ports);
+        co.end();
+    }
+    {
+        let out = po.key("more");
+        let mut mo = Obj::new(out);
+        let over = |n: usize| n.saturating_sub(PRESSURE_LISTED);
+        mo.num("time_wait", over(p.time_wait.len()))
+            .num("servers", over(p.servers.len()))
+            .num("clients", over(p.clients.len()));
+        mo.end();
+    }
+    po.end();
 }
 
 fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
@@ -232,6 +486,9 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
             o.num("ifindex", i);
         }
     }
+    if !d.encap.is_empty() {
+        encap_json(o.key("encap"), d.encap.layers());
+    }
     match &d.network {
         Network::Ip(ip) => {
             o.num("ip_version", ip.version)
@@ -265,6 +522,25 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
         }
         Network::Other(NetProto::AddressFamily(af)) => {
             o.plain("protocol", "other").num("address_family", *af);
+        }
+        Network::Other(NetProto::Ppp(p)) => {
+            o.plain("protocol", "other").num("ppp_protocol", *p);
+        }
+        Network::Other(NetProto::Llc { dsap, ssap }) => {
+            o.plain("protocol", "other")
+                .num("llc_dsap", *dsap)
+                .num("llc_ssap", *ssap);
+        }
+        Network::Other(NetProto::Wlan {
+            frame_type,
+            subtype,
+        }) => {
+            o.plain("protocol", "other")
+                .num("wlan_type", *frame_type)
+                .num("wlan_subtype", *subtype);
+        }
+        Network::Other(NetProto::Unknown) => {
+            o.plain("protocol", "other");
         }
         Network::Other(_) | Network::None => {}
     }
@@ -395,6 +671,77 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
     }
 }
 
+/// `-v`: `tos`, `ip_length` (the length field as sent), `ip_flags` and
+/// `ip_checksum`/`ip_checksum_ok` (IPv4), `flow_label` (IPv6),
+/// `tcp_checksum`/`tcp_checksum_ok` (null when not judged, with
+/// `tcp_checksum_unverified` saying why: `offload` or `incomplete`).
+/// `-x`/`-X`/`-A`: `payload_hex`; doubled: `frame_hex`.
+fn extra_fields(o: &mut Obj<'_>, rec: &Packet<'_>, extras: Extras) {
+    let d = rec.decoded;
+    if let (true, Network::Ip(ip)) = (extras.verbose, &d.network) {
+        o.num("tos", ip.tos).num("ip_length", ip.length_field);
+        let checks = checksum::check(d, rec.frame.data);
+        if ip.version == 4 {
+            let out = o.key("ip_flags");
+            out.push(b'[');
+            let mut first = true;
+            for (bit, name) in [
+                (ipv4_flag::DF, "DF"),
+                (ipv4_flag::MF, "MF"),
+                (ipv4_flag::RESERVED, "reserved"),
+            ] {
+                if ip.flags & bit != 0 {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    let _ = write!(out, "\"{name}\"");
+                }
+            }
+            out.push(b']');
+        } else {
+            o.num("flow_label", ip.flow_label);
+        }
+        let keys = [
+            ("ip_checksum", "ip_checksum_ok", "ip_checksum_unverified"),
+            ("tcp_checksum", "tcp_checksum_ok", "tcp_checksum_unverified"),
+        ];
+        for ((field, ok, why), check) in keys.into_iter().zip([checks.ip, checks.tcp]) {
+            let Some(c) = check else { continue };
+            o.num(field, c.field);
+            match c.verdict {
+                Verdict::Correct => o.bool(ok, true),
+                Verdict::Incorrect { .. } => o.bool(ok, false),
+                Verdict::Offload => o.null(ok).plain(why, "offload"),
+                Verdict::Incomplete => o.null(ok).plain(why, "incomplete"),
+            };
+        }
+    }
+    if extras.payload_hex {
+        if let Transport::Tcp(tcp) = &d.transport {
+            let out = o.key("payload_hex");
+            out.push(b'"');
+            hex_into(out, tcp.payload);
+            out.push(b'"');
+        }
+    }
+    if extras.frame_hex {
+        let out = o.key("frame_hex");
+        out.push(b'"');
+        hex_into(out, rec.frame.data);
+        out.push(b'"');
+    }
+}
+
+fn hex_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+}
+
 fn option_json(out: &mut Vec<u8>, opt: &TcpOption<'_>) {
     let mut o = Obj::new(out);
     match *opt {
@@ -522,6 +869,12 @@ fn event_fields(o: &mut Obj<'_>, e: &Event, time: &mut Rfc3339) {
         }
         EventKind::EcnSetup { mode } => {
             o.plain("mode", mode.name());
+        }
+        EventKind::TimeWentBack { ns } => {
+            o.num("back_ns", ns);
+        }
+        EventKind::WindowScaleClamped { shift } => {
+            o.num("shift", shift);
         }
         EventKind::Analysis { what, evidence } => {
             if what == Analysis::DuplicateAck {
@@ -691,4 +1044,31 @@ fn connection_fields(o: &mut Obj<'_>, c: &Connection, f: &Facts, time: &mut Rfc3
     o.plain("conn_state", f.conn_state.name())
         .text("history", c.history())
         .plain("ended_by", f.retired.name());
+    // Added with Zeek's conn.log: the flow hash other tools log, IP bytes
+    // and bytes the capture missed, per side.
+    o.text("community_id", &c.community_id().text());
+    per_side(o, "ip_bytes", c, |e| e.ip_bytes());
+    per_side(o, "missed_bytes", c, |e| e.missed_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_json_escapes_what_is_not_ascii_and_reads_back_the_same() {
+        let text = "38 µs → ok 🙂 \"q\"";
+        let mut out = Vec::new();
+        escape_as(&mut out, text, true);
+        assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
+        assert!(String::from_utf8_lossy(&out).contains("\\u00b5"));
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, text);
+        let mut utf8 = Vec::new();
+        escape_as(&mut utf8, text, false);
+        assert_eq!(
+            String::from_utf8(utf8).unwrap(),
+            "\"38 µs → ok 🙂 \\\"q\\\"\""
+        );
+    }
 }

@@ -6,19 +6,32 @@
 //!
 //! Adding a view is one file here plus one line in `app::views_for`.
 
+pub(crate) mod annotated_pcapng;
+pub(crate) mod charset;
 pub(crate) mod diagram;
+pub(crate) mod dump;
+pub(crate) mod graph;
 pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
 pub(crate) mod mermaid;
+pub(crate) mod only;
+pub(crate) mod picture;
+pub(crate) mod svg;
 pub(crate) mod table;
 pub(crate) mod time;
+pub(crate) mod verbose;
+pub(crate) mod width;
 pub(crate) mod words;
+pub(crate) mod zeek;
 
 use std::io::{self, Write};
 
+use rustc_hash::FxHashMap;
 use synack_core::counts::CaptureStats;
-use synack_core::track::{Connection, Event, Facts};
+use synack_core::decode::encap::Encap;
+use synack_core::pressure::PressureFacts;
+use synack_core::track::{Connection, Event, Facts, Side};
 use synack_core::{Counts, Packet, Sink};
 
 /// Something that turns the analysis into output. Every method has a no-op default.
@@ -35,6 +48,14 @@ pub(crate) trait View {
     fn connection(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// Live: a connection's exchange is over (each side CLOSED or in
+    /// TIME_WAIT); it retires later, when its timers run out.
+    fn settled(&mut self, _c: &Connection, _f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+    /// A connection retired that a filter (`--only`) leaves out: drop
+    /// whatever was kept for it.
+    fn forget(&mut self, _conn: u64) {}
     /// The run is over.
     fn finish(&mut self, _end: &RunEnd<'_>, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
@@ -50,6 +71,8 @@ pub(crate) struct RunEnd<'a> {
     pub(crate) kernel: Option<CaptureStats>,
     /// Extra reports (the demo's kernel check), in the order given.
     pub(crate) sections: &'a [&'a dyn Section],
+    /// What the capture shows about load on hosts and listeners.
+    pub(crate) pressure: &'a PressureFacts,
 }
 
 /// A report a command adds to the end of a run, worded for people and
@@ -101,6 +124,13 @@ impl Sink for ViewSet<'_> {
         }
         Ok(())
     }
+
+    fn settled(&mut self, c: &Connection, f: &Facts) -> io::Result<()> {
+        for v in self.views.iter_mut() {
+            v.settled(c, f, self.out)?;
+        }
+        Ok(())
+    }
 }
 
 /// `--conn N`: one connection's packets, events and record.
@@ -128,8 +158,67 @@ impl<V: View> View for OnlyConn<V> {
         }
         Ok(())
     }
+    fn settled(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
+        if c.id() == self.id {
+            self.inner.settled(c, f, out)?;
+        }
+        Ok(())
+    }
+    fn forget(&mut self, conn: u64) {
+        self.inner.forget(conn);
+    }
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.inner.finish(end, out)
+    }
+}
+
+/// The encapsulation paths of tunnelled connections, rendered when their
+/// first packet passes, for the connection's record or row: the path of its
+/// first packet, and of the first packet the other way when that came
+/// through another tunnel (a direction joined by its sequence numbers).
+#[derive(Default)]
+pub(crate) struct TunnelPaths {
+    paths: FxHashMap<u64, ConnPaths>,
+}
+
+struct ConnPaths {
+    first_side: Side,
+    tunnel: u64,
+    first: Vec<u8>,
+    reply: Option<Vec<u8>>,
+}
+
+impl TunnelPaths {
+    /// Note a packet's path (only the first one each way is kept).
+    pub(crate) fn note(&mut self, p: &Packet<'_>, render: fn(&mut Vec<u8>, &[Encap])) {
+        let (Some(obs), false) = (p.observation, p.decoded.encap.is_empty()) else {
+            return;
+        };
+        let tunnel = p.decoded.tunnel_id();
+        match self.paths.get_mut(&obs.conn) {
+            None => {
+                let mut first = Vec::new();
+                render(&mut first, p.decoded.encap.layers());
+                let paths = ConnPaths {
+                    first_side: obs.side,
+                    tunnel,
+                    first,
+                    reply: None,
+                };
+                self.paths.insert(obs.conn, paths);
+            }
+            Some(c) if c.reply.is_none() && c.first_side != obs.side && c.tunnel != tunnel => {
+                let mut reply = Vec::new();
+                render(&mut reply, p.decoded.encap.layers());
+                c.reply = Some(reply);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// A retired connection's paths (and forget them).
+    pub(crate) fn take(&mut self, conn: u64) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        self.paths.remove(&conn).map(|c| (c.first, c.reply))
     }
 }
 
@@ -142,12 +231,22 @@ pub(crate) fn write_text_end(
     for s in end.sections {
         s.write_text(out)?;
     }
-    let line = words::summary_line(end.counts, end.kernel);
+    let clock = |ts: synack_core::decode::Timestamp| time::time_of_day_ms(ts);
+    let mut lines: Vec<String> = end
+        .pressure
+        .floods()
+        .map(words::syn_flood_warning)
+        .collect();
+    lines.extend(words::pressure_line(end.pressure, &clock));
+    lines.push(words::summary_line(end.counts, end.kernel));
     writeln!(out)?;
-    match width {
-        Some(w) => writeln!(out, "{}", words::wrap(&line, w)),
-        None => writeln!(out, "{line}"),
+    for line in lines {
+        match width {
+            Some(w) => writeln!(out, "{}", words::wrap(&line, w))?,
+            None => writeln!(out, "{line}")?,
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

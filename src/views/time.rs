@@ -15,14 +15,37 @@ pub(crate) enum TimeFormat {
     Local,
     /// Date and time in UTC: 2026-11-22 12:00:01.000123
     Utc,
-    /// Seconds since 1970: 1795521601.000123 (tcpdump -tt)
+    /// Local date and time, as tcpdump -tttt: 2026-11-22 12:00:01.000123
+    Date,
+    /// Seconds since 1970: 1795521601.000123 (as -tt)
     Epoch,
-    /// Seconds since the first frame (tcpdump -ttttt)
+    /// Seconds since the first frame: 1.250000 (-ttttt writes it as 00:00:01.250000)
     Relative,
-    /// Seconds since the previous frame (tcpdump -ttt)
+    /// Seconds since the previous frame: 0.000059 (-ttt writes it as 00:00:00.000059)
     Delta,
-    /// No timestamp (tcpdump -t)
+    /// No timestamp (as -t)
     None,
+    /// Since the previous frame as tcpdump -ttt writes it: ` 00:00:00.000059`
+    /// (a leading space, or '-' when time went back)
+    #[value(skip)]
+    DeltaClock,
+    /// Since the first frame as tcpdump -ttttt writes it: ` 00:00:01.250000`
+    #[value(skip)]
+    RelativeClock,
+}
+
+impl TimeFormat {
+    /// tcpdump's `-t` family: the number of t's given (1–5) as a format.
+    pub(crate) fn from_tcpdump_t(count: u8) -> Option<TimeFormat> {
+        match count {
+            1 => Some(TimeFormat::None),
+            2 => Some(TimeFormat::Epoch),
+            3 => Some(TimeFormat::DeltaClock),
+            4 => Some(TimeFormat::Date),
+            5 => Some(TimeFormat::RelativeClock),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) struct TimeWriter {
@@ -48,7 +71,7 @@ impl TimeWriter {
 
     /// Write the timestamp of the next frame (frames must come in order of reading).
     pub(crate) fn write(&mut self, out: &mut Vec<u8>, raw: Timestamp) -> io::Result<()> {
-        let ts = raw.normalized();
+        let ts = self.shown(raw);
         let first = *self.first.get_or_insert(ts);
         let prev = self.prev.replace(ts).unwrap_or(ts);
         match self.format {
@@ -56,7 +79,9 @@ impl TimeWriter {
             TimeFormat::Relative => write_seconds(out, ts.nanos_since(first), self.nano)?,
             TimeFormat::Delta => write_seconds(out, ts.nanos_since(prev), self.nano)?,
             TimeFormat::Epoch => write_seconds(out, ts.as_nanos(), self.nano)?,
-            TimeFormat::Local | TimeFormat::Utc => {
+            TimeFormat::DeltaClock => write_clock(out, ts.nanos_since(prev), self.nano),
+            TimeFormat::RelativeClock => write_clock(out, ts.nanos_since(first), self.nano),
+            TimeFormat::Local | TimeFormat::Utc | TimeFormat::Date => {
                 if self.cached_sec != Some(ts.secs) {
                     self.cached.clear();
                     let fmt = if self.format == TimeFormat::Local {
@@ -65,7 +90,7 @@ impl TimeWriter {
                         "%Y-%m-%d %H:%M:%S"
                     };
                     match DateTime::<Utc>::from_timestamp(ts.secs, 0) {
-                        Some(t) if self.format == TimeFormat::Local => {
+                        Some(t) if self.format != TimeFormat::Utc => {
                             write!(self.cached, "{}", t.with_timezone(&Local).format(fmt))?
                         }
                         Some(t) => write!(self.cached, "{}", t.format(fmt))?,
@@ -85,20 +110,33 @@ impl TimeWriter {
 }
 
 impl TimeWriter {
+    /// The instant as shown: in microseconds unless `--nano`, cut (not
+    /// rounded) as libpcap hands a nanosecond file to tcpdump, so a span is
+    /// the difference of the times printed (tcpdump -ttt's too).
+    fn shown(&self, raw: Timestamp) -> Timestamp {
+        let ts = raw.normalized();
+        if self.nano {
+            ts
+        } else {
+            Timestamp::new(ts.secs, ts.nanos - ts.nanos % 1000)
+        }
+    }
+
     /// A frame went by without its time being written (`--time none`):
     /// points in time are still told relative to the first frame.
     pub(crate) fn pass(&mut self, raw: Timestamp) {
-        let ts = raw.normalized();
+        let ts = self.shown(raw);
         self.first.get_or_insert(ts);
         self.prev = Some(ts);
     }
 
     /// A point in time (e.g. when TIME_WAIT ends) in this writer's style;
-    /// delta style shows it relative to the first frame.
+    /// delta styles show it relative to the first frame.
     pub(crate) fn point(&self, ts: Timestamp) -> String {
         let mut w = TimeWriter::new(
             match self.format {
                 TimeFormat::Delta | TimeFormat::None => TimeFormat::Relative,
+                TimeFormat::DeltaClock => TimeFormat::RelativeClock,
                 f => f,
             },
             self.nano,
@@ -106,7 +144,9 @@ impl TimeWriter {
         w.first = self.first;
         let mut out = Vec::new();
         let _ = w.write(&mut out, ts);
-        String::from_utf8_lossy(&out).into_owned()
+        // tcpdump's leading space lines up its columns; inside a sentence it is noise.
+        let text = out.strip_prefix(b" ").unwrap_or(&out);
+        String::from_utf8_lossy(text).into_owned()
     }
 }
 
@@ -162,6 +202,32 @@ fn write_seconds(out: &mut Vec<u8>, nanos: i128, nano: bool) -> io::Result<()> {
     out.extend_from_slice(buf.format(n / 1_000_000_000).as_bytes());
     write_fraction(out, (n % 1_000_000_000) as u32, nano);
     Ok(())
+}
+
+/// A signed span as tcpdump's -ttt and -ttttt write it: a space or '-',
+/// then hours, minutes, seconds and the fraction. tcpdump formats the span
+/// with gmtime(), so a span of a day or more starts again at 00; here the
+/// hours keep counting (25:00:00.000000), the one difference.
+fn write_clock(out: &mut Vec<u8>, nanos: i128, nano: bool) {
+    out.push(if nanos < 0 { b'-' } else { b' ' });
+    let n = nanos.unsigned_abs();
+    let secs = n / 1_000_000_000;
+    let two = |out: &mut Vec<u8>, v: u128| {
+        out.push(b'0' + (v / 10 % 10) as u8);
+        out.push(b'0' + (v % 10) as u8);
+    };
+    let hours = secs / 3600;
+    if hours >= 100 {
+        let mut buf = itoa::Buffer::new();
+        out.extend_from_slice(buf.format(hours).as_bytes());
+    } else {
+        two(out, hours);
+    }
+    out.push(b':');
+    two(out, secs % 3600 / 60);
+    out.push(b':');
+    two(out, secs % 60);
+    write_fraction(out, (n % 1_000_000_000) as u32, nano);
 }
 
 /// RFC 3339 in UTC with as many fraction digits as carry information
@@ -252,6 +318,20 @@ mod tests {
     }
 
     #[test]
+    fn date_is_local_date_and_time() {
+        let ts = Timestamp::new(1_700_000_000, 123_456_789);
+        let want = DateTime::<Utc>::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S.123456")
+            .to_string();
+        assert_eq!(
+            render(&mut TimeWriter::new(TimeFormat::Date, false), ts),
+            want
+        );
+    }
+
+    #[test]
     fn relative_and_delta() {
         let mut rel = TimeWriter::new(TimeFormat::Relative, false);
         let mut delta = TimeWriter::new(TimeFormat::Delta, false);
@@ -261,6 +341,37 @@ mod tests {
         }
         assert_eq!(render(&mut rel, Timestamp::new(102, 0)), "2.000000");
         assert_eq!(render(&mut delta, Timestamp::new(102, 0)), "0.500000");
+        // Spans are between the microseconds shown, as tcpdump's.
+        render(&mut delta, Timestamp::new(103, 787_926));
+        assert_eq!(render(&mut delta, Timestamp::new(103, 808_567)), "0.000021");
+    }
+
+    #[test]
+    fn tcpdump_clock_spans() {
+        let mut rel = TimeWriter::new(TimeFormat::RelativeClock, false);
+        let mut delta = TimeWriter::new(TimeFormat::DeltaClock, true);
+        assert_eq!(render(&mut rel, Timestamp::new(100, 0)), " 00:00:00.000000");
+        assert_eq!(
+            render(&mut delta, Timestamp::new(100, 0)),
+            " 00:00:00.000000000"
+        );
+        for w in [&mut rel, &mut delta] {
+            render(w, Timestamp::new(3_761, 500_000_000));
+        }
+        assert_eq!(
+            render(&mut rel, Timestamp::new(3_762, 0)),
+            " 01:01:02.000000"
+        );
+        assert_eq!(
+            render(&mut delta, Timestamp::new(3_761, 0)),
+            "-00:00:00.500000000"
+        );
+        // A day or more: the hours keep counting (tcpdump's gmtime would wrap).
+        assert_eq!(
+            render(&mut rel, Timestamp::new(100 + 90_000, 7_000)),
+            " 25:00:00.000007"
+        );
+        assert_eq!(rel.point(Timestamp::new(160, 0)), "00:01:00.000000");
     }
 
     #[test]

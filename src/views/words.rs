@@ -1,4 +1,5 @@
-//! The words: every event, state change and fact as English, in one place,
+//! The words: every event, state change and fact as English (Chinese in
+//! `words/zh.rs`, chosen by `crate::lang`), in one place,
 //! so every view says the same thing the same way. Labels for packet lines
 //! and ladders, `--why` explanations with the numbers that made a rule
 //! fire, the summary table's close column, the ladder's one-sentence story.
@@ -7,11 +8,20 @@ use std::fmt::Write as _;
 
 use synack_core::counts::CaptureStats;
 use synack_core::decode::{SeqNum, Timestamp};
+use synack_core::pressure::{
+    linux_ephemeral_port_count, ClientPorts, HostTimeWait, PressureFacts, ServerLoad,
+    LINUX_EPHEMERAL_PORTS,
+};
 use synack_core::track::{
     Analysis, CloseVariant, Connection, EcnMode, Ending, Event, EventKind, Evidence, Facts,
-    ResetCause, Retired, Side, StatePath,
+    Observation, ResetCause, Retired, Side, StatePath,
 };
 use synack_core::Counts;
+
+use super::charset;
+use crate::lang;
+
+mod zh;
 
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
@@ -20,7 +30,8 @@ pub(crate) fn duration(ns: i128) -> String {
     if abs < 1_000 {
         format!("{sign}{abs} ns")
     } else if abs < 1_000_000 {
-        format!("{sign}{} µs", abs / 1_000)
+        let micro = if charset::ascii() { "us" } else { "µs" };
+        format!("{sign}{} {micro}", abs / 1_000)
     } else if abs < 1_000_000_000 {
         format!("{sign}{:.1} ms", abs as f64 / 1e6)
     } else if abs % 1_000_000_000 == 0 {
@@ -90,6 +101,9 @@ pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
         ev.last_ack = ev.last_ack.map(|n| SeqNum(rel(n, Some(b))));
     }
     let ev = &ev;
+    if lang::zh() {
+        return zh::analysis_why(a, ev, dsack);
+    }
     let next = opt(ev.next_seq);
     match a {
         Analysis::KeepAlive => format!(
@@ -223,6 +237,13 @@ pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
 /// The short label of an event on a packet line or a ladder row. `clock`
 /// writes a point in time in the view's style.
 pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::label(e, clock);
+    }
+    charset::text(label_words(e, clock))
+}
+
+fn label_words(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
     let who = e.side.name();
     match e.kind {
         EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
@@ -286,6 +307,12 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
         EventKind::CongestionExperienced => "CE: a router marked congestion".into(),
         EventKind::EcnEcho => "ECE: echoes the congestion mark".into(),
         EventKind::WindowReduced => "CWR: the sender slowed down".into(),
+        EventKind::TimeWentBack { ns } => {
+            format!("time goes back {}", duration(i128::from(ns)))
+        }
+        EventKind::WindowScaleClamped { shift } => {
+            format!("window scale {shift} is above 14: taken as 14 (RFC 7323)")
+        }
         EventKind::Analysis { what, evidence } => analysis_label(what, &evidence),
         _ => e.kind.name().replace('_', " "),
     }
@@ -293,6 +320,13 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
 
 /// Why the event fired, for `--why`.
 pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
+    if lang::zh() {
+        return zh::why(e, time_wait_ns, bases);
+    }
+    charset::text(why_words(e, time_wait_ns, bases))
+}
+
+fn why_words(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     match e.kind {
         EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
         EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
@@ -330,9 +364,20 @@ pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
         EventKind::CongestionExperienced => "IP ECN field 11 (CE)".into(),
         EventKind::EcnEcho => "ECE set after the handshake, on a classic-ECN connection".into(),
         EventKind::WindowReduced => "CWR set after the handshake".into(),
+        EventKind::TimeWentBack { .. } => {
+            "stamped before the connection's previous segment; durations and RTTs skip the step".into()
+        }
+        EventKind::WindowScaleClamped { .. } => {
+            "RFC 7323 §2.3: a shift above 14 is used as 14".into()
+        }
         EventKind::Analysis { what, evidence } => analysis_why(what, &evidence, bases),
         _ => String::new(),
     }
+}
+
+/// What starts a `--why` explanation in brackets: `why: `, in Chinese `依据：`.
+pub(crate) fn why_tag() -> &'static str {
+    lang::pick("why: ", "依据：")
 }
 
 /// One side's states at a packet: `ESTABLISHED→FIN_WAIT_1`.
@@ -345,6 +390,40 @@ fn write_path(out: &mut Vec<u8>, p: &StatePath) {
     }
 }
 
+/// A TCP packet's annotation, as packet lines show it after `| ` and
+/// annotated pcapng files carry it as the packet comment: the connection,
+/// each event (with `why`'s explanation after it, when given), both states:
+/// `#1 handshake 1/3 · client CLOSED→SYN_SENT · server LISTEN→SYN_RCVD`.
+pub(crate) fn write_annotation(
+    out: &mut Vec<u8>,
+    obs: &Observation,
+    events: &[Event],
+    clock: &impl Fn(Timestamp) -> String,
+    why: Option<&dyn Fn(&Event) -> String>,
+) {
+    let _ = write!(Bytes(out), "#{}", obs.conn);
+    for e in events {
+        out.push(b' ');
+        out.extend_from_slice(label(e, clock).as_bytes());
+        if let Some(why) = why {
+            let _ = write!(Bytes(out), " [{}{}]", why_tag(), why(e));
+        }
+        out.extend_from_slice(" ·".as_bytes());
+    }
+    out.push(b' ');
+    write_states(out, &obs.paths, obs.corrected, obs.assumed);
+}
+
+/// `fmt::Write` into a byte buffer.
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// `client SYN_SENT→ESTABLISHED · server SYN_RCVD`
 pub(crate) fn write_states(
     out: &mut Vec<u8>,
@@ -352,6 +431,9 @@ pub(crate) fn write_states(
     corrected: [bool; 2],
     assumed: bool,
 ) {
+    if lang::zh() {
+        return zh::write_states(out, paths, corrected, assumed);
+    }
     for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(" · ".as_bytes());
@@ -372,6 +454,13 @@ pub(crate) fn write_states(
 
 /// The close column of the summary table.
 pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
+    if lang::zh() {
+        return zh::ending_short(f, c);
+    }
+    charset::text(ending_words(f, c))
+}
+
+fn ending_words(f: &Facts, c: &Connection) -> String {
     let half = if c.close().half_close() {
         ", half-close"
     } else {
@@ -403,6 +492,13 @@ pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
 
 /// The connection in one sentence, under its ladder.
 pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::story(c, f, clock);
+    }
+    charset::text(story_words(c, f, clock))
+}
+
+fn story_words(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
     let mut parts: Vec<String> = Vec::new();
     let h = c.handshake();
     if f.ending == Ending::Refused {
@@ -533,8 +629,36 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     s
 }
 
+/// The row standing for the segments between a long ladder's first and last.
+pub(crate) fn folded(n: usize, kept: usize) -> String {
+    if lang::zh() {
+        return zh::folded(n, kept);
+    }
+    charset::text(format!(
+        "… {n} more segments not drawn (the first and last {kept} are)"
+    ))
+}
+
+/// Ladders left out to keep memory bounded.
+pub(crate) fn not_drawn(n: u64) -> String {
+    if lang::zh() {
+        return zh::not_drawn(n);
+    }
+    format!(
+        "{n} connection{} not drawn: more than 5,000 were open at once (draw one with --conn N)",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
 /// The closing summary line of a text view.
 pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
+    if lang::zh() {
+        return zh::summary_line(c, kernel);
+    }
+    charset::text(summary_words(c, kernel))
+}
+
+fn summary_words(c: &Counts, kernel: Option<CaptureStats>) -> String {
     let mut line = format!(
         "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
         c.frames,
@@ -549,6 +673,13 @@ pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
         if c.connections == 1 { "" } else { "s" },
         c.cut_by_snaplen
     );
+    if c.protected > 0 {
+        let _ = write!(
+            line,
+            "; {} of the undecodable frames are protected (encrypted) 802.11 frames",
+            c.protected
+        );
+    }
     if let Some(k) = kernel {
         let _ = write!(
             line,
@@ -574,23 +705,253 @@ pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
     line
 }
 
-/// Wrap text at spaces to `width` columns.
-pub(crate) fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+/// Text from a capture file or the system (interface names, pcapng
+/// comments, file names) made safe for a terminal: control characters,
+/// escape sequences and bidi overrides are shown as `\e`-style escapes,
+/// never sent raw (one rule for all outside text: `crate::escape`).
+pub(crate) fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(crate::escape::needs_escape) {
+        return std::borrow::Cow::Borrowed(s);
     }
-    out.push_str(&line);
-    out
+    std::borrow::Cow::Owned(crate::escape::Escaped(s).to_string())
+}
+
+/// Wrap text at spaces (and between Chinese characters) to `width` columns.
+pub(crate) fn wrap(text: &str, width: usize) -> String {
+    super::width::wrap(text, width)
+}
+
+/// Why a checksum was not judged (`-v`), in the parentheses after it.
+pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> &'static str {
+    if lang::zh() {
+        return zh::checksum_unverified(v);
+    }
+    use synack_core::decode::checksum::Verdict;
+    match v {
+        Verdict::Offload => "unverified: offload",
+        Verdict::Incomplete => "unverified: not all captured",
+        Verdict::Correct | Verdict::Incorrect { .. } => "",
+    }
+}
+
+/// Why a frame could not be decoded, in the run's language.
+pub(crate) fn decode_error(e: &synack_core::decode::DecodeError) -> String {
+    if lang::zh() {
+        return zh::decode_error(e);
+    }
+    e.to_string()
+}
+
+/// At most this many hosts or servers are named in each part of the pressure line.
+const PRESSURE_NAMED: usize = 3;
+/// A client host's port use is worth a word from this many ports within one span.
+const PORTS_WORTH_NAMING: u32 = 100;
+/// Half-open connections at once are worth a word from this many (a busy
+/// server has a few in flight within a round trip).
+const HALF_OPEN_WORTH_NAMING: u32 = 10;
+
+fn more(n: usize) -> String {
+    if n > PRESSURE_NAMED {
+        format!(" (+{} more)", n - PRESSURE_NAMED)
+    } else {
+        String::new()
+    }
+}
+
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The pressure footer: what the capture shows about load, in one line
+/// (`None` when nothing is worth a word: no host ever had two endpoints in
+/// TIME_WAIT at once, no server many half-open connections at once, nothing
+/// unanswered, no port used heavily or again, no cap reached).
+pub(crate) fn pressure_line(
+    p: &PressureFacts,
+    clock: &impl Fn(Timestamp) -> String,
+) -> Option<String> {
+    if lang::zh() {
+        return zh::pressure_line(p, clock);
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let tw: Vec<&HostTimeWait> = p.time_wait.iter().filter(|h| h.peak >= 2).collect();
+    if !tw.is_empty() {
+        let named: Vec<String> = tw
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|h| {
+                format!(
+                    "{} on {} at {} ({} as server, {} as client)",
+                    h.peak,
+                    h.host,
+                    clock(h.at),
+                    h.peak_as_server,
+                    h.peak_as_client
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "most in TIME_WAIT at once: {}{}",
+            named.join(", "),
+            more(tw.len())
+        ));
+    }
+    let half: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.half_open_peak >= HALF_OPEN_WORTH_NAMING)
+        .collect();
+    if !half.is_empty() {
+        let mut by_peak = half.clone();
+        by_peak.sort_by_key(|s| std::cmp::Reverse(s.half_open_peak));
+        let named: Vec<String> = by_peak
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|s| {
+                let at = s
+                    .half_open_at
+                    .map_or(String::new(), |t| format!(" at {}", clock(t)));
+                format!("{} on {}{at}", s.half_open_peak, s.server)
+            })
+            .collect();
+        parts.push(format!(
+            "most half-open at once: {}{}",
+            named.join(", "),
+            more(half.len())
+        ));
+    }
+    let unanswered: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.synacks_unanswered > 0)
+        .collect();
+    if !unanswered.is_empty() {
+        let named: Vec<String> = unanswered
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|s| {
+                format!(
+                    "{} from {} ({} resent: state kept; {} sent once: no state kept, as with SYN cookies)",
+                    s.synacks_unanswered, s.server, s.synacks_resent, s.synacks_stateless
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "SYN-ACKs never answered: {}{}",
+            named.join(", "),
+            more(unanswered.len())
+        ));
+    }
+    let dropped: Vec<&ServerLoad> = p
+        .servers
+        .iter()
+        .filter(|s| s.dropped_syns_while_listening())
+        .collect();
+    if !dropped.is_empty() {
+        let named: Vec<String> = dropped
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|s| {
+                format!(
+                    "{} ({}) to {} while it completed {}: it dropped them, its listen queue was full",
+                    plural(s.syns_unanswered, "connection attempt", "connection attempts"),
+                    plural(s.syn_segments_unanswered, "SYN", "SYNs"),
+                    s.server,
+                    plural(s.handshakes, "handshake", "handshakes")
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "SYNs never answered: {}{}",
+            named.join(", "),
+            more(dropped.len())
+        ));
+    }
+    let ports: Vec<&ClientPorts> = p
+        .clients
+        .iter()
+        .filter(|c| c.peak_ports >= PORTS_WORTH_NAMING)
+        .collect();
+    if !ports.is_empty() {
+        let named: Vec<String> = ports
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|c| {
+                format!(
+                    "{} from {} at {} ({:.1}%)",
+                    c.peak_ports,
+                    c.host,
+                    clock(c.at),
+                    c.share_of_default_range(),
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "local ports used within one {} TIME_WAIT span, against the {} of Linux's default ephemeral range {}–{}: {}{}",
+            duration(p.span_ns),
+            linux_ephemeral_port_count(),
+            LINUX_EPHEMERAL_PORTS.0,
+            LINUX_EPHEMERAL_PORTS.1,
+            named.join(", "),
+            more(ports.len())
+        ));
+    }
+    let again: Vec<&ClientPorts> = p
+        .clients
+        .iter()
+        .filter(|c| c.reused_within_span > 0)
+        .collect();
+    if !again.is_empty() {
+        let named: Vec<String> = again
+            .iter()
+            .take(PRESSURE_NAMED)
+            .map(|c| format!("{} by {}", c.reused_within_span, c.host))
+            .collect();
+        parts.push(format!(
+            "local ports used again within {}: {}{}",
+            duration(p.span_ns),
+            named.join(", "),
+            more(again.len())
+        ));
+    }
+    if p.port_reuse > 0 {
+        parts.push(format!(
+            "{} ({} over TIME_WAIT)",
+            plural(p.port_reuse, "4-tuple reused", "4-tuples reused"),
+            p.port_reuse_in_time_wait
+        ));
+    }
+    let c = p.capped;
+    if c.hosts + c.servers + c.client_ports > 0 {
+        parts.push(format!(
+            "not counted (caps reached, the figures are lower bounds): {} TIME_WAIT entries, {} connection attempts, {} client ports",
+            c.hosts, c.servers, c.client_ports
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!("pressure: {}", parts.join("; ")))
+}
+
+/// The SYN-flood warning for one server, with its evidence.
+pub(crate) fn syn_flood_warning(s: &ServerLoad) -> String {
+    if lang::zh() {
+        return zh::syn_flood_warning(s);
+    }
+    format!(
+        "warning: SYN flood on {}: {} of {} connection attempts never completed ({} SYN-ACKs unanswered, {} SYNs unanswered), up to {} SYNs within one second, from {}{} source addresses, up to {} half-open at once",
+        s.server,
+        s.incomplete(),
+        s.attempts,
+        s.synacks_unanswered,
+        s.syns_unanswered,
+        s.peak_syn_rate,
+        if s.sources_capped { "at least " } else { "" },
+        s.sources,
+        s.half_open_peak
+    )
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::counts::Counts;
 use crate::decode::link::LinkKind;
 use crate::decode::{self, Decoded, Frame, Segment, Timestamp};
 use crate::track::connection::add_ns;
+use crate::track::{ConnKey, Retired};
 use crate::track::{
     Connection, Event, Facts, Observation, Revision, StatePath, Tracker, TrackerConfig,
 };
@@ -56,6 +57,14 @@ pub trait Sink {
     fn connection(&mut self, _c: &Connection, _f: &Facts) -> Result<(), Self::Error> {
         Ok(())
     }
+
+    /// A connection's exchange is over (each side CLOSED or in TIME_WAIT),
+    /// after its last packet so far; it retires later, when its timers
+    /// run out. Only with [`AnalyzerConfig::settled`]. The facts are as of
+    /// now (a TIME_WAIT still running).
+    fn settled(&mut self, _c: &Connection, _f: &Facts) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// How long the analyzer may hold packets back waiting for proof.
@@ -91,12 +100,16 @@ pub struct AnalyzerConfig {
     /// `None`: packets are not wanted in order with their proven states
     /// (a summary), so nothing is held back.
     pub lookahead: Option<Lookahead>,
+    /// Tell the sink when a connection's exchange is over ([`Sink::settled`]),
+    /// not only when it retires (live: a person should not wait out 2MSL).
+    pub settled: bool,
 }
 
 impl Default for AnalyzerConfig {
     fn default() -> Self {
         AnalyzerConfig {
             tracker: TrackerConfig::default(),
+            settled: false,
             lookahead: Some(Lookahead::FILE),
         }
     }
@@ -110,6 +123,8 @@ enum Item {
     Event(Event, u64),
     /// A retirement, after the packet numbered `.2`.
     Retired(Box<Connection>, Box<Facts>, u64),
+    /// A connection's exchange ended (key, id), after the packet numbered `.2`.
+    Settled(ConnKey, u64, u64),
 }
 
 struct HeldPacket {
@@ -153,7 +168,9 @@ impl Item {
     fn key(&self) -> (u64, bool) {
         match self {
             Item::Packet(p) => (p.number, false),
-            Item::Event(_, after) | Item::Retired(_, _, after) => (*after, true),
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, _, after) => {
+                (*after, true)
+            }
         }
     }
 }
@@ -259,6 +276,8 @@ pub struct Analyzer {
     tracker: Tracker,
     counts: Counts,
     lookahead: Option<Lookahead>,
+    /// Tell the sink when a connection's exchange is over.
+    settled: bool,
     queue: Queue,
     /// Scratch for the events of the frame in hand.
     events: Vec<Event>,
@@ -268,7 +287,7 @@ pub struct Analyzer {
     /// box moves through the queue as a pointer, so it is kept whole.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<HeldPacket>>,
-    /// The newest capture time seen.
+    /// The newest frame's capture time (see `note_time`).
     now: Option<Timestamp>,
 }
 
@@ -279,6 +298,7 @@ impl Analyzer {
             tracker: Tracker::new(cfg.tracker),
             counts: Counts::default(),
             lookahead: cfg.lookahead,
+            settled: cfg.settled,
             queue: Queue::default(),
             events: Vec::new(),
             revisions: Vec::new(),
@@ -297,9 +317,19 @@ impl Analyzer {
         c
     }
 
+    /// What the capture shows so far about load on hosts and listeners.
+    pub fn pressure(&self) -> crate::pressure::PressureFacts {
+        self.tracker.pressure()
+    }
+
     /// The tracker, for looking at live connections.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Packets (and events, retirements) held back waiting for proof.
+    pub fn held_packets(&self) -> usize {
+        self.queue.items.len()
     }
 
     /// One frame captured on a link of kind `link`.
@@ -309,8 +339,10 @@ impl Analyzer {
         link: LinkKind,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        let decoded = decode::decode(link, frame.data);
-        self.process(frame, Some(link), 0, decoded, sink)
+        let mut decoded = Decoded::empty();
+        decode::decode_into(&mut decoded, link, frame.data);
+        self.process(frame, Some(link), 0, &decoded, sink)?;
+        self.take_settled(sink)
     }
 
     /// One frame from an interface whose link type (`dlt`) synack does not
@@ -321,7 +353,9 @@ impl Analyzer {
         dlt: i32,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.process(frame, None, dlt, unsupported(dlt), sink)
+        let mut decoded = Decoded::empty();
+        decoded.error = Some(unsupported_link(dlt));
+        self.process(frame, None, dlt, &decoded, sink)
     }
 
     /// Capture time passed without a frame (live capture on a quiet wire):
@@ -350,11 +384,13 @@ impl Analyzer {
         self.release(true, sink)
     }
 
+    /// The time of the newest frame (or tick), which says how long a held
+    /// packet has waited. Not the greatest time seen: when the capture's
+    /// clock goes back (a second file older than the first, a clock step),
+    /// packets held after it wait by their own clock, so their proofs are
+    /// still awaited (`max_packets` bounds the wait).
     fn note_time(&mut self, ts: Timestamp) {
-        let ts = ts.normalized();
-        if self.now.is_none_or(|n| ts > n) {
-            self.now = Some(ts);
-        }
+        self.now = Some(ts.normalized());
     }
 
     fn process<S: Sink>(
@@ -362,12 +398,12 @@ impl Analyzer {
         frame: &Frame<'_>,
         link: Option<LinkKind>,
         dlt: i32,
-        decoded: Decoded<'_>,
+        decoded: &Decoded<'_>,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.counts.add(frame, &decoded);
+        self.counts.add(frame, decoded);
         self.note_time(frame.ts);
-        let segment = Segment::from_decoded(frame, &decoded);
+        let segment = Segment::from_decoded(frame, decoded);
         let mut observation = match &segment {
             Some(s) => Some(self.tracker.observe(s)),
             None => {
@@ -395,7 +431,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded: &decoded,
+                decoded,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.tracker.events()[split..],
@@ -438,7 +474,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded: &decoded,
+                decoded,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.events,
@@ -612,6 +648,24 @@ impl Analyzer {
         Ok(())
     }
 
+    fn take_settled<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        if !self.settled {
+            return Ok(());
+        }
+        let Some((key, id)) = self.tracker.settled() else {
+            return Ok(());
+        };
+        if self.queue.is_empty() {
+            if let Some(c) = self.tracker.connection(&key) {
+                sink.settled(c, &Facts::of(c, Retired::Finished))?;
+            }
+        } else {
+            let after = self.queue.newest_frame;
+            self.queue.push(Item::Settled(key, id, after));
+        }
+        Ok(())
+    }
+
     fn take_retired<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         while let Some((c, why)) = self.tracker.next_retired() {
             let facts = Facts::of(&c, why);
@@ -653,6 +707,12 @@ impl Analyzer {
             match item {
                 Item::Event(e, _) => sink.event(&e)?,
                 Item::Retired(c, f, _) => sink.connection(&c, &f)?,
+                Item::Settled(key, id, _) => {
+                    // Retired meanwhile: its record went (or goes) out instead.
+                    if let Some(c) = self.tracker.connection(&key).filter(|c| c.id == id) {
+                        sink.settled(c, &Facts::of(c, Retired::Finished))?;
+                    }
+                }
                 Item::Packet(p) => {
                     let frame = Frame {
                         number: p.number,
@@ -660,10 +720,11 @@ impl Analyzer {
                         wire_len: p.wire_len,
                         data: &p.bytes,
                     };
-                    let decoded = match p.link {
-                        Some(l) => decode::decode(l, &p.bytes),
-                        None => unsupported(p.dlt),
-                    };
+                    let mut decoded = Decoded::empty();
+                    match p.link {
+                        Some(l) => decode::decode_into(&mut decoded, l, &p.bytes),
+                        None => decoded.error = Some(unsupported_link(p.dlt)),
+                    }
                     let packet = Packet {
                         frame: &frame,
                         link: p.link,
@@ -684,13 +745,8 @@ impl Analyzer {
     }
 }
 
-fn unsupported(dlt: i32) -> Decoded<'static> {
-    Decoded {
-        link: None,
-        network: decode::Network::None,
-        transport: decode::Transport::None,
-        error: Some(decode::DecodeError::UnsupportedLink { dlt }),
-    }
+fn unsupported_link(dlt: i32) -> decode::DecodeError {
+    decode::DecodeError::UnsupportedLink { dlt }
 }
 
 fn side_index(s: crate::track::Side) -> usize {

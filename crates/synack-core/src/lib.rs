@@ -20,6 +20,7 @@
 pub mod analyzer;
 pub mod counts;
 pub mod decode;
+pub mod pressure;
 pub mod synth;
 pub mod track;
 

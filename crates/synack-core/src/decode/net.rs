@@ -48,6 +48,26 @@ pub struct Ip {
     pub payload_len_guessed: bool,
     /// Where the payload starts, from the start of the IP header.
     pub header_len: usize,
+    /// The length field as sent: IPv4 total length (header included), IPv6
+    /// payload length (extension headers included).
+    pub length_field: u16,
+    /// IPv4 flag bits (see [`ipv4_flag`]); 0 for IPv6.
+    pub flags: u8,
+    /// IPv6 flow label (20 bits); 0 for IPv4.
+    pub flow_label: u32,
+    /// The fixed header's protocol field: IPv6's next header (the first
+    /// extension header when there is one); IPv4's protocol, as `proto`.
+    pub next_header: u8,
+}
+
+/// The IPv4 flag bits (RFC 791 §3.1), as in [`Ip::flags`].
+pub mod ipv4_flag {
+    /// The reserved bit (RFC 3514's "evil bit"): must be zero.
+    pub const RESERVED: u8 = 4;
+    /// Don't Fragment.
+    pub const DF: u8 = 2;
+    /// More Fragments follow.
+    pub const MF: u8 = 1;
 }
 
 /// The IP ECN codepoint (RFC 3168 §5): the low two bits of the traffic class.
@@ -184,7 +204,14 @@ pub fn ipv4(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         fragment,
         payload_len,
         payload_len_guessed: guessed,
-        header_len: data.len() - payload.payload.len(),
+        // Not data.len() − payload length: that would count an Ethernet
+        // trailer (padding) as header.
+        header_len,
+        length_field: h.total_len(),
+        // The header was read whole, so byte 6 is there.
+        flags: data[6] >> 5,
+        flow_label: 0,
+        next_header: payload.ip_number.0,
     };
     Ok((ip, payload.payload))
 }
@@ -205,7 +232,9 @@ pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
     })?;
     let h = slice.header();
     let payload = slice.payload();
-    let header_len = data.len() - payload.payload.len();
+    // The fixed header and the extension headers etherparse read (never a
+    // trailer after the payload).
+    let header_len = (40 + slice.extensions().slice().len()).min(data.len());
     // The extension headers are walked here, bounds-checked: etherparse's
     // own iterator reads out of bounds on some cut headers (get_unchecked).
     let (ext_headers, fragment) = walk_ipv6_extensions(data, h.next_header().0, header_len);
@@ -232,6 +261,10 @@ pub fn ipv6(data: &[u8]) -> Result<(Ip, &[u8]), NetError> {
         payload_len,
         payload_len_guessed: guessed,
         header_len,
+        length_field: h.payload_length(),
+        flags: 0,
+        flow_label: u32::from_be_bytes([0, data[1] & 0x0f, data[2], data[3]]),
+        next_header: h.next_header().0,
     };
     if ext_err.is_some() && payload.payload.is_empty() {
         return Err(NetError::BadExtension);
@@ -273,6 +306,83 @@ fn walk_ipv6_extensions(data: &[u8], first: u8, end: usize) -> (u8, Option<Fragm
         at += len;
     }
     (kinds, fragment)
+}
+
+/// IPv4 option kinds (RFC 791 §3.1 and the IANA registry) that are read further.
+pub mod ipv4_opt {
+    /// End of option list.
+    pub const EOL: u8 = 0;
+    /// No operation (padding between options).
+    pub const NOP: u8 = 1;
+    /// Record Route: each router writes its address into the next free slot.
+    pub const RR: u8 = 7;
+    /// Timestamp (RFC 791): routers add timestamps, with or without addresses.
+    pub const TS: u8 = 68;
+    /// Loose Source and Record Route.
+    pub const LSRR: u8 = 131;
+    /// Strict Source and Record Route.
+    pub const SSRR: u8 = 137;
+    /// Router Alert (RFC 2113).
+    pub const RA: u8 = 148;
+}
+
+/// One IPv4 option, as found in the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ipv4Option<'a> {
+    /// A well-formed option: its kind and all its bytes (kind and length
+    /// bytes included; just the kind byte for EOL and NOP).
+    Option {
+        /// The option kind (type) byte; see [`ipv4_opt`].
+        kind: u8,
+        /// The whole option, from its kind byte.
+        bytes: &'a [u8],
+    },
+    /// The length byte is below 2, missing, or runs past the header: the
+    /// list cannot be read further. `len` is the length byte (0 if missing).
+    BadLength {
+        /// The option kind.
+        kind: u8,
+        /// What the length byte said.
+        len: u8,
+    },
+}
+
+/// The options of an IPv4 header, in order; ends after EOL or a bad length.
+#[derive(Clone, Debug)]
+pub struct Ipv4Options<'a> {
+    rest: &'a [u8],
+}
+
+/// The options of a captured IPv4 header (`header` from its first byte;
+/// nothing when the header was not captured whole or has no options).
+pub fn ipv4_options(header: &[u8]) -> Ipv4Options<'_> {
+    let hlen = header.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+    Ipv4Options {
+        rest: header.get(20..hlen).unwrap_or(&[]),
+    }
+}
+
+impl<'a> Iterator for Ipv4Options<'a> {
+    type Item = Ipv4Option<'a>;
+
+    fn next(&mut self) -> Option<Ipv4Option<'a>> {
+        let rest = self.rest;
+        let kind = *rest.first()?;
+        let len = if kind == ipv4_opt::EOL || kind == ipv4_opt::NOP {
+            1
+        } else {
+            let len = rest.get(1).copied().unwrap_or(0);
+            if len < 2 || usize::from(len) > rest.len() {
+                self.rest = &[];
+                return Some(Ipv4Option::BadLength { kind, len });
+            }
+            usize::from(len)
+        };
+        let (bytes, tail) = rest.split_at(len);
+        // Nothing after EOL is an option.
+        self.rest = if kind == ipv4_opt::EOL { &[] } else { tail };
+        Some(Ipv4Option::Option { kind, bytes })
+    }
 }
 
 /// An ARP packet (RFC 826).
@@ -341,6 +451,35 @@ mod tests {
         assert_eq!(ip.payload_len, 20);
         assert_eq!(payload.len(), 20);
         assert!(!ip.payload_len_guessed);
+        // The padding is not header either: the packet is its total length.
+        assert_eq!(ip.header_len + ip.payload_len, 40);
+    }
+
+    #[test]
+    fn ipv6_padding_is_neither_header_nor_payload() {
+        // 40-byte header, payload length 20 (a TCP header), 6 bytes of padding.
+        let mut p = vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+        p.extend([0u8; 32]);
+        p.extend([0u8; 20]);
+        p.extend([0u8; 6]);
+        let (ip, payload) = ipv6(&p).unwrap();
+        assert_eq!((ip.header_len, ip.payload_len), (40, 20));
+        assert_eq!(payload.len(), 20);
+    }
+
+    #[test]
+    fn a_trailer_is_not_header() {
+        let mut p = v4_header(44, 6);
+        p.extend([0xaa; 20]); // the TCP header
+        p.extend([0, 0]); // Ethernet padding
+        let (ip, _) = ipv4(&p).unwrap();
+        assert_eq!(ip.header_len, 24);
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+        v6.extend([0u8; 32]);
+        v6.extend([0xaa; 20]);
+        v6.extend([0; 4]);
+        let (ip, payload) = ipv6(&v6).unwrap();
+        assert_eq!((ip.header_len, ip.payload_len, payload.len()), (40, 20, 20));
     }
 
     #[test]
@@ -352,6 +491,39 @@ mod tests {
         assert_eq!(ip.header_len, 24);
         assert_eq!(ip.payload_len, 76);
         assert_eq!(payload.len(), 10);
+    }
+
+    #[test]
+    fn options_of_a_record_route_header() {
+        // NOP, RR (length 11, pointer 8, 10.99.1.1, 0.0.0.0), as in ip-options.pcap.
+        let mut h = v4_header(72, 8);
+        h[20..32].copy_from_slice(&[1, 7, 11, 8, 10, 99, 1, 1, 0, 0, 0, 0]);
+        let opts: Vec<_> = ipv4_options(&h).collect();
+        assert_eq!(
+            opts,
+            vec![
+                Ipv4Option::Option {
+                    kind: ipv4_opt::NOP,
+                    bytes: &[1]
+                },
+                Ipv4Option::Option {
+                    kind: ipv4_opt::RR,
+                    bytes: &[7, 11, 8, 10, 99, 1, 1, 0, 0, 0, 0]
+                },
+            ]
+        );
+        // Nothing after EOL counts.
+        let mut e = v4_header(60, 6);
+        e[20..24].copy_from_slice(&[0, 7, 3, 4]);
+        assert_eq!(ipv4_options(&e).count(), 1);
+        // A length running past the header stops the list.
+        h[22] = 40;
+        assert_eq!(
+            ipv4_options(&h).nth(1),
+            Some(Ipv4Option::BadLength { kind: 7, len: 40 })
+        );
+        assert_eq!(ipv4_options(&h).count(), 2);
+        assert_eq!(ipv4_options(&h[..20]).count(), 0);
     }
 
     #[test]

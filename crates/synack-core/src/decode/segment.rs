@@ -36,6 +36,9 @@ pub struct Segment {
     pub urgent_ptr: u16,
     /// Payload length from the IP length.
     pub payload_len: u32,
+    /// The whole IP packet's length (IPv4 total length; IPv6 40 + payload
+    /// length), as Zeek's `orig_ip_bytes` adds them up.
+    pub ip_len: u32,
     /// What the options said: MSS, window scale, SACK, timestamps.
     pub options: OptionSummary,
     /// Something of this segment (options or payload) was not captured.
@@ -44,6 +47,8 @@ pub struct Segment {
     pub ae: bool,
     /// The IP ECN codepoint the packet carried.
     pub ecn: Ecn,
+    /// The tunnel it travelled in ([`super::encap::EncapPath::tunnel_id`]; 0 for none).
+    pub tunnel: u64,
 }
 
 impl Segment {
@@ -51,6 +56,12 @@ impl Segment {
     /// fixed 20-byte header captured and a data offset of at least 5 words.
     pub fn from_decoded(frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Segment> {
         let ip = d.ip()?;
+        // An IP fragment holds part of a segment: its TCP header is shown,
+        // but its length would mislead the sequence tracking (TCP avoids
+        // fragmenting with its MSS, so this is rare).
+        if ip.fragment.is_some() {
+            return None;
+        }
         let tcp = d.tcp()?;
         let h = &tcp.header;
         if !h.fixed_complete() || h.bad_header_len() {
@@ -75,10 +86,12 @@ impl Segment {
             window: h.window()?,
             urgent_ptr: h.urgent_ptr()?,
             payload_len: tcp.payload_len,
+            ip_len: u32::try_from(ip.header_len + ip.payload_len).unwrap_or(u32::MAX),
             options: OptionSummary::of(h),
             truncated: frame.is_cut(),
             ae: h.ae().unwrap_or(false),
             ecn: ip.ecn(),
+            tunnel: d.tunnel_id(),
         })
     }
 

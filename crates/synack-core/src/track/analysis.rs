@@ -18,7 +18,7 @@
 //!   that arrived twice; the resend that carried it was spurious.
 
 use crate::decode::tcp::flag;
-use crate::decode::{Segment, Timestamp};
+use crate::decode::{Segment, SeqNum, Timestamp};
 
 use super::endpoint::Endpoint;
 use super::event::{Analysis, Evidence};
@@ -36,7 +36,9 @@ fn since_us(now: Timestamp, then: Option<Timestamp>) -> Option<u64> {
 /// then update `fwd`'s sequence bookkeeping. `window` is the segment's
 /// window, scaled when the scale is known. Returns how many of its payload
 /// bytes the capture had not seen before (beyond the highest sequence
-/// number, or in a gap the capture skipped).
+/// number, or in a gap the capture skipped), and how many bytes of `rev`'s
+/// its ACK newly acknowledged that the capture never carried (see
+/// [`acked_unseen`]).
 pub(crate) fn analyze(
     fwd: &mut Endpoint,
     rev: &mut Endpoint,
@@ -44,7 +46,7 @@ pub(crate) fn analyze(
     window: u32,
     rtt_ns: Option<u64>,
     emit: &mut impl FnMut(Analysis, Evidence),
-) -> u32 {
+) -> (u32, u64) {
     let seq = seg.seq;
     let len = seg.payload_len;
     let ts = seg.ts;
@@ -236,7 +238,11 @@ pub(crate) fn analyze(
         fwd.next_seq = Some(seg_end);
         fwd.next_seq_ts = Some(ts);
     }
+    let mut missed = 0;
     if let Some(a) = seg.ack {
+        if !seg.has(flag::RST) {
+            missed = acked_unseen(rev, fwd.last_ack, a);
+        }
         if fwd.last_ack != Some(a) {
             fwd.dup_acks = 0;
         }
@@ -251,5 +257,32 @@ pub(crate) fn analyze(
     fwd.window = Some(window);
     fwd.last_was_keepalive = keepalive;
     fwd.last_was_zwp = zwp;
-    fresh
+    (fresh, missed)
+}
+
+/// Bytes of `rev`'s sequence space that an ACK moving from `last_ack` to
+/// `ack` acknowledged although the capture never carried them: the part of
+/// each recorded gap below it, and what lies beyond the highest sequence
+/// number `rev` was seen to send. Each byte is counted once, when the
+/// cumulative ACK first passes it (Zeek's content gaps, `missed_bytes`);
+/// the first ACK of a direction only sets the mark.
+pub(crate) fn acked_unseen(rev: &Endpoint, last_ack: Option<SeqNum>, ack: SeqNum) -> u64 {
+    let (Some(from), Some(next)) = (last_ack, rev.next_seq) else {
+        return 0;
+    };
+    if !from.lt(ack) {
+        return 0;
+    }
+    let overlap = |lo: SeqNum, hi: SeqNum| -> u64 {
+        let l = if lo.lt(from) { from } else { lo };
+        let h = if ack.lt(hi) { ack } else { hi };
+        if l.lt(h) {
+            u64::from(h.since(l))
+        } else {
+            0
+        }
+    };
+    let holes: u64 = rev.holes.iter().map(|h| overlap(h.start, h.end)).sum();
+    let beyond = if next.lt(ack) { overlap(next, ack) } else { 0 };
+    holes + beyond
 }

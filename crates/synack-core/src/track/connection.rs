@@ -10,12 +10,13 @@ use crate::decode::tcp::flag;
 use crate::decode::{Segment, Timestamp};
 
 use super::analysis;
+use super::community_id::CommunityId;
 use super::endpoint::{Endpoint, TimeWait, TimeWaitEnd};
 use super::event::{Analysis, CloseVariant, EcnMode, Event, EventKind, ResetCause};
 use super::key::{ConnKey, Side};
 use super::receipt::{Acked, Assumed, Pending};
 use super::state::{StatePath, TcpState};
-use super::zeek::History;
+use super::zeek::{self, ZeekTrack};
 use super::Revision;
 
 /// How the connection was opened.
@@ -153,7 +154,7 @@ pub struct Connection {
     pub(crate) first_reset: Option<(Side, ResetCause)>,
     /// This connection reused the 4-tuple of an earlier one.
     pub(crate) port_reuse: bool,
-    pub(crate) history: History,
+    pub(crate) zeek: ZeekTrack,
     /// Frames whose capture time went back (before an earlier frame).
     pub(crate) time_went_back: u32,
     pub(crate) ecn: Ecn,
@@ -214,7 +215,7 @@ impl Connection {
             aborted_by: None,
             first_reset: None,
             port_reuse: false,
-            history: History::default(),
+            zeek: ZeekTrack::default(),
             time_went_back: 0,
             ecn: Ecn::default(),
         }
@@ -281,7 +282,16 @@ impl Connection {
     }
     /// Zeek's history string.
     pub fn history(&self) -> &str {
-        self.history.as_str()
+        self.zeek.history()
+    }
+    /// How Zeek would count this connection (history, sizes, duration).
+    pub fn zeek(&self) -> &ZeekTrack {
+        &self.zeek
+    }
+    /// The Community ID (v1, seed 0) of the connection's 4-tuple: the flow
+    /// hash Zeek, Suricata and Arkime log.
+    pub fn community_id(&self) -> CommunityId {
+        zeek::community_id(self.client.addr, self.server.addr)
     }
     /// Both endpoints' states, client first.
     pub fn states(&self) -> [TcpState; 2] {
@@ -312,6 +322,14 @@ impl Connection {
     }
 
     /// Both ends are done: CLOSED, and no TIME_WAIT left to run.
+    /// The exchange is over: each side is CLOSED or in TIME_WAIT; only
+    /// timers (and stray segments) can come now.
+    pub(crate) fn exchange_over(states: [TcpState; 2]) -> bool {
+        states
+            .iter()
+            .all(|s| matches!(s, TcpState::Closed | TcpState::TimeWait))
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         self.client.state == TcpState::Closed && self.server.state == TcpState::Closed
     }
@@ -413,9 +431,17 @@ impl Connection {
                 .push(self.event(seg, side, EventKind::Midstream));
         }
         self.last_frame = seg.frame;
-        let went_back = seg.ts.nanos_since(self.last_ts) < 0;
+        let step_ns = seg.ts.nanos_since(self.last_ts);
+        let went_back = step_ns < 0;
         if went_back {
             self.time_went_back += 1;
+            step.events.push(self.event(
+                seg,
+                side,
+                EventKind::TimeWentBack {
+                    ns: u64::try_from(-step_ns).unwrap_or(u64::MAX),
+                },
+            ));
         }
         // Durations never run backwards: a frame stamped before the last one
         // counts as no time passing.
@@ -423,27 +449,29 @@ impl Connection {
         if !went_back {
             self.last_ts = seg.ts;
         }
-        self.history.record(side, seg);
+        self.zeek.segment(side, seg);
 
-        self.record_seq_bases(seg, side);
+        self.record_seq_bases(seg, side, step);
         let win_scaled = self.scaled_window(side, seg);
         let window = win_scaled.unwrap_or(u32::from(seg.window));
         let first_analysis = step.events.len();
-        let new_bytes;
+        let (new_bytes, missed);
         let rtt = self.handshake.rtt_ns;
         {
             let (me, peer) = self.pair_mut(side);
-            new_bytes = analysis::analyze(me, peer, seg, window, rtt, &mut |what, evidence| {
-                step.events.push(Event {
-                    frame: Some(seg.frame),
-                    ts: seg.ts,
-                    conn: id,
-                    side,
-                    kind: EventKind::Analysis { what, evidence },
+            (new_bytes, missed) =
+                analysis::analyze(me, peer, seg, window, rtt, &mut |what, evidence| {
+                    step.events.push(Event {
+                        frame: Some(seg.frame),
+                        ts: seg.ts,
+                        conn: id,
+                        side,
+                        kind: EventKind::Analysis { what, evidence },
+                    });
                 });
-            });
             me.packets += 1;
             me.bytes += u64::from(new_bytes);
+            me.ip_bytes += u64::from(seg.ip_len);
             me.last_sent = Some(seg.ts);
             // Any word from the peer answers outstanding keep-alive probes
             // and retransmissions.
@@ -451,12 +479,16 @@ impl Connection {
             peer.retransmissions_unanswered = 0;
             track_zero_window(me, seg, window);
         }
+        // This segment's ACK passed bytes of the peer's the capture never
+        // carried: a content gap, as Zeek counts them (`missed_bytes`).
+        if missed > 0 && self.zeek.gap(other) {
+            self.endpoint_mut(other).missed_bytes += missed;
+        }
         for i in first_analysis..step.events.len() {
             let EventKind::Analysis { what, .. } = step.events[i].kind else {
                 continue;
             };
             self.endpoint_mut(side).analysis[what.index()] += 1;
-            self.history.record_analysis(side, what);
             if what == Analysis::KeepAlive {
                 self.count_keepalive(side, seg.ts, idle_ns);
             }
@@ -487,14 +519,19 @@ impl Connection {
         }
     }
 
-    fn record_seq_bases(&mut self, seg: &Segment, side: Side) {
+    fn record_seq_bases(&mut self, seg: &Segment, side: Side, step: &mut Step<'_>) {
         let me = self.endpoint_mut(side);
         if seg.has(flag::SYN) && !me.syn_seen {
             me.syn_seen = true;
             me.isn = Some(seg.seq);
             me.seq_base = Some(seg.seq);
             me.wscale = seg.options.window_scale;
+            if let Some(shift) = seg.options.window_scale.filter(|s| *s > 14) {
+                let e = self.event(seg, side, EventKind::WindowScaleClamped { shift });
+                step.events.push(e);
+            }
         }
+        let me = self.endpoint_mut(side);
         if me.seq_base.is_none() {
             me.seq_base = Some(seg.seq.minus(1));
         }
@@ -1011,10 +1048,11 @@ impl Connection {
                     && !self.handshake.simultaneous
                 {
                     self.handshake.complete = true;
+                    // A clock stepping back gives no round trip, not a negative one.
                     let rtt = self
                         .handshake
                         .answered_syn
-                        .map(|t| u64::try_from(seg.ts.nanos_since(t)).unwrap_or(0));
+                        .and_then(|t| u64::try_from(seg.ts.nanos_since(t)).ok());
                     self.handshake.rtt_ns = rtt;
                     step.events.push(self.event(
                         seg,

@@ -108,6 +108,10 @@ pub struct Endpoint {
     pub(crate) packets: u64,
     /// Payload bytes seen at least once (whichever copy carried them).
     pub(crate) bytes: u64,
+    /// IP bytes of the segments it sent (IPv4 total length, IPv6 40 + payload length).
+    pub(crate) ip_bytes: u64,
+    /// Bytes of its data the peer acknowledged that the capture never carried.
+    pub(crate) missed_bytes: u64,
     pub(crate) resets: u32,
     pub(crate) analysis: [u32; Analysis::ALL.len()],
     pub(crate) keepalive: Keepalive,
@@ -153,6 +157,8 @@ impl Endpoint {
             resends_next: 0,
             packets: 0,
             bytes: 0,
+            ip_bytes: 0,
+            missed_bytes: 0,
             resets: 0,
             analysis: [0; Analysis::ALL.len()],
             keepalive: Keepalive::default(),
@@ -204,6 +210,19 @@ impl Endpoint {
     /// Payload bytes it sent, each counted once, whichever copy carried it.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// IP bytes of the packets it sent, headers included (Zeek's `orig_ip_bytes`).
+    pub fn ip_bytes(&self) -> u64 {
+        self.ip_bytes
+    }
+
+    /// Bytes of its data that the peer acknowledged but the capture never
+    /// carried (lost before the capture point or not captured): Zeek's
+    /// `missed_bytes`, counted as Zeek does, only while both ends are
+    /// established or closing cleanly.
+    pub fn missed_bytes(&self) -> u64 {
+        self.missed_bytes
     }
 
     /// RSTs it sent.

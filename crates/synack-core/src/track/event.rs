@@ -306,6 +306,17 @@ pub enum EventKind {
     EcnEcho,
     /// CWR: the sender reduced its congestion window, answering ECE.
     WindowReduced,
+    /// This segment is stamped earlier than the connection's previous one
+    /// (a capture clock step, or merged files): durations ignore the step.
+    TimeWentBack {
+        /// By how much, ns.
+        ns: u64,
+    },
+    /// The SYN asked for a window scale above 14; RFC 7323 §2.3 says to use 14.
+    WindowScaleClamped {
+        /// The shift the SYN carried.
+        shift: u8,
+    },
     /// A sequence-analysis flag on the segment.
     Analysis {
         /// Which flag.
@@ -335,6 +346,8 @@ impl EventKind {
             EventKind::CongestionExperienced => "ce",
             EventKind::EcnEcho => "ece",
             EventKind::WindowReduced => "cwr",
+            EventKind::TimeWentBack { .. } => "time_went_back",
+            EventKind::WindowScaleClamped { .. } => "window_scale_clamped",
             EventKind::Analysis { what, .. } => what.name(),
         }
     }

@@ -9,6 +9,7 @@
 //! the segment (see [`Revision`]).
 
 pub mod analysis;
+pub mod community_id;
 pub mod connection;
 pub mod endpoint;
 pub mod event;
@@ -16,6 +17,7 @@ pub mod facts;
 pub mod key;
 pub(crate) mod receipt;
 pub mod state;
+mod tunnels;
 pub mod zeek;
 
 use std::cmp::Reverse;
@@ -25,6 +27,7 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
+use crate::pressure::{Pressure, PressureCaps, PressureFacts};
 pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
@@ -32,6 +35,7 @@ pub use event::{Analysis, CloseVariant, EcnMode, Event, EventKind, Evidence, Res
 pub use facts::{Ending, Facts, KeepaliveFacts};
 pub use key::{ConnKey, Side};
 pub use state::{StatePath, TcpState};
+use tunnels::TunnelPairs;
 
 /// How the tracker times things and how much it may hold.
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +46,8 @@ pub struct TrackerConfig {
     pub idle_timeout_ns: i128,
     /// At most this many live connections; the least recently active go first.
     pub max_connections: usize,
+    /// Caps on the pressure counters (see [`crate::pressure`]).
+    pub pressure: PressureCaps,
 }
 
 /// One second in nanoseconds.
@@ -54,7 +60,9 @@ impl Default for TrackerConfig {
             // Longer than Linux's default keepalive idle (7200 s), so a quiet
             // connection kept alive by the kernel is not forgotten between probes.
             idle_timeout_ns: 7500 * SECOND,
-            max_connections: 300_000,
+            // About 2 KB each: 200 MB at the cap.
+            max_connections: 100_000,
+            pressure: PressureCaps::default(),
         }
     }
 }
@@ -200,6 +208,8 @@ pub struct Tracker {
     /// Boxed: the table's buckets then hold a pointer, not a kilobyte each
     /// (hashbrown keeps up to twice as many buckets as entries).
     conns: FxHashMap<ConnKey, Box<Connection>>,
+    /// Directions of one connection seen in two tunnels.
+    tunnels: TunnelPairs,
     next_id: u64,
     timers: BinaryHeap<Reverse<Timer>>,
     clock: Option<Timestamp>,
@@ -208,11 +218,15 @@ pub struct Tracker {
     events: Vec<Event>,
     revisions: Vec<Revision>,
     retired: VecDeque<(Box<Connection>, Retired)>,
+    /// The connection whose exchange the last segment ended, if it did.
+    settled: Option<(ConnKey, u64)>,
     /// After `finish`: the live connections' keys, last id first.
     closing: Vec<ConnKey>,
     evicted_idle: u64,
     evicted_cap: u64,
     time_went_back: u64,
+    /// Load on hosts and listeners, fed at every state change.
+    pressure: Pressure,
 }
 
 impl Default for Tracker {
@@ -227,6 +241,7 @@ impl Tracker {
         Tracker {
             cfg,
             conns: FxHashMap::default(),
+            tunnels: TunnelPairs::default(),
             next_id: 0,
             timers: BinaryHeap::new(),
             clock: None,
@@ -234,11 +249,19 @@ impl Tracker {
             events: Vec::new(),
             revisions: Vec::new(),
             retired: VecDeque::new(),
+            settled: None,
             closing: Vec::new(),
             evicted_idle: 0,
             evicted_cap: 0,
             time_went_back: 0,
+            pressure: Pressure::new(cfg.time_wait_ns, cfg.pressure),
         }
+    }
+
+    /// What the capture shows so far about load: TIME_WAIT per host,
+    /// half-open connections per server, client port use.
+    pub fn pressure(&self) -> PressureFacts {
+        self.pressure.facts()
     }
 
     /// The configuration it runs with.
@@ -257,9 +280,15 @@ impl Tracker {
         &self.revisions
     }
 
-    /// Live connections.
+    /// Live connections (TIME_WAIT included: they are held until it ends).
     pub fn len(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Timers waiting (TIME_WAIT expiries, reaping), live or stale: never
+    /// more than about twice the connections held.
+    pub fn timers_held(&self) -> usize {
+        self.timers.len()
     }
 
     /// No live connection.
@@ -287,9 +316,19 @@ impl Tracker {
         self.time_went_back
     }
 
-    /// The live connection on this 4-tuple.
+    /// The live connection on this 4-tuple and tunnel (or joined to it from
+    /// another tunnel: see `tunnels.rs`).
     pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
-        self.conns.get(key).map(|c| &**c)
+        self.conns
+            .get(key)
+            .or_else(|| self.conns.get(&self.tunnels.joined(key)?))
+            .map(|c| &**c)
+    }
+
+    /// The key whose segments were joined to the connection under `key`
+    /// (its other direction, in another tunnel), if any.
+    pub fn joined_to(&self, key: &ConnKey) -> Option<ConnKey> {
+        self.tunnels.joined_to(key)
     }
 
     /// A frame that is not a TCP segment still moves the capture clock.
@@ -303,8 +342,18 @@ impl Tracker {
     pub fn observe(&mut self, seg: &Segment) -> Observation {
         self.events.clear();
         self.revisions.clear();
+        self.settled = None;
         self.advance_clock(seg.ts);
-        let key = ConnKey::of(seg.src, seg.dst);
+        // Timers of connections that left early (reused, evicted, reset)
+        // stay in the heap until due; drop them when they outnumber the
+        // live connections, so memory follows the connections held.
+        if self.timers.len() > 2 * self.conns.len() + 1024 {
+            let conns = &self.conns;
+            self.timers
+                .retain(|Reverse(t)| conns.get(&t.key).is_some_and(|c| c.id == t.conn));
+        }
+        let key = ConnKey::of(seg.src, seg.dst).in_tunnel(seg.tunnel);
+        let key = self.tunnels.resolve(&self.conns, key, seg);
         let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
 
         let reuse = is_pure_syn
@@ -325,9 +374,11 @@ impl Tracker {
             });
         let mut previous = None;
         if reuse {
-            if let Some(mut old) = self.conns.remove(&key) {
+            if let Some(mut old) = self.take(&key) {
                 let in_tw = old.client.state == TcpState::TimeWait
                     || old.server.state == TcpState::TimeWait;
+                self.pressure.port_reused(in_tw);
+                self.pressure.left(&old, seg.ts);
                 // The TIME_WAIT end accepted the new SYN: its wait is over.
                 old.reused();
                 previous = Some((old.id, in_tw));
@@ -337,9 +388,14 @@ impl Tracker {
         if self.conns.len() >= self.cfg.max_connections && !self.conns.contains_key(&key) {
             self.evict_oldest();
         }
+        if is_pure_syn && !self.conns.contains_key(&key) {
+            self.pressure.opened(seg.src, seg.dst, seg.ts);
+        }
         let next_id = &mut self.next_id;
+        let tunnels = &mut self.tunnels;
         let conn = self.conns.entry(key).or_insert_with(|| {
             *next_id += 1;
+            tunnels.added(key);
             Box::new(Connection::new(*next_id, key, seg))
         });
         let side = conn.side_of(seg.src);
@@ -382,6 +438,9 @@ impl Tracker {
             self.time_went_back += 1;
         }
         let after = conn.states();
+        for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
+            self.pressure.moved(conn, side, before[i], after[i], seg.ts);
+        }
         for e in &self.events[first_event..] {
             if let EventKind::TimeWait { until } = e.kind {
                 self.timers.push(Reverse(Timer {
@@ -391,6 +450,9 @@ impl Tracker {
                     kind: TimerKind::TimeWait(e.side),
                 }));
             }
+        }
+        if !Connection::exchange_over(before) && Connection::exchange_over(after) {
+            self.settled = Some((key, conn.id));
         }
         if conn.is_finished() && before != after {
             self.timers.push(Reverse(Timer {
@@ -415,6 +477,13 @@ impl Tracker {
             corrected,
             assumed: conn.midstream,
         }
+    }
+
+    /// The connection (key and id) whose exchange the last observed segment
+    /// ended: both sides now CLOSED or in TIME_WAIT, so only timers remain.
+    /// It stays tracked (for TIME_WAIT and stray segments) until it retires.
+    pub fn settled(&self) -> Option<(ConnKey, u64)> {
+        self.settled
     }
 
     /// Move the capture clock to `ts`: TIME_WAITs expire, finished
@@ -444,6 +513,8 @@ impl Tracker {
                         .time_wait
                         .is_some_and(|tw| tw.until == t.at && tw.end.is_none());
                     if due && conn.expire_time_wait(side) {
+                        self.pressure
+                            .moved(conn, side, TcpState::TimeWait, TcpState::Closed, t.at);
                         self.events.push(Event {
                             frame: None,
                             ts: t.at,
@@ -481,8 +552,16 @@ impl Tracker {
         }
     }
 
+    /// Take a connection out of the table (and out of the tunnel index).
+    fn take(&mut self, key: &ConnKey) -> Option<Box<Connection>> {
+        let c = self.conns.remove(key)?;
+        self.tunnels.removed(*key);
+        Some(c)
+    }
+
     fn retire(&mut self, key: &ConnKey, why: Retired) {
-        if let Some(c) = self.conns.remove(key) {
+        if let Some(c) = self.take(key) {
+            self.pressure.left(&c, self.clock.unwrap_or_default());
             self.retired.push_back((c, why));
         }
     }
@@ -535,7 +614,8 @@ impl Tracker {
             return Some(r);
         }
         while let Some(key) = self.closing.pop() {
-            if let Some(c) = self.conns.remove(&key) {
+            if let Some(c) = self.take(&key) {
+                self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
             }
         }

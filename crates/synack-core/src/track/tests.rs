@@ -68,6 +68,7 @@ impl Sim {
             a: Analyzer::new(AnalyzerConfig {
                 tracker: cfg,
                 lookahead: Some(Lookahead::FILE),
+                ..AnalyzerConfig::default()
             }),
             out: Collect::default(),
             client: addr([127, 0, 0, 1], 50000),
@@ -983,5 +984,88 @@ mod ecn {
         assert!(s.has(6, EventKind::WindowReduced));
         let e = s.conn().ecn();
         assert_eq!((e.ce(), e.ece(), e.cwr()), ([1, 0], [0, 2], [1, 0]));
+    }
+}
+
+/// Zeek's counts of a connection (conn.log), by Zeek's rules: each expected
+/// value is worked out by hand from TCPSessionAdapter.cc and main.zeek.
+mod zeek_counts {
+    use super::*;
+
+    #[test]
+    fn acked_bytes_the_capture_never_carried_are_missed() {
+        let mut s = Sim::established();
+        s.c(PSH | ACK, C_ISN + 6, S_ISN + 6, 100)
+            // [C+106, C+206) is never captured.
+            .c(PSH | ACK, C_ISN + 206, S_ISN + 6, 100)
+            .s(ACK, S_ISN + 6, C_ISN + 306, 0)
+            // Acknowledges 100 bytes past anything the client was seen to send.
+            .s(ACK, S_ISN + 6, C_ISN + 406, 0)
+            .done();
+        let c = s.conn();
+        assert_eq!(c.client().missed_bytes(), 200);
+        assert_eq!(c.server().missed_bytes(), 0);
+        assert_eq!(c.client().bytes(), 205);
+        // Zeek's orig_bytes come from sequence numbers (the ACK reaching
+        // C+406): missed bytes are in.
+        assert_eq!(c.zeek().payload_bytes(Side::Client), 405);
+        assert_eq!(c.zeek().payload_bytes(Side::Server), 5);
+        // One content gap letter (the second gap is the 2nd, not the 10th).
+        assert_eq!(c.history(), "ShADdaG");
+        assert_eq!(s.facts().conn_state, zeek::ConnState::S1);
+    }
+
+    #[test]
+    fn a_gap_filled_before_it_is_acked_is_not_missed() {
+        let mut s = Sim::established();
+        s.c(PSH | ACK, C_ISN + 106, S_ISN + 6, 100)
+            .c(PSH | ACK, C_ISN + 6, S_ISN + 6, 100)
+            .s(ACK, S_ISN + 6, C_ISN + 206, 0)
+            .done();
+        let c = s.conn();
+        assert_eq!(c.client().missed_bytes(), 0);
+        assert_eq!(c.client().bytes(), 205);
+        // Zeek: the filling segment did not advance the highest seq: 'T'.
+        assert_eq!(c.history(), "ShADdTa");
+    }
+
+    #[test]
+    fn a_fin_carrying_data_is_an_f_only_and_the_final_ack_is_not_timed() {
+        let mut s = Sim::established();
+        s.wait_ms(10)
+            .c(FIN | PSH | ACK, C_ISN + 6, S_ISN + 6, 5)
+            .wait_ms(10)
+            .s(FIN | ACK, S_ISN + 6, C_ISN + 12, 0)
+            .wait_ms(10)
+            .c(ACK, C_ISN + 12, S_ISN + 7, 0)
+            .done();
+        let c = s.conn();
+        assert_eq!(c.history(), "ShADdFf");
+        assert_eq!(s.facts().conn_state, zeek::ConnState::SF);
+        assert_eq!(c.zeek().payload_bytes(Side::Client), 10);
+        // Zeek stops the clock once both sides closed: not the last ACK.
+        let full = c.last_ts().nanos_since(c.first_ts());
+        assert_eq!(c.zeek().duration_ns(c.first_ts()), full - 1_000_000 * 11);
+    }
+
+    #[test]
+    fn when_both_reset_zeek_names_the_responder() {
+        let mut s = Sim::established();
+        s.c(RST | ACK, C_ISN + 6, S_ISN + 6, 0)
+            .s(RST, S_ISN + 6, 0, 0)
+            .done();
+        assert_eq!(s.facts().conn_state, zeek::ConnState::RSTR);
+        assert_eq!(s.conn().history(), "ShADdRr");
+    }
+
+    #[test]
+    fn a_syn_answered_by_nothing_then_reset_is_rstos0() {
+        let mut s = Sim::new();
+        s.c(SYN, C_ISN, 0, 0)
+            .wait_ms(1000)
+            .c(RST, C_ISN + 1, 0, 0)
+            .done();
+        assert_eq!(s.facts().conn_state, zeek::ConnState::RSTOS0);
+        assert_eq!(s.conn().history(), "SR");
     }
 }
