@@ -446,14 +446,6 @@ fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
     out.extend_from_slice(b.format(n).as_bytes());
 }
 
-/// `ip:port` as a String, the fast way (tables have a row per connection).
-pub(crate) fn endpoint_string(addr: std::net::SocketAddr) -> String {
-    let mut v = Vec::with_capacity(24);
-    // Writing into a Vec cannot fail.
-    let _ = write_endpoint(&mut v, addr.ip(), Some(addr.port()));
-    String::from_utf8(v).unwrap_or_default()
-}
-
 /// An address as `ip:port` (`[v6]:port`), or the bare IP without a port.
 /// IPv4 by hand: `fmt` machinery was a fifth of the time per line.
 pub(crate) fn write_endpoint(out: &mut Vec<u8>, ip: IpAddr, port: Option<u16>) -> io::Result<()> {

@@ -173,15 +173,29 @@ fn local_offset(secs: i64) -> i64 {
 
 /// Local time of day with milliseconds, for tables: 12:01:03.250
 pub(crate) fn time_of_day_ms(ts: Timestamp) -> String {
+    let mut out = Vec::with_capacity(12);
+    write_time_of_day_ms(&mut out, ts);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`time_of_day_ms`], written straight into `out` (a table row).
+pub(crate) fn write_time_of_day_ms(out: &mut Vec<u8>, ts: Timestamp) {
     let n = ts.normalized();
     let day = (n.secs + local_offset(n.secs)).rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        day / 3600,
-        day % 3600 / 60,
-        day % 60,
-        n.nanos / 1_000_000
-    )
+    let two = |out: &mut Vec<u8>, v: i64| {
+        out.push(b'0' + (v / 10) as u8);
+        out.push(b'0' + (v % 10) as u8);
+    };
+    two(out, day / 3600);
+    out.push(b':');
+    two(out, day % 3600 / 60);
+    out.push(b':');
+    two(out, day % 60);
+    out.push(b'.');
+    let ms = n.nanos / 1_000_000;
+    out.push(b'0' + (ms / 100) as u8);
+    out.push(b'0' + (ms / 10 % 10) as u8);
+    out.push(b'0' + (ms % 10) as u8);
 }
 
 fn write_fraction(out: &mut Vec<u8>, nanos: u32, nano: bool) {

@@ -19,19 +19,58 @@ use synack_core::Counts;
 
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
+    let mut out = Vec::with_capacity(12);
+    write_duration(&mut out, ns);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`duration`], written straight into `out` (a table row, a line).
+pub(crate) fn write_duration(out: &mut Vec<u8>, ns: i128) {
     let abs = ns.unsigned_abs();
-    let sign = if ns < 0 { "-" } else { "" };
-    if abs < 1_000 {
-        format!("{sign}{abs} ns")
-    } else if abs < 1_000_000 {
-        format!("{sign}{} µs", abs / 1_000)
-    } else if abs < 1_000_000_000 {
-        format!("{sign}{:.1} ms", abs as f64 / 1e6)
-    } else if abs % 1_000_000_000 == 0 {
-        format!("{sign}{} s", abs / 1_000_000_000)
-    } else {
-        format!("{sign}{:.2} s", abs as f64 / 1e9)
+    if ns < 0 {
+        out.push(b'-');
     }
+    let mut n = itoa::Buffer::new();
+    if abs < 1_000 {
+        out.extend_from_slice(n.format(abs).as_bytes());
+        out.extend_from_slice(b" ns");
+    } else if abs < 1_000_000 {
+        out.extend_from_slice(n.format(abs / 1_000).as_bytes());
+        out.extend_from_slice(" µs".as_bytes());
+    } else if abs < 1_000_000_000 {
+        fixed(out, abs, 1_000_000, 1);
+        out.extend_from_slice(b" ms");
+    } else if abs % 1_000_000_000 == 0 {
+        out.extend_from_slice(n.format(abs / 1_000_000_000).as_bytes());
+        out.extend_from_slice(b" s");
+    } else {
+        fixed(out, abs, 1_000_000_000, 2);
+        out.extend_from_slice(b" s");
+    }
+}
+
+/// `abs / unit` with `digits` decimals, exactly as `format!("{:.digits$}",
+/// abs as f64 / unit as f64)` writes it, without the float machinery: far
+/// from a tie the f64's tiny error cannot change the rounding, so integer
+/// rounding gives the same digits; an exact tie (or a huge value) takes
+/// the float path, which rounds the f64 as it is.
+fn fixed(out: &mut Vec<u8>, abs: u128, unit: u128, digits: u32) {
+    use std::io::Write as _;
+    let step = unit / 10u128.pow(digits);
+    let (q, r) = (abs / step, abs % step);
+    if r * 2 == step || abs >= 1 << 52 {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{:.*}", digits as usize, abs as f64 / unit as f64);
+        return;
+    }
+    let q = if r * 2 > step { q + 1 } else { q };
+    let scale = 10u128.pow(digits);
+    let mut n = itoa::Buffer::new();
+    out.extend_from_slice(n.format(q / scale).as_bytes());
+    out.push(b'.');
+    let frac = n.format(q % scale);
+    out.resize(out.len() + digits as usize - frac.len(), b'0');
+    out.extend_from_slice(frac.as_bytes());
 }
 
 fn analysis_label(a: Analysis, ev: &Evidence) -> String {
@@ -420,34 +459,48 @@ pub(crate) fn write_states(
     }
 }
 
-/// The close column of the summary table.
-pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
-    let half = if c.close().half_close() {
-        ", half-close"
+/// The close column of the summary table, written straight into `out`.
+pub(crate) fn write_ending_short(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
+    let half: &[u8] = if c.close().half_close() {
+        b", half-close"
     } else {
-        ""
+        b""
     };
-    match f.ending {
-        Ending::Refused => "refused".into(),
-        Ending::Reset { by, cause } => format!("RST by {}: {}", by.name(), reset_cause(cause)),
+    let text: &[&[u8]] = match f.ending {
+        Ending::Refused => &[b"refused"],
+        Ending::Reset { by, cause } => &[
+            b"RST by ",
+            by.name().as_bytes(),
+            b": ",
+            reset_cause(cause).as_bytes(),
+        ],
         Ending::Closed {
             variant: Some(v),
             first,
         } => match v {
-            CloseVariant::Simultaneous => format!("simultaneous{half}"),
-            v => format!("{}, {} first{half}", close_variant(v), first.name()),
+            CloseVariant::Simultaneous => &[b"simultaneous", half],
+            v => &[
+                close_variant(v).as_bytes(),
+                b", ",
+                first.name().as_bytes(),
+                b" first",
+                half,
+            ],
         },
         Ending::Closed {
             variant: None,
             first,
-        } => format!("both sent FIN, {} first{half}", first.name()),
-        Ending::FinOneWay { by } => format!("{} sent FIN{half}", by.name()),
-        Ending::Unanswered => "no answer".into(),
+        } => &[b"both sent FIN, ", first.name().as_bytes(), b" first", half],
+        Ending::FinOneWay { by } => &[by.name().as_bytes(), b" sent FIN", half],
+        Ending::Unanswered => &[b"no answer"],
         _ => match f.retired {
-            Retired::Idle => "idle (evicted)".into(),
-            Retired::Evicted => "evicted (max connections)".into(),
-            _ => "still open".into(),
+            Retired::Idle => &[b"idle (evicted)"],
+            Retired::Evicted => &[b"evicted (max connections)"],
+            _ => &[b"still open"],
         },
+    };
+    for part in text {
+        out.extend_from_slice(part);
     }
 }
 
@@ -898,6 +951,63 @@ mod tests {
     fn wrap_respects_the_width() {
         let w = wrap("one two three four five six seven", 10);
         assert!(w.lines().all(|l| l.chars().count() <= 10), "{w}");
+    }
+
+    #[test]
+    fn durations_are_written_as_float_formatting_writes_them() {
+        let float = |ns: i128| {
+            let abs = ns.unsigned_abs();
+            let sign = if ns < 0 { "-" } else { "" };
+            if abs < 1_000 {
+                format!("{sign}{abs} ns")
+            } else if abs < 1_000_000 {
+                format!("{sign}{} µs", abs / 1_000)
+            } else if abs < 1_000_000_000 {
+                format!("{sign}{:.1} ms", abs as f64 / 1e6)
+            } else if abs % 1_000_000_000 == 0 {
+                format!("{sign}{} s", abs / 1_000_000_000)
+            } else {
+                format!("{sign}{:.2} s", abs as f64 / 1e9)
+            }
+        };
+        // Ties, near-ties, carries into the next unit, and a spread of sizes.
+        let mut cases: Vec<i128> = vec![
+            999,
+            1_000,
+            999_999,
+            1_000_000,
+            1_049_999,
+            1_050_000,
+            1_050_001,
+            1_150_000,
+            1_250_000,
+            9_950_000,
+            99_950_000,
+            999_949_999,
+            999_950_000,
+            999_999_999,
+            1_005_000_000,
+            1_015_000_000,
+            1_025_000_000,
+            2_675_000_000,
+            1_999_999_999,
+            59_995_000_000,
+            1 << 52,
+            (1 << 52) + 5_000_000,
+            -1_050_000,
+            -3_500_000_000,
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = x % 13;
+            cases.push(i128::from(x >> 20) % 10i128.pow(digits as u32 + 1));
+        }
+        for ns in cases {
+            assert_eq!(duration(ns), float(ns), "{ns}");
+        }
     }
 
     #[test]
