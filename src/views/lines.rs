@@ -15,7 +15,7 @@ use synack_core::Packet;
 
 use super::dump::{self, Dump};
 use super::time::{TimeFormat, TimeWriter};
-use super::{verbose, words, RunEnd, View};
+use super::{text, verbose, words, RunEnd, View};
 
 /// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
@@ -206,7 +206,10 @@ impl LinesView {
         }
         let time = &self.time;
         let clock = |ts| time.point(ts);
-        write!(out, "── #{} {}", e.conn, words::label(e, &clock))?;
+        out.extend_from_slice("── #".as_bytes());
+        num(out, e.conn);
+        out.push(b' ');
+        words::write_label(out, e, &clock);
         if self.opts.why {
             let why = words::why(e, self.opts.time_wait_ns, words::Bases::default());
             write!(out, " [why: {why}]")?;
@@ -447,19 +450,15 @@ fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
 }
 
 /// An address as `ip:port` (`[v6]:port`), or the bare IP without a port.
-/// IPv4 by hand: `fmt` machinery was a fifth of the time per line.
 pub(crate) fn write_endpoint(out: &mut Vec<u8>, ip: IpAddr, port: Option<u16>) -> io::Result<()> {
     match ip {
-        IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                num(out, octet);
-            }
+        IpAddr::V4(v4) => text::ipv4(out, v4),
+        IpAddr::V6(v6) if port.is_some() => {
+            out.push(b'[');
+            text::ipv6(out, v6);
+            out.push(b']');
         }
-        IpAddr::V6(v6) if port.is_some() => write!(out, "[{v6}]")?,
-        IpAddr::V6(v6) => write!(out, "{v6}")?,
+        IpAddr::V6(v6) => text::ipv6(out, v6),
     }
     if let Some(p) = port {
         out.push(b':');

@@ -15,6 +15,7 @@ pub(crate) mod lines;
 pub(crate) mod mermaid;
 pub(crate) mod only;
 pub(crate) mod table;
+pub(crate) mod text;
 pub(crate) mod time;
 pub(crate) mod verbose;
 pub(crate) mod words;

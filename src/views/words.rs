@@ -73,7 +73,7 @@ fn fixed(out: &mut Vec<u8>, abs: u128, unit: u128, digits: u32) {
     out.extend_from_slice(frac.as_bytes());
 }
 
-fn analysis_label(a: Analysis, ev: &Evidence) -> String {
+fn analysis_label(a: Analysis, ev: &Evidence) -> std::borrow::Cow<'static, str> {
     match a {
         Analysis::KeepAlive => "keep-alive probe".into(),
         Analysis::KeepAliveAck => "keep-alive ACK".into(),
@@ -81,7 +81,7 @@ fn analysis_label(a: Analysis, ev: &Evidence) -> String {
         Analysis::FastRetransmission => "fast retransmission".into(),
         Analysis::SpuriousRetransmission => "spurious retransmission".into(),
         Analysis::OutOfOrder => "out-of-order".into(),
-        Analysis::DuplicateAck => format!("dup ACK #{}", ev.dup_acks),
+        Analysis::DuplicateAck => format!("dup ACK #{}", ev.dup_acks).into(),
         Analysis::LostSegment => "previous segment not captured".into(),
         Analysis::AckLostSegment => "ACKs a segment not captured".into(),
         Analysis::ZeroWindow => "zero window".into(),
@@ -94,10 +94,11 @@ fn analysis_label(a: Analysis, ev: &Evidence) -> String {
             Some(f) => format!(
                 "D-SACK: {} bytes arrived twice (the resend in frame {f} was spurious)",
                 ev.len
-            ),
-            None => format!("D-SACK: {} bytes arrived twice", ev.len),
+            )
+            .into(),
+            None => format!("D-SACK: {} bytes arrived twice", ev.len).into(),
         },
-        _ => a.name().replace('_', " "),
+        _ => a.name().replace('_', " ").into(),
     }
 }
 
@@ -266,53 +267,93 @@ pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
 /// The short label of an event on a packet line or a ladder row. `clock`
 /// writes a point in time in the view's style.
 pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_label(&mut out, e, clock);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`label`], written straight into `out` (a packet line).
+pub(crate) fn write_label(out: &mut Vec<u8>, e: &Event, clock: &impl Fn(Timestamp) -> String) {
+    use std::io::Write as _;
     let who = e.side.name();
-    match e.kind {
-        EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
-            Some(rtt) => format!("handshake 3/3, RTT {}", duration(i128::from(rtt))),
-            None => "handshake 3/3".into(),
-        },
-        EventKind::Handshake { step, .. } => format!("handshake {step}/3"),
-        EventKind::SimultaneousOpen => "simultaneous open (SYNs crossed)".into(),
-        EventKind::Refused => "connection refused".into(),
+    let mut n = itoa::Buffer::new();
+    // Writing into a Vec cannot fail.
+    let _ = match e.kind {
+        EventKind::Handshake { step: 3, rtt_ns } => {
+            out.extend_from_slice(b"handshake 3/3");
+            if let Some(rtt) = rtt_ns {
+                out.extend_from_slice(b", RTT ");
+                write_duration(out, i128::from(rtt));
+            }
+            Ok(())
+        }
+        EventKind::Handshake { step, .. } => {
+            out.extend_from_slice(b"handshake ");
+            out.extend_from_slice(n.format(step).as_bytes());
+            out.extend_from_slice(b"/3");
+            Ok(())
+        }
+        EventKind::SimultaneousOpen => write!(out, "simultaneous open (SYNs crossed)"),
+        EventKind::Refused => write!(out, "connection refused"),
         EventKind::Close { step, of, variant } => {
-            let mut s = match of {
-                Some(of) => format!("close {step}/{of}"),
-                None => format!("close {step}: {who} FIN"),
-            };
+            out.extend_from_slice(b"close ");
+            out.extend_from_slice(n.format(step).as_bytes());
+            match of {
+                Some(of) => {
+                    out.push(b'/');
+                    out.extend_from_slice(n.format(of).as_bytes());
+                }
+                None => {
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(who.as_bytes());
+                    out.extend_from_slice(b" FIN");
+                }
+            }
             match variant {
-                CloseVariant::ThreeWay if step == 2 => s.push_str(" (FIN+ACK: three-packet close)"),
+                CloseVariant::ThreeWay if step == 2 => {
+                    out.extend_from_slice(b" (FIN+ACK: three-packet close)")
+                }
                 CloseVariant::Simultaneous if step == 2 => {
-                    s.push_str(" (simultaneous close: FINs crossed)")
+                    out.extend_from_slice(b" (simultaneous close: FINs crossed)")
                 }
                 _ => {}
             }
-            s
+            Ok(())
         }
         EventKind::HalfClose { .. } => {
-            format!("half-close: {who} still sends after the peer's FIN")
+            write!(out, "half-close: {who} still sends after the peer's FIN")
         }
-        EventKind::TimeWait { until } => format!(
-            "{who} TIME_WAIT until {} (2MSL = {})",
-            clock(until),
-            duration(until.nanos_since(e.ts))
-        ),
-        EventKind::TimeWaitExpired => format!("{who} TIME_WAIT expired → CLOSED"),
+        EventKind::TimeWait { until } => {
+            out.extend_from_slice(who.as_bytes());
+            out.extend_from_slice(b" TIME_WAIT until ");
+            out.extend_from_slice(clock(until).as_bytes());
+            out.extend_from_slice(b" (2MSL = ");
+            write_duration(out, until.nanos_since(e.ts));
+            out.push(b')');
+            Ok(())
+        }
+        EventKind::TimeWaitExpired => {
+            out.extend_from_slice(who.as_bytes());
+            out.extend_from_slice(" TIME_WAIT expired → CLOSED".as_bytes());
+            Ok(())
+        }
         EventKind::TimeWaitContinues { until } => {
-            format!(
+            write!(
+                out,
                 "{who} still in TIME_WAIT at end of capture (until {})",
                 clock(until)
             )
         }
         EventKind::Reset { cause } => match cause {
-            ResetCause::Unknown => "RST".into(),
-            c => format!("RST: {}", reset_cause(c)),
+            ResetCause::Unknown => write!(out, "RST"),
+            c => write!(out, "RST: {}", reset_cause(c)),
         },
-        EventKind::Midstream => "joined mid-stream: states assumed".into(),
+        EventKind::Midstream => write!(out, "joined mid-stream: states assumed"),
         EventKind::PortReuse {
             previous,
             previous_in_time_wait,
-        } => format!(
+        } => write!(
+            out,
             "port reuse: 4-tuple of #{previous}{}",
             if previous_in_time_wait {
                 " (in TIME_WAIT)"
@@ -320,24 +361,33 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
                 ""
             }
         ),
-        EventKind::LastAckLost => "FIN again: the final ACK was lost".into(),
+        EventKind::LastAckLost => write!(out, "FIN again: the final ACK was lost"),
         EventKind::EcnSetup { mode } => match mode {
-            EcnMode::Classic => "ECN agreed (classic, RFC 3168)".into(),
-            EcnMode::Accurate => "Accurate ECN agreed (RFC 9768)".into(),
-            _ => "ECN asked for, declined".into(),
+            EcnMode::Classic => write!(out, "ECN agreed (classic, RFC 3168)"),
+            EcnMode::Accurate => write!(out, "Accurate ECN agreed (RFC 9768)"),
+            _ => write!(out, "ECN asked for, declined"),
         },
-        EventKind::CongestionExperienced => "CE: a router marked congestion".into(),
-        EventKind::EcnEcho => "ECE: echoes the congestion mark".into(),
-        EventKind::WindowReduced => "CWR: the sender slowed down".into(),
+        EventKind::CongestionExperienced => write!(out, "CE: a router marked congestion"),
+        EventKind::EcnEcho => write!(out, "ECE: echoes the congestion mark"),
+        EventKind::WindowReduced => write!(out, "CWR: the sender slowed down"),
         EventKind::TimeWentBack { ns } => {
-            format!("time goes back {}", duration(i128::from(ns)))
+            out.extend_from_slice(b"time goes back ");
+            write_duration(out, i128::from(ns));
+            Ok(())
         }
-        EventKind::WindowScaleClamped { shift } => {
-            format!("window scale {shift} is above 14: taken as 14 (RFC 7323)")
+        EventKind::WindowScaleClamped { shift } => write!(
+            out,
+            "window scale {shift} is above 14: taken as 14 (RFC 7323)"
+        ),
+        EventKind::Analysis { what, evidence } => {
+            out.extend_from_slice(analysis_label(what, &evidence).as_bytes());
+            Ok(())
         }
-        EventKind::Analysis { what, evidence } => analysis_label(what, &evidence),
-        _ => e.kind.name().replace('_', " "),
-    }
+        _ => {
+            out.extend_from_slice(e.kind.name().replace('_', " ").as_bytes());
+            Ok(())
+        }
+    };
 }
 
 /// Why the event fired, for `--why`.
@@ -411,10 +461,11 @@ pub(crate) fn write_annotation(
     clock: &impl Fn(Timestamp) -> String,
     why: Option<&dyn Fn(&Event) -> String>,
 ) {
-    let _ = write!(Bytes(out), "#{}", obs.conn);
+    out.push(b'#');
+    out.extend_from_slice(itoa::Buffer::new().format(obs.conn).as_bytes());
     for e in events {
         out.push(b' ');
-        out.extend_from_slice(label(e, clock).as_bytes());
+        write_label(out, e, clock);
         if let Some(why) = why {
             let _ = write!(Bytes(out), " [why: {}]", why(e));
         }
