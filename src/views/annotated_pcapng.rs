@@ -56,7 +56,7 @@ fn linktype(p: &Packet<'_>) -> u16 {
         Some(LinkKind::Raw) => 101,
         Some(LinkKind::LinuxSll) => 113,
         Some(LinkKind::LinuxSll2) => 276,
-        None => match p.decoded.error {
+        None => match p.decoded().error {
             Some(DecodeError::UnsupportedLink { dlt }) => u16::try_from(dlt).unwrap_or(0),
             _ => 0,
         },

@@ -366,7 +366,7 @@ fn write_pressure(o: &mut Obj<'_>, p: &PressureFacts, time: &mut Rfc3339) {
 
 fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
     let f = rec.frame;
-    let d = rec.decoded;
+    let d = rec.decoded();
     o.plain("type", "packet").num("frame", f.number);
     let out = o.key("ts");
     out.push(b'"');
@@ -572,7 +572,7 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
 /// `tcp_checksum_unverified` saying why: `offload` or `incomplete`).
 /// `-x`/`-X`/`-A`: `payload_hex`; doubled: `frame_hex`.
 fn extra_fields(o: &mut Obj<'_>, rec: &Packet<'_>, extras: Extras) {
-    let d = rec.decoded;
+    let d = rec.decoded();
     if let (true, Network::Ip(ip)) = (extras.verbose, &d.network) {
         o.num("tos", ip.tos).num("ip_length", ip.length_field);
         let checks = checksum::check(d, rec.frame.data);

@@ -122,7 +122,7 @@ impl LinesView {
         } else {
             self.time.pass(rec.frame.ts);
         }
-        let d = rec.decoded;
+        let d = rec.decoded();
         if let Some(link) = &d.link {
             if link.kind == LinkKind::LinuxSll2 {
                 // tcpdump shows the interface and direction for `-i any` captures.
@@ -186,7 +186,7 @@ impl LinesView {
         }
         out.push(b'\n');
         if let Some(d) = self.opts.dump {
-            let link_len = rec.decoded.link.map(|l| l.header_len);
+            let link_len = rec.decoded().link.map(|l| l.header_len);
             dump::write(out, d, rec.frame.data, link_len);
         }
         Ok(&self.buf)
@@ -297,7 +297,7 @@ fn ip_line(
 ) -> io::Result<()> {
     out.extend_from_slice(if ip.version == 4 { b"IP " } else { b"IP6 " });
     if opts.verbose {
-        let link_len = rec.decoded.link.map_or(0, |l| l.header_len);
+        let link_len = rec.decoded().link.map_or(0, |l| l.header_len);
         let packet = rec.frame.data.get(link_len..).unwrap_or(&[]);
         verbose::write_ip(out, ip, packet, checks)?;
     }

@@ -7,6 +7,7 @@
 //! and by count), patches them when it comes, and hands them on in order.
 //! Packets that nothing waits on pass straight through, uncopied.
 
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
@@ -27,14 +28,49 @@ pub struct Packet<'a> {
     pub frame: &'a Frame<'a>,
     /// `None`: captured on a link type synack does not decode.
     pub link: Option<LinkKind>,
-    /// What each header says.
-    pub decoded: &'a Decoded<'a>,
+    /// What each header says, decoded when first asked for.
+    headers: &'a Headers<'a>,
     /// The TCP segment, when the fixed TCP header was captured.
     pub segment: Option<&'a Segment>,
     /// Its connection and both endpoints' states.
     pub observation: Option<&'a Observation>,
     /// What happened at this frame (lifecycle and analysis).
     pub events: &'a [Event],
+}
+
+impl<'a> Packet<'a> {
+    /// What each header says. Decoded the first time a sink asks (tracking
+    /// reads only what it needs), then kept for the other sinks.
+    pub fn decoded(&self) -> &'a Decoded<'a> {
+        self.headers.get()
+    }
+}
+
+/// A frame's headers, decoded on first use.
+#[derive(Debug)]
+struct Headers<'a> {
+    link: Option<LinkKind>,
+    dlt: i32,
+    data: &'a [u8],
+    decoded: OnceCell<Decoded<'a>>,
+}
+
+impl<'a> Headers<'a> {
+    fn new(link: Option<LinkKind>, dlt: i32, data: &'a [u8]) -> Headers<'a> {
+        Headers {
+            link,
+            dlt,
+            data,
+            decoded: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &Decoded<'a> {
+        self.decoded.get_or_init(|| match self.link {
+            Some(l) => decode::decode(l, self.data),
+            None => unsupported(self.dlt),
+        })
+    }
 }
 
 /// Where the analyzer's results go. Every method has a no-op default.
@@ -339,8 +375,7 @@ impl Analyzer {
         link: LinkKind,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        let decoded = decode::decode(link, frame.data);
-        self.process(frame, Some(link), 0, decoded, sink)?;
+        self.process(frame, Some(link), 0, sink)?;
         self.take_settled(sink)
     }
 
@@ -352,7 +387,7 @@ impl Analyzer {
         dlt: i32,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.process(frame, None, dlt, unsupported(dlt), sink)
+        self.process(frame, None, dlt, sink)
     }
 
     /// Capture time passed without a frame (live capture on a quiet wire):
@@ -393,12 +428,23 @@ impl Analyzer {
         frame: &Frame<'_>,
         link: Option<LinkKind>,
         dlt: i32,
-        decoded: Decoded<'_>,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.counts.add(frame, &decoded);
+        let headers = Headers::new(link, dlt, frame.data);
+        // One read of the headers for tracking; the full decode only for
+        // what is not a plain TCP segment (and for sinks that ask).
+        let segment = match link.and_then(|l| Segment::of_frame(frame, l)) {
+            Some(s) => {
+                self.counts.add_tcp(frame);
+                Some(s)
+            }
+            None => {
+                let decoded = headers.get();
+                self.counts.add(frame, decoded);
+                Segment::from_decoded(frame, decoded)
+            }
+        };
         self.note_time(frame.ts);
-        let segment = Segment::from_decoded(frame, &decoded);
         let mut observation = match &segment {
             Some(s) => Some(self.tracker.observe(s)),
             None => {
@@ -426,7 +472,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded: &decoded,
+                headers: &headers,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.tracker.events()[split..],
@@ -469,7 +515,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded: &decoded,
+                headers: &headers,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.events,
@@ -715,14 +761,11 @@ impl Analyzer {
                         wire_len: p.wire_len,
                         data: &p.bytes,
                     };
-                    let decoded = match p.link {
-                        Some(l) => decode::decode(l, &p.bytes),
-                        None => unsupported(p.dlt),
-                    };
+                    let headers = Headers::new(p.link, p.dlt, &p.bytes);
                     let packet = Packet {
                         frame: &frame,
                         link: p.link,
-                        decoded: &decoded,
+                        headers: &headers,
                         segment: p.segment.as_ref(),
                         observation: p.observation.as_ref(),
                         events: &p.events,
