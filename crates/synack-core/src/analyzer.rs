@@ -151,23 +151,28 @@ impl Default for AnalyzerConfig {
     }
 }
 
+/// Boxes of held packets kept for reuse.
+const SPARE_HELD: usize = 1024;
+
 enum Item {
     /// Boxed (from a pool): moving a pointer through the queue is cheaper
     /// than moving the packet.
     Packet(Box<HeldPacket>),
-    /// An event between frames, after the packet numbered `.1`.
-    Event(Event, u64),
+    /// An event between frames, after the packet numbered `.1` (boxed:
+    /// the queue's items stay small).
+    Event(Box<Event>, u64),
     /// A retirement, after the packet numbered `.2`.
     Retired(Box<Connection>, Box<Facts>, u64),
     /// A connection's exchange ended (key, id), after the packet numbered `.2`.
-    Settled(ConnKey, u64, u64),
+    Settled(Box<(ConnKey, u64)>, u64),
 }
 
 struct HeldPacket {
     number: u64,
     ts: Timestamp,
     wire_len: u32,
-    bytes: Vec<u8>,
+    /// Where its captured bytes are in the queue's byte ring.
+    bytes: Span,
     link: Option<LinkKind>,
     dlt: i32,
     segment: Option<Segment>,
@@ -179,6 +184,93 @@ struct HeldPacket {
     until: Option<Timestamp>,
     /// The previous held packet of the same connection (a position).
     prev_in_conn: Option<u64>,
+}
+
+/// A held packet's bytes: their place in the ring (counted from the ring's
+/// first byte ever) and their length.
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    at: u64,
+    len: u32,
+}
+
+/// The captured bytes of the held packets, back to back in chunks, oldest
+/// first: packets leave in the order they came, so a chunk is freed once
+/// its last packet has gone. Memory follows the bytes held (plus a chunk),
+/// not the largest frame each held packet ever needed, and never doubles
+/// on a burst.
+#[derive(Default)]
+struct ByteRing {
+    chunks: VecDeque<Chunk>,
+    /// One emptied chunk, kept for the next.
+    spare: Option<Vec<u8>>,
+    /// The ring position of the next byte.
+    next: u64,
+}
+
+struct Chunk {
+    /// The ring position of `buf[0]`.
+    start: u64,
+    buf: Vec<u8>,
+}
+
+/// Bytes per chunk (a frame larger than this gets a chunk of its own size).
+const CHUNK: usize = 256 << 10;
+
+impl ByteRing {
+    fn push(&mut self, bytes: &[u8]) -> Span {
+        let fits = self
+            .chunks
+            .back()
+            .is_some_and(|c| c.buf.capacity() - c.buf.len() >= bytes.len());
+        if !fits {
+            let buf = match self.spare.take() {
+                Some(b) if b.capacity() >= bytes.len() => b,
+                _ => Vec::with_capacity(CHUNK.max(bytes.len())),
+            };
+            self.chunks.push_back(Chunk {
+                start: self.next,
+                buf,
+            });
+        }
+        let at = self.next;
+        if let Some(c) = self.chunks.back_mut() {
+            c.buf.extend_from_slice(bytes);
+        }
+        self.next += bytes.len() as u64;
+        Span {
+            at,
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn get(&self, s: Span) -> &[u8] {
+        self.chunks
+            .iter()
+            .find(|c| s.at >= c.start && s.at + u64::from(s.len) <= c.start + c.buf.len() as u64)
+            .and_then(|c| {
+                let from = usize::try_from(s.at - c.start).ok()?;
+                c.buf.get(from..from + s.len as usize)
+            })
+            .unwrap_or(&[])
+    }
+
+    /// The oldest bytes, up to the end of `s`, are no longer needed.
+    fn release(&mut self, s: Span) {
+        let end = s.at + u64::from(s.len);
+        while let Some(front) = self.chunks.front() {
+            let front_end = front.start + front.buf.len() as u64;
+            if end < front_end || (self.chunks.len() == 1 && end < self.next) {
+                break;
+            }
+            if let Some(mut c) = self.chunks.pop_front() {
+                if c.buf.capacity() == CHUNK {
+                    c.buf.clear();
+                    self.spare = Some(c.buf);
+                }
+            }
+        }
+    }
 }
 
 /// Packets, events and retirements waiting to go out in order. Frame
@@ -196,6 +288,8 @@ struct Queue {
     open_holds: FxHashMap<u64, u32>,
     /// The frame number of the newest packet pushed.
     newest_frame: u64,
+    /// The held packets' captured bytes.
+    bytes: ByteRing,
 }
 
 impl Item {
@@ -204,7 +298,7 @@ impl Item {
     fn key(&self) -> (u64, bool) {
         match self {
             Item::Packet(p) => (p.number, false),
-            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, _, after) => {
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, after) => {
                 (*after, true)
             }
         }
@@ -527,7 +621,7 @@ impl Analyzer {
                 number: 0,
                 ts: Timestamp::default(),
                 wire_len: 0,
-                bytes: Vec::new(),
+                bytes: Span::default(),
                 link: None,
                 dlt: 0,
                 segment: None,
@@ -542,13 +636,14 @@ impl Analyzer {
         h.number = frame.number;
         h.ts = frame.ts;
         h.wire_len = frame.wire_len;
-        h.bytes.clear();
-        h.bytes.extend_from_slice(frame.data);
+        h.bytes = self.queue.bytes.push(frame.data);
         h.link = link;
         h.dlt = dlt;
         h.segment = segment;
         h.observation = observation;
         h.events.clear();
+        // Exactly as many as it has: an event is large, and a burst holds many packets.
+        h.events.reserve_exact(self.events.len());
         h.events.extend_from_slice(&self.events);
         h.holds = hold_here;
         h.until = until_here;
@@ -683,7 +778,7 @@ impl Analyzer {
                 sink.event(&e)?;
             } else {
                 let after = self.queue.newest_frame;
-                self.queue.push(Item::Event(e, after));
+                self.queue.push(Item::Event(Box::new(e), after));
             }
         }
         Ok(())
@@ -702,7 +797,7 @@ impl Analyzer {
             }
         } else {
             let after = self.queue.newest_frame;
-            self.queue.push(Item::Settled(key, id, after));
+            self.queue.push(Item::Settled(Box::new((key, id)), after));
         }
         Ok(())
     }
@@ -748,20 +843,22 @@ impl Analyzer {
             match item {
                 Item::Event(e, _) => sink.event(&e)?,
                 Item::Retired(c, f, _) => sink.connection(&c, &f)?,
-                Item::Settled(key, id, _) => {
+                Item::Settled(settled, _) => {
+                    let (key, id) = *settled;
                     // Retired meanwhile: its record went (or goes) out instead.
                     if let Some(c) = self.tracker.connection(&key).filter(|c| c.id == id) {
                         sink.settled(c, &Facts::of(c, Retired::Finished))?;
                     }
                 }
-                Item::Packet(p) => {
+                Item::Packet(mut p) => {
+                    let data = self.queue.bytes.get(p.bytes);
                     let frame = Frame {
                         number: p.number,
                         ts: p.ts,
                         wire_len: p.wire_len,
-                        data: &p.bytes,
+                        data,
                     };
-                    let headers = Headers::new(p.link, p.dlt, &p.bytes);
+                    let headers = Headers::new(p.link, p.dlt, data);
                     let packet = Packet {
                         frame: &frame,
                         link: p.link,
@@ -771,8 +868,14 @@ impl Analyzer {
                         events: &p.events,
                     };
                     sink.packet(&packet)?;
-                    // Kept for the next held packets (never more than are held at once).
-                    if self.spare.len() < limits.max_packets {
+                    self.queue.bytes.release(p.bytes);
+                    // A few kept for the next held packets; a burst's worth
+                    // is not kept after the burst.
+                    if self.spare.len() < SPARE_HELD {
+                        p.events.clear();
+                        if p.events.capacity() > 2 {
+                            p.events = Vec::new();
+                        }
                         self.spare.push(p);
                     }
                 }
