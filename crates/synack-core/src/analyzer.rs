@@ -504,8 +504,11 @@ impl Analyzer {
     /// connection retires (a running TIME_WAIT says until when).
     pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         self.release(true, sink)?;
-        self.tracker.finish();
-        self.take_timer_events(sink)?;
+        self.tracker.finish_lazily();
+        // One at a time: a capture can end with a hundred thousand TIME_WAITs.
+        while let Some(e) = self.tracker.next_end_event() {
+            self.take_event(e, sink)?;
+        }
         self.take_retired(sink)?;
         self.release(true, sink)
     }
@@ -774,14 +777,20 @@ impl Analyzer {
             .count();
         for i in 0..n {
             let e = self.tracker.events()[i];
-            if self.queue.is_empty() {
-                sink.event(&e)?;
-            } else {
-                let after = self.queue.newest_frame;
-                self.queue.push(Item::Event(Box::new(e), after));
-            }
+            self.take_event(e, sink)?;
         }
         Ok(())
+    }
+
+    /// An event between frames: out now, or after what is held.
+    fn take_event<S: Sink>(&mut self, e: Event, sink: &mut S) -> Result<(), S::Error> {
+        if self.queue.is_empty() {
+            sink.event(&e)
+        } else {
+            let after = self.queue.newest_frame;
+            self.queue.push(Item::Event(Box::new(e), after));
+            Ok(())
+        }
     }
 
     fn take_settled<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
