@@ -382,12 +382,12 @@ impl Tracker {
         let next_id = &mut self.next_id;
         let conn = self.conns.entry(key).or_insert_with(|| {
             *next_id += 1;
-            Box::new(Connection::new(*next_id, key, seg))
+            Box::new(Connection::new(*next_id, seg))
         });
         let side = conn.side_of(seg.src);
         if let Some((prev_id, in_tw)) = previous {
             conn.port_reuse = true;
-            conn.endpoint_mut(side).analysis[Analysis::ReusedPorts.index()] += 1;
+            conn.endpoint_mut(side).flag(Analysis::ReusedPorts);
             let base = Event {
                 frame: Some(seg.frame),
                 ts: seg.ts,
@@ -640,7 +640,5 @@ impl Tracker {
     }
 }
 
-#[cfg(test)]
-mod sizeprobe_tmp;
 #[cfg(test)]
 mod tests;
