@@ -11,20 +11,27 @@ pub(crate) fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
     out.extend_from_slice(b.format(n).as_bytes());
 }
 
-/// `a.b.c.d`, as `Ipv4Addr`'s `Display`.
+/// `a.b.c.d`, as `Ipv4Addr`'s `Display`: built on the stack, appended once.
 pub(crate) fn ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
+    let mut buf = [0u8; 15];
+    let mut n = 0;
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push(b'.');
+            buf[n] = b'.';
+            n += 1;
         }
         if octet >= 100 {
-            out.push(b'0' + octet / 100);
-            out.push(b'0' + octet / 10 % 10);
+            buf[n] = b'0' + octet / 100;
+            buf[n + 1] = b'0' + octet / 10 % 10;
+            n += 2;
         } else if octet >= 10 {
-            out.push(b'0' + octet / 10);
+            buf[n] = b'0' + octet / 10;
+            n += 1;
         }
-        out.push(b'0' + octet % 10);
+        buf[n] = b'0' + octet % 10;
+        n += 1;
     }
+    out.extend_from_slice(&buf[..n]);
 }
 
 /// Lower-case hex without leading zeros, as `{:x}` writes a `u16`.
@@ -111,16 +118,15 @@ pub(crate) fn socket(out: &mut Vec<u8>, addr: SocketAddr) {
     num(out, addr.port());
 }
 
-/// `aa:bb:cc:dd:ee:ff`.
+/// `aa:bb:cc:dd:ee:ff`: built on the stack, appended once.
 pub(crate) fn mac(out: &mut Vec<u8>, m: [u8; 6]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [b':'; 17];
     for (i, b) in m.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b':');
-        }
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
+        buf[i * 3] = DIGITS[usize::from(b >> 4)];
+        buf[i * 3 + 1] = DIGITS[usize::from(b & 0xf)];
     }
+    out.extend_from_slice(&buf);
 }
 
 #[cfg(test)]
