@@ -19,6 +19,9 @@ use super::state::{StatePath, TcpState};
 use super::zeek::{self, ZeekTrack};
 use super::Revision;
 
+/// A copy of the client's SYN: when it was seen and its TS value.
+pub(crate) type SynCopy = (Timestamp, Option<u32>);
+
 /// How the connection was opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
@@ -27,7 +30,7 @@ pub struct Handshake {
     /// The client's first SYN copies: time and TS value (to tell which one
     /// the SYN+ACK answers). Boxed until the SYN+ACK reads them, then gone:
     /// nothing asks again.
-    pub(crate) syn_copies: Option<Box<[(Timestamp, Option<u32>); 4]>>,
+    pub(crate) syn_copies: Option<Box<[SynCopy; 4]>>,
     pub(crate) syn_copies_len: u8,
     /// The SYN copy the SYN+ACK answered, when the capture can tell.
     pub(crate) answered_syn: Option<Timestamp>,
