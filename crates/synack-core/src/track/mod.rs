@@ -217,7 +217,7 @@ pub struct Tracker {
     /// The connection whose exchange the last segment ended, if it did.
     settled: Option<(ConnKey, u64)>,
     /// After `finish`: the live connections' keys, last id first.
-    closing: Vec<ConnKey>,
+    closing: Vec<(u64, ConnKey)>,
     /// After `finish_lazily`: the next end event's connection (a count of
     /// `closing` from its end) and side.
     end_events: Option<(usize, usize)>,
@@ -576,8 +576,10 @@ impl Tracker {
         self.revisions.clear();
         let mut order: Vec<(u64, ConnKey)> = self.conns.iter().map(|(k, c)| (c.id, *k)).collect();
         order.sort_unstable();
-        // Reversed so `pop` hands them out in id order.
-        self.closing = order.into_iter().rev().map(|(_, k)| k).collect();
+        // Reversed (in place: a capture can end with a hundred thousand
+        // connections) so `pop` hands them out in id order.
+        order.reverse();
+        self.closing = order;
         self.end_events = Some((self.closing.len(), 0));
     }
 
@@ -587,7 +589,7 @@ impl Tracker {
         let end = self.clock.unwrap_or_default();
         let (mut at, mut side) = self.end_events?;
         while at > 0 {
-            let key = self.closing[at - 1];
+            let (_, key) = self.closing[at - 1];
             let found = self.conns.get(&key).and_then(|c| {
                 [Side::Client, Side::Server][side..]
                     .iter()
@@ -630,7 +632,7 @@ impl Tracker {
         if let Some(r) = self.retired.pop_front() {
             return Some(r);
         }
-        while let Some(key) = self.closing.pop() {
+        while let Some((_, key)) = self.closing.pop() {
             if let Some(c) = self.conns.remove(&key) {
                 self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
