@@ -15,8 +15,10 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::lang::tr;
 use crate::output::AsyncOut;
 use crate::views::annotated_pcapng::AnnotatedPcapng;
+use crate::views::charset::{self, AsciiOut};
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -36,6 +38,19 @@ pub(crate) fn stdout_look() -> Look {
     }
 }
 
+/// How output should look where it goes: a file (`-o`) gets neither
+/// colour nor a terminal's width.
+pub(crate) fn output_look(opts: &OutputArgs) -> Look {
+    if opts.output.is_some() {
+        return Look {
+            width: None,
+            color: false,
+            terminal: false,
+        };
+    }
+    stdout_look()
+}
+
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = if opts.zeek {
@@ -43,11 +58,13 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     } else if opts.json {
         Box::new(JsonView::new(!opts.summary, opts.json_extras()))
     } else if opts.summary {
-        Box::new(TableView::new(look))
+        Box::new(TableView::new(look, opts.time_format(), opts.nano))
     } else {
         match opts.view {
-            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii)),
+            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
+            ViewKind::Svg => Box::new(crate::views::svg::SvgView::default()),
+            ViewKind::Graph => Box::new(crate::views::graph::GraphView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
     };
@@ -247,9 +264,18 @@ impl<W: Write> Pipeline<W> {
         let n = self.analyzer.counts().connections;
         let id = wanted.filter(|id| *id > n)?;
         Some(match n {
-            0 => format!("no connection #{id}: the input has no TCP connection"),
-            1 => format!("no connection #{id}: the input has one TCP connection, #1"),
-            n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
+            0 => tr!(
+                "no connection #{id}: the input has no TCP connection",
+                "没有连接 #{id}：输入中没有 TCP 连接"
+            ),
+            1 => tr!(
+                "no connection #{id}: the input has one TCP connection, #1",
+                "没有连接 #{id}：输入中只有一个 TCP 连接，#1"
+            ),
+            n => tr!(
+                "no connection #{id}: the input has {n} TCP connections, #1 to #{n}",
+                "没有连接 #{id}：输入中有 {n} 个 TCP 连接，#1 到 #{n}"
+            ),
         })
     }
 
@@ -288,14 +314,62 @@ pub(crate) enum Outcome {
     InputErrors,
 }
 
+/// Where the output goes: `-o FILE`, or stdout, through the `--ascii` net.
+/// Sendable, so live output can go through its own thread; stdout is not
+/// locked for the whole run (the demo's scenario thread writes to it too).
+pub(crate) fn output(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(io::stdout()),
+        )),
+        Some(p) => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(create(p)?),
+        )),
+    })
+}
+
+/// Where an HTML document goes (`synack report`): `-o FILE`, or stdout. It
+/// declares UTF-8 and is read by a browser, so no character is changed:
+/// the `--ascii` net would turn a `◀` into a `<` inside markup.
+pub(crate) fn document(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout())),
+        Some(p) => Box::new(io::BufWriter::with_capacity(1 << 16, create(p)?)),
+    })
+}
+
+fn create(path: &str) -> Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| Error::Create {
+        path: path.to_string(),
+        // "No such file or directory", without "(os error 2)".
+        reason: e
+            .to_string()
+            .split(" (os error")
+            .next()
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
 /// `synack read`: every input in order, through one pipeline.
 pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    let views = views_for(&cfg.output, output_look(&cfg.output));
+    read_with(cfg, views, out, err)
+}
+
+/// Read every input in order through `views`.
+pub(crate) fn read_with(
+    cfg: &ReadConfig,
+    mut views: Vec<Box<dyn View>>,
+    out: impl Write,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
     let opts = &cfg.output;
-    let look = stdout_look();
-    let mut views = views_for(opts, look);
     let mut analyzer = analyzer_config(opts, Lookahead::FILE);
     if let Some(w) = &cfg.write {
         views.push(annotated_copy(w, opts)?);
@@ -343,7 +417,11 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
 /// arrive. Output goes through a thread, so nothing stdout does can hold
 /// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
 /// and SIGHUP stop it at once.
-pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn live(
+    args: &LiveArgs,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -358,7 +436,11 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     let annotated = args.write.as_deref().filter(|w| is_pcapng_name(w));
     if annotated.is_some() && args.rotation().rotates() {
         return Err(Error::Usage(
-            "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)".into(),
+            crate::lang::pick(
+                "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)",
+                "-C、-W 和 -G 轮换的是经典 pcap 文件；带注释的 .pcapng 只能是一个文件 (要轮换，请把文件名改为 .pcap)",
+            )
+            .into(),
         ));
     }
     if let Some(w) = args.write.as_deref().filter(|w| !is_pcapng_name(w)) {
@@ -366,22 +448,28 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
+    let (device, snaplen) = (
+        crate::views::words::escaped(src.device()),
+        crate::capture::live::SNAPLEN,
+    );
     writeln!(
         err,
-        "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
-        crate::views::words::escaped(src.device()),
-        crate::capture::live::SNAPLEN
+        "{}",
+        tr!(
+            "listening on {device}, link-type {name} ({desc}), snapshot length {snaplen} bytes",
+            "正在 {device} 上监听，链路类型 {name} ({desc})，快照长度 {snaplen} 字节"
+        )
     )?;
     err.flush()?;
     let opts = &args.output;
-    let look = stdout_look();
+    let look = output_look(opts);
     let mut views = views_for(opts, look);
     let mut analyzer = analyzer_config(opts, Lookahead::LIVE);
     if let Some(w) = annotated {
         views.push(annotated_copy(w, opts)?);
         analyzer.lookahead = Some(Lookahead::LIVE);
     }
-    let mut pipe = Pipeline::new(AsyncOut::new(io::stdout()), views, analyzer, opts.count);
+    let mut pipe = Pipeline::new(AsyncOut::new(out), views, analyzer, opts.count);
     // A person watching sees each packet at once; a pipe or file gets full
     // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
@@ -410,7 +498,13 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     pipe.kernel = Some(stats);
     let frames = pipe.frames();
     if !reader_gone {
-        let patience = if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let to_file = opts.output.is_some();
+        let patience = if to_file {
+            // A file is always being read: what is queued goes in whole (a
+            // picture's document is written at the end, all at once).
+            pipe.out.wait_for_room();
+            std::time::Duration::from_secs(60)
+        } else if stop.load(std::sync::atomic::Ordering::Relaxed) {
             std::time::Duration::from_millis(300)
         } else {
             std::time::Duration::from_secs(5)
@@ -426,27 +520,35 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         }
         let dropped = pipe.out.dropped();
         if let Err(e) = pipe.out.close(patience) {
-            writeln!(err, "synack: writing the output failed: {e}")?;
+            let e = crate::lang::io_reason(&e);
+            let line = tr!("writing the output failed: {e}", "写出输出失败：{e}");
+            writeln!(err, "synack: {line}")?;
             outcome = Outcome::InputErrors;
         }
         if dropped > 0 {
-            writeln!(
-                err,
-                "synack: {dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)"
-            )?;
+            let line = tr!(
+                "{dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)",
+                "丢弃了 {dropped} 字节的输出：没有进程在读标准输出 (捕获和 -w 文件都是完整的)"
+            );
+            writeln!(err, "synack: {line}")?;
         }
     }
     if !args.output.json {
+        let (received, dropped) = (stats.received, stats.dropped);
         writeln!(
             err,
-            "{frames} packets captured\n{} packets received by filter\n{} packets dropped by kernel",
-            stats.received, stats.dropped
+            "{}",
+            tr!(
+                "{frames} packets captured\n{received} packets received by filter\n{dropped} packets dropped by kernel",
+                "捕获了 {frames} 个分组\n过滤器收到 {received} 个分组\n内核丢弃了 {dropped} 个分组"
+            )
         )?;
         if let (Some(w), Some(n)) = (&args.write, saved) {
+            let w = crate::views::words::escaped(w);
             writeln!(
                 err,
-                "{n} packets written to {}",
-                crate::views::words::escaped(w)
+                "{}",
+                tr!("{n} packets written to {w}", "已写入 {n} 个分组到 {w}")
             )?;
         }
     }
@@ -458,7 +560,7 @@ fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
     let view = AnnotatedPcapng::create(path, opts.time_format(), opts.nano).map_err(|e| {
         Error::Create {
             path: path.to_string(),
-            reason: e.to_string(),
+            reason: crate::lang::io_reason(&e),
         }
     })?;
     Ok(Box::new(view))
@@ -539,7 +641,7 @@ fn drop_privileges() -> Result<()> {
 /// `synack interfaces`: like tcpdump -D.
 pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
     let devices = pcap::Device::list().map_err(|e| Error::Open {
-        path: "the interface list".into(),
+        path: crate::lang::pick("the interface list", "网卡列表").into(),
         reason: e.to_string(),
     })?;
     for (i, d) in devices.iter().enumerate() {
@@ -586,11 +688,14 @@ fn read_one<W: Write>(
 ) -> Result<u64> {
     if !opts.json {
         let (name, desc) = src.link_names();
+        let (file, snaplen) = (src.name(), src.snaplen());
         writeln!(
             err,
-            "reading from file {}, link-type {name} ({desc}), snapshot length {}",
-            src.name(),
-            src.snaplen()
+            "{}",
+            tr!(
+                "reading from file {file}, link-type {name} ({desc}), snapshot length {snaplen}",
+                "正在读取文件 {file}，链路类型 {name} ({desc})，快照长度 {snaplen}"
+            )
         )?;
     }
     let mut filter: Option<FilterSet> = src.take_filter();
@@ -642,9 +747,10 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
+        indicatif::ProgressStyle::with_template(crate::lang::pick(
             "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
-        )
+            "{msg} [{bar:40}] {bytes}/{total_bytes} (还需 {eta})",
+        ))
         .ok()?
         .progress_chars("=> "),
     );

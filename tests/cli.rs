@@ -338,6 +338,17 @@ fn options_that_cannot_go_together_are_refused_naming_both() {
         ),
         (&["--zeek", "-N"][..], "-N", "--zeek"),
         (&["--zeek", "--json", "-e"][..], "-e", "--zeek"),
+        (&["--json", "--view", "svg"][..], "--json", "--view svg"),
+        (
+            &["--summary", "--view", "graph"][..],
+            "--summary",
+            "--view graph",
+        ),
+        (&["--zeek", "--view", "svg"][..], "--zeek", "--view svg"),
+        (&["--view", "svg", "-N"][..], "-N", "--view svg"),
+        (&["--view", "graph", "--why"][..], "--why", "--view graph"),
+        (&["--view", "svg", "-v"][..], "-v", "--view svg"),
+        (&["--view", "graph", "-tt"][..], "-tt", "--view graph"),
     ] {
         let mut argv = vec!["read"];
         argv.extend(args);
@@ -351,4 +362,63 @@ fn options_that_cannot_go_together_are_refused_naming_both() {
     // JSON records always carry what -e -N -S --why add to lines: accepted.
     let o = run(&["read", "--json", "-e", "-N", "-S", "--why", f]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn durations_take_units_as_in_echo() {
+    let f = "fixtures/close-client-first.pcap";
+    for (value, shown) in [
+        ("2m", "2MSL = 120 s"),
+        ("1500ms", "2MSL = 1.50 s"),
+        ("90", "2MSL = 90 s"),
+    ] {
+        let o = run(&["read", "--time-wait", value, f]);
+        assert!(o.status.success(), "{value}: {}", stderr(&o));
+        assert!(stdout(&o).contains(shown), "{value}: {}", stdout(&o));
+    }
+    let o = run(&["read", "--time-wait", "5 fortnights", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected a duration such as 250ms or 2s"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_file_older_than_the_one_before_keeps_its_proofs() {
+    // The second file's clock is behind the first's: its packets must still
+    // wait for their proofs, and read exactly as the file alone (but for the
+    // connection numbers, which continue).
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(" IP ") && l.contains(" > "))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| !w.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    for (first, second) in [
+        ("zero-window.pcap", "close-client-first.pcap"),
+        ("keepalive.pcap", "refused.pcap"),
+        ("veth-mixed.pcap", "port-reuse.pcap"),
+    ] {
+        let alone = strip(&stdout(&run_path(&["read"], &fixture(second))));
+        let both = synack()
+            .arg("read")
+            .arg(fixture(first))
+            .arg(fixture(second))
+            .output()
+            .unwrap();
+        let both = strip(&stdout(&both));
+        assert!(!alone.is_empty());
+        assert_eq!(
+            both[both.len() - alone.len()..],
+            alone[..],
+            "{second} after {first}"
+        );
+    }
 }

@@ -6,11 +6,10 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use synack_core::track::{Connection, Event, Facts, Side};
+use synack_core::track::{Connection, Event, Facts, Side, TcpState};
 use synack_core::Packet;
 
 use super::diagram::{Ladder, Rows, Tone};
-use super::time::time_of_day_ms;
 use super::words::{self, duration, wrap};
 use super::{Look, RunEnd, View};
 
@@ -59,8 +58,14 @@ impl View for LadderView {
         if continued && ladder.rows.is_empty() {
             return Ok(());
         }
-        let story = words::story(c, f, &|ts| time_of_day_ms(ts));
-        let title = if continued { " (continued)" } else { "" };
+        // The story tells time as the rows do: seconds since the first segment.
+        let first = ladder.first_ts;
+        let story = words::story(c, f, &|ts| at(ts.nanos_since(first)));
+        let title = if continued {
+            ladder_words().continued
+        } else {
+            ""
+        };
         writeln!(out, "{}", draw(&ladder, c.id(), title, &story, self))
     }
 
@@ -69,7 +74,9 @@ impl View for LadderView {
             return Ok(());
         };
         self.drawn_early.insert(c.id());
-        let story = words::story(c, f, &|ts| time_of_day_ms(ts));
+        // The story tells time as the rows do: seconds since the first segment.
+        let first = ladder.first_ts;
+        let story = words::story(c, f, &|ts| at(ts.nanos_since(first)));
         writeln!(out, "{}", draw(&ladder, c.id(), "", &story, self))
     }
 
@@ -92,6 +99,14 @@ struct Glyphs {
     right: char,
     left: char,
     idle: &'static str,
+    /// Between the two addresses of the title.
+    pair: &'static str,
+    /// Marks a note on a line of its own.
+    note: &'static str,
+    /// Between notes on one row.
+    dot: &'static str,
+    /// Ends a label cut short.
+    more: &'static str,
 }
 
 const UNICODE: Glyphs = Glyphs {
@@ -100,6 +115,10 @@ const UNICODE: Glyphs = Glyphs {
     right: '▶',
     left: '◀',
     idle: "⋮",
+    pair: "⇄",
+    note: "↳",
+    dot: " · ",
+    more: "…",
 };
 const ASCII: Glyphs = Glyphs {
     lane: '|',
@@ -107,6 +126,10 @@ const ASCII: Glyphs = Glyphs {
     right: '>',
     left: '<',
     idle: ":",
+    pair: "<->",
+    note: "^",
+    dot: " - ",
+    more: "...",
 };
 
 fn paint(s: &str, t: Tone, color: bool) -> String {
@@ -125,24 +148,27 @@ fn paint(s: &str, t: Tone, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
+/// Columns on a terminal (a Chinese character takes two).
 fn chars(s: &str) -> usize {
-    s.chars().count()
+    super::width::display_width(s)
 }
 
-fn fit(s: &str, w: usize) -> String {
-    if chars(s) <= w {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-    t.push('…');
-    t
+fn fit(s: &str, w: usize, g: &Glyphs) -> String {
+    super::width::fit_with(s, w, g.more)
 }
+
+/// Columns an arrow takes besides its label: the line on both sides, the
+/// head, and a space either side of the label.
+const ARROW_FRAME: usize = 6;
+/// The least of that, when room is short: one line character, the head,
+/// the two spaces.
+const ARROW_FRAME_MIN: usize = 4;
 
 /// An arrow `w` characters wide with the label inside.
 fn arrow(label: &str, w: usize, to_right: bool, g: &Glyphs) -> String {
-    let label = fit(label, w.saturating_sub(6));
+    let label = fit(label, w.saturating_sub(ARROW_FRAME_MIN), g);
     let room = w.saturating_sub(chars(&label) + 3);
-    let lead = 2.min(room);
+    let lead = if room >= 3 { 2 } else { room.min(1) };
     let tail = room - lead;
     let mut s = String::new();
     if to_right {
@@ -164,32 +190,88 @@ fn arrow(label: &str, w: usize, to_right: bool, g: &Glyphs) -> String {
 }
 
 fn pad_left(s: &str, w: usize) -> String {
-    format!("{}{s}", " ".repeat(w.saturating_sub(chars(s))))
+    super::width::pad_left(s, w)
 }
 
 fn pad_right(s: &str, w: usize) -> String {
-    format!("{s}{}", " ".repeat(w.saturating_sub(chars(s))))
+    super::width::pad_right(s, w)
+}
+
+/// The ladder's own words: English, or Chinese under `--lang zh`.
+struct Words {
+    client: &'static str,
+    server: &'static str,
+    time: &'static str,
+    continued: &'static str,
+    idle: &'static str,
+}
+
+fn ladder_words() -> Words {
+    if crate::lang::zh() {
+        Words {
+            client: "客户端",
+            server: "服务器",
+            time: "时间 (秒)",
+            continued: " (续)",
+            idle: "空闲",
+        }
+    } else {
+        Words {
+            client: "client",
+            server: "server",
+            time: "time (s)",
+            continued: " (continued)",
+            idle: "idle",
+        }
+    }
+}
+
+/// Under `--lang zh`, the textbook's names of the states a row shows, for
+/// a line of their own under the RFC names (the lanes keep their width).
+fn zh_states(states: [Option<TcpState>; 2]) -> Option<(&'static str, &'static str)> {
+    if !crate::lang::zh() || states == [None, None] {
+        return None;
+    }
+    let name = |s: Option<TcpState>| s.map_or("", crate::lang::glossary::state);
+    Some((name(states[0]), name(states[1])))
 }
 
 fn seconds(ns: i128) -> String {
     format!("{:.6}", ns as f64 / 1e9)
 }
 
+/// A point in time on the ladder's clock (the time column's seconds).
+fn at(ns: i128) -> String {
+    format!("t={} s", seconds(ns))
+}
+
 /// Draw a ladder within `opts.width` columns.
-fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> String {
+fn draw(l: &Ladder, id: u64, note: &str, story: &str, opts: &LadderView) -> String {
     let g = if opts.ascii { &ASCII } else { &UNICODE };
     let narrow = opts.width < 80;
     let time_w = if narrow { 0 } else { 10 };
     let state_w = 11;
     // time, client state, lane, arrow, lane, server state; notes after.
     let fixed = time_w + usize::from(time_w > 0) + 2 * state_w + 6;
-    // The arrow gets what a typical label needs; annotations take the rest
-    // of the line, or lines of their own when they do not fit.
+    // Annotations get a column when there is room after the arrows' usual
+    // width, or lines of their own; but the arrows first get what their
+    // longest label needs, so a label is cut only when the line itself is
+    // too narrow for it.
     let notes_w = if narrow { 0 } else { 24 };
-    let arrow_w = opts
+    let usual = opts
         .width
         .saturating_sub(fixed + if notes_w > 0 { notes_w + 2 } else { 0 })
         .clamp(16, 44);
+    let longest = l
+        .rows
+        .iter()
+        .filter(|r| r.from.is_some())
+        .map(|r| chars(&r.label))
+        .max()
+        .unwrap_or(0);
+    let arrow_w = usual.max((longest + ARROW_FRAME).min(opts.width.saturating_sub(fixed)));
+    let clock = |ts: synack_core::decode::Timestamp| at(ts.nanos_since(l.first_ts));
+    let w = ladder_words();
     let mut out = String::new();
     let lane_line = |left: &str, right: &str, mid: &str| -> String {
         let mut s = String::new();
@@ -206,34 +288,48 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         s.push_str(right);
         s.trim_end().to_string()
     };
-    let _ = writeln!(
-        out,
-        "{}",
-        fit(
-            &format!("#{id}{title}  client {}  ⇄  server {}", l.client, l.server),
-            opts.width
-        )
+    // The title: an address is never cut; the server goes under the client
+    // when both do not fit on one line.
+    let title = format!(
+        "#{id}{note}  {} {}  {}  {} {}",
+        w.client, l.client, g.pair, w.server, l.server
     );
+    if chars(&title) <= opts.width {
+        let _ = writeln!(out, "{title}");
+    } else {
+        let tag = format!("#{id}{note}  ");
+        let _ = writeln!(out, "{tag}{} {}", w.client, l.client);
+        let _ = writeln!(out, "{}{} {}", " ".repeat(chars(&tag)), w.server, l.server);
+    }
     // Lane headers: the addresses over their lanes.
     let mut head = String::new();
     if time_w > 0 {
-        head.push_str(&pad_left("time (s)", time_w));
+        head.push_str(&pad_left(w.time, time_w));
         head.push(' ');
     }
-    head.push_str(&pad_left("client", state_w + 2));
+    head.push_str(&pad_left(w.client, state_w + 2));
     head.push_str(&" ".repeat(arrow_w + 1));
-    head.push_str("server");
-    let _ = writeln!(out, "{}", fit(&head, opts.width));
+    head.push_str(w.server);
+    let _ = writeln!(out, "{}", fit(&head, opts.width, g));
     let _ = writeln!(
         out,
         "{}",
         lane_line(l.initial[0].name(), l.initial[1].name(), "")
     );
+    let zh_line =
+        |states: [Option<TcpState>; 2]| zh_states(states).map(|(c, s)| lane_line(c, s, ""));
+    if let Some(z) = zh_line(l.initial.map(Some)) {
+        let _ = writeln!(out, "{z}");
+    }
     let mut prev = l.first_ts;
     for r in &l.rows {
         let gap = r.ts.nanos_since(prev);
         if gap >= IDLE_FOLD_NS {
-            let text = format!(" {} {} idle {}", g.idle, duration(gap), g.idle);
+            let text = if crate::lang::zh() {
+                format!(" {} {} {} {}", g.idle, w.idle, duration(gap), g.idle)
+            } else {
+                format!(" {} {} {} {}", g.idle, duration(gap), w.idle, g.idle)
+            };
             let _ = writeln!(out, "{}", lane_line("", "", &text));
         }
         prev = r.ts;
@@ -258,14 +354,18 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         line.push(g.lane);
         line.push(' ');
         line.push_str(&pad_right(ss, state_w));
-        let notes: Vec<String> = r
+        let texts: Vec<(Tone, String)> = r
             .notes
+            .iter()
+            .map(|n| (n.tone(), n.words(&clock)))
+            .collect();
+        let notes: Vec<String> = texts
             .iter()
             .map(|(t, s)| paint(s, *t, opts.color))
             .collect();
-        // " · " between notes; measured without colour codes.
-        let notes_len: usize = r.notes.iter().map(|(_, s)| chars(s)).sum::<usize>()
-            + 3 * r.notes.len().saturating_sub(1);
+        // Notes are measured without colour codes.
+        let notes_len: usize = texts.iter().map(|(_, s)| chars(s)).sum::<usize>()
+            + chars(g.dot) * texts.len().saturating_sub(1);
         if !notes.is_empty() {
             let fits = |l: &str| !narrow && chars(l) + 2 + notes_len <= opts.width;
             // Aligned in a column when there is room, else right after the state.
@@ -274,25 +374,35 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
             }
             if fits(&line) {
                 line.push_str("  ");
-                line.push_str(&notes.join(" · "));
+                line.push_str(&notes.join(g.dot));
             } else {
                 // Too long for the row: the notes go on their own lines, under the arrow.
                 let _ = writeln!(out, "{}", line.trim_end());
-                for n in &r.notes {
-                    let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
-                    let text = fit(&n.1, opts.width.saturating_sub(indent + 2));
-                    let _ = writeln!(
-                        out,
-                        "{}{} {}",
-                        " ".repeat(indent),
-                        if opts.ascii { "^" } else { "↳" },
-                        paint(&text, n.0, opts.color)
-                    );
+                if let Some(z) = zh_line(r.states) {
+                    let _ = writeln!(out, "{z}");
+                }
+                // Wrapped under the arrow, never cut.
+                let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
+                let room = opts.width.saturating_sub(indent + chars(g.note) + 1);
+                for (tone, text) in &texts {
+                    for (i, part) in wrap(text, room.max(16)).lines().enumerate() {
+                        let mark = if i == 0 { g.note } else { "" };
+                        let _ = writeln!(
+                            out,
+                            "{}{mark:w$} {}",
+                            " ".repeat(indent),
+                            paint(part, *tone, opts.color),
+                            w = chars(g.note)
+                        );
+                    }
                 }
                 continue;
             }
         }
         let _ = writeln!(out, "{}", line.trim_end());
+        if let Some(z) = zh_line(r.states) {
+            let _ = writeln!(out, "{z}");
+        }
     }
     let _ = writeln!(out, "{}", wrap(story, opts.width));
     out

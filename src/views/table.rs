@@ -1,7 +1,8 @@
 //! The `--summary` table: one row per connection, in connection-number
 //! order (`#`, the order connections were first seen), however many there
 //! are. Into a pipe or file it is one table of plain aligned columns; on a
-//! terminal, comfy-table boxes, a table per [`TABLE_PAGE_ROWS`] rows.
+//! terminal, comfy-table boxes fitted to its width, a table per
+//! [`TABLE_PAGE_ROWS`] rows.
 //!
 //! Memory stays bounded whatever the capture: a row is written as text
 //! when its connection retires (the connection's state is freed), rows
@@ -16,35 +17,178 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table, TableComponent};
 
+use synack_core::decode::Timestamp;
 use synack_core::track::{Connection, Facts, Side};
+use synack_core::Packet;
 
-use super::time::write_time_of_day_ms;
-use super::words::{self, write_duration};
-use super::{Look, RunEnd, View};
+use super::charset;
+use super::time::{TimeFormat, TimeWriter};
+use super::width::display_width;
+use super::words::{self, duration};
+use super::{Look, RunEnd, TunnelPaths, View};
+use crate::lang::tr;
 
 /// Rows per table on a terminal: a page.
 const TABLE_PAGE_ROWS: usize = 1000;
 
-const COLS: usize = 13;
+/// A column of the table.
+struct Column {
+    header: &'static str,
+    /// Which columns go first when the terminal is too narrow: the highest
+    /// rank first; rank 0 never goes.
+    rank: u8,
+    /// Its cells may wrap at spaces (an address or a number never does).
+    wraps: bool,
+}
 
-const HEADERS: [&str; COLS] = [
-    "#",
-    "client",
-    "server",
-    "duration",
-    "pkts c→s/s→c",
-    "bytes c→s/s→c",
-    "RTT",
-    "close",
-    "TIME_WAIT",
-    "keep-alive",
-    "retrans",
-    "zero win",
-    "zeek",
+const fn col(header: &'static str, rank: u8, wraps: bool) -> Column {
+    Column {
+        header,
+        rank,
+        wraps,
+    }
+}
+
+/// The columns, in order. The ranks say what a person looks at a summary
+/// for: how each connection ended, when it started (two connections on one
+/// 4-tuple are told apart by it), TIME_WAIT, then the troubles; counts,
+/// RTT and Zeek's codes are for a wide screen or a pipe.
+const COLUMNS: [Column; NCOLS] = [
+    col("#", 0, false),
+    col("client", 0, false),
+    col("server", 0, false),
+    col("start", 2, true),
+    col("duration", 7, false),
+    col("pkts c→s/s→c", 10, false),
+    col("payload bytes c→s/s→c", 8, false),
+    col("RTT", 9, false),
+    col("close", 1, true),
+    col("TIME_WAIT", 3, true),
+    col("keep-alive", 4, true),
+    col("retrans", 5, false),
+    col("zero win", 6, false),
+    col("zeek", 11, true),
+    // Only tunnelled connections have one (an empty column is not shown).
+    col("via", 12, true),
 ];
+const NCOLS: usize = 15;
+// Where each column is in `COLUMNS` and in `Cells` (the report reads them too).
+pub(crate) const CLIENT: usize = 1;
+pub(crate) const SERVER: usize = 2;
+pub(crate) const DURATION: usize = 4;
+pub(crate) const PACKETS: usize = 5;
+pub(crate) const BYTES: usize = 6;
+pub(crate) const RTT: usize = 7;
+pub(crate) const CLOSE: usize = 8;
+pub(crate) const TIME_WAIT: usize = 9;
+pub(crate) const KEEPALIVE: usize = 10;
+pub(crate) const ZERO_WINDOW: usize = 12;
+pub(crate) const ZEEK: usize = 13;
+
+/// What the table shows of one connection, kept after the connection is gone.
+pub(crate) type Cells = [String; NCOLS];
+
+/// One connection's cells: what the table shows, and the report's table too;
+/// `paths` are a tunnelled connection's (the `via` column).
+pub(crate) fn row_of(
+    c: &Connection,
+    f: &Facts,
+    clock: &mut Clock,
+    paths: Option<(Vec<u8>, Option<Vec<u8>>)>,
+) -> Cells {
+    let via = match paths {
+        None => String::new(),
+        Some((first, None)) => String::from_utf8_lossy(&first).into_owned(),
+        Some((first, Some(reply))) => {
+            let (first, reply) = (
+                String::from_utf8_lossy(&first),
+                String::from_utf8_lossy(&reply),
+            );
+            tr!("{first}; replies: {reply}", "{first}；回程：{reply}")
+        }
+    };
+    let tw = [Side::Client, Side::Server]
+        .into_iter()
+        .zip(f.time_wait)
+        .filter_map(|(s, tw)| {
+            tw.map(|tw| {
+                let until = clock.at(tw.until);
+                let (name, side) = (s.name(), crate::lang::glossary::side(s));
+                tr!("{name} until {until}", "{side} 至 {until}")
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let keepalive = match f.keepalive {
+        None => String::new(),
+        Some(k) => {
+            let (n, name, by) = (k.probes, k.by.name(), crate::lang::glossary::side(k.by));
+            let mut s = tr!("{n} probes by {name}", "{by}发了 {n} 个探测");
+            if let Some(idle) = k.idle_ns {
+                s.push_str(&tr!(", idle {}", "，空闲 {}", duration(idle)));
+            }
+            if let Some(iv) = k.interval_ns {
+                s.push_str(&tr!(", every {}", "，间隔 {}", duration(iv)));
+            }
+            s
+        }
+    };
+    let zw: i128 = f.zero_window_ns.iter().sum();
+    [
+        c.id().to_string(),
+        super::lines::endpoint_string(c.client().addr()),
+        super::lines::endpoint_string(c.server().addr()),
+        clock.at(c.first_ts()),
+        duration(f.duration_ns),
+        format!("{} / {}", c.client().packets(), c.server().packets()),
+        format!("{} / {}", c.client().bytes(), c.server().bytes()),
+        c.handshake()
+            .rtt_ns()
+            .map(|r| duration(i128::from(r)))
+            .unwrap_or_default(),
+        words::ending_short(f, c),
+        tw,
+        keepalive,
+        if f.retransmissions > 0 {
+            f.retransmissions.to_string()
+        } else {
+            String::new()
+        },
+        if f.zero_window_ads > 0 {
+            duration(zw)
+        } else {
+            String::new()
+        },
+        format!("{} {}", f.conn_state.name(), c.history()),
+        via,
+    ]
+}
+
+/// Points in time in the `--time` style (relative ones count from the
+/// first frame; delta and none are shown relative).
+pub(crate) struct Clock(TimeWriter);
+
+impl Clock {
+    /// Points in time as `--time` (with `--nano`) writes them.
+    pub(crate) fn new(time: TimeFormat, nano: bool) -> Clock {
+        Clock(TimeWriter::new(time, nano))
+    }
+
+    /// Relative times count from the first frame: every frame passes here.
+    pub(crate) fn pass(&mut self, ts: Timestamp) {
+        self.0.pass(ts);
+    }
+
+    fn at(&mut self, ts: Timestamp) -> String {
+        let mut out = Vec::with_capacity(32);
+        // Writing into a Vec cannot fail.
+        let _ = self.0.write(&mut out, ts);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
 
 /// Room past `Bounds::bytes` for the row that crosses it.
 const ROW_SLACK: usize = 64 << 10;
@@ -88,24 +232,40 @@ pub(crate) struct Held {
 /// `--summary`: a table of connections; see the module docs.
 pub(crate) struct TableView {
     look: Look,
+    clock: Clock,
+    /// Tunnelled connections' paths, for their rows.
+    paths: TunnelPaths,
     bounds: Bounds,
     /// The rows in memory: each row's cells, `SEP` between them.
     text: Vec<u8>,
     /// Each row in memory: its id and where its text is in `text`.
     index: Vec<(u64, u32, u32)>,
-    /// Widest cell of each column (in characters) over every row so far.
-    widths: [usize; COLS],
+    /// Widest cell of each column (display width) over every row so far.
+    widths: [usize; NCOLS],
+    /// Columns where some row has text.
+    filled: [bool; NCOLS],
     spill: Option<Spill>,
 }
 
 impl TableView {
-    pub(crate) fn new(look: Look) -> TableView {
-        TableView::with_bounds(look, Bounds::DEFAULT)
+    pub(crate) fn new(look: Look, time: TimeFormat, nano: bool) -> TableView {
+        TableView::with_bounds(look, time, nano, Bounds::DEFAULT)
     }
 
-    pub(crate) fn with_bounds(look: Look, bounds: Bounds) -> TableView {
+    pub(crate) fn with_bounds(
+        look: Look,
+        time: TimeFormat,
+        nano: bool,
+        bounds: Bounds,
+    ) -> TableView {
+        let time = match time {
+            TimeFormat::Delta | TimeFormat::None => TimeFormat::Relative,
+            t => t,
+        };
         TableView {
             look,
+            clock: Clock(TimeWriter::new(time, nano)),
+            paths: TunnelPaths::default(),
             bounds: Bounds {
                 rows: bounds.rows.max(1),
                 bytes: bounds.bytes.max(1),
@@ -113,7 +273,8 @@ impl TableView {
             },
             text: Vec::new(),
             index: Vec::new(),
-            widths: [0; COLS],
+            widths: [0; NCOLS],
+            filled: [false; NCOLS],
             spill: None,
         }
     }
@@ -136,83 +297,19 @@ impl TableView {
             self.text.reserve_exact(self.bounds.bytes + ROW_SLACK);
             self.index.reserve_exact(self.bounds.rows);
         }
-        let mut row = RowWriter {
-            text: &mut self.text,
-            widths: &mut self.widths,
-            col: 0,
-            start: 0,
-        };
-        let row_start = row.text.len();
-        row.begin();
-        num(row.text, c.id());
-        row.end_cell();
-        let _ = super::lines::write_endpoint(
-            row.text,
-            c.client().addr().ip(),
-            Some(c.client().addr().port()),
-        );
-        row.end_cell();
-        let _ = super::lines::write_endpoint(
-            row.text,
-            c.server().addr().ip(),
-            Some(c.server().addr().port()),
-        );
-        row.end_cell();
-        write_duration(row.text, f.duration_ns);
-        row.end_cell();
-        num(row.text, c.client().packets());
-        row.text.extend_from_slice(b" / ");
-        num(row.text, c.server().packets());
-        row.end_cell();
-        num(row.text, c.client().bytes());
-        row.text.extend_from_slice(b" / ");
-        num(row.text, c.server().bytes());
-        row.end_cell();
-        if let Some(r) = c.handshake().rtt_ns() {
-            write_duration(row.text, i128::from(r));
-        }
-        row.end_cell();
-        words::write_ending_short(row.text, f, c);
-        row.end_cell();
-        let mut first = true;
-        for (side, tw) in [Side::Client, Side::Server].into_iter().zip(f.time_wait) {
-            if let Some(tw) = tw {
-                if !first {
-                    row.text.extend_from_slice(b", ");
-                }
-                first = false;
-                row.text.extend_from_slice(side.name().as_bytes());
-                row.text.extend_from_slice(b" until ");
-                write_time_of_day_ms(row.text, tw.until);
+        let paths = self.paths.take(c.id());
+        let cells = row_of(c, f, &mut self.clock, paths);
+        let row_start = self.text.len();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                self.text.push(SEP);
+            }
+            self.text.extend_from_slice(cell.as_bytes());
+            if !cell.is_empty() {
+                self.filled[i] = true;
+                self.widths[i] = self.widths[i].max(display_width(cell));
             }
         }
-        row.end_cell();
-        if let Some(k) = f.keepalive {
-            num(row.text, k.probes);
-            row.text.extend_from_slice(b" probes by ");
-            row.text.extend_from_slice(k.by.name().as_bytes());
-            if let Some(idle) = k.idle_ns {
-                row.text.extend_from_slice(b", idle ");
-                write_duration(row.text, idle);
-            }
-            if let Some(iv) = k.interval_ns {
-                row.text.extend_from_slice(b", every ");
-                write_duration(row.text, iv);
-            }
-        }
-        row.end_cell();
-        if f.retransmissions > 0 {
-            num(row.text, f.retransmissions);
-        }
-        row.end_cell();
-        if f.zero_window_ads > 0 {
-            write_duration(row.text, f.zero_window_ns.iter().sum());
-        }
-        row.end_cell();
-        row.text.extend_from_slice(f.conn_state.name().as_bytes());
-        row.text.push(b' ');
-        row.text.extend_from_slice(c.history().as_bytes());
-        row.end_last_cell();
         let end = self.text.len();
         // A row is a few hundred bytes: a run of `Bounds::rows` rows fits u32 offsets.
         self.index.push((c.id(), row_start as u32, end as u32));
@@ -246,6 +343,13 @@ impl TableView {
 }
 
 impl View for TableView {
+    fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
+        // Relative times count from the first frame.
+        self.clock.pass(p.frame.ts);
+        self.paths.note(p, super::lines::path_text);
+        Ok(())
+    }
+
     fn connection(&mut self, c: &Connection, f: &Facts, _out: &mut dyn Write) -> io::Result<()> {
         self.push_row(c, f);
         if self.index.len() >= self.bounds.rows || self.text.len() >= self.bounds.bytes {
@@ -255,7 +359,7 @@ impl View for TableView {
     }
 
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let mut render = Render::new(&self.widths, self.look, out);
+        let mut render = Render::new(&self.widths, &self.filled, self.look, out);
         if self.spill.is_some() {
             self.spill_rows()?;
             if let Some(spill) = self.spill.take() {
@@ -270,78 +374,49 @@ impl View for TableView {
         render.finish()?;
         self.index = Vec::new();
         self.text = Vec::new();
-        super::write_text_end(end, None, out)
-    }
-}
-
-fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    let mut b = itoa::Buffer::new();
-    out.extend_from_slice(b.format(n).as_bytes());
-}
-
-/// Characters in UTF-8 text: the bytes that start one.
-fn chars(text: &[u8]) -> usize {
-    text.iter().filter(|b| (**b & 0xc0) != 0x80).count()
-}
-
-/// Writes one row's cells into the text buffer, noting each column's width.
-struct RowWriter<'a> {
-    text: &'a mut Vec<u8>,
-    widths: &'a mut [usize; COLS],
-    col: usize,
-    start: usize,
-}
-
-impl RowWriter<'_> {
-    fn begin(&mut self) {
-        self.start = self.text.len();
-    }
-
-    fn note_width(&mut self) {
-        let w = chars(&self.text[self.start..]);
-        let max = &mut self.widths[self.col];
-        *max = (*max).max(w);
-    }
-
-    fn end_cell(&mut self) {
-        self.note_width();
-        self.text.push(SEP);
-        self.col += 1;
-        self.start = self.text.len();
-    }
-
-    fn end_last_cell(&mut self) {
-        self.note_width();
+        let width = self.look.width.filter(|_| self.look.terminal);
+        super::write_text_end(end, width, out)
     }
 }
 
 /// Writes the rows out as they come, in order: plain aligned columns, or
-/// comfy-table pages on a terminal.
+/// fitted boxes a page at a time on a terminal.
 struct Render<'a> {
     out: &'a mut dyn Write,
     look: Look,
-    /// The columns shown: the first three, and those with text in some row.
+    /// The columns shown (plain): the first three, and those with text in some row.
     keep: Vec<usize>,
     /// Each shown column's width (header included).
     widths: Vec<usize>,
+    heads: Vec<String>,
     line: Vec<u8>,
-    page: Vec<Vec<String>>,
+    page: Vec<Cells>,
     /// A row has been written (plain: the header went out before it).
     started: bool,
 }
 
 impl<'a> Render<'a> {
-    fn new(widths: &[usize; COLS], look: Look, out: &'a mut dyn Write) -> Render<'a> {
-        let keep: Vec<usize> = (0..COLS).filter(|&i| i < 3 || widths[i] > 0).collect();
+    fn new(
+        widths: &[usize; NCOLS],
+        filled: &[bool; NCOLS],
+        look: Look,
+        out: &'a mut dyn Write,
+    ) -> Render<'a> {
+        let keep: Vec<usize> = (0..NCOLS)
+            .filter(|&i| COLUMNS[i].rank == 0 || filled[i])
+            .collect();
+        let heads: Vec<String> = keep.iter().map(|&i| header(i)).collect();
         let widths = keep
             .iter()
-            .map(|&i| widths[i].max(HEADERS[i].chars().count()))
+            .zip(&heads)
+            .map(|(&i, h)| widths[i].max(display_width(h)))
             .collect();
         Render {
             out,
             look,
             keep,
             widths,
+            heads,
             line: Vec::with_capacity(256),
             page: Vec::new(),
             started: false,
@@ -349,16 +424,12 @@ impl<'a> Render<'a> {
     }
 
     fn row(&mut self, text: &[u8]) -> io::Result<()> {
-        let mut cells: [&[u8]; COLS] = [b""; COLS];
+        let mut cells: [&[u8]; NCOLS] = [b""; NCOLS];
         for (slot, cell) in cells.iter_mut().zip(text.split(|b| *b == SEP)) {
             *slot = cell;
         }
         if self.look.terminal {
-            let row = self
-                .keep
-                .iter()
-                .map(|&i| String::from_utf8_lossy(cells[i]).into_owned())
-                .collect();
+            let row: Cells = cells.map(|c| String::from_utf8_lossy(c).into_owned());
             self.page.push(row);
             if self.page.len() >= TABLE_PAGE_ROWS {
                 self.boxed_page()?;
@@ -367,15 +438,19 @@ impl<'a> Render<'a> {
         }
         if !self.started {
             self.started = true;
-            let headers = HEADERS.map(str::as_bytes);
-            self.plain_line(&headers)?;
+            let heads = std::mem::take(&mut self.heads);
+            let mut head_cells: [&[u8]; NCOLS] = [b""; NCOLS];
+            for (&i, h) in self.keep.iter().zip(&heads) {
+                head_cells[i] = h.as_bytes();
+            }
+            self.plain_line(&head_cells)?;
         }
         self.plain_line(&cells)
     }
 
     /// The shown columns' cells padded to their width, two spaces apart;
     /// trailing blanks cut.
-    fn plain_line(&mut self, cells: &[&[u8]; COLS]) -> io::Result<()> {
+    fn plain_line(&mut self, cells: &[&[u8]; NCOLS]) -> io::Result<()> {
         self.line.clear();
         let last = self.keep.len() - 1;
         for (k, &i) in self.keep.iter().enumerate() {
@@ -385,7 +460,12 @@ impl<'a> Render<'a> {
             }
             self.line.extend_from_slice(text);
             if k < last {
-                let pad = self.widths[k].saturating_sub(chars(text));
+                let shown = if text.is_ascii() {
+                    text.len()
+                } else {
+                    display_width(&String::from_utf8_lossy(text))
+                };
+                let pad = self.widths[k].saturating_sub(shown);
                 self.line.resize(self.line.len() + pad, b' ');
             }
         }
@@ -400,27 +480,235 @@ impl<'a> Render<'a> {
         if self.page.is_empty() {
             return Ok(());
         }
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED);
-        match self.look.width {
-            Some(w) => {
-                t.set_content_arrangement(ContentArrangement::Dynamic);
-                t.set_width(u16::try_from(w).unwrap_or(u16::MAX));
-            }
-            None => {
-                t.set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
-        t.set_header(self.keep.iter().map(|&i| HEADERS[i]));
-        for row in self.page.drain(..) {
-            t.add_row(row);
-        }
-        writeln!(self.out, "{t}")
+        let text = boxed(std::mem::take(&mut self.page), self.look.width);
+        writeln!(self.out, "{text}")
     }
 
     fn finish(mut self) -> io::Result<()> {
         self.boxed_page()
     }
+}
+
+/// The headers under `--lang zh`, in the order of COLUMNS.
+const HEADERS_ZH: [&str; NCOLS] = [
+    "#",
+    "客户端",
+    "服务器",
+    "开始",
+    "时长",
+    "报文 c→s/s→c",
+    "载荷字节 c→s/s→c",
+    "RTT",
+    "关闭",
+    "TIME_WAIT",
+    "保活",
+    "重传",
+    "零窗口",
+    "zeek",
+    "经由",
+];
+
+fn header(i: usize) -> String {
+    if crate::lang::zh() {
+        return HEADERS_ZH[i].to_string();
+    }
+    charset::text(COLUMNS[i].header.to_string())
+}
+
+/// The columns to show: the first three always, the rest where some row has something.
+fn shown(cells: &[Cells]) -> Vec<usize> {
+    (0..NCOLS)
+        .filter(|&i| COLUMNS[i].rank == 0 || cells.iter().any(|r| !r[i].is_empty()))
+        .collect()
+}
+
+/// A column as laid out: its header and cells (lines split at '\n').
+struct Laid {
+    /// Index into COLUMNS (for the rank; client and server stacked count as the client).
+    of: usize,
+    header: String,
+    cells: Vec<String>,
+}
+
+/// Columns on a terminal (a Chinese character takes two).
+fn widest_line(s: &str) -> usize {
+    s.lines().map(display_width).max().unwrap_or(0)
+}
+
+/// The widest piece wrapping never breaks (Chinese breaks between characters).
+fn longest_word(s: &str) -> usize {
+    super::width::longest_piece(s)
+}
+
+impl Laid {
+    /// The width that needs no wrapping.
+    fn natural(&self) -> usize {
+        self.cells
+            .iter()
+            .map(|c| widest_line(c))
+            .chain(std::iter::once(widest_line(&self.header)))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The least width: no word is ever broken, and columns that do not
+    /// wrap keep their widest cell. A header wraps at its spaces.
+    fn least(&self) -> usize {
+        let cells = self
+            .cells
+            .iter()
+            .map(|c| {
+                if COLUMNS[self.of].wraps {
+                    longest_word(c)
+                } else {
+                    widest_line(c)
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        cells.max(longest_word(&self.header))
+    }
+}
+
+/// Box borders and padding: `│ a ┆ b │` is 3 per column and 1.
+fn frame(columns: usize) -> usize {
+    3 * columns + 1
+}
+
+/// Which columns fit in `width`, and how wide each is. Columns go in rank
+/// order (least important first) until the rest fit with their words
+/// whole; the room left widens columns, most important first, so they wrap
+/// less. `None` if even the columns that never go do not fit.
+fn fit(cols: &[Laid], width: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    let mut keep: Vec<usize> = (0..cols.len()).collect();
+    let least = |keep: &[usize]| -> usize {
+        keep.iter().map(|&k| cols[k].least()).sum::<usize>() + frame(keep.len())
+    };
+    while least(&keep) > width {
+        let drop = keep
+            .iter()
+            .enumerate()
+            .filter(|(_, &k)| COLUMNS[cols[k].of].rank > 0)
+            .max_by_key(|(_, &k)| (COLUMNS[cols[k].of].rank, k))
+            .map(|(pos, _)| pos)?;
+        keep.remove(drop);
+    }
+    let mut widths: Vec<usize> = keep.iter().map(|&k| cols[k].least()).collect();
+    let mut room = width - least(&keep);
+    let mut by_rank: Vec<usize> = (0..keep.len()).collect();
+    by_rank.sort_by_key(|&p| (COLUMNS[cols[keep[p]].of].rank, p));
+    for p in by_rank {
+        let more = cols[keep[p]].natural().saturating_sub(widths[p]).min(room);
+        widths[p] += more;
+        room -= more;
+    }
+    Some((keep, widths))
+}
+
+/// For a terminal: boxes, fitted to `width` when it is known. When not all
+/// columns fit, the least important go, headers and text wrap at spaces,
+/// and an address is never broken: if that keeps more columns, the server
+/// goes under the client in one column.
+fn boxed(rows: Vec<Cells>, width: Option<usize>) -> String {
+    let keep = shown(&rows);
+    let mut columns: Vec<Vec<String>> =
+        (0..NCOLS).map(|_| Vec::with_capacity(rows.len())).collect();
+    for r in rows {
+        for (i, cell) in r.into_iter().enumerate() {
+            columns[i].push(cell);
+        }
+    }
+    let side_by_side: Vec<Laid> = keep
+        .iter()
+        .map(|&i| Laid {
+            of: i,
+            header: header(i),
+            cells: std::mem::take(&mut columns[i]),
+        })
+        .collect();
+    let Some(width) = width else {
+        let widths = side_by_side.iter().map(Laid::natural).collect();
+        return draw(
+            &side_by_side,
+            &(0..side_by_side.len()).collect::<Vec<_>>(),
+            widths,
+        );
+    };
+    let stacked: Vec<Laid> = side_by_side
+        .iter()
+        .filter(|c| c.of != SERVER)
+        .map(|c| match c.of {
+            CLIENT => {
+                let server = side_by_side.iter().find(|s| s.of == SERVER);
+                Laid {
+                    of: CLIENT,
+                    header: format!("{}\n{}", header(CLIENT), header(SERVER)),
+                    cells: c
+                        .cells
+                        .iter()
+                        .zip(server.map(|s| s.cells.as_slice()).unwrap_or(&[]))
+                        .map(|(a, b)| format!("{a}\n{b}"))
+                        .collect(),
+                }
+            }
+            _ => Laid {
+                of: c.of,
+                header: c.header.clone(),
+                cells: c.cells.clone(),
+            },
+        })
+        .collect();
+    let apart = fit(&side_by_side, width);
+    let under = fit(&stacked, width);
+    let count = |f: &Option<(Vec<usize>, Vec<usize>)>| f.as_ref().map_or(0, |f| f.0.len());
+    // Side by side unless stacking keeps more of the other columns.
+    match (apart, under) {
+        (Some((keep, widths)), u) if keep.len() > count(&u) => draw(&side_by_side, &keep, widths),
+        (_, Some((keep, widths))) => draw(&stacked, &keep, widths),
+        // Too narrow for the addresses alone: they stay whole, the line is long.
+        (_, None) => {
+            let keep: Vec<usize> = (0..stacked.len())
+                .filter(|&k| COLUMNS[stacked[k].of].rank == 0)
+                .collect();
+            let widths = keep.iter().map(|&k| stacked[k].least()).collect();
+            draw(&stacked, &keep, widths)
+        }
+    }
+}
+
+/// Each cell wrapped to its column's width.
+fn wrapped(text: &str, width: usize) -> String {
+    text.lines()
+        .map(|l| words::wrap(l, width))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn draw(cols: &[Laid], keep: &[usize], widths: Vec<usize>) -> String {
+    let mut t = Table::new();
+    if charset::ascii() {
+        t.load_preset(ASCII_FULL_CONDENSED);
+        // `+` where the header's `=` line crosses a column, as `-` lines do.
+        t.set_style(TableComponent::MiddleHeaderIntersections, '+');
+    } else {
+        t.load_preset(UTF8_FULL_CONDENSED);
+    }
+    // The widths are decided here; comfy-table only draws.
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    t.set_header(
+        keep.iter()
+            .zip(&widths)
+            .map(|(&k, &w)| wrapped(&cols[k].header, w)),
+    );
+    let rows = cols.first().map_or(0, |c| c.cells.len());
+    for r in 0..rows {
+        t.add_row(
+            keep.iter()
+                .zip(&widths)
+                .map(|(&k, &w)| wrapped(&cols[k].cells[r], w)),
+        );
+    }
+    t.to_string()
 }
 
 /// Sorted runs of rows in an anonymous temporary file (gone when closed).
@@ -602,6 +890,97 @@ impl<'a> RunReader<'a> {
         self.text = (start, start + len);
         self.next = start + len;
         Ok(Some(u64::from_le_bytes(id)))
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn the_named_columns_are_where_they_say() {
+        let named = [
+            (0, "#"),
+            (CLIENT, "client"),
+            (SERVER, "server"),
+            (DURATION, "duration"),
+            (PACKETS, "pkts c→s/s→c"),
+            (BYTES, "payload bytes c→s/s→c"),
+            (RTT, "RTT"),
+            (CLOSE, "close"),
+            (TIME_WAIT, "TIME_WAIT"),
+            (KEEPALIVE, "keep-alive"),
+            (ZERO_WINDOW, "zero win"),
+            (ZEEK, "zeek"),
+        ];
+        for (i, h) in named {
+            assert_eq!(COLUMNS[i].header, h);
+        }
+    }
+
+    /// Rows as a capture would give them (the longest IPv6 endpoints).
+    fn rows(client: &str, server: &str) -> Vec<Cells> {
+        let mut r: Cells = Default::default();
+        let vals = [
+            "1",
+            client,
+            server,
+            "03:44:04.476350",
+            "694 µs",
+            "6 / 4",
+            "5 / 5",
+            "37 µs",
+            "three-packet, client first",
+            "client until 03:45:04.477025",
+            "",
+            "2",
+            "",
+            "SF ShADadFf",
+        ];
+        for (cell, v) in r.iter_mut().zip(vals) {
+            *cell = v.to_string();
+        }
+        vec![r]
+    }
+
+    fn widest(t: &str) -> usize {
+        t.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_narrow_terminal_drops_columns_and_keeps_addresses_whole() {
+        let long = "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:1234]:65535";
+        let long2 = "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:4321]:443";
+        for w in [60, 80, 100, 120, 200] {
+            let t = boxed(rows(long, long2), Some(w));
+            assert!(widest(&t) <= w, "{w}: {}\n{t}", widest(&t));
+            assert!(t.contains(long) && t.contains(long2), "{w}:\n{t}");
+            // Beside two 46-character addresses, 60 columns hold nothing more.
+            if w >= 80 {
+                assert!(
+                    t.contains("close"),
+                    "{w}: the most important column stays\n{t}"
+                );
+            }
+        }
+        // At 60 the two addresses cannot sit side by side: one goes under the other.
+        let t = boxed(rows(long, long2), Some(60));
+        let client_line = t.lines().position(|l| l.contains(long)).unwrap();
+        assert!(
+            t.lines().nth(client_line + 1).unwrap().contains(long2),
+            "{t}"
+        );
+        // Wide enough: every column, one line per row, nothing wrapped.
+        let t = boxed(rows("10.99.1.1:42788", "10.99.1.2:9999"), Some(250));
+        assert!(t.contains("zeek") && t.contains("client until 03:45:04.477025"));
+        assert_eq!(t.lines().count(), 5, "{t}");
+    }
+
+    #[test]
+    fn too_narrow_even_for_the_addresses_still_never_breaks_one() {
+        let long = "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:1234]:65535";
+        let t = boxed(rows(long, long), Some(30));
+        assert!(t.contains(long), "{t}");
     }
 }
 

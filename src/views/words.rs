@@ -1,4 +1,5 @@
-//! The words: every event, state change and fact as English, in one place,
+//! The words: every event, state change and fact as English (Chinese in
+//! `words/zh.rs`, chosen by `crate::lang`), in one place,
 //! so every view says the same thing the same way. Labels for packet lines
 //! and ladders, `--why` explanations with the numbers that made a rule
 //! fire, the summary table's close column, the ladder's one-sentence story.
@@ -16,6 +17,11 @@ use synack_core::track::{
     Observation, ResetCause, Retired, Side, StatePath,
 };
 use synack_core::Counts;
+
+use super::charset;
+use crate::lang;
+
+mod zh;
 
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
@@ -36,7 +42,11 @@ pub(crate) fn write_duration(out: &mut Vec<u8>, ns: i128) {
         out.extend_from_slice(b" ns");
     } else if abs < 1_000_000 {
         out.extend_from_slice(n.format(abs / 1_000).as_bytes());
-        out.extend_from_slice(" µs".as_bytes());
+        out.extend_from_slice(if charset::ascii() {
+            b" us"
+        } else {
+            " µs".as_bytes()
+        });
     } else if abs < 1_000_000_000 {
         fixed(out, abs, 1_000_000, 1);
         out.extend_from_slice(b" ms");
@@ -134,6 +144,9 @@ pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
         ev.last_ack = ev.last_ack.map(|n| SeqNum(rel(n, Some(b))));
     }
     let ev = &ev;
+    if lang::zh() {
+        return zh::analysis_why(a, ev, dsack);
+    }
     let next = opt(ev.next_seq);
     match a {
         Analysis::KeepAlive => format!(
@@ -267,13 +280,25 @@ pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
 /// The short label of an event on a packet line or a ladder row. `clock`
 /// writes a point in time in the view's style.
 pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::label(e, clock);
+    }
     let mut out = Vec::with_capacity(32);
-    write_label(&mut out, e, clock);
-    String::from_utf8(out).unwrap_or_default()
+    write_label_words(&mut out, e, clock);
+    charset::text(String::from_utf8(out).unwrap_or_default())
 }
 
 /// [`label`], written straight into `out` (a packet line).
 pub(crate) fn write_label(out: &mut Vec<u8>, e: &Event, clock: &impl Fn(Timestamp) -> String) {
+    if lang::zh() || charset::ascii() {
+        out.extend_from_slice(label(e, clock).as_bytes());
+    } else {
+        write_label_words(out, e, clock);
+    }
+}
+
+/// The English label, as written before `--ascii` has its say.
+fn write_label_words(out: &mut Vec<u8>, e: &Event, clock: &impl Fn(Timestamp) -> String) {
     use std::io::Write as _;
     let who = e.side.name();
     let mut n = itoa::Buffer::new();
@@ -392,6 +417,13 @@ pub(crate) fn write_label(out: &mut Vec<u8>, e: &Event, clock: &impl Fn(Timestam
 
 /// Why the event fired, for `--why`.
 pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
+    if lang::zh() {
+        return zh::why(e, time_wait_ns, bases);
+    }
+    charset::text(why_words(e, time_wait_ns, bases))
+}
+
+fn why_words(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     match e.kind {
         EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
         EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
@@ -440,6 +472,11 @@ pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     }
 }
 
+/// What starts a `--why` explanation in brackets: `why: `, in Chinese `依据：`.
+pub(crate) fn why_tag() -> &'static str {
+    lang::pick("why: ", "依据：")
+}
+
 /// One side's states at a packet: `ESTABLISHED→FIN_WAIT_1`.
 fn write_path(out: &mut Vec<u8>, p: &StatePath) {
     for (i, s) in p.states().iter().enumerate() {
@@ -467,7 +504,7 @@ pub(crate) fn write_annotation(
         out.push(b' ');
         write_label(out, e, clock);
         if let Some(why) = why {
-            let _ = write!(Bytes(out), " [why: {}]", why(e));
+            let _ = write!(Bytes(out), " [{}{}]", why_tag(), why(e));
         }
         out.extend_from_slice(" ·".as_bytes());
     }
@@ -492,6 +529,9 @@ pub(crate) fn write_states(
     corrected: [bool; 2],
     assumed: bool,
 ) {
+    if lang::zh() {
+        return zh::write_states(out, paths, corrected, assumed);
+    }
     for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(" · ".as_bytes());
@@ -510,8 +550,18 @@ pub(crate) fn write_states(
     }
 }
 
-/// The close column of the summary table, written straight into `out`.
-pub(crate) fn write_ending_short(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
+/// The close column of the summary table.
+pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
+    if lang::zh() {
+        return zh::ending_short(f, c);
+    }
+    let mut out = Vec::with_capacity(32);
+    write_ending_words(&mut out, f, c);
+    charset::text(String::from_utf8(out).unwrap_or_default())
+}
+
+/// The English close column, as written before `--ascii` has its say.
+fn write_ending_words(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
     let half: &[u8] = if c.close().half_close() {
         b", half-close"
     } else {
@@ -557,6 +607,13 @@ pub(crate) fn write_ending_short(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
 
 /// The connection in one sentence, under its ladder.
 pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::story(c, f, clock);
+    }
+    charset::text(story_words(c, f, clock))
+}
+
+fn story_words(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
     let mut parts: Vec<String> = Vec::new();
     let h = c.handshake();
     if f.ending == Ending::Refused {
@@ -687,8 +744,21 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     s
 }
 
+/// The row standing for the segments between a long ladder's first and last.
+pub(crate) fn folded(n: usize, kept: usize) -> String {
+    if lang::zh() {
+        return zh::folded(n, kept);
+    }
+    charset::text(format!(
+        "… {n} more segments not drawn (the first and last {kept} are)"
+    ))
+}
+
 /// Ladders left out to keep memory bounded.
 pub(crate) fn not_drawn(n: u64) -> String {
+    if lang::zh() {
+        return zh::not_drawn(n);
+    }
     format!(
         "{n} connection{} not drawn: more than 5,000 were open at once (draw one with --conn N)",
         if n == 1 { "" } else { "s" }
@@ -697,6 +767,13 @@ pub(crate) fn not_drawn(n: u64) -> String {
 
 /// The closing summary line of a text view.
 pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
+    if lang::zh() {
+        return zh::summary_line(c, kernel);
+    }
+    charset::text(summary_words(c, kernel))
+}
+
+fn summary_words(c: &Counts, kernel: Option<CaptureStats>) -> String {
     let mut line = format!(
         "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
         c.frames,
@@ -711,6 +788,13 @@ pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
         if c.connections == 1 { "" } else { "s" },
         c.cut_by_snaplen
     );
+    if c.protected > 0 {
+        let _ = write!(
+            line,
+            "; {} of the undecodable frames are protected (encrypted) 802.11 frames",
+            c.protected
+        );
+    }
     if let Some(k) = kernel {
         let _ = write!(
             line,
@@ -759,33 +843,30 @@ pub(crate) fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Wrap text at spaces to `width` columns.
+/// Wrap text at spaces (and between Chinese characters) to `width` columns.
 pub(crate) fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
+    super::width::wrap(text, width)
 }
 
 /// Why a checksum was not judged (`-v`), in the parentheses after it.
 pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> &'static str {
+    if lang::zh() {
+        return zh::checksum_unverified(v);
+    }
     use synack_core::decode::checksum::Verdict;
     match v {
         Verdict::Offload => "unverified: offload",
         Verdict::Incomplete => "unverified: not all captured",
         Verdict::Correct | Verdict::Incorrect { .. } => "",
     }
+}
+
+/// Why a frame could not be decoded, in the run's language.
+pub(crate) fn decode_error(e: &synack_core::decode::DecodeError) -> String {
+    if lang::zh() {
+        return zh::decode_error(e);
+    }
+    e.to_string()
 }
 
 /// At most this many hosts or servers are named in each part of the pressure line.
@@ -817,6 +898,9 @@ pub(crate) fn pressure_line(
     p: &PressureFacts,
     clock: &impl Fn(Timestamp) -> String,
 ) -> Option<String> {
+    if lang::zh() {
+        return zh::pressure_line(p, clock);
+    }
     let mut parts: Vec<String> = Vec::new();
     let tw: Vec<&HostTimeWait> = p.time_wait.iter().filter(|h| h.peak >= 2).collect();
     if !tw.is_empty() {
@@ -980,6 +1064,9 @@ pub(crate) fn pressure_line(
 
 /// The SYN-flood warning for one server, with its evidence.
 pub(crate) fn syn_flood_warning(s: &ServerLoad) -> String {
+    if lang::zh() {
+        return zh::syn_flood_warning(s);
+    }
     format!(
         "warning: SYN flood on {}: {} of {} connection attempts never completed ({} SYN-ACKs unanswered, {} SYNs unanswered), up to {} SYNs within one second, from {}{} source addresses, up to {} half-open at once",
         s.server,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the built binary, find fixtures.
 #![allow(dead_code)]
 
+pub mod english;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -20,9 +22,14 @@ pub fn shared_capture(name: &str) -> Option<PathBuf> {
 
 pub fn synack() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_synack"));
-    // Deterministic output: UTC timestamps, no colour.
-    c.env("TZ", "UTC").env("NO_COLOR", "1");
+    // Deterministic output: UTC timestamps, no colour, a UTF-8 locale
+    // whatever the machine's (without one, synack writes ASCII).
+    c.env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .env("LC_ALL", "C.UTF-8");
     c.stdin(Stdio::null());
+    // English, whatever the machine's locale says (tests/zh.rs asks for Chinese).
+    c.env("SYNACK_LANG", "en");
     c
 }
 
@@ -65,4 +72,29 @@ pub fn capture_fixtures() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Write a classic pcap (LINKTYPE_RAW, µs) of frames built by synack-core's
+/// `synth`: (microseconds since the epoch, segment) each.
+pub fn write_raw_pcap(
+    path: &Path,
+    frames: impl IntoIterator<Item = (u64, synack_core::synth::SegmentSpec)>,
+) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create pcap"));
+    let mut put = |b: &[u8]| f.write_all(b).expect("write pcap");
+    put(&0xa1b2_c3d4u32.to_le_bytes());
+    put(&2u16.to_le_bytes());
+    put(&4u16.to_le_bytes());
+    put(&[0; 8]);
+    put(&65535u32.to_le_bytes());
+    put(&101u32.to_le_bytes());
+    for (us, s) in frames {
+        let (bytes, wire) = s.bytes();
+        put(&((us / 1_000_000) as u32).to_le_bytes());
+        put(&((us % 1_000_000) as u32).to_le_bytes());
+        put(&(bytes.len() as u32).to_le_bytes());
+        put(&wire.to_le_bytes());
+        put(&bytes);
+    }
 }

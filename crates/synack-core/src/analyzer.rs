@@ -44,6 +44,13 @@ impl<'a> Packet<'a> {
     pub fn decoded(&self) -> &'a Decoded<'a> {
         self.headers.get()
     }
+
+    /// Has the frame layers between its link header and its innermost IP
+    /// header (VLAN tags, tunnels: [`Decoded::encap`])? Known without the
+    /// full decode for a frame that took the short way to its segment.
+    pub fn encapsulated(&self) -> bool {
+        !self.headers.plain && !self.decoded().encap.is_empty()
+    }
 }
 
 /// A frame's headers, decoded on first use.
@@ -52,23 +59,31 @@ struct Headers<'a> {
     link: Option<LinkKind>,
     dlt: i32,
     data: &'a [u8],
+    /// Plain link, IP and TCP headers (the short way, `Segment::of_frame`):
+    /// nothing encapsulated.
+    plain: bool,
     decoded: OnceCell<Decoded<'a>>,
 }
 
 impl<'a> Headers<'a> {
-    fn new(link: Option<LinkKind>, dlt: i32, data: &'a [u8]) -> Headers<'a> {
+    fn new(link: Option<LinkKind>, dlt: i32, data: &'a [u8], plain: bool) -> Headers<'a> {
         Headers {
             link,
             dlt,
             data,
+            plain,
             decoded: OnceCell::new(),
         }
     }
 
     fn get(&self) -> &Decoded<'a> {
-        self.decoded.get_or_init(|| match self.link {
-            Some(l) => decode::decode(l, self.data),
-            None => unsupported(self.dlt),
+        self.decoded.get_or_init(|| {
+            let mut decoded = Decoded::empty();
+            match self.link {
+                Some(l) => decode::decode_into(&mut decoded, l, self.data),
+                None => decoded.error = Some(unsupported_link(self.dlt)),
+            }
+            decoded
         })
     }
 }
@@ -176,6 +191,8 @@ struct HeldPacket {
     link: Option<LinkKind>,
     dlt: i32,
     segment: Option<Segment>,
+    /// Its segment came the short way (see `Headers::plain`).
+    plain: bool,
     observation: Option<Observation>,
     events: Vec<Event>,
     /// Open holds: revisions that may still come for this frame.
@@ -417,7 +434,7 @@ pub struct Analyzer {
     /// box moves through the queue as a pointer, so it is kept whole.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<HeldPacket>>,
-    /// The newest capture time seen.
+    /// The newest frame's capture time (see `note_time`).
     now: Option<Timestamp>,
 }
 
@@ -513,11 +530,13 @@ impl Analyzer {
         self.release(true, sink)
     }
 
+    /// The time of the newest frame (or tick), which says how long a held
+    /// packet has waited. Not the greatest time seen: when the capture's
+    /// clock goes back (a second file older than the first, a clock step),
+    /// packets held after it wait by their own clock, so their proofs are
+    /// still awaited (`max_packets` bounds the wait).
     fn note_time(&mut self, ts: Timestamp) {
-        let ts = ts.normalized();
-        if self.now.is_none_or(|n| ts > n) {
-            self.now = Some(ts);
-        }
+        self.now = Some(ts.normalized());
     }
 
     fn process<S: Sink>(
@@ -527,10 +546,11 @@ impl Analyzer {
         dlt: i32,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        let headers = Headers::new(link, dlt, frame.data);
         // One read of the headers for tracking; the full decode only for
         // what is not a plain TCP segment (and for sinks that ask).
-        let segment = match link.and_then(|l| Segment::of_frame(frame, l)) {
+        let short = link.and_then(|l| Segment::of_frame(frame, l));
+        let headers = Headers::new(link, dlt, frame.data, short.is_some());
+        let segment = match short {
             Some(s) => {
                 self.counts.add_tcp(frame);
                 Some(s)
@@ -628,6 +648,7 @@ impl Analyzer {
                 link: None,
                 dlt: 0,
                 segment: None,
+                plain: false,
                 observation: None,
                 events: Vec::new(),
                 holds: 0,
@@ -643,6 +664,7 @@ impl Analyzer {
         h.link = link;
         h.dlt = dlt;
         h.segment = segment;
+        h.plain = headers.plain;
         h.observation = observation;
         h.events.clear();
         // Exactly as many as it has: an event is large, and a burst holds many packets.
@@ -867,7 +889,7 @@ impl Analyzer {
                         wire_len: p.wire_len,
                         data,
                     };
-                    let headers = Headers::new(p.link, p.dlt, data);
+                    let headers = Headers::new(p.link, p.dlt, data, p.plain);
                     let packet = Packet {
                         frame: &frame,
                         link: p.link,
@@ -894,13 +916,8 @@ impl Analyzer {
     }
 }
 
-fn unsupported(dlt: i32) -> Decoded<'static> {
-    Decoded {
-        link: None,
-        network: decode::Network::None,
-        transport: decode::Transport::None,
-        error: Some(decode::DecodeError::UnsupportedLink { dlt }),
-    }
+fn unsupported_link(dlt: i32) -> decode::DecodeError {
+    decode::DecodeError::UnsupportedLink { dlt }
 }
 
 fn side_index(s: crate::track::Side) -> usize {

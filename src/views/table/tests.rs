@@ -12,6 +12,7 @@ use synack_core::track::{Connection, Facts, TrackerConfig};
 use synack_core::{Analyzer, Counts};
 
 use super::{Bounds, Held, TableView};
+use crate::views::time::TimeFormat;
 use crate::views::{Look, RunEnd, View};
 
 const PLAIN: Look = Look {
@@ -148,11 +149,13 @@ fn rows_of(out: &[u8]) -> Vec<&str> {
 fn rows_spilled_to_disk_come_back_in_order_byte_for_byte() {
     // 30 ms apart: most connections retire (TIME_WAIT over) while the
     // capture goes on, the open ones at its end.
-    let mut memory = TableView::new(PLAIN);
+    let mut memory = TableView::new(PLAIN, TimeFormat::Relative, false);
     let whole = feed(3_000, 30, true, &mut memory, |_, _, _| {});
     assert_eq!(memory.held().runs, 0);
     let mut spilling = TableView::with_bounds(
         PLAIN,
+        TimeFormat::Relative,
+        false,
         Bounds {
             rows: 97,
             bytes: 1 << 20,
@@ -186,6 +189,8 @@ fn rows_spilled_to_disk_come_back_in_order_byte_for_byte() {
 fn a_small_byte_budget_spills_too() {
     let mut small = TableView::with_bounds(
         PLAIN,
+        TimeFormat::Relative,
+        false,
         Bounds {
             rows: 1_000_000,
             bytes: 4_000,
@@ -197,7 +202,7 @@ fn a_small_byte_budget_spills_too() {
         spilled |= v.held().runs > 0
     });
     assert!(spilled);
-    let mut memory = TableView::new(PLAIN);
+    let mut memory = TableView::new(PLAIN, TimeFormat::Relative, false);
     assert_eq!(out, feed(1_000, 100, false, &mut memory, |_, _, _| {}));
 }
 
@@ -214,6 +219,8 @@ fn what_the_summary_holds_after_200_000_connections_is_no_more_than_after_10_000
     // so that it has spilled and merged many times by then.
     let mut view = TableView::with_bounds(
         PLAIN,
+        TimeFormat::Relative,
+        false,
         Bounds {
             rows: 1_000,
             bytes: 256 << 10,

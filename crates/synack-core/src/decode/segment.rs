@@ -47,6 +47,8 @@ pub struct Segment {
     pub ae: bool,
     /// The IP ECN codepoint the packet carried.
     pub ecn: Ecn,
+    /// The tunnel it travelled in ([`super::encap::EncapPath::tunnel_id`]; 0 for none).
+    pub tunnel: u64,
 }
 
 impl Segment {
@@ -89,6 +91,7 @@ impl Segment {
             truncated: frame.is_cut(),
             ae: h.ae().unwrap_or(false),
             ecn: ip.ecn(),
+            tunnel: d.tunnel_id(),
         })
     }
 
@@ -103,6 +106,11 @@ impl Segment {
     pub fn of_frame(frame: &Frame<'_>, kind: LinkKind) -> Option<Segment> {
         let data = frame.data;
         let link = link::decode(kind, data).ok()?;
+        // A VLAN tag belongs to the connection's key (its tunnel), and a
+        // link trailer bounds the datagram: the full decode sees to both.
+        if !link.vlans().is_empty() || link.trailer_len != 0 {
+            return None;
+        }
         let ip = data.get(link.header_len..)?;
         let be16 = |at: usize| u16::from_be_bytes([ip[at], ip[at + 1]]);
         let (src, dst, tos, ip_len, ip_payload_len, tcp) = match link.net {
@@ -185,6 +193,7 @@ impl Segment {
             truncated: frame.is_cut(),
             ae: h.ae().unwrap_or(false),
             ecn: Ecn::of(tos),
+            tunnel: 0,
         })
     }
 

@@ -141,6 +141,8 @@ impl Ecn {
 #[derive(Clone, Debug)]
 pub struct Connection {
     pub(crate) id: u64,
+    /// The tunnel it travels in (its key's; 0: none).
+    pub(crate) tunnel: u64,
     pub(crate) client: Endpoint,
     pub(crate) server: Endpoint,
     /// No SYN was seen before the first segment: states are assumed.
@@ -187,7 +189,7 @@ fn idx(side: Side) -> usize {
 }
 
 impl Connection {
-    pub(crate) fn new(id: u64, seg: &Segment) -> Connection {
+    pub(crate) fn new(id: u64, key: ConnKey, seg: &Segment) -> Connection {
         let syn = seg.has(flag::SYN);
         let ack = seg.has(flag::ACK);
         // The client sent the first SYN; a SYN+ACK came from the server; with
@@ -204,6 +206,7 @@ impl Connection {
         };
         Connection {
             id,
+            tunnel: key.tunnel,
             client: Endpoint::new(c),
             server: Endpoint::new(s),
             midstream: !syn,
@@ -229,7 +232,7 @@ impl Connection {
     }
     /// The canonical 4-tuple.
     pub fn key(&self) -> ConnKey {
-        ConnKey::of(self.client.addr, self.server.addr)
+        ConnKey::of(self.client.addr, self.server.addr).in_tunnel(self.tunnel)
     }
     /// One endpoint.
     pub fn endpoint(&self, side: Side) -> &Endpoint {
