@@ -193,7 +193,7 @@ impl Flows {
         }
         let index = flow.segs.len() as u32;
         if seg.options.sack_blocks > 0 {
-            if let (Some(tcp), Some(base)) = (p.decoded.tcp(), obs.peer_seq_base) {
+            if let (Some(tcp), Some(base)) = (p.decoded().tcp(), obs.peer_seq_base) {
                 for opt in tcp.header.options() {
                     if let TcpOption::Sack(blocks) = opt {
                         for (l, r) in blocks.iter() {
