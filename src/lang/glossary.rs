@@ -121,6 +121,16 @@ pub(crate) fn state_both(s: TcpState) -> String {
     format!("{}({})", s.name(), state(s))
 }
 
+/// A state as the run's language shows it: `SYN_SENT`, or
+/// `SYN_SENT(同步已发送)` under `--lang zh`.
+pub(crate) fn state_shown(s: TcpState) -> String {
+    if super::zh() {
+        state_both(s)
+    } else {
+        s.name().to_string()
+    }
+}
+
 /// Client or server, in Chinese.
 pub(crate) fn side(s: Side) -> &'static str {
     match s {
