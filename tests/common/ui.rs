@@ -61,6 +61,14 @@ pub fn terms(lang: Lang) -> Vec<String> {
         .collect()
 }
 
+/// The glossary's (English, Chinese) pairs: `SYN_SENT` → `同步已发送`.
+pub fn glossary_pairs() -> Vec<(String, String)> {
+    rows("docs/glossary.zh.md")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+}
+
 /// The literal parts of a text, between its `{name}`s.
 fn literals(pattern: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -140,8 +148,18 @@ pub fn english_words(text: &str) -> Vec<String> {
 }
 
 /// The English words of the pictures' and page's own texts (not the data
-/// filled in): what must not be seen on a Chinese page.
+/// filled in), less those the Chinese texts keep too (TSecr, Karn): what
+/// must not be seen on a Chinese page.
 pub fn english_ui_words() -> Vec<String> {
+    let kept: Vec<String> = texts(Lang::Zh)
+        .iter()
+        .flat_map(|(_, t)| {
+            literals(t)
+                .into_iter()
+                .flat_map(english_words)
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let mut words: Vec<String> = texts(Lang::En)
         .iter()
         .flat_map(|(_, t)| {
@@ -150,7 +168,7 @@ pub fn english_ui_words() -> Vec<String> {
                 .flat_map(english_words)
                 .collect::<Vec<_>>()
         })
-        .filter(|w| w.len() >= 3 && w != "synack" && w != "conn" && w != "svg")
+        .filter(|w| w.len() >= 3 && w != "synack" && w != "conn" && !kept.contains(w))
         .collect();
     words.sort();
     words.dedup();
