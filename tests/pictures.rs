@@ -776,8 +776,7 @@ fn every_visible_text_in_a_picture_is_from_the_table() {
                         })
                         .chain(
                             glossary
-                                .iter()
-                                .any(|t| *t == text)
+                                .contains(&text)
                                 .then(|| ("glossary".to_string(), Vec::new())),
                         )
                         .collect();

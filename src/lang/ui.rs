@@ -104,8 +104,8 @@ texts! {
         => "另有 {n} 个连接没有画出 (一个文档最多 {max} 幅图)：用 --conn N 选出一个";
     NOTHING_TO_DRAW: "no TCP connection to draw" => "没有可画的 TCP 连接";
     // The time-sequence graph (--view graph).
-    GRAPH_TITLE: "#{id} {who} {from} → {peer} {to}: time-sequence graph" => "#{id} {who} {from} → {peer} {to}：时间–序号图";
-    GRAPH_HEAD: "#{id}  {who} {from} → {peer} {to}: time-sequence graph" => "#{id}  {who} {from} → {peer} {to}：时间–序号图";
+    GRAPH_TITLE: "#{id} {who} {from} → {peer} {to}: time-sequence graph" => "#{id} {who} {from} → {peer} {to}：时间-序号图";
+    GRAPH_HEAD: "#{id}  {who} {from} → {peer} {to}: time-sequence graph" => "#{id}  {who} {from} → {peer} {to}：时间-序号图";
     GRAPH_CAPTION: "Bytes the {who} sent (relative sequence numbers, up) over time (across); the {peer}'s ACKs, receive window and SACK blocks. Marks on one pixel column are merged."
         => "{who}发送的字节 (相对序号，纵轴) 随时间 (横轴) 的变化；{peer}的确认、接收窗口和 SACK 块。落在同一像素列上的标记合并画出。";
     SEQ_AXIS: "relative sequence number" => "相对序号";
@@ -136,7 +136,7 @@ texts! {
     F_NOBODY: "nobody" => "双方都没有";
     F_RETRANS: "with retransmissions" => "有重传";
     TABLE_HINT: "Click a row to open its connection. A grey number: no ladder or graph for it in this report (see the line at the top)."
-        => "点击一行打开这个连接。编号为灰色：本报告没有它的梯形图和时间–序号图 (见顶部的说明)。";
+        => "点击一行打开这个连接。编号为灰色：本报告没有它的梯形图和时间-序号图 (见顶部的说明)。";
     EARLIER_ROWS: "◀ earlier rows" => "◀ 前面的行";
     LATER_ROWS: "later rows ▶" => "后面的行 ▶";
     PREVIOUS: "◀ Previous" => "◀ 上一步";
@@ -159,7 +159,7 @@ texts! {
     SUMMARY: "{n} connections in {files}" => "{files} 中有 {n} 个连接";
     SUMMARY_FROM: ", from {start}" => "，始于 {start}";
     SUMMARY_DETAILS: ". Details (ladder, graphs, step-through) for {details} of them: problems first (resets, retransmissions, zero windows, refused: {problems} in all), then the busiest."
-        => "。其中 {details} 个有详情 (梯形图、时间–序号图、逐包查看)：先是有问题的 (复位、重传、零窗口、连接被拒绝：共 {problems} 个)，再是报文最多的。";
+        => "。其中 {details} 个有详情 (梯形图、时间-序号图、逐包查看)：先是有问题的 (复位、重传、零窗口、连接被拒绝：共 {problems} 个)，再是报文最多的。";
     INPUT_ERRORS: " — input errors: {errors}" => " — 输入错误：{errors}";
     COUNT: "{shown} of {total} connections" => "显示 {shown} 个，共 {total} 个连接";
     ROWS: "rows {from}–{to} of {n}" => "第 {from}–{to} 行，共 {n} 行";
