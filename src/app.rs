@@ -15,6 +15,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::escape::Escaped;
 use crate::lang::tr;
 use crate::output::AsyncOut;
 use crate::views::annotated_pcapng::AnnotatedPcapng;
@@ -448,10 +449,9 @@ pub(crate) fn live(
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
-    let (device, snaplen) = (
-        crate::views::words::escaped(src.device()),
-        crate::capture::live::SNAPLEN,
-    );
+    let (name, desc) = (Escaped(&name), Escaped(&desc));
+    // Interface names come from the OS (a Linux interface name may hold an ESC).
+    let (device, snaplen) = (Escaped(src.device()), crate::capture::live::SNAPLEN);
     writeln!(
         err,
         "{}",
@@ -664,9 +664,10 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
             pcap::ConnectionStatus::Disconnected => tags.push("Disconnected"),
             _ => {}
         }
-        write!(out, "{}.{}", i + 1, d.name)?;
+        // Names and descriptions come from the OS (a Linux interface name may hold an ESC).
+        write!(out, "{}.{}", i + 1, Escaped(&d.name))?;
         if let Some(desc) = &d.desc {
-            write!(out, " ({desc})")?;
+            write!(out, " ({})", Escaped(desc))?;
         }
         if tags.is_empty() {
             // tcpdump -D's word for an interface with no flags.
@@ -679,7 +680,7 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
 
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-fn read_one<W: Write>(
+pub(crate) fn read_one<W: Write>(
     src: &mut FileSource,
     pipe: &mut Pipeline<W>,
     opts: &OutputArgs,
@@ -687,8 +688,10 @@ fn read_one<W: Write>(
     err: &mut impl Write,
 ) -> Result<u64> {
     if !opts.json {
+        // The file name is the user's, but it may come from anywhere: escaped like capture text.
         let (name, desc) = src.link_names();
-        let (file, snaplen) = (src.name(), src.snaplen());
+        let (name, desc) = (Escaped(&name), Escaped(&desc));
+        let (file, snaplen) = (Escaped(src.name()), src.snaplen());
         writeln!(
             err,
             "{}",
@@ -754,6 +757,6 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
         .ok()?
         .progress_chars("=> "),
     );
-    bar.set_message(src.name().to_string());
+    bar.set_message(Escaped(src.name()).to_string());
     Some(bar)
 }
