@@ -287,6 +287,11 @@ pub struct Analyzer {
     /// box moves through the queue as a pointer, so it is kept whole.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<HeldPacket>>,
+    /// Scratch for the timer events due at the frame in hand.
+    due: Vec<Event>,
+    /// Scratch for the connections retiring at the frame in hand.
+    #[allow(clippy::vec_box)]
+    retiring: Vec<(Box<Connection>, Retired)>,
     /// The newest capture time seen.
     now: Option<Timestamp>,
 }
@@ -303,6 +308,8 @@ impl Analyzer {
             events: Vec::new(),
             revisions: Vec::new(),
             spare: Vec::new(),
+            due: Vec::new(),
+            retiring: Vec::new(),
             now: None,
         }
     }
@@ -325,6 +332,19 @@ impl Analyzer {
     /// The tracker, for looking at live connections.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Record the pressure counters' changes instead of counting them: this
+    /// analyzer sees only some of the connections (see
+    /// [`crate::pressure::PressureOp`]); take them after each frame with
+    /// [`Analyzer::take_pressure_ops`].
+    pub fn record_pressure(&mut self) {
+        self.tracker.record_pressure();
+    }
+
+    /// The pressure changes recorded since the last call, appended to `out`.
+    pub fn take_pressure_ops(&mut self, out: &mut Vec<crate::pressure::PressureOp>) {
+        self.tracker.take_pressure_ops(out);
     }
 
     /// Packets (and events, retirements) held back waiting for proof.
@@ -624,6 +644,10 @@ impl Analyzer {
         true
     }
 
+    /// Events of timers that ran out before the frame in hand, in time order,
+    /// then connection order (not the timers' own order: how a tracker keeps
+    /// its timers must not show, and several analyzers each holding some of
+    /// the connections must give the same order).
     fn take_timer_events<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         let n = self
             .tracker
@@ -631,16 +655,27 @@ impl Analyzer {
             .iter()
             .take_while(|e| e.frame.is_none())
             .count();
-        for i in 0..n {
-            let e = self.tracker.events()[i];
+        if n == 0 {
+            return Ok(());
+        }
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        due.extend_from_slice(&self.tracker.events()[..n]);
+        due.sort_by_key(|e| (e.ts.normalized(), e.conn, e.side));
+        let mut result = Ok(());
+        for e in &due {
             if self.queue.is_empty() {
-                sink.event(&e)?;
+                result = sink.event(e);
+                if result.is_err() {
+                    break;
+                }
             } else {
                 let after = self.queue.newest_frame;
-                self.queue.push(Item::Event(e, after));
+                self.queue.push(Item::Event(*e, after));
             }
         }
-        Ok(())
+        self.due = due;
+        result
     }
 
     fn take_settled<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
@@ -661,11 +696,28 @@ impl Analyzer {
         Ok(())
     }
 
+    /// Connections that left the tracker at the frame in hand, in connection
+    /// order (not the order of the tracker's timers and tables, for the same
+    /// reasons as timer events).
     fn take_retired<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
-        while let Some((c, why)) = self.tracker.next_retired() {
+        let Some(first) = self.tracker.next_retired() else {
+            return Ok(());
+        };
+        let mut retiring = std::mem::take(&mut self.retiring);
+        retiring.clear();
+        retiring.push(first);
+        while let Some(r) = self.tracker.next_retired() {
+            retiring.push(r);
+        }
+        retiring.sort_by_key(|(c, _)| c.id);
+        let mut result = Ok(());
+        for (c, why) in retiring.drain(..) {
+            if result.is_err() {
+                continue;
+            }
             let facts = Facts::of(&c, why);
             if self.queue.is_empty() {
-                sink.connection(&c, &facts)?;
+                result = sink.connection(&c, &facts);
                 continue;
             }
             // Nothing more can be proven for it: its held packets may go.
@@ -673,7 +725,8 @@ impl Analyzer {
             let after = self.queue.newest_frame;
             self.queue.push(Item::Retired(c, Box::new(facts), after));
         }
-        Ok(())
+        self.retiring = retiring;
+        result
     }
 
     /// Hand on what is no longer waited for, oldest first; with `all`, everything.

@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
-use crate::pressure::{Pressure, PressureCaps, PressureFacts};
+use crate::pressure::{Pressure, PressureCaps, PressureFacts, PressureOp};
 pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
@@ -257,6 +257,17 @@ impl Tracker {
     /// half-open connections per server, client port use.
     pub fn pressure(&self) -> PressureFacts {
         self.pressure.facts()
+    }
+
+    /// Record the pressure counters' changes instead of counting them (a
+    /// tracker that sees only some connections; see [`PressureOp`]).
+    pub fn record_pressure(&mut self) {
+        self.pressure.record();
+    }
+
+    /// The pressure changes recorded since the last call, appended to `out`.
+    pub fn take_pressure_ops(&mut self, out: &mut Vec<PressureOp>) {
+        self.pressure.take_ops(out);
     }
 
     /// The configuration it runs with.
