@@ -9,6 +9,7 @@ use synack_core::analyzer::{AnalyzerConfig, Lookahead};
 use synack_core::counts::CaptureStats;
 use synack_core::decode::link::LinkKind;
 use synack_core::decode::{Frame, Timestamp};
+use synack_core::shard::Shard;
 use synack_core::Analyzer;
 
 use crate::capture::live::LiveSource;
@@ -16,6 +17,7 @@ use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::output::AsyncOut;
+use crate::parallel::Threaded;
 use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
@@ -24,7 +26,7 @@ use crate::views::mermaid::MermaidView;
 use crate::views::only::{Choose, Only};
 use crate::views::table::TableView;
 use crate::views::zeek::ZeekView;
-use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
+use crate::views::{Look, OnlyConn, RunEnd, Section, ShardRun, View, ViewSet};
 
 /// How output should look on this process's stdout: decided once.
 pub(crate) fn stdout_look() -> Look {
@@ -125,6 +127,9 @@ pub(crate) struct Pipeline<W: Write> {
     errors: Vec<String>,
     limit: Option<u64>,
     frames: u64,
+    /// `--shard`: only this shard's connections; the others' frames only move the clock.
+    shard: Option<Shard>,
+    skipped: u64,
     /// Live capture: the kernel's counters, for the summary.
     pub(crate) kernel: Option<CaptureStats>,
     /// Live capture to a terminal: flush after every frame.
@@ -146,6 +151,8 @@ impl<W: Write> Pipeline<W> {
             errors: Vec::new(),
             limit,
             frames: 0,
+            shard: None,
+            skipped: 0,
             kernel: None,
             flush_each: false,
             input_done: false,
@@ -172,7 +179,15 @@ impl<W: Write> Pipeline<W> {
         )
     }
 
+    /// Handle only the connections of `shard` (`--shard`).
+    pub(crate) fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
+    }
+
     pub(crate) fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> io::Result<()> {
+        if self.shard.is_some_and(|s| !s.owns(link, frame)) {
+            return self.skip(frame);
+        }
         self.frames += 1;
         let (a, mut sink) = self.sink();
         a.frame(frame, link, &mut sink)?;
@@ -181,10 +196,21 @@ impl<W: Write> Pipeline<W> {
 
     /// A frame from an interface whose link type synack does not decode.
     pub(crate) fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> io::Result<()> {
+        if self.shard.is_some_and(|s| s.index != 0) {
+            return self.skip(frame);
+        }
         self.frames += 1;
         let (a, mut sink) = self.sink();
         a.unsupported_frame(frame, dlt, &mut sink)?;
         self.after_frame()
+    }
+
+    /// Another shard's frame: read, not tracked; its time still runs the clock.
+    fn skip(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+        self.frames += 1;
+        self.skipped += 1;
+        let (a, mut sink) = self.sink();
+        a.tick(frame.ts, &mut sink)
     }
 
     fn after_frame(&mut self) -> io::Result<()> {
@@ -228,12 +254,18 @@ impl<W: Write> Pipeline<W> {
         self.end_input()?;
         let counts = self.analyzer.counts();
         let pressure = self.analyzer.pressure();
+        let shard = self.shard.map(|shard| ShardRun {
+            shard,
+            frames_read: self.frames,
+            skipped: self.skipped,
+        });
         let end = RunEnd {
             counts: &counts,
             errors: &self.errors,
             kernel: self.kernel,
             sections,
             pressure: &pressure,
+            shard: shard.as_ref(),
         };
         for v in self.views.iter_mut() {
             v.finish(&end, &mut self.out)?;
@@ -241,16 +273,9 @@ impl<W: Write> Pipeline<W> {
         self.out.flush()
     }
 
-    /// `--conn N` named a connection the input does not have: say so, with
-    /// how many there are (they are numbered from 1 in first-seen order).
+    /// `--conn N` named a connection the input does not have: say so.
     pub(crate) fn missing_conn(&self, wanted: Option<u64>) -> Option<String> {
-        let n = self.analyzer.counts().connections;
-        let id = wanted.filter(|id| *id > n)?;
-        Some(match n {
-            0 => format!("no connection #{id}: the input has no TCP connection"),
-            1 => format!("no connection #{id}: the input has one TCP connection, #1"),
-            n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
-        })
+        missing_conn(self.analyzer.counts().connections, wanted)
     }
 
     /// What the capture shows so far about load on hosts and listeners.
@@ -261,6 +286,74 @@ impl<W: Write> Pipeline<W> {
     /// Frames handed in so far.
     pub(crate) fn frames(&self) -> u64 {
         self.frames
+    }
+}
+
+/// `--conn N` named a connection the input does not have (it has `n`): say
+/// so, with how many there are (they are numbered from 1 in first-seen order).
+fn missing_conn(n: u64, wanted: Option<u64>) -> Option<String> {
+    let id = wanted.filter(|id| *id > n)?;
+    Some(match n {
+        0 => format!("no connection #{id}: the input has no TCP connection"),
+        1 => format!("no connection #{id}: the input has one TCP connection, #1"),
+        n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
+    })
+}
+
+/// `synack read`'s engine: one analyzer, or several threads' (`--threads`).
+enum Engine<W: Write> {
+    One(Pipeline<W>),
+    Threads(Threaded<W>),
+}
+
+impl<W: Write> Engine<W> {
+    fn done(&self) -> bool {
+        match self {
+            Engine::One(p) => p.done(),
+            Engine::Threads(t) => t.done(),
+        }
+    }
+    fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.frame(frame, link),
+            Engine::Threads(t) => t.frame(frame, link),
+        }
+    }
+    fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.unsupported_frame(frame, dlt),
+            Engine::Threads(t) => t.unsupported_frame(frame, dlt),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.flush(),
+            Engine::Threads(t) => t.flush(),
+        }
+    }
+    fn note_error(&mut self, e: &Error) {
+        match self {
+            Engine::One(p) => p.note_error(e),
+            Engine::Threads(t) => t.note_error(e),
+        }
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.finish(&[]),
+            Engine::Threads(t) => t.finish(&[]),
+        }
+    }
+    fn frames(&self) -> u64 {
+        match self {
+            Engine::One(p) => p.frames(),
+            Engine::Threads(t) => t.frames(),
+        }
+    }
+    fn missing_conn(&self, wanted: Option<u64>) -> Option<String> {
+        match self {
+            Engine::One(p) => p.missing_conn(wanted),
+            Engine::Threads(t) => missing_conn(t.connections(), wanted),
+        }
     }
 }
 
@@ -288,7 +381,8 @@ pub(crate) enum Outcome {
     InputErrors,
 }
 
-/// `synack read`: every input in order, through one pipeline.
+/// `synack read`: every input in order, through one pipeline (of one
+/// analyzer, or of `--threads` analyzer threads).
 pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
@@ -302,7 +396,18 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
         // Comments carry proven states: the look-ahead runs even for tables.
         analyzer.lookahead = Some(Lookahead::FILE);
     }
-    let mut pipe = Pipeline::new(out, views, analyzer, opts.count);
+    let mut pipe = if cfg.threads > 1 {
+        // Views that show only connections need no packet from the threads.
+        let whole_packets =
+            !(opts.summary || opts.zeek) || opts.only.is_some() || cfg.write.is_some();
+        let mut t = Threaded::new(out, views, analyzer, opts.count, cfg.threads, whole_packets)?;
+        t.set_shard(cfg.shard);
+        Engine::Threads(t)
+    } else {
+        let mut p = Pipeline::new(out, views, analyzer, opts.count);
+        p.set_shard(cfg.shard);
+        Engine::One(p)
+    };
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
     let mut failed = 0;
@@ -331,10 +436,19 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
         // Nothing was read: the errors said it all, a "0 frames" summary adds nothing.
         return Ok(outcome);
     }
-    pipe.finish(&[])?;
+    pipe.finish()?;
     if let Some(line) = pipe.missing_conn(opts.conn) {
         writeln!(err, "synack: {line}")?;
         outcome = Outcome::InputErrors;
+    }
+    if let Engine::Threads(t) = &pipe {
+        if t.cap_reached() {
+            writeln!(
+                err,
+                "synack: the {} threads together held up to --max-connections ({}) connections: one thread would have evicted the least recently active ones, each of these evicts only at that cap of its own, so the output may differ from --threads 1's",
+                cfg.threads, opts.max_connections
+            )?;
+        }
     }
     Ok(outcome)
 }
@@ -579,7 +693,7 @@ const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 fn read_one<W: Write>(
     src: &mut FileSource,
-    pipe: &mut Pipeline<W>,
+    pipe: &mut Engine<W>,
     opts: &OutputArgs,
     number_offset: u64,
     err: &mut impl Write,

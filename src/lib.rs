@@ -27,6 +27,7 @@ pub mod echo;
 mod error;
 mod kernel;
 mod output;
+mod parallel;
 mod shell;
 mod views;
 

@@ -1,0 +1,398 @@
+//! The merger: the analyzer threads' results back into one stream, exactly
+//! as one analyzer would have handed it on.
+//!
+//! Every thread hands on every frame in capture order (its own, and a
+//! stand-in for each of the others'), and between two frames what it found
+//! there: timer events, retirements, settlements. So the merger takes one
+//! frame at a time from every thread and hands on, as one analyzer does:
+//!
+//! 1. what was settled after the previous frame;
+//! 2. the timer events due before this frame, in time, then connection order;
+//! 3. the connections that retired before it, in connection order;
+//! 4. the frame itself, from the thread that handled it.
+//!
+//! Connections are numbered again, in the order their first frames came
+//! (each thread numbered only its own, in the same order); a port reuse
+//! event names the previous connection by its new number too. The
+//! pressure counters are replayed in capture order into one `Pressure`
+//! (at each frame, the other threads' changes first: those are the
+//! clock's, which only ever lower counts, and come before the segment's).
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+use synack_core::decode::{self, Decoded, Frame};
+use synack_core::pressure::{Pressure, PressureOp};
+use synack_core::track::{Connection, Event, EventKind, Facts, TrackerConfig};
+use synack_core::{Counts, Packet, Sink};
+
+use super::batch::{End, Extra, OutBatch, StepKind};
+
+/// One thread's results not yet merged.
+#[derive(Default)]
+struct Stream {
+    /// Batches with steps still to merge (the front one from `step` on).
+    batches: VecDeque<OutBatch>,
+    step: usize,
+    /// What the thread said between frames, in order.
+    extras: VecDeque<Extra>,
+    /// Pressure changes with the frame that caused them, in order.
+    ops: VecDeque<(u64, PressureOp)>,
+    /// This thread's connection numbers → the merged numbers.
+    numbers: FxHashMap<u64, u64>,
+    /// The highest number of this thread's seen so far.
+    last_own: u64,
+    finished: bool,
+    flushes: u64,
+    counts: Option<Counts>,
+    /// Per batch received, the most connections held at once.
+    held: VecDeque<usize>,
+}
+
+impl Stream {
+    /// The next step to merge, if it has come.
+    fn peek(&mut self) -> Option<(u64, StepKind, u32)> {
+        while let Some(b) = self.batches.front() {
+            if let Some(s) = b.steps.get(self.step) {
+                return Some((s.frame, s.what, s.extras.1 - s.extras.0));
+            }
+            self.batches.pop_front();
+            self.step = 0;
+        }
+        None
+    }
+
+    fn number(&self, own: u64) -> u64 {
+        // Every connection a thread names was first seen in one of its
+        // frames, numbered then; a miss would be a bug, shown as 0.
+        self.numbers.get(&own).copied().unwrap_or(0)
+    }
+
+    fn apply_ops_to(&mut self, frame: u64, pressure: &mut Pressure) {
+        while let Some(&(at, op)) = self.ops.front() {
+            if at > frame {
+                break;
+            }
+            pressure.apply(op);
+            self.ops.pop_front();
+        }
+    }
+}
+
+/// The merger's state: every thread's stream and the merged numbering.
+pub(crate) struct Merger {
+    streams: Vec<Stream>,
+    next_number: u64,
+    pressure: Pressure,
+    settled: Vec<(usize, Box<Connection>, Box<Facts>)>,
+    events: Vec<Event>,
+    retired: Vec<(Box<Connection>, Box<Facts>)>,
+    packet_events: Vec<Event>,
+    /// Numbers to forget once the frame in hand is handed on.
+    gone: Vec<(usize, u64)>,
+    /// `--max-connections`, and whether all threads together may have held that many.
+    cap: usize,
+    cap_reached: bool,
+}
+
+impl Merger {
+    pub(crate) fn new(threads: usize, tracker: &TrackerConfig) -> Merger {
+        Merger {
+            streams: (0..threads).map(|_| Stream::default()).collect(),
+            next_number: 0,
+            pressure: Pressure::new(tracker.time_wait_ns, tracker.pressure),
+            settled: Vec::new(),
+            events: Vec::new(),
+            retired: Vec::new(),
+            packet_events: Vec::new(),
+            gone: Vec::new(),
+            cap: tracker.max_connections,
+            cap_reached: false,
+        }
+    }
+
+    /// A thread's results for one input batch.
+    pub(crate) fn receive(&mut self, thread: usize, mut batch: OutBatch) {
+        let s = &mut self.streams[thread];
+        s.extras.extend(batch.extras.drain(..));
+        s.ops.extend(batch.ops.drain(..));
+        match batch.end {
+            Some(End::Flush) => s.flushes += 1,
+            Some(End::Finish) => s.finished = true,
+            _ => {}
+        }
+        if let Some(c) = batch.counts.take() {
+            s.counts = Some(c);
+        }
+        s.held.push_back(batch.held_max);
+        if !batch.steps.is_empty() {
+            s.batches.push_back(batch);
+        }
+        // Batches line up across threads: the k-th of each came from the
+        // same input batch. Held counts add up to a bound on one tracker's.
+        while self.streams.iter().all(|s| !s.held.is_empty()) {
+            let sum: usize = self
+                .streams
+                .iter_mut()
+                .filter_map(|s| s.held.pop_front())
+                .sum();
+            if sum >= self.cap {
+                self.cap_reached = true;
+            }
+        }
+    }
+
+    /// Every thread has finished.
+    pub(crate) fn finished(&self) -> bool {
+        self.streams.iter().all(|s| s.finished)
+    }
+
+    /// Every thread has answered `n` flushes.
+    pub(crate) fn flushed(&self, n: u64) -> bool {
+        self.streams.iter().all(|s| s.flushes >= n || s.finished)
+    }
+
+    /// All threads together may have held `--max-connections`: one thread
+    /// would have evicted some, each of these evicts only at the cap of its own.
+    pub(crate) fn cap_reached(&self) -> bool {
+        self.cap_reached
+    }
+
+    /// Hand on every frame every thread has handed on.
+    pub(crate) fn merge<S: Sink<Error = std::io::Error>>(
+        &mut self,
+        sink: &mut S,
+    ) -> std::io::Result<()> {
+        loop {
+            let mut frame = None;
+            for s in &mut self.streams {
+                match s.peek() {
+                    Some((f, _, _)) => {
+                        debug_assert!(frame.is_none_or(|g| g == f), "threads out of step");
+                        frame = Some(f);
+                    }
+                    None => return Ok(()),
+                }
+            }
+            let Some(frame) = frame else {
+                return Ok(());
+            };
+            self.merge_step(frame, sink)?;
+        }
+    }
+
+    fn merge_step<S: Sink<Error = std::io::Error>>(
+        &mut self,
+        frame: u64,
+        sink: &mut S,
+    ) -> std::io::Result<()> {
+        let mut owner = None;
+        for w in 0..self.streams.len() {
+            let Some((_, what, extras)) = self.streams[w].peek() else {
+                continue;
+            };
+            if !matches!(what, StepKind::Other) {
+                owner = Some((w, what));
+            }
+            self.take_extras(w, extras as usize);
+        }
+        self.hand_on_extras(sink)?;
+        if let Some((w, what)) = owner {
+            self.hand_on_frame(w, what, sink)?;
+        }
+        // The clock's changes of the other threads, then the owner's.
+        let owner_index = owner.map(|(w, _)| w);
+        for (w, s) in self.streams.iter_mut().enumerate() {
+            if Some(w) != owner_index {
+                s.apply_ops_to(frame, &mut self.pressure);
+            }
+        }
+        if let Some(w) = owner_index {
+            self.streams[w].apply_ops_to(frame, &mut self.pressure);
+        }
+        for (w, own) in self.gone.drain(..) {
+            self.streams[w].numbers.remove(&own);
+        }
+        for s in &mut self.streams {
+            s.step += 1;
+        }
+        Ok(())
+    }
+
+    /// Move `n` of thread `w`'s extras into the lists for this frame, renumbered.
+    fn take_extras(&mut self, w: usize, n: usize) {
+        let s = &mut self.streams[w];
+        for _ in 0..n {
+            let Some(x) = s.extras.pop_front() else {
+                break;
+            };
+            match x {
+                Extra::Event(mut e) => {
+                    renumber_event(&mut e, s);
+                    self.events.push(e);
+                }
+                Extra::Retired(mut c, f) => {
+                    let own = c.id();
+                    c.renumber(s.number(own));
+                    self.gone.push((w, own));
+                    self.retired.push((c, f));
+                }
+                Extra::Settled(mut c, f) => {
+                    c.renumber(s.number(c.id()));
+                    self.settled.push((w, c, f));
+                }
+            }
+        }
+    }
+
+    /// Settlements, timer events and retirements, in one analyzer's order.
+    fn hand_on_extras<S: Sink<Error = std::io::Error>>(
+        &mut self,
+        sink: &mut S,
+    ) -> std::io::Result<()> {
+        for (_, c, f) in self.settled.drain(..) {
+            sink.settled(&c, &f)?;
+        }
+        self.events
+            .sort_by_key(|e| (e.ts.normalized(), e.conn, e.side));
+        for e in self.events.drain(..) {
+            sink.event(&e)?;
+        }
+        self.retired.sort_by_key(|(c, _)| c.id());
+        for (c, f) in self.retired.drain(..) {
+            sink.connection(&c, &f)?;
+        }
+        Ok(())
+    }
+
+    fn hand_on_frame<S: Sink<Error = std::io::Error>>(
+        &mut self,
+        w: usize,
+        what: StepKind,
+        sink: &mut S,
+    ) -> std::io::Result<()> {
+        let next_number = &mut self.next_number;
+        let s = &mut self.streams[w];
+        let mut first_seen = |own: u64, s: &mut Stream| {
+            if own > s.last_own {
+                s.last_own = own;
+                *next_number += 1;
+                s.numbers.insert(own, *next_number);
+            }
+        };
+        match what {
+            StepKind::Other => Ok(()),
+            StepKind::Lite { conn } => {
+                if conn != 0 {
+                    first_seen(conn, s);
+                }
+                Ok(())
+            }
+            StepKind::Full(i) => {
+                let Some(b) = s.batches.front() else {
+                    return Ok(());
+                };
+                let p = b.packets[i as usize];
+                if let Some(o) = &p.observation {
+                    first_seen(o.conn, s);
+                }
+                let b = &s.batches[0];
+                let observation = p.observation.map(|mut o| {
+                    o.conn = s.number(o.conn);
+                    o
+                });
+                self.packet_events.clear();
+                self.packet_events
+                    .extend_from_slice(&b.events[p.events.0 as usize..p.events.1 as usize]);
+                for e in &mut self.packet_events {
+                    renumber_event(e, s);
+                }
+                let data = &b.bytes[p.bytes.0..p.bytes.1];
+                let frame = Frame {
+                    number: p.number,
+                    ts: p.ts,
+                    wire_len: p.wire_len,
+                    data,
+                };
+                let decoded = match p.link {
+                    Ok(l) => decode::decode(l, data),
+                    Err(dlt) => unsupported(dlt),
+                };
+                sink.packet(&Packet {
+                    frame: &frame,
+                    link: p.link.ok(),
+                    decoded: &decoded,
+                    segment: p.segment.as_ref(),
+                    observation: observation.as_ref(),
+                    events: &self.packet_events,
+                })
+            }
+        }
+    }
+
+    /// The input is over and every thread has handed on everything: the
+    /// connections still open and the TIME_WAITs still running, in one
+    /// analyzer's order.
+    pub(crate) fn finish<S: Sink<Error = std::io::Error>>(
+        &mut self,
+        sink: &mut S,
+    ) -> std::io::Result<()> {
+        self.merge(sink)?;
+        for w in 0..self.streams.len() {
+            let n = self.streams[w].extras.len();
+            self.take_extras(w, n);
+        }
+        self.hand_on_extras(sink)?;
+        for s in &mut self.streams {
+            s.apply_ops_to(u64::MAX, &mut self.pressure);
+        }
+        Ok(())
+    }
+
+    /// What every thread counted, together (after `finish`).
+    pub(crate) fn counts(&self) -> Counts {
+        let mut total = Counts::default();
+        for c in self.streams.iter().filter_map(|s| s.counts.as_ref()) {
+            total.frames += c.frames;
+            total.tcp += c.tcp;
+            total.udp += c.udp;
+            total.icmp += c.icmp;
+            total.arp += c.arp;
+            total.fragments += c.fragments;
+            total.other += c.other;
+            total.undecodable += c.undecodable;
+            total.cut_by_snaplen += c.cut_by_snaplen;
+            total.connections += c.connections;
+            total.evicted_idle += c.evicted_idle;
+            total.evicted_cap += c.evicted_cap;
+            total.time_went_back += c.time_went_back;
+        }
+        total
+    }
+
+    /// Connections numbered so far.
+    pub(crate) fn connections(&self) -> u64 {
+        self.next_number
+    }
+
+    /// The pressure counters of all threads together.
+    pub(crate) fn pressure(&self) -> synack_core::pressure::PressureFacts {
+        self.pressure.facts()
+    }
+}
+
+fn renumber_event(e: &mut Event, s: &Stream) {
+    e.conn = s.number(e.conn);
+    if let EventKind::PortReuse { previous, .. } = &mut e.kind {
+        *previous = s.number(*previous);
+    }
+}
+
+fn unsupported(dlt: i32) -> Decoded<'static> {
+    Decoded {
+        link: None,
+        network: decode::Network::None,
+        transport: decode::Transport::None,
+        error: Some(decode::DecodeError::UnsupportedLink { dlt }),
+    }
+}
