@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::output::AsyncOut;
 use crate::parallel::Threaded;
 use crate::views::annotated_pcapng::AnnotatedPcapng;
+use crate::views::charset;
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -45,10 +46,10 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     } else if opts.json {
         Box::new(JsonView::new(!opts.summary, opts.json_extras()))
     } else if opts.summary {
-        Box::new(TableView::new(look))
+        Box::new(TableView::new(look, opts.time_format(), opts.nano))
     } else {
         match opts.view {
-            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii)),
+            ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
@@ -495,7 +496,12 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         views.push(annotated_copy(w, opts)?);
         analyzer.lookahead = Some(Lookahead::LIVE);
     }
-    let mut pipe = Pipeline::new(AsyncOut::new(io::stdout()), views, analyzer, opts.count);
+    let mut pipe = Pipeline::new(
+        AsyncOut::new(crate::views::charset::AsciiOut::new(io::stdout())),
+        views,
+        analyzer,
+        opts.count,
+    );
     // A person watching sees each packet at once; a pipe or file gets full
     // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;

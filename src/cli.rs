@@ -82,8 +82,8 @@ Examples:
 The demo captures on lo (tcp port --port), runs the bundled echo server and client,
 prints every packet as it arrives, then each socket's state as synack inferred it
 beside the kernel's own (/proc/net/tcp). It needs capture privileges (root or
-cap_net_raw,cap_net_admin); without them, read a bundled capture instead:
-  synack read fixtures/close-client-first.pcap";
+cap_net_raw,cap_net_admin); without them, read a capture instead, such as
+the repository's bundled one: synack read fixtures/close-client-first.pcap";
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
@@ -100,7 +100,7 @@ pub(crate) struct DemoArgs {
     pub(crate) port: u16,
 
     /// Also save the capture (with 'all': FILE-NAME.pcap per scenario)
-    #[arg(short = 'w', value_name = "FILE")]
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub(crate) write: Option<String>,
 
     #[command(flatten)]
@@ -200,7 +200,7 @@ pub(crate) struct ReadArgs {
     /// Also write every frame, unchanged, to FILE.pcapng with each TCP packet's annotation
     /// (events, both states) as its comment: Wireshark shows it and filters on it
     /// (frame.comment contains "TIME_WAIT")
-    #[arg(short = 'w', value_name = "FILE.pcapng")]
+    #[arg(short = 'w', long = "write", value_name = "FILE.pcapng")]
     pub(crate) write: Option<String>,
 
     /// Analyze on N threads, each following the connections a hash of their
@@ -287,7 +287,12 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "EXPR", value_parser = crate::views::only::Expr::parse)]
     pub(crate) only: Option<crate::views::only::Expr>,
 
-    /// Draw ladders with plain ASCII
+    /// Leave the TCP options out of packet lines (shorter lines; the options
+    /// are still decoded, and in --json)
+    #[arg(long)]
+    pub(crate) no_options: bool,
+
+    /// Plain ASCII output, as when the locale is not UTF-8 (LC_ALL=C)
     #[arg(long)]
     pub(crate) ascii: bool,
 
@@ -295,13 +300,15 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub(crate) why: bool,
 
-    /// How long TIME_WAIT lasts (2MSL), in seconds; Linux uses 60
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub(crate) time_wait: f64,
+    /// How long TIME_WAIT lasts (2MSL): a duration such as 60s, 500ms or 2m
+    /// (a bare number is seconds); Linux uses 60s
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::echo::parse_duration)]
+    pub(crate) time_wait: std::time::Duration,
 
-    /// Forget a connection after this many seconds without a segment
-    #[arg(long, value_name = "SECS", default_value_t = 7500.0)]
-    pub(crate) idle_timeout: f64,
+    /// Forget a connection after this long without a segment (a duration;
+    /// a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "7500s", value_parser = crate::echo::parse_duration)]
+    pub(crate) idle_timeout: std::time::Duration,
 
     /// Track at most this many connections at once (TIME_WAIT included; about
     /// 2 KB each); the least recently active are dropped, and counted
@@ -408,6 +415,7 @@ impl OutputArgs {
             (self.number, "-N"),
             (self.absolute, "-S"),
             (self.why, "--why"),
+            (self.no_options, "--no-options"),
         ];
         if let Some((_, flag)) = line_only.iter().find(|(on, _)| *on) {
             return both(
@@ -427,9 +435,10 @@ impl OutputArgs {
             time: self.time_format(),
             nano: self.nano,
             why: self.why,
-            time_wait_ns: secs_to_ns(self.time_wait),
+            time_wait_ns: dur_ns(self.time_wait),
             verbose: self.tcpdump.verbose > 0,
             dump: self.dump(),
+            no_options: self.no_options,
         }
     }
 
@@ -470,8 +479,8 @@ impl OutputArgs {
 
     pub(crate) fn tracker_config(&self) -> TrackerConfig {
         TrackerConfig {
-            time_wait_ns: secs_to_ns(self.time_wait),
-            idle_timeout_ns: secs_to_ns(self.idle_timeout),
+            time_wait_ns: dur_ns(self.time_wait),
+            idle_timeout_ns: dur_ns(self.idle_timeout),
             max_connections: self.max_connections.max(1),
             pressure: Default::default(),
         }
@@ -533,8 +542,8 @@ fn conn_id(word: &str) -> Result<u64, String> {
     }
 }
 
-fn secs_to_ns(s: f64) -> i128 {
-    (s.max(0.0) * 1e9) as i128
+fn dur_ns(d: std::time::Duration) -> i128 {
+    i128::try_from(d.as_nanos()).unwrap_or(i128::MAX)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -38,6 +38,7 @@ use clap::Parser;
 
 use app::Outcome;
 use cli::{Cli, Command};
+use views::charset::{self, AsciiOut};
 
 fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
     match result {
@@ -57,33 +58,49 @@ fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
 
 /// Run the command line in `std::env::args`: what `main` does.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    // One switch for every view and message: `--ascii`, or a locale that is
+    // not UTF-8. Decided before parsing, so clap's help and errors follow it.
+    let ascii = charset::locale_wants_ascii(|k| std::env::var_os(k))
+        || std::env::args_os().skip(1).any(|a| a == "--ascii");
+    charset::set_ascii(ascii);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !ascii => e.exit(),
+        Err(e) => {
+            let text = charset::to_ascii(&e.render().to_string()).into_owned();
+            let _ = if e.use_stderr() {
+                write!(io::stderr().lock(), "{text}")
+            } else {
+                write!(io::stdout().lock(), "{text}")
+            };
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    // Not locked for the whole run: the demo's scenario thread says what it does on stderr.
+    let mut err = AsciiOut::new(io::stderr());
     let output = match &cli.command {
         Command::Live(a) => Some(&a.output),
         Command::Demo(a) => Some(&a.output),
         _ => None,
     };
     if let Some(Err(e)) = output.map(cli::OutputArgs::check) {
-        eprintln!("synack: {}", e.0);
+        let _ = writeln!(err, "synack: {}", e.0);
         return ExitCode::from(2);
     }
     match cli.command {
         Command::Live(args) => {
-            let mut err = io::stderr().lock();
             let r = app::live(&args, &mut err);
             finish(r, &mut err)
         }
         Command::Echo(args) => match echo::run(args) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("synack: {e:#}");
+                let _ = writeln!(err, "synack: {e:#}");
                 ExitCode::from(1)
             }
         },
         Command::Demo(args) => {
-            let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            // Not locked for the whole run: the scenario's thread says what it does on stderr.
-            let mut err = io::stderr();
+            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout().lock()));
             let r = demo::run(&args, out, &mut err);
             finish(r, &mut err)
         }
@@ -96,8 +113,7 @@ pub fn run() -> ExitCode {
             finish(r, &mut io::stderr().lock())
         }
         Command::Interfaces => {
-            let mut out = io::stdout().lock();
-            let mut err = io::stderr().lock();
+            let mut out = AsciiOut::new(io::stdout().lock());
             let r = app::interfaces(&mut out).map(|_| Outcome::Clean);
             finish(r, &mut err)
         }
@@ -105,13 +121,11 @@ pub fn run() -> ExitCode {
             let cfg = match args.validate() {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("synack: {}", e.0);
+                    let _ = writeln!(err, "synack: {}", e.0);
                     return ExitCode::from(2);
                 }
             };
-            let stdout = io::stdout().lock();
-            let out = BufWriter::with_capacity(1 << 16, stdout);
-            let mut err = io::stderr().lock();
+            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout().lock()));
             let r = app::read(&cfg, out, &mut err);
             finish(r, &mut err)
         }

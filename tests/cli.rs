@@ -352,3 +352,24 @@ fn options_that_cannot_go_together_are_refused_naming_both() {
     let o = run(&["read", "--json", "-e", "-N", "-S", "--why", f]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn durations_take_units_as_in_echo() {
+    let f = "fixtures/close-client-first.pcap";
+    for (value, shown) in [
+        ("2m", "2MSL = 120 s"),
+        ("1500ms", "2MSL = 1.50 s"),
+        ("90", "2MSL = 90 s"),
+    ] {
+        let o = run(&["read", "--time-wait", value, f]);
+        assert!(o.status.success(), "{value}: {}", stderr(&o));
+        assert!(stdout(&o).contains(shown), "{value}: {}", stdout(&o));
+    }
+    let o = run(&["read", "--time-wait", "5 fortnights", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected a duration such as 250ms or 2s"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -33,6 +33,22 @@ struct Demo {
     summary: Value,
 }
 
+/// Does the kernel hold a TIME_WAIT socket on this local port (/proc/net/tcp)?
+fn port_in_time_wait(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table.lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // local "0100007F:4B2A", state 06 = TIME_WAIT
+        f.len() > 3
+            && f[3] == "06"
+            && f[1]
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+                == Some(port)
+    })
+}
+
 fn demo(scenario: &str, port: u16) -> Option<Demo> {
     demo_with(scenario, port, &[])
 }
@@ -324,7 +340,13 @@ fn short_vs_long_connections() {
 
 #[test]
 fn address_in_use_without_reuseaddr_and_the_time_wait_in_the_way() {
-    let Some(d) = demo("address-in-use", 19114) else {
+    // A run of this test less than 2MSL ago leaves TIME_WAIT on its port,
+    // which the demo refuses: take the first port without one.
+    let port = std::iter::once(19114)
+        .chain(19130..19150)
+        .find(|p| !port_in_time_wait(*p))
+        .expect("a port without TIME_WAIT sockets");
+    let Some(d) = demo("address-in-use", port) else {
         return;
     };
     assert_eq!(d.connections.len(), 2, "{}", d.app_errors());
@@ -343,7 +365,7 @@ fn address_in_use_without_reuseaddr_and_the_time_wait_in_the_way() {
     let tw = &f["time_wait_sockets"];
     assert_eq!(tw.as_array().unwrap().len(), 1, "{tw}");
     assert_eq!(tw[0]["conn"], 1);
-    assert_eq!(tw[0]["local"], "127.0.0.1:19114");
+    assert_eq!(tw[0]["local"], format!("127.0.0.1:{port}"));
     assert_eq!(tw[0]["remote"], first["client"]);
     assert!(tw[0]["left_ms"].as_u64().unwrap() > 50_000, "{tw}");
     assert_eq!(f["bind_with_reuseaddr"]["ok"], true);
@@ -585,8 +607,8 @@ fn refused_with_a_listener_on_the_port_fails_and_says_why() {
         return;
     }
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let taken = std::net::TcpListener::bind("127.0.0.1:19114").unwrap();
-    let o = run(&["demo", "refused", "--port", "19114"]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:19120").unwrap();
+    let o = run(&["demo", "refused", "--port", "19120"]);
     drop(taken);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -594,7 +616,7 @@ fn refused_with_a_listener_on_the_port_fails_and_says_why() {
         err.lines()
             .last()
             .unwrap_or_default()
-            .contains("already listens on port 19114"),
+            .contains("already listens on port 19120"),
         "{err}"
     );
 }
@@ -605,7 +627,7 @@ fn the_title_goes_to_stdout_with_the_packets() {
         return;
     }
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let o = run(&["demo", "refused", "--port", "19115"]);
+    let o = run(&["demo", "refused", "--port", "19121"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(

@@ -269,3 +269,59 @@ fn mermaid_parses() {
         "{report}"
     );
 }
+
+/// The ladder's clock is its time column: a TIME_WAIT deadline is said in
+/// the rows' seconds, not as a time of day; once TIME_WAIT has expired the
+/// story says it was held, not that it holds.
+#[test]
+fn time_wait_is_told_on_the_ladders_own_clock() {
+    let t = ladder("port-reuse.pcap", 100, &["--time-wait", "1", "--conn", "1"]);
+    let row_time = |needle: &str| -> f64 {
+        let l = t.lines().find(|l| l.contains(needle)).unwrap();
+        l.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let entered = row_time("◀─────────── FIN,ACK");
+    let expired = row_time("TIME_WAIT expired");
+    let note = t
+        .lines()
+        .find(|l| l.contains("client TIME_WAIT until"))
+        .unwrap();
+    let until: f64 = note
+        .split("until t=")
+        .nth(1)
+        .and_then(|r| r.split(" s ").next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (until - (entered + 1.0)).abs() < 1e-6,
+        "{note} vs {entered}"
+    );
+    assert!(
+        (expired - until).abs() < 1e-6,
+        "expires at {expired}, said {until}"
+    );
+    // No time of day anywhere on the ladder.
+    let clock = t.lines().find(|l| {
+        l.as_bytes().windows(8).any(|w| {
+            w[2] == b':'
+                && w[5] == b':'
+                && w.iter()
+                    .enumerate()
+                    .all(|(i, c)| i % 3 == 2 || c.is_ascii_digit())
+        })
+    });
+    assert!(clock.is_none(), "a time of day: {clock:?}\n{t}");
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words(&t).contains("the client held TIME_WAIT for 2MSL (1 s)")
+            && !words(&t).contains("holds TIME_WAIT"),
+        "{t}"
+    );
+    // Still running at the end of the capture: it holds, until a time on the clock.
+    let t2 = ladder("port-reuse.pcap", 100, &["--conn", "2"]);
+    assert!(
+        words(&t2).contains("the client holds TIME_WAIT until t=60.007942 s"),
+        "{t2}"
+    );
+}

@@ -301,6 +301,24 @@ fn without_privileges_one_line_says_how_to_get_them() {
     ] {
         assert!(err.contains(needle), "'{needle}' missing: {err}");
     }
+    // Away from the repository, the hint names a capture that exists from there.
+    let o = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(env!("CARGO_BIN_EXE_synack"))
+        .args(["demo", "basic", "--port", "19203"])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    let named = err
+        .split("synack read ")
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_default();
+    assert!(
+        named.starts_with('/') && std::path::Path::new(named).exists(),
+        "the hint names '{named}': {err}"
+    );
 }
 
 #[test]

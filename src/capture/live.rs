@@ -44,8 +44,23 @@ pub(crate) fn privilege_hint() -> String {
         .unwrap_or_else(|_| "synack".into());
     format!(
         "run as root, or once 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; \
-         without privileges, read a capture instead: synack read fixtures/close-client-first.pcap"
+         without privileges, read a capture instead: synack read {}",
+        a_capture_to_read()
     )
+}
+
+/// A bundled capture where one can be found (run from the repository, or
+/// built from it), else what a capture is.
+fn a_capture_to_read() -> String {
+    let name = "fixtures/close-client-first.pcap";
+    if std::path::Path::new(name).exists() {
+        return name.into();
+    }
+    let built_from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    if built_from.exists() {
+        return built_from.display().to_string();
+    }
+    "FILE.pcap (one saved by tcpdump -w or Wireshark)".into()
 }
 
 impl LiveSource {

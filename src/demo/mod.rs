@@ -574,6 +574,9 @@ fn run_one(
     if name == "refused" {
         refuse_if_listened(port)?;
     }
+    if name == "address-in-use" {
+        refuse_if_time_wait(port)?;
+    }
     // Said once the capture is open: without privileges, the one line is the error.
     if live_text {
         // The title goes with the output (`demo all > file` keeps them apart);
@@ -677,6 +680,23 @@ fn run_one(
         outcome = Outcome::InputErrors;
     }
     Ok(outcome)
+}
+
+/// address-in-use counts the TIME_WAIT sockets in the way: one left on the
+/// port by an earlier run (within 2MSL) would be counted too.
+fn refuse_if_time_wait(port: u16) -> Result<()> {
+    let waiting = kernel::sockets()
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| s.state == TcpState::TimeWait && s.local.port() == port)
+        .count();
+    if waiting > 0 {
+        return Err(Error::Traffic(format!(
+            "demo address-in-use: port {port} still has {waiting} TIME_WAIT socket{} from an earlier run (they last 60 s); wait, or pick another port with --port",
+            if waiting == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
 }
 
 /// The refused scenario needs a port nobody listens on.

@@ -756,6 +756,7 @@ fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
 
 /// One line on stdout; a closed stdout (`| head`) is not worth a panic.
 fn print_line(line: std::fmt::Arguments<'_>) {
+    let line = crate::views::charset::text(line.to_string());
     let _ = writeln!(io::stdout().lock(), "{line}");
 }
 

@@ -333,6 +333,7 @@ fn parse_count(s: &str) -> Result<u32, String> {
 /// One line on stderr. Unlike eprintln!, never panics when stderr is gone.
 fn note(line: fmt::Arguments<'_>) {
     use io::Write;
+    let line = crate::views::charset::text(line.to_string());
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 

@@ -11,7 +11,6 @@ use synack_core::decode::{Segment, Timestamp};
 use synack_core::track::{Analysis, Event, EventKind, Observation, Side, TcpState};
 use synack_core::Packet;
 
-use super::time::time_of_day_ms;
 use super::words;
 
 /// A ladder keeps its first and last this many rows; those between are
@@ -57,6 +56,31 @@ fn tone(e: &EventKind) -> Tone {
     }
 }
 
+/// An annotation on a row: an event, worded when drawn (each drawing has
+/// its own clock), or text of the drawing's own.
+#[derive(Clone, Debug)]
+pub(crate) enum Note {
+    Event(Event),
+    Text(String),
+}
+
+impl Note {
+    pub(crate) fn tone(&self) -> Tone {
+        match self {
+            Note::Event(e) => tone(&e.kind),
+            Note::Text(_) => Tone::Plain,
+        }
+    }
+
+    /// The words, with points in time written by `clock`.
+    pub(crate) fn words(&self, clock: &impl Fn(Timestamp) -> String) -> String {
+        match self {
+            Note::Event(e) => words::label(e, clock),
+            Note::Text(t) => t.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) ts: Timestamp,
@@ -65,7 +89,7 @@ pub(crate) struct Row {
     pub(crate) label: String,
     /// A side's state, where this row changed it.
     pub(crate) states: [Option<TcpState>; 2],
-    pub(crate) notes: Vec<(Tone, String)>,
+    pub(crate) notes: Vec<Note>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,13 +127,7 @@ impl Ladder {
                 from: None,
                 label: String::new(),
                 states: [None, None],
-                notes: vec![(
-                    Tone::Plain,
-                    format!(
-                        "… {} more segments not drawn (the first and last {KEEP_ROWS} are)",
-                        self.folded
-                    ),
-                )],
+                notes: vec![Note::Text(words::folded(self.folded, KEEP_ROWS))],
             });
         }
         let tail = std::mem::take(&mut self.tail);
@@ -162,10 +180,6 @@ fn segment_label(seg: &Segment, obs: &Observation) -> String {
     s
 }
 
-fn note(e: &Event) -> (Tone, String) {
-    (tone(&e.kind), words::label(e, &|ts| time_of_day_ms(ts)))
-}
-
 fn side_index(s: Side) -> usize {
     match s {
         Side::Client => 0,
@@ -196,7 +210,7 @@ impl Rows {
         if self.skipped.contains(&obs.conn) {
             return;
         }
-        let notes: Vec<(Tone, String)> = p.events.iter().map(note).collect();
+        let notes: Vec<Note> = p.events.iter().copied().map(Note::Event).collect();
         let ladder = self.ladders.entry(obs.conn).or_insert_with(|| {
             let (client, server) = match obs.side {
                 Side::Client => (seg.src, seg.dst),
@@ -224,7 +238,6 @@ impl Rows {
 
     /// An event between segments (TIME_WAIT expiry, still in TIME_WAIT at the end).
     pub(crate) fn event(&mut self, e: &Event) {
-        let n = note(e);
         let Some(ladder) = self.ladders.get_mut(&e.conn) else {
             return;
         };
@@ -237,7 +250,7 @@ impl Rows {
             from: None,
             label: String::new(),
             states,
-            notes: vec![n],
+            notes: vec![Note::Event(*e)],
         });
     }
 

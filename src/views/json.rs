@@ -91,8 +91,30 @@ impl<'a> Obj<'a> {
 }
 
 pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
+    escape_as(out, s, super::charset::ascii());
+}
+
+/// A JSON string; with `ascii`, the same string with `\uXXXX` escapes
+/// for what is not ASCII (a reader gets the same text back).
+fn escape_as(out: &mut Vec<u8>, s: &str, ascii: bool) {
     // serde_json's escaping is the reference; writing into a Vec cannot fail.
+    let start = out.len();
     let _ = serde_json::to_writer(&mut *out, s);
+    if !ascii || out[start..].is_ascii() {
+        return;
+    }
+    let text = String::from_utf8_lossy(&out[start..]).into_owned();
+    out.truncate(start);
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
 }
 
 /// JSON Lines: packet records (unless only connections are wanted), event
@@ -911,4 +933,26 @@ fn connection_fields(o: &mut Obj<'_>, c: &Connection, f: &Facts, time: &mut Rfc3
     o.text("community_id", &c.community_id().text());
     per_side(o, "ip_bytes", c, |e| e.ip_bytes());
     per_side(o, "missed_bytes", c, |e| e.missed_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_json_escapes_what_is_not_ascii_and_reads_back_the_same() {
+        let text = "38 µs → ok 🙂 \"q\"";
+        let mut out = Vec::new();
+        escape_as(&mut out, text, true);
+        assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
+        assert!(String::from_utf8_lossy(&out).contains("\\u00b5"));
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, text);
+        let mut utf8 = Vec::new();
+        escape_as(&mut utf8, text, false);
+        assert_eq!(
+            String::from_utf8(utf8).unwrap(),
+            "\"38 µs → ok 🙂 \\\"q\\\"\""
+        );
+    }
 }

@@ -10,7 +10,6 @@ use synack_core::track::{Connection, Event, Facts, Side};
 use synack_core::Packet;
 
 use super::diagram::{Ladder, Rows, Tone};
-use super::time::time_of_day_ms;
 use super::words::{self, duration, wrap};
 use super::{Look, RunEnd, View};
 
@@ -59,7 +58,9 @@ impl View for LadderView {
         if continued && ladder.rows.is_empty() {
             return Ok(());
         }
-        let story = words::story(c, f, &|ts| time_of_day_ms(ts));
+        // The story tells time as the rows do: seconds since the first segment.
+        let first = ladder.first_ts;
+        let story = words::story(c, f, &|ts| at(ts.nanos_since(first)));
         let title = if continued { " (continued)" } else { "" };
         writeln!(out, "{}", draw(&ladder, c.id(), title, &story, self))
     }
@@ -69,7 +70,9 @@ impl View for LadderView {
             return Ok(());
         };
         self.drawn_early.insert(c.id());
-        let story = words::story(c, f, &|ts| time_of_day_ms(ts));
+        // The story tells time as the rows do: seconds since the first segment.
+        let first = ladder.first_ts;
+        let story = words::story(c, f, &|ts| at(ts.nanos_since(first)));
         writeln!(out, "{}", draw(&ladder, c.id(), "", &story, self))
     }
 
@@ -92,6 +95,14 @@ struct Glyphs {
     right: char,
     left: char,
     idle: &'static str,
+    /// Between the two addresses of the title.
+    pair: &'static str,
+    /// Marks a note on a line of its own.
+    note: &'static str,
+    /// Between notes on one row.
+    dot: &'static str,
+    /// Ends a label cut short.
+    more: &'static str,
 }
 
 const UNICODE: Glyphs = Glyphs {
@@ -100,6 +111,10 @@ const UNICODE: Glyphs = Glyphs {
     right: '▶',
     left: '◀',
     idle: "⋮",
+    pair: "⇄",
+    note: "↳",
+    dot: " · ",
+    more: "…",
 };
 const ASCII: Glyphs = Glyphs {
     lane: '|',
@@ -107,6 +122,10 @@ const ASCII: Glyphs = Glyphs {
     right: '>',
     left: '<',
     idle: ":",
+    pair: "<->",
+    note: "^",
+    dot: " - ",
+    more: "...",
 };
 
 fn paint(s: &str, t: Tone, color: bool) -> String {
@@ -129,20 +148,27 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn fit(s: &str, w: usize) -> String {
+fn fit(s: &str, w: usize, g: &Glyphs) -> String {
     if chars(s) <= w {
         return s.to_string();
     }
-    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-    t.push('…');
+    let mut t: String = s.chars().take(w.saturating_sub(chars(g.more))).collect();
+    t.push_str(g.more);
     t
 }
 
+/// Columns an arrow takes besides its label: the line on both sides, the
+/// head, and a space either side of the label.
+const ARROW_FRAME: usize = 6;
+/// The least of that, when room is short: one line character, the head,
+/// the two spaces.
+const ARROW_FRAME_MIN: usize = 4;
+
 /// An arrow `w` characters wide with the label inside.
 fn arrow(label: &str, w: usize, to_right: bool, g: &Glyphs) -> String {
-    let label = fit(label, w.saturating_sub(6));
+    let label = fit(label, w.saturating_sub(ARROW_FRAME_MIN), g);
     let room = w.saturating_sub(chars(&label) + 3);
-    let lead = 2.min(room);
+    let lead = if room >= 3 { 2 } else { room.min(1) };
     let tail = room - lead;
     let mut s = String::new();
     if to_right {
@@ -175,21 +201,37 @@ fn seconds(ns: i128) -> String {
     format!("{:.6}", ns as f64 / 1e9)
 }
 
+/// A point in time on the ladder's clock (the time column's seconds).
+fn at(ns: i128) -> String {
+    format!("t={} s", seconds(ns))
+}
+
 /// Draw a ladder within `opts.width` columns.
-fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> String {
+fn draw(l: &Ladder, id: u64, note: &str, story: &str, opts: &LadderView) -> String {
     let g = if opts.ascii { &ASCII } else { &UNICODE };
     let narrow = opts.width < 80;
     let time_w = if narrow { 0 } else { 10 };
     let state_w = 11;
     // time, client state, lane, arrow, lane, server state; notes after.
     let fixed = time_w + usize::from(time_w > 0) + 2 * state_w + 6;
-    // The arrow gets what a typical label needs; annotations take the rest
-    // of the line, or lines of their own when they do not fit.
+    // Annotations get a column when there is room after the arrows' usual
+    // width, or lines of their own; but the arrows first get what their
+    // longest label needs, so a label is cut only when the line itself is
+    // too narrow for it.
     let notes_w = if narrow { 0 } else { 24 };
-    let arrow_w = opts
+    let usual = opts
         .width
         .saturating_sub(fixed + if notes_w > 0 { notes_w + 2 } else { 0 })
         .clamp(16, 44);
+    let longest = l
+        .rows
+        .iter()
+        .filter(|r| r.from.is_some())
+        .map(|r| chars(&r.label))
+        .max()
+        .unwrap_or(0);
+    let arrow_w = usual.max((longest + ARROW_FRAME).min(opts.width.saturating_sub(fixed)));
+    let clock = |ts: synack_core::decode::Timestamp| at(ts.nanos_since(l.first_ts));
     let mut out = String::new();
     let lane_line = |left: &str, right: &str, mid: &str| -> String {
         let mut s = String::new();
@@ -206,14 +248,19 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         s.push_str(right);
         s.trim_end().to_string()
     };
-    let _ = writeln!(
-        out,
-        "{}",
-        fit(
-            &format!("#{id}{title}  client {}  ⇄  server {}", l.client, l.server),
-            opts.width
-        )
+    // The title: an address is never cut; the server goes under the client
+    // when both do not fit on one line.
+    let title = format!(
+        "#{id}{note}  client {}  {}  server {}",
+        l.client, g.pair, l.server
     );
+    if chars(&title) <= opts.width {
+        let _ = writeln!(out, "{title}");
+    } else {
+        let tag = format!("#{id}{note}  ");
+        let _ = writeln!(out, "{tag}client {}", l.client);
+        let _ = writeln!(out, "{}server {}", " ".repeat(chars(&tag)), l.server);
+    }
     // Lane headers: the addresses over their lanes.
     let mut head = String::new();
     if time_w > 0 {
@@ -223,7 +270,7 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
     head.push_str(&pad_left("client", state_w + 2));
     head.push_str(&" ".repeat(arrow_w + 1));
     head.push_str("server");
-    let _ = writeln!(out, "{}", fit(&head, opts.width));
+    let _ = writeln!(out, "{}", fit(&head, opts.width, g));
     let _ = writeln!(
         out,
         "{}",
@@ -258,14 +305,18 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
         line.push(g.lane);
         line.push(' ');
         line.push_str(&pad_right(ss, state_w));
-        let notes: Vec<String> = r
+        let texts: Vec<(Tone, String)> = r
             .notes
+            .iter()
+            .map(|n| (n.tone(), n.words(&clock)))
+            .collect();
+        let notes: Vec<String> = texts
             .iter()
             .map(|(t, s)| paint(s, *t, opts.color))
             .collect();
-        // " · " between notes; measured without colour codes.
-        let notes_len: usize = r.notes.iter().map(|(_, s)| chars(s)).sum::<usize>()
-            + 3 * r.notes.len().saturating_sub(1);
+        // Notes are measured without colour codes.
+        let notes_len: usize = texts.iter().map(|(_, s)| chars(s)).sum::<usize>()
+            + chars(g.dot) * texts.len().saturating_sub(1);
         if !notes.is_empty() {
             let fits = |l: &str| !narrow && chars(l) + 2 + notes_len <= opts.width;
             // Aligned in a column when there is room, else right after the state.
@@ -274,20 +325,24 @@ fn draw(l: &Ladder, id: u64, title: &str, story: &str, opts: &LadderView) -> Str
             }
             if fits(&line) {
                 line.push_str("  ");
-                line.push_str(&notes.join(" · "));
+                line.push_str(&notes.join(g.dot));
             } else {
                 // Too long for the row: the notes go on their own lines, under the arrow.
                 let _ = writeln!(out, "{}", line.trim_end());
-                for n in &r.notes {
-                    let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
-                    let text = fit(&n.1, opts.width.saturating_sub(indent + 2));
-                    let _ = writeln!(
-                        out,
-                        "{}{} {}",
-                        " ".repeat(indent),
-                        if opts.ascii { "^" } else { "↳" },
-                        paint(&text, n.0, opts.color)
-                    );
+                // Wrapped under the arrow, never cut.
+                let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
+                let room = opts.width.saturating_sub(indent + chars(g.note) + 1);
+                for (tone, text) in &texts {
+                    for (i, part) in wrap(text, room.max(16)).lines().enumerate() {
+                        let mark = if i == 0 { g.note } else { "" };
+                        let _ = writeln!(
+                            out,
+                            "{}{mark:w$} {}",
+                            " ".repeat(indent),
+                            paint(part, *tone, opts.color),
+                            w = chars(g.note)
+                        );
+                    }
                 }
                 continue;
             }

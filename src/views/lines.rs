@@ -15,7 +15,7 @@ use synack_core::Packet;
 
 use super::dump::{self, Dump};
 use super::time::{TimeFormat, TimeWriter};
-use super::{verbose, words, RunEnd, View};
+use super::{charset, verbose, words, RunEnd, View};
 
 /// What the lines show.
 #[derive(Clone, Copy, Debug, Default)]
@@ -36,6 +36,8 @@ pub(crate) struct LineOptions {
     pub(crate) verbose: bool,
     /// `-x`, `-X`, `-A`: the frame's bytes after its line.
     pub(crate) dump: Option<Dump>,
+    /// `--no-options`: leave the TCP options out (narrow terminals, teaching).
+    pub(crate) no_options: bool,
 }
 
 /// One line per frame, tcpdump-style, then what synack found in it.
@@ -189,6 +191,7 @@ impl LinesView {
             let link_len = rec.decoded.link.map(|l| l.header_len);
             dump::write(out, d, rec.frame.data, link_len);
         }
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 
@@ -212,6 +215,7 @@ impl LinesView {
             write!(out, " [why: {why}]")?;
         }
         out.push(b'\n');
+        charset::bytes(&mut self.buf);
         Ok(&self.buf)
     }
 }
@@ -532,7 +536,7 @@ fn tcp_line(
             num(out, u);
         }
     }
-    if !h.option_bytes().is_empty() || h.options_truncated() {
+    if !opts.no_options && (!h.option_bytes().is_empty() || h.options_truncated()) {
         out.extend_from_slice(b", options [");
         let sack_base = obs.and_then(|o| o.peer_seq_base);
         let mut first = true;

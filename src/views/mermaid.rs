@@ -10,7 +10,7 @@ use synack_core::Packet;
 
 use super::diagram::{Ladder, Rows};
 use super::time::time_of_day_ms;
-use super::{words, RunEnd, View};
+use super::{charset, words, RunEnd, View};
 
 /// `--view mermaid`.
 #[derive(Default)]
@@ -99,8 +99,13 @@ fn mermaid(l: &Ladder, id: u64, story: &str) -> String {
             }
         }
         if !r.notes.is_empty() {
-            let text: Vec<String> = r.notes.iter().map(|(_, s)| mermaid_text(s)).collect();
-            let _ = writeln!(out, "    Note right of S: {}", text.join(" · "));
+            let text: Vec<String> = r
+                .notes
+                .iter()
+                .map(|n| mermaid_text(&n.words(&|ts| time_of_day_ms(ts))))
+                .collect();
+            let sep = if charset::ascii() { " - " } else { " · " };
+            let _ = writeln!(out, "    Note right of S: {}", text.join(sep));
         }
     }
     let _ = writeln!(out, "    Note over C,S: {}", mermaid_text(story));

@@ -7,6 +7,7 @@
 //! Adding a view is one file here plus one line in `app::views_for`.
 
 pub(crate) mod annotated_pcapng;
+pub(crate) mod charset;
 pub(crate) mod diagram;
 pub(crate) mod dump;
 pub(crate) mod json;

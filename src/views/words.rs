@@ -17,6 +17,8 @@ use synack_core::track::{
 };
 use synack_core::Counts;
 
+use super::charset;
+
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
     let abs = ns.unsigned_abs();
@@ -24,7 +26,8 @@ pub(crate) fn duration(ns: i128) -> String {
     if abs < 1_000 {
         format!("{sign}{abs} ns")
     } else if abs < 1_000_000 {
-        format!("{sign}{} µs", abs / 1_000)
+        let micro = if charset::ascii() { "us" } else { "µs" };
+        format!("{sign}{} {micro}", abs / 1_000)
     } else if abs < 1_000_000_000 {
         format!("{sign}{:.1} ms", abs as f64 / 1e6)
     } else if abs % 1_000_000_000 == 0 {
@@ -227,6 +230,10 @@ pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
 /// The short label of an event on a packet line or a ladder row. `clock`
 /// writes a point in time in the view's style.
 pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    charset::text(label_words(e, clock))
+}
+
+fn label_words(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
     let who = e.side.name();
     match e.kind {
         EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
@@ -303,6 +310,10 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
 
 /// Why the event fired, for `--why`.
 pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
+    charset::text(why_words(e, time_wait_ns, bases))
+}
+
+fn why_words(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     match e.kind {
         EventKind::Handshake { step: 1, .. } => "SYN without ACK: the sender opens".into(),
         EventKind::Handshake { step: 2, .. } => "SYN+ACK: accepts the peer's SYN".into(),
@@ -422,6 +433,10 @@ pub(crate) fn write_states(
 
 /// The close column of the summary table.
 pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
+    charset::text(ending_words(f, c))
+}
+
+fn ending_words(f: &Facts, c: &Connection) -> String {
     let half = if c.close().half_close() {
         ", half-close"
     } else {
@@ -453,6 +468,10 @@ pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
 
 /// The connection in one sentence, under its ladder.
 pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
+    charset::text(story_words(c, f, clock))
+}
+
+fn story_words(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
     let mut parts: Vec<String> = Vec::new();
     let h = c.handshake();
     if f.ending == Ending::Refused {
@@ -583,6 +602,13 @@ pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> Str
     s
 }
 
+/// The row standing for the segments between a long ladder's first and last.
+pub(crate) fn folded(n: usize, kept: usize) -> String {
+    charset::text(format!(
+        "… {n} more segments not drawn (the first and last {kept} are)"
+    ))
+}
+
 /// Ladders left out to keep memory bounded.
 pub(crate) fn not_drawn(n: u64) -> String {
     format!(
@@ -593,6 +619,14 @@ pub(crate) fn not_drawn(n: u64) -> String {
 
 /// The closing summary line of a text view.
 pub(crate) fn summary_line(
+    c: &Counts,
+    kernel: Option<CaptureStats>,
+    shard: Option<&super::ShardRun>,
+) -> String {
+    charset::text(summary_words(c, kernel, shard))
+}
+
+fn summary_words(
     c: &Counts,
     kernel: Option<CaptureStats>,
     shard: Option<&super::ShardRun>,

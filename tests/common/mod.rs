@@ -20,8 +20,11 @@ pub fn shared_capture(name: &str) -> Option<PathBuf> {
 
 pub fn synack() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_synack"));
-    // Deterministic output: UTC timestamps, no colour.
-    c.env("TZ", "UTC").env("NO_COLOR", "1");
+    // Deterministic output: UTC timestamps, no colour, a UTF-8 locale
+    // whatever the machine's (without one, synack writes ASCII).
+    c.env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .env("LC_ALL", "C.UTF-8");
     c.stdin(Stdio::null());
     c
 }
