@@ -303,8 +303,8 @@ fn missing_conn(n: u64, wanted: Option<u64>) -> Option<String> {
 
 /// `synack read`'s engine: one analyzer, or several threads' (`--threads`).
 enum Engine<W: Write> {
-    One(Pipeline<W>),
-    Threads(Threaded<W>),
+    One(Box<Pipeline<W>>),
+    Threads(Box<Threaded<W>>),
 }
 
 impl<W: Write> Engine<W> {
@@ -403,11 +403,11 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
             !(opts.summary || opts.zeek) || opts.only.is_some() || cfg.write.is_some();
         let mut t = Threaded::new(out, views, analyzer, opts.count, cfg.threads, whole_packets)?;
         t.set_shard(cfg.shard);
-        Engine::Threads(t)
+        Engine::Threads(Box::new(t))
     } else {
         let mut p = Pipeline::new(out, views, analyzer, opts.count);
         p.set_shard(cfg.shard);
-        Engine::One(p)
+        Engine::One(Box::new(p))
     };
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;

@@ -283,6 +283,8 @@ pub struct Analyzer {
     events: Vec<Event>,
     /// Scratch for the revisions of the frame in hand.
     revisions: Vec<Revision>,
+    /// Scratch: whether each of those may change what is held.
+    revisable: Vec<bool>,
     /// Returned boxes (with their buffers), for the next held packets: a
     /// box moves through the queue as a pointer, so it is kept whole.
     #[allow(clippy::vec_box)]
@@ -307,6 +309,7 @@ impl Analyzer {
             queue: Queue::default(),
             events: Vec::new(),
             revisions: Vec::new(),
+            revisable: Vec::new(),
             spare: Vec::new(),
             due: Vec::new(),
             retiring: Vec::new(),
@@ -462,17 +465,33 @@ impl Analyzer {
             let mut revisions = std::mem::take(&mut self.revisions);
             revisions.clear();
             revisions.extend_from_slice(self.tracker.revisions());
+            // What may change is decided before any of this frame's
+            // revisions settles a hold (a RST settles the SYN it refuses,
+            // then shows the refusal at it).
+            let mut revisable = std::mem::take(&mut self.revisable);
+            revisable.clear();
+            for r in &revisions {
+                revisable.push(match *r {
+                    Revision::Defer { conn, cause, .. } | Revision::Retract { conn, cause, .. } => {
+                        self.held_for(conn, cause)
+                    }
+                    _ => true,
+                });
+            }
             // A change moves back only if every earlier one of the same side
             // at this packet did (they are taken from the front of its path).
             let mut blocked = [false; 2];
-            for r in &revisions {
+            for (r, may) in revisions.iter().zip(revisable.iter().copied()) {
                 match *r {
                     Revision::Defer { side, .. } => {
                         let i = side_index(side);
-                        if !blocked[i] && !self.defer(r, frame.number, observation.as_mut()) {
+                        let moved =
+                            !blocked[i] && may && self.defer(r, frame.number, observation.as_mut());
+                        if !moved {
                             blocked[i] = true;
                         }
                     }
+                    Revision::Retract { .. } if !may => {}
                     Revision::Hold {
                         frame: f, until, ..
                     } if f == frame.number => match until {
@@ -482,6 +501,7 @@ impl Analyzer {
                     _ => self.revise(r, observation.as_mut()),
                 }
             }
+            self.revisable = revisable;
             self.revisions = revisions;
         }
         let must_hold = hold_here > 0 || until_here.is_some();
@@ -529,6 +549,31 @@ impl Analyzer {
         h.prev_in_conn = None;
         self.queue.push(Item::Packet(held));
         self.release(false, sink)
+    }
+
+    /// Whether connection `conn` still waits for proof at frame `cause` or
+    /// before it: then its packets from there on are held for its own
+    /// sake, and a revision may still change them. A packet held only
+    /// behind another connection's wait is not changed: what is shown for a
+    /// connection must not depend on other connections' traffic (nor, so,
+    /// on how connections are spread over threads).
+    fn held_for(&mut self, conn: u64, cause: u64) -> bool {
+        let Some(cause_pos) = self.queue.position(cause) else {
+            return false;
+        };
+        let now = self.now.unwrap_or_default();
+        let base = self.queue.base;
+        let mut next = self.queue.last_of_conn.get(&conn).copied();
+        while let Some(pos) = next.filter(|p| *p >= base) {
+            let Some(p) = self.queue.at(pos) else {
+                break;
+            };
+            if pos <= cause_pos && (p.holds > 0 || p.until.is_some_and(|u| u > now)) {
+                return true;
+            }
+            next = p.prev_in_conn;
+        }
+        false
     }
 
     /// Apply a revision from the frame in hand to what is held.
