@@ -17,7 +17,7 @@ use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::output::AsyncOut;
-use crate::parallel::Threaded;
+use crate::parallel::{Hand, Threaded};
 use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::charset;
 use crate::views::json::JsonView;
@@ -398,10 +398,8 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
         analyzer.lookahead = Some(Lookahead::FILE);
     }
     let mut pipe = if cfg.threads > 1 {
-        // Views that show only connections need no packet from the threads.
-        let whole_packets =
-            !(opts.summary || opts.zeek) || opts.only.is_some() || cfg.write.is_some();
-        let mut t = Threaded::new(out, views, analyzer, opts.count, cfg.threads, whole_packets)?;
+        let hand = thread_hand(opts, cfg.write.is_some());
+        let mut t = Threaded::new(out, views, analyzer, opts.count, cfg.threads, hand)?;
         t.set_shard(cfg.shard);
         Engine::Threads(Box::new(t))
     } else {
@@ -452,6 +450,23 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
         }
     }
     Ok(outcome)
+}
+
+/// What analyzer threads hand on of their frames, for these views: JSON
+/// records they write themselves, when JSON is all there is; only the
+/// connections, when the views show only connections; else whole packets.
+fn thread_hand(opts: &OutputArgs, annotated_copy: bool) -> Hand {
+    let filtered = opts.only.is_some() || opts.conn.is_some() || annotated_copy;
+    if opts.json && !opts.zeek && !filtered {
+        Hand::Json {
+            packets: !opts.summary,
+            extras: opts.json_extras(),
+        }
+    } else if (opts.summary || opts.zeek) && opts.only.is_none() && !annotated_copy {
+        Hand::Connections
+    } else {
+        Hand::Packets
+    }
 }
 
 /// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames

@@ -1,10 +1,11 @@
 //! What goes between the reader, the analyzer threads and the merger: a
-//! batch of frames in (shared by every thread), a batch of results out.
+//! batch of frames in (shared by every thread), a batch of results out
+//! (sent back, emptied, to be filled again).
 
 use synack_core::decode::link::LinkKind;
 use synack_core::decode::{Frame, Segment, Timestamp};
 use synack_core::pressure::PressureOp;
-use synack_core::track::{Connection, Event, Facts, Observation};
+use synack_core::track::{Connection, Event, Facts, Observation, Side};
 use synack_core::Counts;
 
 /// No thread handles the frame: its connection belongs to another shard.
@@ -45,6 +46,11 @@ pub(crate) struct InBatch {
     pub(crate) end: End,
 }
 
+/// Frames per batch: large enough that handing batches over costs little,
+/// small enough that a pause in the input shows soon and memory stays small.
+pub(crate) const FRAMES_PER_BATCH: usize = 4096;
+const BYTES_PER_BATCH: usize = 2 << 20;
+
 impl InBatch {
     pub(crate) fn new() -> InBatch {
         InBatch {
@@ -69,18 +75,13 @@ impl InBatch {
     }
 }
 
-/// Frames per batch: large enough that handing batches over costs little,
-/// small enough that a pause in the input shows soon and memory stays small.
-pub(crate) const FRAMES_PER_BATCH: usize = 4096;
-const BYTES_PER_BATCH: usize = 2 << 20;
-
 /// One frame as an analyzer thread handed it on, in the order it did.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Step {
     pub(crate) frame: u64,
     pub(crate) what: StepKind,
     /// Events, retirements and settlements handed on before this frame
-    /// (and after the previous one): indexes into [`OutBatch::extras`].
+    /// (and after the previous one): a range of [`OutBatch::extras`].
     pub(crate) extras: (u32, u32),
 }
 
@@ -93,6 +94,35 @@ pub(crate) enum StepKind {
     Lite { conn: u64 },
     /// This thread's frame, whole: an index into [`OutBatch::packets`].
     Full(u32),
+    /// This thread's frame as the JSON view wrote it (in
+    /// [`OutBatch::text`]), with the connection numbers in it to renumber.
+    Text {
+        conn: u64,
+        text: (usize, usize),
+        patches: (u32, u32),
+    },
+}
+
+/// A connection number in written text, to write again renumbered: it
+/// starts at `at` in [`OutBatch::text`] and is `len` digits long.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Patch {
+    pub(crate) at: usize,
+    pub(crate) len: usize,
+    pub(crate) own: u64,
+}
+
+/// Where a written record goes among the others between two frames.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Order {
+    /// A timer event: by time, then connection, then side.
+    Event {
+        ts: Timestamp,
+        conn: u64,
+        side: Side,
+    },
+    /// A retirement: by connection.
+    Retired { conn: u64 },
 }
 
 /// What the analyzer said between two frames.
@@ -101,6 +131,14 @@ pub(crate) enum Extra {
     Event(Event),
     Retired(Box<Connection>, Box<Facts>),
     Settled(Box<Connection>, Box<Facts>),
+    /// A record as the JSON view wrote it (in [`OutBatch::text`]).
+    Text {
+        order: Order,
+        text: (usize, usize),
+        patches: (u32, u32),
+    },
+    /// Already handed on.
+    Taken,
 }
 
 /// A packet as an analyzer thread handed it on, owned (its bytes and its
@@ -117,6 +155,10 @@ pub(crate) struct OwnedPacket {
     pub(crate) events: (u32, u32),
 }
 
+/// Connections handed on, sent back to the thread that made them to be
+/// freed there (memory is freed fastest by the thread that took it).
+pub(crate) type Trash = Vec<(Box<Connection>, Box<Facts>)>;
+
 /// An analyzer thread's results for one input batch.
 #[derive(Debug, Default)]
 pub(crate) struct OutBatch {
@@ -128,6 +170,8 @@ pub(crate) struct OutBatch {
     pub(crate) packets: Vec<OwnedPacket>,
     pub(crate) bytes: Vec<u8>,
     pub(crate) events: Vec<Event>,
+    pub(crate) text: Vec<u8>,
+    pub(crate) patches: Vec<Patch>,
     /// Pressure changes, each with the frame that caused it (`u64::MAX`: the end of input).
     pub(crate) ops: Vec<(u64, PressureOp)>,
     /// The most connections this thread held at once during the batch.
@@ -136,4 +180,25 @@ pub(crate) struct OutBatch {
     pub(crate) end: Option<End>,
     /// At `Finish`: what this thread counted (its own frames only).
     pub(crate) counts: Option<Counts>,
+    /// Coming back: connections to free.
+    pub(crate) trash: Trash,
+}
+
+impl OutBatch {
+    /// Empty it for the next input batch, keeping its room.
+    pub(crate) fn clear(&mut self) {
+        self.steps.clear();
+        self.extras.clear();
+        self.tail = (0, 0);
+        self.packets.clear();
+        self.bytes.clear();
+        self.events.clear();
+        self.text.clear();
+        self.patches.clear();
+        self.ops.clear();
+        self.held_max = 0;
+        self.end = None;
+        self.counts = None;
+        self.trash.clear();
+    }
 }

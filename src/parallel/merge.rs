@@ -13,29 +13,31 @@
 //!
 //! Connections are numbered again, in the order their first frames came
 //! (each thread numbered only its own, in the same order); a port reuse
-//! event names the previous connection by its new number too. The
+//! event names the previous connection by its new number too. Records the
+//! threads wrote themselves (JSON) get their numbers rewritten. The
 //! pressure counters are replayed in capture order into one `Pressure`
 //! (at each frame, the other threads' changes first: those are the
 //! clock's, which only ever lower counts, and come before the segment's).
 
 use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::sync::mpsc::Sender;
 
 use rustc_hash::FxHashMap;
-use synack_core::decode::{self, Decoded, Frame};
+use synack_core::decode::{self, Decoded, Frame, Timestamp};
 use synack_core::pressure::{Pressure, PressureOp};
-use synack_core::track::{Connection, Event, EventKind, Facts, TrackerConfig};
+use synack_core::track::{Connection, Event, EventKind, Facts, Side, TrackerConfig};
 use synack_core::{Counts, Packet, Sink};
 
-use super::batch::{End, Extra, OutBatch, StepKind};
+use super::batch::{End, Extra, Order, OutBatch, StepKind, Trash};
+use crate::views::ViewSet;
 
 /// One thread's results not yet merged.
-#[derive(Default)]
 struct Stream {
-    /// Batches with steps still to merge (the front one from `step` on).
+    /// Batches with steps still to merge (the front one from `step` on);
+    /// the last batch stays until its tail is handed on.
     batches: VecDeque<OutBatch>,
     step: usize,
-    /// What the thread said between frames, in order.
-    extras: VecDeque<Extra>,
     /// Pressure changes with the frame that caused them, in order.
     ops: VecDeque<(u64, PressureOp)>,
     /// This thread's connection numbers → the merged numbers.
@@ -47,25 +49,30 @@ struct Stream {
     counts: Option<Counts>,
     /// Per batch received, the most connections held at once.
     held: VecDeque<usize>,
+    /// Where emptied batches go back to be filled again.
+    returns: Sender<OutBatch>,
+    /// Connections handed on, to go back with the next emptied batch.
+    trash: Trash,
 }
 
 impl Stream {
     /// The next step to merge, if it has come.
-    fn peek(&mut self) -> Option<(u64, StepKind, u32)> {
-        while let Some(b) = self.batches.front() {
+    fn peek(&mut self) -> Option<(u64, StepKind, (u32, u32))> {
+        loop {
+            let b = self.batches.front()?;
             if let Some(s) = b.steps.get(self.step) {
-                return Some((s.frame, s.what, s.extras.1 - s.extras.0));
+                return Some((s.frame, s.what, s.extras));
             }
-            self.batches.pop_front();
+            if b.end == Some(End::Finish) {
+                return None;
+            }
+            if let Some(mut b) = self.batches.pop_front() {
+                b.trash = std::mem::take(&mut self.trash);
+                // The thread may be gone (it finished): the batch is dropped here.
+                let _ = self.returns.send(b);
+            }
             self.step = 0;
         }
-        None
-    }
-
-    fn number(&self, own: u64) -> u64 {
-        // Every connection a thread names was first seen in one of its
-        // frames, numbered then; a miss would be a bug, shown as 0.
-        self.numbers.get(&own).copied().unwrap_or(0)
     }
 
     fn apply_ops_to(&mut self, frame: u64, pressure: &mut Pressure) {
@@ -79,26 +86,55 @@ impl Stream {
     }
 }
 
+/// Something said between two frames, waiting for its place.
+enum Said {
+    Event(Event),
+    /// Handed on by thread `w`.
+    Conn(usize, Box<Connection>, Box<Facts>),
+    /// Written by thread `w`: a range of its front batch's text and patches.
+    Text {
+        w: usize,
+        text: (usize, usize),
+        patches: (u32, u32),
+    },
+}
+
 /// The merger's state: every thread's stream and the merged numbering.
 pub(crate) struct Merger {
     streams: Vec<Stream>,
     next_number: u64,
     pressure: Pressure,
     settled: Vec<(usize, Box<Connection>, Box<Facts>)>,
-    events: Vec<Event>,
-    retired: Vec<(Box<Connection>, Box<Facts>)>,
+    events: Vec<((Timestamp, u64, Side), Said)>,
+    retired: Vec<(u64, Said)>,
     packet_events: Vec<Event>,
     /// Numbers to forget once the frame in hand is handed on.
     gone: Vec<(usize, u64)>,
     /// `--max-connections`, and whether all threads together may have held that many.
     cap: usize,
     cap_reached: bool,
+    itoa: itoa::Buffer,
 }
 
 impl Merger {
-    pub(crate) fn new(threads: usize, tracker: &TrackerConfig) -> Merger {
+    pub(crate) fn new(returns: Vec<Sender<OutBatch>>, tracker: &TrackerConfig) -> Merger {
         Merger {
-            streams: (0..threads).map(|_| Stream::default()).collect(),
+            streams: returns
+                .into_iter()
+                .map(|returns| Stream {
+                    batches: VecDeque::new(),
+                    step: 0,
+                    ops: VecDeque::new(),
+                    numbers: FxHashMap::default(),
+                    last_own: 0,
+                    finished: false,
+                    flushes: 0,
+                    counts: None,
+                    held: VecDeque::new(),
+                    returns,
+                    trash: Vec::new(),
+                })
+                .collect(),
             next_number: 0,
             pressure: Pressure::new(tracker.time_wait_ns, tracker.pressure),
             settled: Vec::new(),
@@ -108,13 +144,13 @@ impl Merger {
             gone: Vec::new(),
             cap: tracker.max_connections,
             cap_reached: false,
+            itoa: itoa::Buffer::new(),
         }
     }
 
     /// A thread's results for one input batch.
     pub(crate) fn receive(&mut self, thread: usize, mut batch: OutBatch) {
         let s = &mut self.streams[thread];
-        s.extras.extend(batch.extras.drain(..));
         s.ops.extend(batch.ops.drain(..));
         match batch.end {
             Some(End::Flush) => s.flushes += 1,
@@ -125,9 +161,7 @@ impl Merger {
             s.counts = Some(c);
         }
         s.held.push_back(batch.held_max);
-        if !batch.steps.is_empty() {
-            s.batches.push_back(batch);
-        }
+        s.batches.push_back(batch);
         // Batches line up across threads: the k-th of each came from the
         // same input batch. Held counts add up to a bound on one tracker's.
         while self.streams.iter().all(|s| !s.held.is_empty()) {
@@ -159,10 +193,7 @@ impl Merger {
     }
 
     /// Hand on every frame every thread has handed on.
-    pub(crate) fn merge<S: Sink<Error = std::io::Error>>(
-        &mut self,
-        sink: &mut S,
-    ) -> std::io::Result<()> {
+    pub(crate) fn merge(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
         loop {
             let mut frame = None;
             for s in &mut self.streams {
@@ -177,15 +208,11 @@ impl Merger {
             let Some(frame) = frame else {
                 return Ok(());
             };
-            self.merge_step(frame, sink)?;
+            self.merge_step(frame, views)?;
         }
     }
 
-    fn merge_step<S: Sink<Error = std::io::Error>>(
-        &mut self,
-        frame: u64,
-        sink: &mut S,
-    ) -> std::io::Result<()> {
+    fn merge_step(&mut self, frame: u64, views: &mut ViewSet<'_>) -> io::Result<()> {
         let mut owner = None;
         for w in 0..self.streams.len() {
             let Some((_, what, extras)) = self.streams[w].peek() else {
@@ -194,11 +221,11 @@ impl Merger {
             if !matches!(what, StepKind::Other) {
                 owner = Some((w, what));
             }
-            self.take_extras(w, extras as usize);
+            self.take_extras(w, extras);
         }
-        self.hand_on_extras(sink)?;
+        self.hand_on_extras(views)?;
         if let Some((w, what)) = owner {
-            self.hand_on_frame(w, what, sink)?;
+            self.hand_on_frame(w, what, views)?;
         }
         // The clock's changes of the other threads, then the owner's.
         let owner_index = owner.map(|(w, _)| w);
@@ -219,58 +246,117 @@ impl Merger {
         Ok(())
     }
 
-    /// Move `n` of thread `w`'s extras into the lists for this frame, renumbered.
-    fn take_extras(&mut self, w: usize, n: usize) {
+    /// Take thread `w`'s extras in `range` (of its front batch) into the
+    /// lists for this frame, renumbered.
+    fn take_extras(&mut self, w: usize, range: (u32, u32)) {
         let s = &mut self.streams[w];
-        for _ in 0..n {
-            let Some(x) = s.extras.pop_front() else {
-                break;
-            };
+        let Some(b) = s.batches.front_mut() else {
+            return;
+        };
+        for i in range.0..range.1 {
+            let x = std::mem::replace(&mut b.extras[i as usize], Extra::Taken);
             match x {
                 Extra::Event(mut e) => {
-                    renumber_event(&mut e, s);
-                    self.events.push(e);
+                    renumber_event(&mut e, &s.numbers);
+                    self.events
+                        .push(((e.ts.normalized(), e.conn, e.side), Said::Event(e)));
                 }
                 Extra::Retired(mut c, f) => {
                     let own = c.id();
-                    c.renumber(s.number(own));
+                    let n = number(&s.numbers, own);
+                    c.renumber(n);
                     self.gone.push((w, own));
-                    self.retired.push((c, f));
+                    self.retired.push((n, Said::Conn(w, c, f)));
                 }
                 Extra::Settled(mut c, f) => {
-                    c.renumber(s.number(c.id()));
+                    c.renumber(number(&s.numbers, c.id()));
                     self.settled.push((w, c, f));
                 }
+                Extra::Text {
+                    order,
+                    text,
+                    patches,
+                } => {
+                    let said = Said::Text { w, text, patches };
+                    match order {
+                        Order::Event { ts, conn, side } => {
+                            let key = (ts.normalized(), number(&s.numbers, conn), side);
+                            self.events.push((key, said));
+                        }
+                        Order::Retired { conn } => {
+                            self.gone.push((w, conn));
+                            self.retired.push((number(&s.numbers, conn), said));
+                        }
+                    }
+                }
+                Extra::Taken => {}
             }
         }
     }
 
     /// Settlements, timer events and retirements, in one analyzer's order.
-    fn hand_on_extras<S: Sink<Error = std::io::Error>>(
-        &mut self,
-        sink: &mut S,
-    ) -> std::io::Result<()> {
-        for (_, c, f) in self.settled.drain(..) {
-            sink.settled(&c, &f)?;
+    fn hand_on_extras(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
+        let mut settled = std::mem::take(&mut self.settled);
+        for (w, c, f) in settled.drain(..) {
+            views.settled(&c, &f)?;
+            self.streams[w].trash.push((c, f));
         }
-        self.events
-            .sort_by_key(|e| (e.ts.normalized(), e.conn, e.side));
-        for e in self.events.drain(..) {
-            sink.event(&e)?;
+        self.settled = settled;
+        let mut events = std::mem::take(&mut self.events);
+        events.sort_by_key(|(k, _)| *k);
+        for (_, said) in events.drain(..) {
+            self.hand_on(said, views)?;
         }
-        self.retired.sort_by_key(|(c, _)| c.id());
-        for (c, f) in self.retired.drain(..) {
-            sink.connection(&c, &f)?;
+        self.events = events;
+        let mut retired = std::mem::take(&mut self.retired);
+        retired.sort_by_key(|(n, _)| *n);
+        for (_, said) in retired.drain(..) {
+            self.hand_on(said, views)?;
         }
+        self.retired = retired;
         Ok(())
     }
 
-    fn hand_on_frame<S: Sink<Error = std::io::Error>>(
+    fn hand_on(&mut self, said: Said, views: &mut ViewSet<'_>) -> io::Result<()> {
+        match said {
+            Said::Event(e) => views.event(&e),
+            Said::Conn(w, c, f) => {
+                views.connection(&c, &f)?;
+                self.streams[w].trash.push((c, f));
+                Ok(())
+            }
+            Said::Text { w, text, patches } => self.write_text(w, text, patches, views.out),
+        }
+    }
+
+    /// Thread `w`'s written text in `text` (of its front batch), with its
+    /// connection numbers in `patches` written again.
+    fn write_text(
+        &mut self,
+        w: usize,
+        text: (usize, usize),
+        patches: (u32, u32),
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let s = &self.streams[w];
+        let Some(b) = s.batches.front() else {
+            return Ok(());
+        };
+        let mut at = text.0;
+        for p in &b.patches[patches.0 as usize..patches.1 as usize] {
+            out.write_all(&b.text[at..p.at])?;
+            out.write_all(self.itoa.format(number(&s.numbers, p.own)).as_bytes())?;
+            at = p.at + p.len;
+        }
+        out.write_all(&b.text[at..text.1])
+    }
+
+    fn hand_on_frame(
         &mut self,
         w: usize,
         what: StepKind,
-        sink: &mut S,
-    ) -> std::io::Result<()> {
+        views: &mut ViewSet<'_>,
+    ) -> io::Result<()> {
         let next_number = &mut self.next_number;
         let s = &mut self.streams[w];
         let mut first_seen = |own: u64, s: &mut Stream| {
@@ -288,6 +374,16 @@ impl Merger {
                 }
                 Ok(())
             }
+            StepKind::Text {
+                conn,
+                text,
+                patches,
+            } => {
+                if conn != 0 {
+                    first_seen(conn, s);
+                }
+                self.write_text(w, text, patches, views.out)
+            }
             StepKind::Full(i) => {
                 let Some(b) = s.batches.front() else {
                     return Ok(());
@@ -298,14 +394,14 @@ impl Merger {
                 }
                 let b = &s.batches[0];
                 let observation = p.observation.map(|mut o| {
-                    o.conn = s.number(o.conn);
+                    o.conn = number(&s.numbers, o.conn);
                     o
                 });
                 self.packet_events.clear();
                 self.packet_events
                     .extend_from_slice(&b.events[p.events.0 as usize..p.events.1 as usize]);
                 for e in &mut self.packet_events {
-                    renumber_event(e, s);
+                    renumber_event(e, &s.numbers);
                 }
                 let data = &b.bytes[p.bytes.0..p.bytes.1];
                 let frame = Frame {
@@ -318,7 +414,7 @@ impl Merger {
                     Ok(l) => decode::decode(l, data),
                     Err(dlt) => unsupported(dlt),
                 };
-                sink.packet(&Packet {
+                views.packet(&Packet {
                     frame: &frame,
                     link: p.link.ok(),
                     decoded: &decoded,
@@ -333,16 +429,18 @@ impl Merger {
     /// The input is over and every thread has handed on everything: the
     /// connections still open and the TIME_WAITs still running, in one
     /// analyzer's order.
-    pub(crate) fn finish<S: Sink<Error = std::io::Error>>(
-        &mut self,
-        sink: &mut S,
-    ) -> std::io::Result<()> {
-        self.merge(sink)?;
+    pub(crate) fn finish(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
+        self.merge(views)?;
         for w in 0..self.streams.len() {
-            let n = self.streams[w].extras.len();
-            self.take_extras(w, n);
+            // Past every step: the last batch is in front.
+            let _ = self.streams[w].peek();
+            let tail = match self.streams[w].batches.front() {
+                Some(b) if b.end == Some(End::Finish) => b.tail,
+                _ => (0, 0),
+            };
+            self.take_extras(w, tail);
         }
-        self.hand_on_extras(sink)?;
+        self.hand_on_extras(views)?;
         for s in &mut self.streams {
             s.apply_ops_to(u64::MAX, &mut self.pressure);
         }
@@ -381,10 +479,16 @@ impl Merger {
     }
 }
 
-fn renumber_event(e: &mut Event, s: &Stream) {
-    e.conn = s.number(e.conn);
+fn number(numbers: &FxHashMap<u64, u64>, own: u64) -> u64 {
+    // Every connection a thread names was first seen in one of its frames,
+    // numbered then; a miss would be a bug, shown as 0.
+    numbers.get(&own).copied().unwrap_or(0)
+}
+
+fn renumber_event(e: &mut Event, numbers: &FxHashMap<u64, u64>) {
+    e.conn = number(numbers, e.conn);
     if let EventKind::PortReuse { previous, .. } = &mut e.kind {
-        *previous = s.number(*previous);
+        *previous = number(numbers, *previous);
     }
 }
 

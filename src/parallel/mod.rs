@@ -26,6 +26,8 @@ pub(crate) mod batch;
 mod merge;
 mod worker;
 
+pub(crate) use worker::Hand;
+
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -69,23 +71,31 @@ pub(crate) struct Threaded<W: Write> {
 }
 
 impl<W: Write> Threaded<W> {
-    /// Start `n` analyzer threads (at least 2) feeding `views`.
+    /// Start `n` analyzer threads (at least 2) feeding `views`; `hand`
+    /// says what the threads hand on of their frames.
     pub(crate) fn new(
         out: W,
         views: Vec<Box<dyn View>>,
         cfg: AnalyzerConfig,
         limit: Option<u64>,
         n: usize,
-        whole_packets: bool,
+        hand: Hand,
     ) -> io::Result<Threaded<W>> {
         let (tx, results): (Sender<(u32, OutBatch)>, _) = mpsc::channel();
         let mut threads = Vec::with_capacity(n);
+        let mut returns = Vec::with_capacity(n);
         for i in 0..n {
             let (input, rx) = mpsc::sync_channel(QUEUED_BATCHES);
-            let tx = tx.clone();
+            let (give_back, returned) = mpsc::channel();
+            returns.push(give_back);
+            let channels = worker::Channels {
+                input: rx,
+                output: tx.clone(),
+                returned,
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("synack-analyzer-{i}"))
-                .spawn(move || worker::run(i as u32, cfg, whole_packets, rx, tx))?;
+                .spawn(move || worker::run(i as u32, cfg, hand, channels))?;
             threads.push(Thread {
                 input,
                 handle: Some(handle),
@@ -97,7 +107,7 @@ impl<W: Write> Threaded<W> {
             threads,
             results,
             batch: InBatch::new(),
-            merger: Merger::new(n, &cfg.tracker),
+            merger: Merger::new(returns, &cfg.tracker),
             errors: Vec::new(),
             limit,
             frames: 0,
@@ -204,11 +214,11 @@ impl<W: Write> Threaded<W> {
     }
 
     fn merge(&mut self) -> io::Result<()> {
-        let mut sink = ViewSet {
+        let mut views = ViewSet {
             views: &mut self.views,
             out: &mut self.out,
         };
-        self.merger.merge(&mut sink)
+        self.merger.merge(&mut views)
     }
 
     /// Wait for results until `ready` says the merger has all it needs.

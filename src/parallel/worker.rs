@@ -2,45 +2,71 @@
 //! `Analyzer`, its own frames whole, the others' as an empty frame on a
 //! link it does not decode. An empty frame moves the clock exactly as any
 //! frame without a TCP segment does (timers run, TIME_WAITs expire, idle
-//! connections go), and it comes out of the analyzer in its place, so
-//! what the analyzer says between two frames is known to belong there.
+//! connections go, held packets whose wait is over go out), and it comes
+//! out of the analyzer in its place, so what the analyzer says between two
+//! frames is known to belong there.
+//!
+//! With JSON (and no view that needs the merged stream whole), the thread
+//! also writes its records, with its own connection numbers: the merger
+//! only puts them in order and writes the numbers again.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
+use memchr::memmem;
 use synack_core::analyzer::AnalyzerConfig;
-use synack_core::decode::{Frame, Timestamp};
+use synack_core::decode::{DecodeError, Frame, Timestamp};
 use synack_core::pressure::PressureOp;
 use synack_core::track::{Connection, Event, Facts};
 use synack_core::{Analyzer, Packet, Sink};
 
-use super::batch::{End, Extra, InBatch, OutBatch, OwnedPacket, Step, StepKind};
+use super::batch::{End, Extra, InBatch, Order, OutBatch, OwnedPacket, Patch, Step, StepKind};
+use crate::views::json::{Extras, JsonView};
+use crate::views::View;
 
 /// The link type the stand-ins for other threads' frames carry (never
 /// decoded; any value does, as they are told apart by their place).
 const STAND_IN_DLT: i32 = -1;
 
+/// What a thread hands the merger of its own frames.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Hand {
+    /// Only the connection each frame belongs to (the views show connections).
+    Connections,
+    /// Every packet whole (the views run in the merger).
+    Packets,
+    /// JSON records, written here (`--json`; `packets: false` with `--summary`).
+    Json { packets: bool, extras: Extras },
+}
+
+/// The channels of one thread.
+pub(crate) struct Channels {
+    pub(crate) input: Receiver<Arc<InBatch>>,
+    pub(crate) output: Sender<(u32, OutBatch)>,
+    /// Batches the merger is done with, to fill again.
+    pub(crate) returned: Receiver<OutBatch>,
+}
+
 /// Run one analyzer thread until the input is over (or the merger is gone).
-pub(crate) fn run(
-    index: u32,
-    cfg: AnalyzerConfig,
-    whole_packets: bool,
-    input: Receiver<Arc<InBatch>>,
-    output: Sender<(u32, OutBatch)>,
-) {
+pub(crate) fn run(index: u32, cfg: AnalyzerConfig, hand: Hand, ch: Channels) {
     let mut analyzer = Analyzer::new(cfg);
     analyzer.record_pressure();
+    let json = match hand {
+        Hand::Json { packets, extras } => Some(JsonView::new(packets, extras)),
+        _ => None,
+    };
     let mut sink = Collect {
-        whole_packets,
+        hand,
+        json,
         mine: VecDeque::new(),
         out: OutBatch::default(),
         pending: 0,
     };
     let mut stand_ins: u64 = 0;
     let mut ops: Vec<PressureOp> = Vec::new();
-    while let Ok(batch) = input.recv() {
+    while let Ok(batch) = ch.input.recv() {
         for f in &batch.frames {
             let mine = f.owner == index;
             sink.mine.push_back(mine);
@@ -57,7 +83,9 @@ pub(crate) fn run(
             };
             let Ok(()) = handed;
             analyzer.take_pressure_ops(&mut ops);
-            sink.out.ops.extend(ops.drain(..).map(|op| (f.number, op)));
+            if !ops.is_empty() {
+                sink.out.ops.extend(ops.drain(..).map(|op| (f.number, op)));
+            }
             if mine {
                 sink.out.held_max = sink.out.held_max.max(analyzer.tracker().len());
             }
@@ -81,8 +109,17 @@ pub(crate) fn run(
         }
         sink.out.end = (batch.end != End::More).then_some(batch.end);
         drop(batch);
-        let out = sink.take_batch(finished);
-        if output.send((index, out)).is_err() || finished {
+        // An emptied batch to fill next, if the merger sent one back; the
+        // connections it brings are freed here.
+        let next = match ch.returned.try_recv() {
+            Ok(mut b) => {
+                b.clear();
+                b
+            }
+            Err(_) => OutBatch::default(),
+        };
+        let out = sink.take_batch(next, finished);
+        if ch.output.send((index, out)).is_err() || finished {
             return;
         }
     }
@@ -99,7 +136,8 @@ fn stand_in(number: u64, ts: Timestamp) -> Frame<'static> {
 
 /// Collects what the analyzer hands on into the batch going out.
 struct Collect {
-    whole_packets: bool,
+    hand: Hand,
+    json: Option<JsonView>,
     /// For each frame handed to the analyzer and not yet come out: whether
     /// it is this thread's own (frames come out in the order they went in).
     mine: VecDeque<bool>,
@@ -109,19 +147,55 @@ struct Collect {
 }
 
 impl Collect {
-    /// The batch so far; extras after its last step go with the next batch,
+    /// The batch so far, `next` taking its place. Extras after its last
+    /// step go with the next batch (they belong before its first step),
     /// unless the input is over.
-    fn take_batch(&mut self, finished: bool) -> OutBatch {
-        let mut out = std::mem::take(&mut self.out);
+    fn take_batch(&mut self, next: OutBatch, finished: bool) -> OutBatch {
+        let mut out = std::mem::replace(&mut self.out, next);
         let n = out.extras.len() as u32;
         if finished {
             out.tail = (self.pending, n);
         } else {
             let carried: Vec<Extra> = out.extras.drain(self.pending as usize..).collect();
-            self.out.extras.extend(carried);
+            for x in carried {
+                let x = match x {
+                    Extra::Text {
+                        order,
+                        text,
+                        patches,
+                    } => self.copy_text(&out, order, text, patches),
+                    other => other,
+                };
+                self.out.extras.push(x);
+            }
         }
         self.pending = 0;
         out
+    }
+
+    /// A written record of `from`, copied into the batch being filled.
+    fn copy_text(
+        &mut self,
+        from: &OutBatch,
+        order: Order,
+        text: (usize, usize),
+        patches: (u32, u32),
+    ) -> Extra {
+        let to = &mut self.out;
+        let t0 = to.text.len();
+        to.text.extend_from_slice(&from.text[text.0..text.1]);
+        let p0 = to.patches.len() as u32;
+        for p in &from.patches[patches.0 as usize..patches.1 as usize] {
+            to.patches.push(Patch {
+                at: p.at - text.0 + t0,
+                ..*p
+            });
+        }
+        Extra::Text {
+            order,
+            text: (t0, to.text.len()),
+            patches: (p0, to.patches.len() as u32),
+        }
     }
 
     fn step(&mut self, frame: u64, what: StepKind) {
@@ -133,6 +207,40 @@ impl Collect {
         });
         self.pending = end;
     }
+
+    /// What the JSON view writes, into the batch's text, with the
+    /// connection numbers in it found; `None` without the JSON view.
+    fn write(
+        &mut self,
+        f: impl FnOnce(&mut JsonView, &mut Vec<u8>),
+    ) -> Option<((usize, usize), (u32, u32))> {
+        let json = self.json.as_mut()?;
+        let out = &mut self.out;
+        let t0 = out.text.len();
+        f(json, &mut out.text);
+        let p0 = out.patches.len() as u32;
+        find_numbers(&out.text, t0, &mut out.patches);
+        Some(((t0, out.text.len()), (p0, out.patches.len() as u32)))
+    }
+}
+
+/// Connection numbers in JSON text written from `from` on: the values of
+/// the keys `conn` and `previous_conn` (no string value can hold `"conn":`,
+/// as its quotes would be escaped).
+fn find_numbers(text: &[u8], from: usize, patches: &mut Vec<Patch>) {
+    for key in [&b"\"conn\":"[..], &b"\"previous_conn\":"[..]] {
+        for i in memmem::find_iter(&text[from..], key) {
+            let at = from + i + key.len();
+            let len = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let own = std::str::from_utf8(&text[at..at + len])
+                .ok()
+                .and_then(|s| s.parse().ok());
+            if let Some(own) = own {
+                patches.push(Patch { at, len, own });
+            }
+        }
+    }
+    patches.sort_by_key(|p| p.at);
 }
 
 impl Sink for Collect {
@@ -144,52 +252,110 @@ impl Sink for Collect {
             self.step(number, StepKind::Other);
             return Ok(());
         }
-        if !self.whole_packets {
-            let conn = p.observation.map_or(0, |o| o.conn);
-            self.step(number, StepKind::Lite { conn });
-            return Ok(());
+        let conn = p.observation.map_or(0, |o| o.conn);
+        match self.hand {
+            Hand::Connections => self.step(number, StepKind::Lite { conn }),
+            Hand::Json { .. } => {
+                let written = self.write(|json, text| {
+                    let _ = json.packet(p, text);
+                });
+                if let Some((text, patches)) = written {
+                    self.step(
+                        number,
+                        StepKind::Text {
+                            conn,
+                            text,
+                            patches,
+                        },
+                    );
+                }
+            }
+            Hand::Packets => {
+                let out = &mut self.out;
+                let b0 = out.bytes.len();
+                out.bytes.extend_from_slice(p.frame.data);
+                let e0 = out.events.len() as u32;
+                out.events.extend_from_slice(p.events);
+                let link = match (p.link, p.decoded.error) {
+                    (Some(l), _) => Ok(l),
+                    (None, Some(DecodeError::UnsupportedLink { dlt })) => Err(dlt),
+                    (None, _) => Err(0),
+                };
+                out.packets.push(OwnedPacket {
+                    number,
+                    ts: p.frame.ts,
+                    wire_len: p.frame.wire_len,
+                    link,
+                    bytes: (b0, out.bytes.len()),
+                    segment: p.segment.copied(),
+                    observation: p.observation.copied(),
+                    events: (e0, out.events.len() as u32),
+                });
+                let i = out.packets.len() as u32 - 1;
+                self.step(number, StepKind::Full(i));
+            }
         }
-        let out = &mut self.out;
-        let b0 = out.bytes.len();
-        out.bytes.extend_from_slice(p.frame.data);
-        let e0 = out.events.len() as u32;
-        out.events.extend_from_slice(p.events);
-        let link = match (p.link, p.decoded.error) {
-            (Some(l), _) => Ok(l),
-            (None, Some(synack_core::decode::DecodeError::UnsupportedLink { dlt })) => Err(dlt),
-            (None, _) => Err(0),
-        };
-        out.packets.push(OwnedPacket {
-            number,
-            ts: p.frame.ts,
-            wire_len: p.frame.wire_len,
-            link,
-            bytes: (b0, out.bytes.len()),
-            segment: p.segment.copied(),
-            observation: p.observation.copied(),
-            events: (e0, out.events.len() as u32),
-        });
-        let i = out.packets.len() as u32 - 1;
-        self.step(number, StepKind::Full(i));
         Ok(())
     }
 
     fn event(&mut self, e: &Event) -> Result<(), Infallible> {
-        self.out.extras.push(Extra::Event(*e));
+        let written = self.write(|json, text| {
+            let _ = json.event(e, text);
+        });
+        let x = match written {
+            Some((text, patches)) => Extra::Text {
+                order: Order::Event {
+                    ts: e.ts,
+                    conn: e.conn,
+                    side: e.side,
+                },
+                text,
+                patches,
+            },
+            None => Extra::Event(*e),
+        };
+        self.out.extras.push(x);
         Ok(())
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts) -> Result<(), Infallible> {
-        self.out
-            .extras
-            .push(Extra::Retired(Box::new(c.clone()), Box::new(f.clone())));
+        let written = self.write(|json, text| {
+            let _ = json.connection(c, f, text);
+        });
+        let x = match written {
+            Some((text, patches)) => Extra::Text {
+                order: Order::Retired { conn: c.id() },
+                text,
+                patches,
+            },
+            None => Extra::Retired(Box::new(c.clone()), Box::new(f.clone())),
+        };
+        self.out.extras.push(x);
         Ok(())
     }
 
     fn settled(&mut self, c: &Connection, f: &Facts) -> Result<(), Infallible> {
-        self.out
-            .extras
-            .push(Extra::Settled(Box::new(c.clone()), Box::new(f.clone())));
+        // JSON says nothing of a settled exchange.
+        if self.json.is_none() {
+            self.out
+                .extras
+                .push(Extra::Settled(Box::new(c.clone()), Box::new(f.clone())));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_found_in_written_json() {
+        let text = br#"xx{"type":"packet","conn":12,"events":[{"kind":"port_reuse","previous_conn":7}],"note":"\"conn\":5"}"#;
+        let mut p = Vec::new();
+        find_numbers(text, 2, &mut p);
+        let found: Vec<(usize, u64)> = p.iter().map(|p| (p.len, p.own)).collect();
+        assert_eq!(found, vec![(2, 12), (1, 7)]);
+        assert_eq!(&text[p[0].at..p[0].at + 2], b"12");
     }
 }

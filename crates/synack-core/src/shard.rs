@@ -51,11 +51,102 @@ impl Shard {
 
 /// The connection a frame belongs to: the canonical 4-tuple of its TCP
 /// segment, exactly as the tracker keys it (`None` when the frame carries
-/// no segment the tracker would follow).
+/// no segment the tracker would follow). The common frames (Ethernet or raw
+/// IP; IPv4 without options or fragments, IPv6 without extension headers;
+/// the whole fixed TCP header captured) are read directly; anything else is
+/// decoded in full.
 pub fn frame_key(link: LinkKind, frame: &Frame<'_>) -> Option<ConnKey> {
+    match quick_key(link, frame.data) {
+        Quick::Key(k) => Some(k),
+        Quick::Unsure => decoded_key(link, frame),
+    }
+}
+
+/// [`frame_key`] by the full decode.
+fn decoded_key(link: LinkKind, frame: &Frame<'_>) -> Option<ConnKey> {
     let decoded = decode::decode(link, frame.data);
     let seg = Segment::from_decoded(frame, &decoded)?;
     Some(ConnKey::of(seg.src, seg.dst))
+}
+
+enum Quick {
+    Key(ConnKey),
+    /// Not a frame the quick reading is sure of.
+    Unsure,
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const TCP: u8 = 6;
+
+/// The key of a common frame, or `Unsure`. Sure only where the full decode
+/// can say nothing else: it is tested against it (see the tests).
+fn quick_key(link: LinkKind, data: &[u8]) -> Quick {
+    let ip = match link {
+        LinkKind::Ethernet => {
+            let Some(h) = data.get(..14) else {
+                return Quick::Unsure;
+            };
+            match u16::from_be_bytes([h[12], h[13]]) {
+                ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => &data[14..],
+                _ => return Quick::Unsure,
+            }
+        }
+        LinkKind::Raw => data,
+        _ => return Quick::Unsure,
+    };
+    match ip.first().map(|b| b >> 4) {
+        Some(4) => quick_v4(ip),
+        Some(6) => quick_v6(ip),
+        _ => Quick::Unsure,
+    }
+}
+
+fn quick_v4(ip: &[u8]) -> Quick {
+    let Some(h) = ip.get(..20) else {
+        return Quick::Unsure;
+    };
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
+    // No options, not a fragment, TCP itself (not under an AH).
+    if h[0] != 0x45 || frag != 0 || h[9] != TCP || total < 40 {
+        return Quick::Unsure;
+    }
+    let payload = &ip[20..total.min(ip.len())];
+    let src = [h[12], h[13], h[14], h[15]];
+    let dst = [h[16], h[17], h[18], h[19]];
+    quick_tcp(payload, src.into(), dst.into())
+}
+
+fn quick_v6(ip: &[u8]) -> Quick {
+    let Some(h) = ip.get(..40) else {
+        return Quick::Unsure;
+    };
+    let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    // TCP right after the fixed header (no extension headers, no jumbogram).
+    if h[6] != TCP || len < 20 {
+        return Quick::Unsure;
+    }
+    let payload = &ip[40..(40 + len).min(ip.len())];
+    let mut src = [0u8; 16];
+    let mut dst = [0u8; 16];
+    src.copy_from_slice(&h[8..24]);
+    dst.copy_from_slice(&h[24..40]);
+    quick_tcp(payload, src.into(), dst.into())
+}
+
+fn quick_tcp(tcp: &[u8], src: IpAddr, dst: IpAddr) -> Quick {
+    // The fixed header captured, and a data offset of at least 5 words:
+    // otherwise the tracker follows no segment (the full decode says why).
+    if tcp.len() < 20 || tcp[12] >> 4 < 5 {
+        return Quick::Unsure;
+    }
+    let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
+    let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
+    Quick::Key(ConnKey::of(
+        SocketAddr::new(src, sport),
+        SocketAddr::new(dst, dport),
+    ))
 }
 
 /// The shard (of `count`) of a connection whose [`flow_hash`] is `h`: the
@@ -179,6 +270,78 @@ mod tests {
         for c in per {
             assert!(c * 10 > in_shard * 4, "{per:?}");
         }
+    }
+
+    /// Frames the quick reading is sure of, and frames damaged at random
+    /// (header lengths, lengths, fragment fields, protocols, data offsets,
+    /// cut short): its key always equals the full decode's.
+    #[test]
+    fn the_quick_key_is_the_decoded_key() {
+        use crate::decode::tcp::flag;
+        use crate::decode::Timestamp;
+        use crate::synth::{addr, SegmentSpec};
+
+        let mut seed = 0x1234_5678_u64;
+        let mut rand = move || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            seed >> 33
+        };
+        let mut sure = 0;
+        for i in 0..20_000u32 {
+            let mut s = SegmentSpec::new(
+                addr([10, 0, (i % 7) as u8, 1], 40_000 + (i % 500) as u16),
+                addr([10, 1, 0, 2], 443),
+            );
+            s.flags = flag::ACK;
+            s.len = (rand() % 1400) as u16;
+            s.timestamps = (i % 3 == 0).then_some((1, 2));
+            let (v4, _) = s.bytes();
+            let mut v6 = vec![0x60, 0, 0, 0];
+            let tcp = &v4[20..];
+            let plen = (tcp.len() + usize::from(s.len)) as u16;
+            v6.extend_from_slice(&plen.to_be_bytes());
+            v6.extend_from_slice(&[6, 64]);
+            v6.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+            v6.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+            v6.extend_from_slice(tcp);
+            for (ip, ethertype) in [(v4, [8u8, 0]), (v6, [0x86, 0xdd])] {
+                let mut eth = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+                eth.extend_from_slice(&ethertype);
+                eth.extend_from_slice(&ip);
+                for (link, mut bytes) in [(LinkKind::Raw, ip.clone()), (LinkKind::Ethernet, eth)] {
+                    // Damage some: a byte of the headers changed, or the frame cut.
+                    match rand() % 4 {
+                        0 => {}
+                        1 => {
+                            let at = (rand() as usize) % bytes.len().min(80);
+                            bytes[at] = rand() as u8;
+                        }
+                        2 => bytes.truncate((rand() as usize) % (bytes.len() + 1)),
+                        _ => {
+                            let at = (rand() as usize) % bytes.len().min(80);
+                            bytes[at] ^= 1 << (rand() % 8);
+                        }
+                    }
+                    let frame = Frame {
+                        number: 1,
+                        ts: Timestamp::new(1, 0),
+                        wire_len: bytes.len() as u32,
+                        data: &bytes,
+                    };
+                    let quick = match quick_key(link, &bytes) {
+                        Quick::Key(k) => {
+                            sure += 1;
+                            Some(k)
+                        }
+                        Quick::Unsure => continue,
+                    };
+                    assert_eq!(quick, decoded_key(link, &frame), "{link:?} {bytes:02x?}");
+                }
+            }
+        }
+        assert!(sure > 40_000, "the quick reading was sure of {sure} frames");
     }
 
     #[test]
