@@ -176,6 +176,9 @@ pub(crate) struct OutBatch {
     pub(crate) ops: Vec<(u64, PressureOp)>,
     /// The most connections this thread held at once during the batch.
     pub(crate) held_max: usize,
+    /// Every step of frames up to this one has been handed on (this batch
+    /// or before): a frame without a step from this thread changed nothing here.
+    pub(crate) through: u64,
     /// The input batch ended with `Flush` or `Finish`.
     pub(crate) end: Option<End>,
     /// At `Finish`: what this thread counted (its own frames only).
@@ -197,6 +200,7 @@ impl OutBatch {
         self.patches.clear();
         self.ops.clear();
         self.held_max = 0;
+        self.through = 0;
         self.end = None;
         self.counts = None;
         self.trash.clear();

@@ -46,6 +46,8 @@ struct Stream {
     last_own: u64,
     finished: bool,
     flushes: u64,
+    /// Every step of frames up to this one has come.
+    through: u64,
     counts: Option<Counts>,
     /// Per batch received, the most connections held at once.
     held: VecDeque<usize>,
@@ -114,6 +116,8 @@ pub(crate) struct Merger {
     cap: usize,
     cap_reached: bool,
     itoa: itoa::Buffer,
+    /// Scratch: each thread's next step.
+    heads: Vec<Option<(u64, StepKind, (u32, u32))>>,
 }
 
 impl Merger {
@@ -129,6 +133,7 @@ impl Merger {
                     last_own: 0,
                     finished: false,
                     flushes: 0,
+                    through: 0,
                     counts: None,
                     held: VecDeque::new(),
                     returns,
@@ -145,6 +150,7 @@ impl Merger {
             cap: tracker.max_connections,
             cap_reached: false,
             itoa: itoa::Buffer::new(),
+            heads: Vec::new(),
         }
     }
 
@@ -152,9 +158,13 @@ impl Merger {
     pub(crate) fn receive(&mut self, thread: usize, mut batch: OutBatch) {
         let s = &mut self.streams[thread];
         s.ops.extend(batch.ops.drain(..));
+        s.through = s.through.max(batch.through);
         match batch.end {
             Some(End::Flush) => s.flushes += 1,
-            Some(End::Finish) => s.finished = true,
+            Some(End::Finish) => {
+                s.finished = true;
+                s.through = u64::MAX;
+            }
             _ => {}
         }
         if let Some(c) = batch.counts.take() {
@@ -192,38 +202,67 @@ impl Merger {
         self.cap_reached
     }
 
-    /// Hand on every frame every thread has handed on.
+    /// Hand on every frame every thread has handed on. A thread hands on
+    /// only the frames where something happened to it; the next frame is
+    /// the earliest any thread has handed on, once every thread without it
+    /// is known to be past it.
     pub(crate) fn merge(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
-        loop {
-            let mut frame = None;
+        let mut heads = std::mem::take(&mut self.heads);
+        let result = loop {
+            heads.clear();
+            let mut next = u64::MAX;
             for s in &mut self.streams {
-                match s.peek() {
-                    Some((f, _, _)) => {
-                        debug_assert!(frame.is_none_or(|g| g == f), "threads out of step");
-                        frame = Some(f);
-                    }
-                    None => return Ok(()),
+                let head = s.peek();
+                if let Some((f, _, _)) = head {
+                    next = next.min(f);
+                }
+                heads.push(head);
+            }
+            let ready = next != u64::MAX
+                && self
+                    .streams
+                    .iter()
+                    .zip(&heads)
+                    .all(|(s, h)| h.is_some() || s.through >= next);
+            if !ready {
+                break Ok(());
+            }
+            for h in heads.iter_mut() {
+                if h.is_some_and(|(f, _, _)| f != next) {
+                    *h = None;
                 }
             }
-            let Some(frame) = frame else {
-                return Ok(());
-            };
-            self.merge_step(frame, views)?;
-        }
+            if let Err(e) = self.merge_step(next, &heads, views) {
+                break Err(e);
+            }
+        };
+        self.heads = heads;
+        result
     }
 
-    fn merge_step(&mut self, frame: u64, views: &mut ViewSet<'_>) -> io::Result<()> {
+    /// One frame: every thread's step for it in `heads` (`None`: nothing
+    /// happened to that thread there).
+    fn merge_step(
+        &mut self,
+        frame: u64,
+        heads: &[Option<(u64, StepKind, (u32, u32))>],
+        views: &mut ViewSet<'_>,
+    ) -> io::Result<()> {
         let mut owner = None;
-        for w in 0..self.streams.len() {
-            let Some((_, what, extras)) = self.streams[w].peek() else {
+        for (w, head) in heads.iter().enumerate() {
+            let Some((_, what, extras)) = *head else {
                 continue;
             };
             if !matches!(what, StepKind::Other) {
                 owner = Some((w, what));
             }
-            self.take_extras(w, extras);
+            if extras.0 < extras.1 {
+                self.take_extras(w, extras);
+            }
         }
-        self.hand_on_extras(views)?;
+        if !(self.settled.is_empty() && self.events.is_empty() && self.retired.is_empty()) {
+            self.hand_on_extras(views)?;
+        }
         if let Some((w, what)) = owner {
             self.hand_on_frame(w, what, views)?;
         }
@@ -240,8 +279,10 @@ impl Merger {
         for (w, own) in self.gone.drain(..) {
             self.streams[w].numbers.remove(&own);
         }
-        for s in &mut self.streams {
-            s.step += 1;
+        for (s, head) in self.streams.iter_mut().zip(heads) {
+            if head.is_some() {
+                s.step += 1;
+            }
         }
         Ok(())
     }

@@ -1,10 +1,13 @@
 //! One analyzer thread: every frame of every batch goes through its own
 //! `Analyzer`, its own frames whole, the others' as an empty frame on a
-//! link it does not decode. An empty frame moves the clock exactly as any
-//! frame without a TCP segment does (timers run, TIME_WAITs expire, idle
-//! connections go, held packets whose wait is over go out), and it comes
-//! out of the analyzer in its place, so what the analyzer says between two
-//! frames is known to belong there.
+//! link it does not decode, when something may happen at its time. An
+//! empty frame moves the clock exactly as any frame without a TCP segment
+//! does (timers run, TIME_WAITs expire, idle connections go, held packets
+//! whose wait is over go out), and it comes out of the analyzer in its
+//! place, so what the analyzer says between two frames is known to belong
+//! there. Other frames, before the analyzer's next deadline
+//! (`Analyzer::quiet_until`), are left out: they would change nothing but
+//! the clock, which is brought to the latest of them before the next frame.
 //!
 //! With JSON (and no view that needs the merged stream whole), the thread
 //! also writes its records, with its own connection numbers: the merger
@@ -66,9 +69,24 @@ pub(crate) fn run(index: u32, cfg: AnalyzerConfig, hand: Hand, ch: Channels) {
     };
     let mut stand_ins: u64 = 0;
     let mut ops: Vec<PressureOp> = Vec::new();
+    // Other threads' frames stamped before this change nothing here but
+    // the clock: they are left out (the clock is brought to the latest of
+    // them before the next frame handed in).
+    let mut quiet: Option<Timestamp> = None;
+    let mut left_out: Option<Timestamp> = None;
+    let mut latest = Timestamp::default();
     while let Ok(batch) = ch.input.recv() {
         for f in &batch.frames {
             let mine = f.owner == index;
+            let ts = f.ts.normalized();
+            if !mine && quiet.is_some_and(|q| ts < q) {
+                left_out = left_out.max(Some(ts));
+                continue;
+            }
+            if let Some(t) = left_out.take().filter(|t| *t > latest) {
+                let Ok(()) = analyzer.tick(t, &mut sink);
+                latest = t;
+            }
             sink.mine.push_back(mine);
             let handed = if mine {
                 let frame = batch.frame(f);
@@ -82,6 +100,8 @@ pub(crate) fn run(index: u32, cfg: AnalyzerConfig, hand: Hand, ch: Channels) {
                 analyzer.unsupported_frame(&frame, STAND_IN_DLT, &mut sink)
             };
             let Ok(()) = handed;
+            latest = latest.max(ts);
+            quiet = analyzer.quiet_until();
             analyzer.take_pressure_ops(&mut ops);
             if !ops.is_empty() {
                 sink.out.ops.extend(ops.drain(..).map(|op| (f.number, op)));
@@ -91,6 +111,14 @@ pub(crate) fn run(index: u32, cfg: AnalyzerConfig, hand: Hand, ch: Channels) {
             }
         }
         let finished = batch.end == End::Finish;
+        if batch.end != End::More {
+            // The clock stands where one analyzer's would (the end of input
+            // stamps what is still running with it).
+            if let Some(t) = left_out.take().filter(|t| *t > latest) {
+                let Ok(()) = analyzer.tick(t, &mut sink);
+                latest = t;
+            }
+        }
         match batch.end {
             End::More => {}
             End::Flush => {
@@ -108,6 +136,12 @@ pub(crate) fn run(index: u32, cfg: AnalyzerConfig, hand: Hand, ch: Channels) {
             }
         }
         sink.out.end = (batch.end != End::More).then_some(batch.end);
+        // Every step of the frames before the oldest held one has been taken.
+        let last = batch.frames.last().map_or(0, |f| f.number);
+        sink.out.through = match analyzer.holding_since() {
+            Some(n) => n.saturating_sub(1).min(last),
+            None => last,
+        };
         drop(batch);
         // An emptied batch to fill next, if the merger sent one back; the
         // connections it brings are freed here.
@@ -228,6 +262,7 @@ impl Collect {
 /// the keys `conn` and `previous_conn` (no string value can hold `"conn":`,
 /// as its quotes would be escaped).
 fn find_numbers(text: &[u8], from: usize, patches: &mut Vec<Patch>) {
+    let first = patches.len();
     for key in [&b"\"conn\":"[..], &b"\"previous_conn\":"[..]] {
         for i in memmem::find_iter(&text[from..], key) {
             let at = from + i + key.len();
@@ -240,7 +275,7 @@ fn find_numbers(text: &[u8], from: usize, patches: &mut Vec<Patch>) {
             }
         }
     }
-    patches.sort_by_key(|p| p.at);
+    patches[first..].sort_by_key(|p| p.at);
 }
 
 impl Sink for Collect {
@@ -299,6 +334,13 @@ impl Sink for Collect {
     }
 
     fn event(&mut self, e: &Event) -> Result<(), Infallible> {
+        if matches!(
+            self.hand,
+            Hand::Connections | Hand::Json { packets: false, .. }
+        ) {
+            // The views that show only connections say nothing of events.
+            return Ok(());
+        }
         let written = self.write(|json, text| {
             let _ = json.event(e, text);
         });

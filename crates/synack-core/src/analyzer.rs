@@ -355,6 +355,41 @@ impl Analyzer {
         self.queue.items.len()
     }
 
+    /// Frames stamped before this time change nothing but the clock: no
+    /// timer runs out, no idle connection goes, no held packet's wait ends
+    /// (`None`: the next frame may, whenever it is stamped). A frame of a
+    /// connection this analyzer does not follow may then be left out, as
+    /// long as the clock is brought to the latest time left out (with
+    /// [`Analyzer::tick`]) before the next frame handed in.
+    pub fn quiet_until(&self) -> Option<Timestamp> {
+        let mut until = self.tracker.quiet_until()?;
+        if let Some(front) = self.queue.items.front() {
+            let limits = self.lookahead?;
+            let Item::Packet(p) = front else {
+                return None;
+            };
+            if self.queue.items.len() > limits.max_packets {
+                return None;
+            }
+            until = until.min(add_ns(p.ts.normalized(), limits.max_ns));
+            if let (0, Some(u)) = (p.holds, p.until) {
+                until = until.min(u);
+            }
+        }
+        Some(until)
+    }
+
+    /// The first frame whose packet is still held back: everything about
+    /// earlier frames has been handed on (`None`: nothing is held).
+    pub fn holding_since(&self) -> Option<u64> {
+        Some(match self.queue.items.front()? {
+            Item::Packet(p) => p.number,
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, _, after) => {
+                after + 1
+            }
+        })
+    }
+
     /// One frame captured on a link of kind `link`.
     pub fn frame<S: Sink>(
         &mut self,

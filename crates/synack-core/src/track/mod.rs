@@ -327,6 +327,18 @@ impl Tracker {
         self.conns.get(key).map(|c| &**c)
     }
 
+    /// Frames stamped before this time change nothing but the clock: no
+    /// timer runs out and no idle sweep is due (`None`: the next frame may,
+    /// whenever it is stamped). Timers of connections already gone count
+    /// too, so it can be early, never late.
+    pub fn quiet_until(&self) -> Option<Timestamp> {
+        let sweep = self.next_sweep?;
+        Some(match self.timers.peek() {
+            Some(Reverse(t)) => t.at.min(sweep),
+            None => sweep,
+        })
+    }
+
     /// A frame that is not a TCP segment still moves the capture clock.
     pub fn tick(&mut self, ts: Timestamp) {
         self.events.clear();
