@@ -32,6 +32,9 @@ use synack_core::{Counts, Packet, Sink};
 use super::batch::{End, Extra, Order, OutBatch, StepKind, Trash};
 use crate::views::ViewSet;
 
+/// A thread's next step: its frame, what it is, the range of its extras.
+type Head = (u64, StepKind, (u32, u32));
+
 /// One thread's results not yet merged.
 struct Stream {
     /// Batches with steps still to merge (the front one from `step` on);
@@ -59,7 +62,7 @@ struct Stream {
 
 impl Stream {
     /// The next step to merge, if it has come.
-    fn peek(&mut self) -> Option<(u64, StepKind, (u32, u32))> {
+    fn peek(&mut self) -> Option<Head> {
         loop {
             let b = self.batches.front()?;
             if let Some(s) = b.steps.get(self.step) {
@@ -117,7 +120,7 @@ pub(crate) struct Merger {
     cap_reached: bool,
     itoa: itoa::Buffer,
     /// Scratch: each thread's next step.
-    heads: Vec<Option<(u64, StepKind, (u32, u32))>>,
+    heads: Vec<Option<Head>>,
 }
 
 impl Merger {
@@ -245,7 +248,7 @@ impl Merger {
     fn merge_step(
         &mut self,
         frame: u64,
-        heads: &[Option<(u64, StepKind, (u32, u32))>],
+        heads: &[Option<Head>],
         views: &mut ViewSet<'_>,
     ) -> io::Result<()> {
         let mut owner = None;
