@@ -17,7 +17,7 @@ use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
 use crate::output::AsyncOut;
-use crate::parallel::{Hand, Threaded};
+use crate::parallel::{Hand, ThreadViews, Threaded};
 use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::charset;
 use crate::views::json::JsonView;
@@ -307,7 +307,7 @@ enum Engine<W: Write> {
     Threads(Box<Threaded<W>>),
 }
 
-impl<W: Write> Engine<W> {
+impl<W: Write + Send + 'static> Engine<W> {
     fn done(&self) -> bool {
         match self {
             Engine::One(p) => p.done(),
@@ -384,7 +384,11 @@ pub(crate) enum Outcome {
 
 /// `synack read`: every input in order, through one pipeline (of one
 /// analyzer, or of `--threads` analyzer threads).
-pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn read(
+    cfg: &ReadConfig,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
@@ -399,6 +403,16 @@ pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> R
     }
     let mut pipe = if cfg.threads > 1 {
         let hand = thread_hand(opts, cfg.write.is_some());
+        let views = match hand {
+            // Made again on the views' own thread (views that show only
+            // connections are built from the options alone).
+            Hand::Connections => {
+                drop(views);
+                let opts = opts.clone();
+                ThreadViews::Apart(Box::new(move || views_for(&opts, look)))
+            }
+            _ => ThreadViews::Here(views),
+        };
         let mut t = Threaded::new(out, views, analyzer, opts.count, cfg.threads, hand)?;
         t.set_shard(cfg.shard);
         Engine::Threads(Box::new(t))
@@ -712,7 +726,7 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
 
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-fn read_one<W: Write>(
+fn read_one<W: Write + Send + 'static>(
     src: &mut FileSource,
     pipe: &mut Engine<W>,
     opts: &OutputArgs,

@@ -125,7 +125,8 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout().lock()));
+            // Not locked: with --threads the views may write from a thread of their own.
+            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout()));
             let r = app::read(&cfg, out, &mut err);
             finish(r, &mut err)
         }

@@ -32,6 +32,35 @@ use synack_core::{Counts, Packet, Sink};
 use super::batch::{End, Extra, Order, OutBatch, StepKind, Trash};
 use crate::views::ViewSet;
 
+/// Where the merged stream goes: the views (a sink), and their output for
+/// text the threads wrote themselves.
+pub(crate) trait Emit: Sink<Error = io::Error> {
+    /// Where written text goes.
+    fn out(&mut self) -> &mut dyn Write;
+
+    /// A retired connection, handed over whole; what is given back is freed
+    /// by the thread that made it.
+    fn hand_connection(&mut self, c: Box<Connection>, f: Box<Facts>) -> io::Result<Kept> {
+        self.connection(&c, &f)?;
+        Ok(Some((c, f)))
+    }
+
+    /// A settled connection, handed over whole, as `hand_connection`.
+    fn hand_settled(&mut self, c: Box<Connection>, f: Box<Facts>) -> io::Result<Kept> {
+        self.settled(&c, &f)?;
+        Ok(Some((c, f)))
+    }
+}
+
+/// A connection given back after it was handed over (`None`: kept).
+pub(crate) type Kept = Option<(Box<Connection>, Box<Facts>)>;
+
+impl Emit for ViewSet<'_> {
+    fn out(&mut self) -> &mut dyn Write {
+        self.out
+    }
+}
+
 /// A thread's next step: its frame, what it is, the range of its extras.
 type Head = (u64, StepKind, (u32, u32));
 
@@ -209,7 +238,7 @@ impl Merger {
     /// only the frames where something happened to it; the next frame is
     /// the earliest any thread has handed on, once every thread without it
     /// is known to be past it.
-    pub(crate) fn merge(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
+    pub(crate) fn merge<E: Emit>(&mut self, views: &mut E) -> io::Result<()> {
         let mut heads = std::mem::take(&mut self.heads);
         let result = loop {
             heads.clear();
@@ -245,11 +274,11 @@ impl Merger {
 
     /// One frame: every thread's step for it in `heads` (`None`: nothing
     /// happened to that thread there).
-    fn merge_step(
+    fn merge_step<E: Emit>(
         &mut self,
         frame: u64,
         heads: &[Option<Head>],
-        views: &mut ViewSet<'_>,
+        views: &mut E,
     ) -> io::Result<()> {
         let mut owner = None;
         for (w, head) in heads.iter().enumerate() {
@@ -339,11 +368,12 @@ impl Merger {
     }
 
     /// Settlements, timer events and retirements, in one analyzer's order.
-    fn hand_on_extras(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
+    fn hand_on_extras<E: Emit>(&mut self, views: &mut E) -> io::Result<()> {
         let mut settled = std::mem::take(&mut self.settled);
         for (w, c, f) in settled.drain(..) {
-            views.settled(&c, &f)?;
-            self.streams[w].trash.push((c, f));
+            if let Some(back) = views.hand_settled(c, f)? {
+                self.streams[w].trash.push(back);
+            }
         }
         self.settled = settled;
         let mut events = std::mem::take(&mut self.events);
@@ -361,15 +391,16 @@ impl Merger {
         Ok(())
     }
 
-    fn hand_on(&mut self, said: Said, views: &mut ViewSet<'_>) -> io::Result<()> {
+    fn hand_on<E: Emit>(&mut self, said: Said, views: &mut E) -> io::Result<()> {
         match said {
             Said::Event(e) => views.event(&e),
             Said::Conn(w, c, f) => {
-                views.connection(&c, &f)?;
-                self.streams[w].trash.push((c, f));
+                if let Some(back) = views.hand_connection(c, f)? {
+                    self.streams[w].trash.push(back);
+                }
                 Ok(())
             }
-            Said::Text { w, text, patches } => self.write_text(w, text, patches, views.out),
+            Said::Text { w, text, patches } => self.write_text(w, text, patches, views.out()),
         }
     }
 
@@ -395,11 +426,11 @@ impl Merger {
         out.write_all(&b.text[at..text.1])
     }
 
-    fn hand_on_frame(
+    fn hand_on_frame<E: Emit>(
         &mut self,
         w: usize,
         what: StepKind,
-        views: &mut ViewSet<'_>,
+        views: &mut E,
     ) -> io::Result<()> {
         let next_number = &mut self.next_number;
         let s = &mut self.streams[w];
@@ -426,7 +457,7 @@ impl Merger {
                 if conn != 0 {
                     first_seen(conn, s);
                 }
-                self.write_text(w, text, patches, views.out)
+                self.write_text(w, text, patches, views.out())
             }
             StepKind::Full(i) => {
                 let Some(b) = s.batches.front() else {
@@ -473,7 +504,7 @@ impl Merger {
     /// The input is over and every thread has handed on everything: the
     /// connections still open and the TIME_WAITs still running, in one
     /// analyzer's order.
-    pub(crate) fn finish(&mut self, views: &mut ViewSet<'_>) -> io::Result<()> {
+    pub(crate) fn finish<E: Emit>(&mut self, views: &mut E) -> io::Result<()> {
         self.merge(views)?;
         for w in 0..self.streams.len() {
             // Past every step: the last batch is in front.

@@ -22,6 +22,7 @@
 //! arrives, the look-ahead is each thread's (a correction shown at its
 //! cause only if that packet is still held).
 
+mod apart;
 pub(crate) mod batch;
 mod merge;
 mod worker;
@@ -53,10 +54,24 @@ struct Thread {
     handle: Option<JoinHandle<()>>,
 }
 
+/// The views of a run on threads: built, to run in the merger's thread;
+/// or to build on a thread of their own.
+pub(crate) enum ThreadViews {
+    Here(Vec<Box<dyn View>>),
+    Apart(Box<dyn FnOnce() -> Vec<Box<dyn View>> + Send>),
+}
+
+/// Where the views run.
+enum Views<W> {
+    /// In the merger's thread.
+    Here { views: Vec<Box<dyn View>>, out: W },
+    /// On a thread of their own (views that show only connections).
+    Apart(apart::Apart),
+}
+
 /// Frames in, views out, through N analyzer threads; see the module docs.
 pub(crate) struct Threaded<W: Write> {
-    pub(crate) out: W,
-    views: Vec<Box<dyn View>>,
+    views: Views<W>,
     threads: Vec<Thread>,
     results: Receiver<(u32, OutBatch)>,
     batch: InBatch,
@@ -70,17 +85,21 @@ pub(crate) struct Threaded<W: Write> {
     input_done: bool,
 }
 
-impl<W: Write> Threaded<W> {
+impl<W: Write + Send + 'static> Threaded<W> {
     /// Start `n` analyzer threads (at least 2) feeding `views`; `hand`
     /// says what the threads hand on of their frames.
     pub(crate) fn new(
         out: W,
-        views: Vec<Box<dyn View>>,
+        views: ThreadViews,
         cfg: AnalyzerConfig,
         limit: Option<u64>,
         n: usize,
         hand: Hand,
     ) -> io::Result<Threaded<W>> {
+        let views = match views {
+            ThreadViews::Apart(make) => Views::Apart(apart::Apart::start(make, out)?),
+            ThreadViews::Here(views) => Views::Here { views, out },
+        };
         let (tx, results): (Sender<(u32, OutBatch)>, _) = mpsc::channel();
         let mut threads = Vec::with_capacity(n);
         let mut returns = Vec::with_capacity(n);
@@ -102,7 +121,6 @@ impl<W: Write> Threaded<W> {
             });
         }
         Ok(Threaded {
-            out,
             views,
             threads,
             results,
@@ -214,11 +232,20 @@ impl<W: Write> Threaded<W> {
     }
 
     fn merge(&mut self) -> io::Result<()> {
-        let mut views = ViewSet {
-            views: &mut self.views,
-            out: &mut self.out,
-        };
-        self.merger.merge(&mut views)
+        match &mut self.views {
+            Views::Here { views, out } => self.merger.merge(&mut ViewSet { views, out }),
+            Views::Apart(a) => {
+                self.merger.merge(a)?;
+                a.send()
+            }
+        }
+    }
+
+    fn flush_views(&mut self) -> io::Result<()> {
+        match &mut self.views {
+            Views::Here { out, .. } => out.flush(),
+            Views::Apart(a) => a.flush(),
+        }
     }
 
     /// Wait for results until `ready` says the merger has all it needs.
@@ -235,14 +262,13 @@ impl<W: Write> Threaded<W> {
 
     /// Hand on everything the threads hold (before an error is reported).
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        if self.input_done {
-            return self.out.flush();
+        if !self.input_done {
+            self.send(End::Flush)?;
+            self.flushes += 1;
+            let n = self.flushes;
+            self.wait(|m| m.flushed(n))?;
         }
-        self.send(End::Flush)?;
-        self.flushes += 1;
-        let n = self.flushes;
-        self.wait(|m| m.flushed(n))?;
-        self.out.flush()
+        self.flush_views()
     }
 
     /// Remember an input error for the summary (it was already reported).
@@ -265,11 +291,10 @@ impl<W: Write> Threaded<W> {
                 }
             }
         }
-        let mut sink = ViewSet {
-            views: &mut self.views,
-            out: &mut self.out,
-        };
-        self.merger.finish(&mut sink)
+        match &mut self.views {
+            Views::Here { views, out } => self.merger.finish(&mut ViewSet { views, out }),
+            Views::Apart(a) => self.merger.finish(a),
+        }
     }
 
     /// End the run: every view says its last word, with `sections` added.
@@ -282,18 +307,33 @@ impl<W: Write> Threaded<W> {
             frames_read: self.frames,
             skipped: self.skipped,
         });
-        let end = RunEnd {
-            counts: &counts,
-            errors: &self.errors,
-            kernel: None,
-            sections,
-            pressure: &pressure,
-            shard: shard.as_ref(),
-        };
-        for v in self.views.iter_mut() {
-            v.finish(&end, &mut self.out)?;
+        match &mut self.views {
+            Views::Here { views, out } => {
+                let end = RunEnd {
+                    counts: &counts,
+                    errors: &self.errors,
+                    kernel: None,
+                    sections,
+                    pressure: &pressure,
+                    shard: shard.as_ref(),
+                };
+                for v in views.iter_mut() {
+                    v.finish(&end, out)?;
+                }
+                out.flush()
+            }
+            Views::Apart(a) => {
+                // Sections are a demo's; `read` has none.
+                debug_assert!(sections.is_empty());
+                a.send()?;
+                a.finish(apart::End {
+                    counts,
+                    errors: self.errors.clone(),
+                    pressure,
+                    shard,
+                })
+            }
         }
-        self.out.flush()
     }
 
     /// All threads together may have held `--max-connections`.
