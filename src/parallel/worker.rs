@@ -22,7 +22,7 @@ use memchr::memmem;
 use synack_core::analyzer::AnalyzerConfig;
 use synack_core::decode::{DecodeError, Frame, Timestamp};
 use synack_core::pressure::PressureOp;
-use synack_core::track::{Connection, Event, Facts};
+use synack_core::track::{Connection, Event, EventKind, Facts};
 use synack_core::{Analyzer, Packet, Sink};
 
 use super::batch::{End, Extra, InBatch, Order, OutBatch, OwnedPacket, Patch, Step, StepKind};
@@ -243,9 +243,11 @@ impl Collect {
     }
 
     /// What the JSON view writes, into the batch's text, with the
-    /// connection numbers in it found; `None` without the JSON view.
+    /// connection numbers in it found (`previous`: a port reuse event names
+    /// the one before); `None` without the JSON view.
     fn write(
         &mut self,
+        previous: bool,
         f: impl FnOnce(&mut JsonView, &mut Vec<u8>),
     ) -> Option<((usize, usize), (u32, u32))> {
         let json = self.json.as_mut()?;
@@ -253,30 +255,41 @@ impl Collect {
         let t0 = out.text.len();
         f(json, &mut out.text);
         let p0 = out.patches.len() as u32;
-        find_numbers(&out.text, t0, &mut out.patches);
+        find_numbers(&out.text, t0, previous, &mut out.patches);
         Some(((t0, out.text.len()), (p0, out.patches.len() as u32)))
     }
 }
 
-/// Connection numbers in JSON text written from `from` on: the values of
-/// the keys `conn` and `previous_conn` (no string value can hold `"conn":`,
-/// as its quotes would be escaped).
-fn find_numbers(text: &[u8], from: usize, patches: &mut Vec<Patch>) {
+/// The connection numbers in one JSON record written from `from` on: the
+/// value of its `conn` key, and of `previous_conn` when `previous` (a port
+/// reuse event is in it). No string value can hold `"conn":`, as its quotes
+/// would be escaped; each key comes once in a record.
+fn find_numbers(text: &[u8], from: usize, previous: bool, patches: &mut Vec<Patch>) {
     let first = patches.len();
-    for key in [&b"\"conn\":"[..], &b"\"previous_conn\":"[..]] {
-        for i in memmem::find_iter(&text[from..], key) {
-            let at = from + i + key.len();
-            let len = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-            let own = std::str::from_utf8(&text[at..at + len])
-                .ok()
-                .and_then(|s| s.parse().ok());
-            if let Some(own) = own {
-                patches.push(Patch { at, len, own });
-            }
+    let mut keys = [(&CONN, true), (&PREVIOUS_CONN, previous)];
+    for (finder, wanted) in &mut keys {
+        if !*wanted {
+            continue;
+        }
+        let Some(i) = finder.find(&text[from..]) else {
+            continue;
+        };
+        let at = from + i + finder.needle().len();
+        let len = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let own = std::str::from_utf8(&text[at..at + len])
+            .ok()
+            .and_then(|s| s.parse().ok());
+        if let Some(own) = own {
+            patches.push(Patch { at, len, own });
         }
     }
     patches[first..].sort_by_key(|p| p.at);
 }
+
+static CONN: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(b"\"conn\":"));
+static PREVIOUS_CONN: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(b"\"previous_conn\":"));
 
 impl Sink for Collect {
     type Error = Infallible;
@@ -291,7 +304,11 @@ impl Sink for Collect {
         match self.hand {
             Hand::Connections => self.step(number, StepKind::Lite { conn }),
             Hand::Json { .. } => {
-                let written = self.write(|json, text| {
+                let reuse = p
+                    .events
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::PortReuse { .. }));
+                let written = self.write(reuse, |json, text| {
                     let _ = json.packet(p, text);
                 });
                 if let Some((text, patches)) = written {
@@ -341,7 +358,8 @@ impl Sink for Collect {
             // The views that show only connections say nothing of events.
             return Ok(());
         }
-        let written = self.write(|json, text| {
+        let reuse = matches!(e.kind, EventKind::PortReuse { .. });
+        let written = self.write(reuse, |json, text| {
             let _ = json.event(e, text);
         });
         let x = match written {
@@ -361,7 +379,7 @@ impl Sink for Collect {
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts) -> Result<(), Infallible> {
-        let written = self.write(|json, text| {
+        let written = self.write(false, |json, text| {
             let _ = json.connection(c, f, text);
         });
         let x = match written {
@@ -395,7 +413,7 @@ mod tests {
     fn numbers_are_found_in_written_json() {
         let text = br#"xx{"type":"packet","conn":12,"events":[{"kind":"port_reuse","previous_conn":7}],"note":"\"conn\":5"}"#;
         let mut p = Vec::new();
-        find_numbers(text, 2, &mut p);
+        find_numbers(text, 2, true, &mut p);
         let found: Vec<(usize, u64)> = p.iter().map(|p| (p.len, p.own)).collect();
         assert_eq!(found, vec![(2, 12), (1, 7)]);
         assert_eq!(&text[p[0].at..p[0].at + 2], b"12");
