@@ -16,10 +16,11 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::lang::tr;
 use crate::output::AsyncOut;
 use crate::parallel::{Hand, ThreadViews, Threaded};
 use crate::views::annotated_pcapng::AnnotatedPcapng;
-use crate::views::charset;
+use crate::views::charset::{self, AsciiOut};
 use crate::views::json::JsonView;
 use crate::views::ladder::LadderView;
 use crate::views::lines::LinesView;
@@ -39,6 +40,19 @@ pub(crate) fn stdout_look() -> Look {
     }
 }
 
+/// How output should look where it goes: a file (`-o`) gets neither
+/// colour nor a terminal's width.
+pub(crate) fn output_look(opts: &OutputArgs) -> Look {
+    if opts.output.is_some() {
+        return Look {
+            width: None,
+            color: false,
+            terminal: false,
+        };
+    }
+    stdout_look()
+}
+
 /// The views the output options ask for.
 pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
     let view: Box<dyn View> = if opts.zeek {
@@ -51,6 +65,8 @@ pub(crate) fn views_for(opts: &OutputArgs, look: Look) -> Vec<Box<dyn View>> {
         match opts.view {
             ViewKind::Ladder => Box::new(LadderView::new(look, opts.ascii || charset::ascii())),
             ViewKind::Mermaid => Box::new(MermaidView::default()),
+            ViewKind::Svg => Box::new(crate::views::svg::SvgView::default()),
+            ViewKind::Graph => Box::new(crate::views::graph::GraphView::default()),
             ViewKind::Lines => Box::new(LinesView::new(opts.line_options())),
         }
     };
@@ -382,6 +398,45 @@ pub(crate) enum Outcome {
     InputErrors,
 }
 
+/// Where the output goes: `-o FILE`, or stdout, through the `--ascii` net.
+/// Sendable, so live output can go through its own thread; stdout is not
+/// locked for the whole run (the demo's scenario thread writes to it too).
+pub(crate) fn output(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(io::stdout()),
+        )),
+        Some(p) => Box::new(io::BufWriter::with_capacity(
+            1 << 16,
+            AsciiOut::new(create(p)?),
+        )),
+    })
+}
+
+/// Where an HTML document goes (`synack report`): `-o FILE`, or stdout. It
+/// declares UTF-8 and is read by a browser, so no character is changed:
+/// the `--ascii` net would turn a `◀` into a `<` inside markup.
+pub(crate) fn document(path: Option<&str>) -> Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout())),
+        Some(p) => Box::new(io::BufWriter::with_capacity(1 << 16, create(p)?)),
+    })
+}
+
+fn create(path: &str) -> Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| Error::Create {
+        path: path.to_string(),
+        // "No such file or directory", without "(os error 2)".
+        reason: e
+            .to_string()
+            .split(" (os error")
+            .next()
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
 /// `synack read`: every input in order, through one pipeline (of one
 /// analyzer, or of `--threads` analyzer threads).
 pub(crate) fn read(
@@ -389,12 +444,34 @@ pub(crate) fn read(
     out: impl Write + Send + 'static,
     err: &mut impl Write,
 ) -> Result<Outcome> {
+    read_views(cfg, None, out, err)
+}
+
+/// Read every input in order through `views` (the report's, not chosen
+/// by the output options).
+pub(crate) fn read_with(
+    cfg: &ReadConfig,
+    views: Vec<Box<dyn View>>,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
+    read_views(cfg, Some(views), out, err)
+}
+
+/// Read every input through `views`, or the views the output options ask for.
+fn read_views(
+    cfg: &ReadConfig,
+    views: Option<Vec<Box<dyn View>>>,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
     let opts = &cfg.output;
-    let look = stdout_look();
-    let mut views = views_for(opts, look);
+    let look = output_look(opts);
+    let given = views.is_some();
+    let mut views = views.unwrap_or_else(|| views_for(opts, look));
     let mut analyzer = analyzer_config(opts, Lookahead::FILE);
     if let Some(w) = &cfg.write {
         views.push(annotated_copy(w, opts)?);
@@ -402,7 +479,11 @@ pub(crate) fn read(
         analyzer.lookahead = Some(Lookahead::FILE);
     }
     let mut pipe = if cfg.threads > 1 {
-        let hand = thread_hand(opts, cfg.write.is_some());
+        // Views given by the caller see whole packets.
+        let hand = match given {
+            true => Hand::Packets,
+            false => thread_hand(opts, cfg.write.is_some()),
+        };
         let views = match hand {
             // Made again on the views' own thread (views that show only
             // connections are built from the options alone).
@@ -456,11 +537,12 @@ pub(crate) fn read(
     }
     if let Engine::Threads(t) = &pipe {
         if t.cap_reached() {
-            writeln!(
-                err,
-                "synack: the {} threads together held up to --max-connections ({}) connections: one thread would have evicted the least recently active ones, each of these evicts only at that cap of its own, so the output may differ from --threads 1's",
-                cfg.threads, opts.max_connections
-            )?;
+            let (threads, cap) = (cfg.threads, opts.max_connections);
+            let note = tr!(
+                "the {threads} threads together held up to --max-connections ({cap}) connections: one thread would have evicted the least recently active ones, each of these evicts only at that cap of its own, so the output may differ from --threads 1's",
+                "{threads} 个线程合起来持有的连接达到了 --max-connections ({cap})：单线程会清除最久不活动的连接，而这里每个线程只在自己达到这个上限时才清除，所以输出可能与 --threads 1 不同"
+            );
+            writeln!(err, "synack: {note}")?;
         }
     }
     Ok(outcome)
@@ -487,7 +569,11 @@ fn thread_hand(opts: &OutputArgs, annotated_copy: bool) -> Hand {
 /// arrive. Output goes through a thread, so nothing stdout does can hold
 /// the capture up: every frame reaches the savefile, and Ctrl-C, SIGTERM
 /// and SIGHUP stop it at once.
-pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
+pub(crate) fn live(
+    args: &LiveArgs,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -502,7 +588,11 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     let annotated = args.write.as_deref().filter(|w| is_pcapng_name(w));
     if annotated.is_some() && args.rotation().rotates() {
         return Err(Error::Usage(
-            "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)".into(),
+            crate::lang::pick(
+                "-C, -W and -G rotate classic pcap files; the annotated .pcapng is one file (name it .pcap to rotate)",
+                "-C、-W 和 -G 轮换的是经典 pcap 文件；带注释的 .pcapng 只能是一个文件 (要轮换，请把文件名改为 .pcap)",
+            )
+            .into(),
         ));
     }
     if let Some(w) = args.write.as_deref().filter(|w| !is_pcapng_name(w)) {
@@ -510,27 +600,28 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
+    let (device, snaplen) = (
+        crate::views::words::escaped(src.device()),
+        crate::capture::live::SNAPLEN,
+    );
     writeln!(
         err,
-        "listening on {}, link-type {name} ({desc}), snapshot length {} bytes",
-        crate::views::words::escaped(src.device()),
-        crate::capture::live::SNAPLEN
+        "{}",
+        tr!(
+            "listening on {device}, link-type {name} ({desc}), snapshot length {snaplen} bytes",
+            "正在 {device} 上监听，链路类型 {name} ({desc})，快照长度 {snaplen} 字节"
+        )
     )?;
     err.flush()?;
     let opts = &args.output;
-    let look = stdout_look();
+    let look = output_look(opts);
     let mut views = views_for(opts, look);
     let mut analyzer = analyzer_config(opts, Lookahead::LIVE);
     if let Some(w) = annotated {
         views.push(annotated_copy(w, opts)?);
         analyzer.lookahead = Some(Lookahead::LIVE);
     }
-    let mut pipe = Pipeline::new(
-        AsyncOut::new(crate::views::charset::AsciiOut::new(io::stdout())),
-        views,
-        analyzer,
-        opts.count,
-    );
+    let mut pipe = Pipeline::new(AsyncOut::new(out), views, analyzer, opts.count);
     // A person watching sees each packet at once; a pipe or file gets full
     // chunks (and a flush whenever the wire goes quiet).
     pipe.flush_each = look.terminal;
@@ -559,7 +650,13 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
     pipe.kernel = Some(stats);
     let frames = pipe.frames();
     if !reader_gone {
-        let patience = if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let to_file = opts.output.is_some();
+        let patience = if to_file {
+            // A file is always being read: what is queued goes in whole (a
+            // picture's document is written at the end, all at once).
+            pipe.out.wait_for_room();
+            std::time::Duration::from_secs(60)
+        } else if stop.load(std::sync::atomic::Ordering::Relaxed) {
             std::time::Duration::from_millis(300)
         } else {
             std::time::Duration::from_secs(5)
@@ -575,27 +672,35 @@ pub(crate) fn live(args: &LiveArgs, err: &mut impl Write) -> Result<Outcome> {
         }
         let dropped = pipe.out.dropped();
         if let Err(e) = pipe.out.close(patience) {
-            writeln!(err, "synack: writing the output failed: {e}")?;
+            let e = crate::lang::io_reason(&e);
+            let line = tr!("writing the output failed: {e}", "写出输出失败：{e}");
+            writeln!(err, "synack: {line}")?;
             outcome = Outcome::InputErrors;
         }
         if dropped > 0 {
-            writeln!(
-                err,
-                "synack: {dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)"
-            )?;
+            let line = tr!(
+                "{dropped} bytes of output dropped: stdout was not being read (the capture and any -w file are complete)",
+                "丢弃了 {dropped} 字节的输出：没有进程在读标准输出 (捕获和 -w 文件都是完整的)"
+            );
+            writeln!(err, "synack: {line}")?;
         }
     }
     if !args.output.json {
+        let (received, dropped) = (stats.received, stats.dropped);
         writeln!(
             err,
-            "{frames} packets captured\n{} packets received by filter\n{} packets dropped by kernel",
-            stats.received, stats.dropped
+            "{}",
+            tr!(
+                "{frames} packets captured\n{received} packets received by filter\n{dropped} packets dropped by kernel",
+                "捕获了 {frames} 个分组\n过滤器收到 {received} 个分组\n内核丢弃了 {dropped} 个分组"
+            )
         )?;
         if let (Some(w), Some(n)) = (&args.write, saved) {
+            let w = crate::views::words::escaped(w);
             writeln!(
                 err,
-                "{n} packets written to {}",
-                crate::views::words::escaped(w)
+                "{}",
+                tr!("{n} packets written to {w}", "已写入 {n} 个分组到 {w}")
             )?;
         }
     }
@@ -607,7 +712,7 @@ fn annotated_copy(path: &str, opts: &OutputArgs) -> Result<Box<dyn View>> {
     let view = AnnotatedPcapng::create(path, opts.time_format(), opts.nano).map_err(|e| {
         Error::Create {
             path: path.to_string(),
-            reason: e.to_string(),
+            reason: crate::lang::io_reason(&e),
         }
     })?;
     Ok(Box::new(view))
@@ -688,7 +793,7 @@ fn drop_privileges() -> Result<()> {
 /// `synack interfaces`: like tcpdump -D.
 pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
     let devices = pcap::Device::list().map_err(|e| Error::Open {
-        path: "the interface list".into(),
+        path: crate::lang::pick("the interface list", "网卡列表").into(),
         reason: e.to_string(),
     })?;
     for (i, d) in devices.iter().enumerate() {
@@ -735,11 +840,14 @@ fn read_one<W: Write + Send + 'static>(
 ) -> Result<u64> {
     if !opts.json {
         let (name, desc) = src.link_names();
+        let (file, snaplen) = (src.name(), src.snaplen());
         writeln!(
             err,
-            "reading from file {}, link-type {name} ({desc}), snapshot length {}",
-            src.name(),
-            src.snaplen()
+            "{}",
+            tr!(
+                "reading from file {file}, link-type {name} ({desc}), snapshot length {snaplen}",
+                "正在读取文件 {file}，链路类型 {name} ({desc})，快照长度 {snaplen}"
+            )
         )?;
     }
     let mut filter: Option<FilterSet> = src.take_filter();
@@ -791,9 +899,10 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
+        indicatif::ProgressStyle::with_template(crate::lang::pick(
             "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
-        )
+            "{msg} [{bar:40}] {bytes}/{total_bytes} (还需 {eta})",
+        ))
         .ok()?
         .progress_chars("=> "),
     );

@@ -8,6 +8,7 @@ use synack_core::shard::Shard;
 use synack_core::track::TrackerConfig;
 
 use crate::capture::Input;
+use crate::lang::{pick, tr};
 use crate::views::dump::{Dump, DumpStyle};
 use crate::views::lines::LineOptions;
 use crate::views::time::TimeFormat;
@@ -38,6 +39,41 @@ first data byte; with no SYN seen, the first segment's seq − 1 is the base.";
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+
+    /// Language for people: en or zh (中文). Default: SYNACK_LANG, then
+    /// LC_ALL / LC_MESSAGES / LANG (zh_* is Chinese). JSON stays English
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "LANG",
+        hide_possible_values = true
+    )]
+    pub(crate) lang: Option<crate::lang::Lang>,
+}
+
+/// The command line's definition, in the run's language (`--help` in
+/// Chinese under `--lang zh`).
+pub(crate) fn command() -> clap::Command {
+    localized(<Cli as clap::CommandFactory>::command())
+}
+
+/// `cmd` in the run's language.
+pub(crate) fn localized(cmd: clap::Command) -> clap::Command {
+    if crate::lang::zh() {
+        crate::lang::help::localize(cmd)
+    } else {
+        cmd
+    }
+}
+
+/// Parse `args` (the language already chosen), with the help and usage
+/// mistakes in that language.
+pub(crate) fn try_parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +91,10 @@ pub(crate) enum Command {
 
     /// Echo server and client: produce TCP scenarios on loopback to watch
     Echo(crate::echo::EchoArgs),
+
+    /// Write one HTML file: the connections table, a timeline, ladders and graphs to step through
+    #[command(after_help = crate::report::AFTER)]
+    Report(crate::report::ReportArgs),
 
     /// Run a scenario (echo server + client on loopback) and watch it, annotated, in one command
     #[command(after_help = DEMO_AFTER)]
@@ -224,7 +264,12 @@ pub(crate) struct ReadArgs {
 
 /// `--shard K/N`: shard K (from 0) of N.
 fn parse_shard(word: &str) -> Result<Shard, String> {
-    let usage = || format!("{word}: a shard is K/N, K from 0 to N-1 (e.g. 0/4 … 3/4)");
+    let usage = || {
+        tr!(
+            "{word}: a shard is K/N, K from 0 to N-1 (e.g. 0/4 … 3/4)",
+            "{word}：分片写作 K/N，K 从 0 到 N-1 (例如 0/4 … 3/4)"
+        )
+    };
     let (k, n) = word.split_once('/').ok_or_else(usage)?;
     let k: u32 = k.trim().parse().map_err(|_| usage())?;
     let n: u32 = n.trim().parse().map_err(|_| usage())?;
@@ -271,9 +316,14 @@ pub(crate) struct OutputArgs {
     pub(crate) zeek: bool,
 
     /// How to show packets: one line each, or each connection as a ladder
-    /// diagram (client lane left, server lane right), or as Mermaid for docs
+    /// diagram (client lane left, server lane right), as Mermaid for docs, as
+    /// an SVG ladder, or as SVG time-sequence graphs (svg and graph: use -o FILE)
     #[arg(long, value_enum, default_value_t = View::Lines)]
     pub(crate) view: View,
+
+    /// Write the output to FILE instead of stdout (an SVG document with --view svg|graph)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub(crate) output: Option<String>,
 
     /// Only connection N (numbered in first-seen order, as '#N' in the output)
     #[arg(long, value_name = "N", value_parser = conn_id)]
@@ -364,21 +414,21 @@ impl OutputArgs {
     /// with it; the table, conn.log and the diagrams show no packet lines.
     pub(crate) fn check(&self) -> Result<(), UsageError> {
         self.check_letters()?;
-        let diagram = match self.view {
-            View::Lines => None,
-            View::Ladder => Some("--view ladder"),
-            View::Mermaid => Some("--view mermaid"),
-        };
+        let diagram = self.diagram();
         let both = |a: &str, b: &str, why: &str| {
-            Err(UsageError(format!(
-                "{a} and {b} cannot go together: {why} (drop one)"
+            Err(UsageError(tr!(
+                "{a} and {b} cannot go together: {why} (drop one)",
+                "{a} 和 {b} 不能同时使用：{why} (去掉一个)"
             )))
         };
         if self.zeek && self.summary {
             return both(
                 "--zeek",
                 "--summary",
-                "each writes its own table of connections",
+                pick(
+                    "each writes its own table of connections",
+                    "两者各自输出一张连接表",
+                ),
             );
         }
         let records = if self.zeek {
@@ -393,14 +443,20 @@ impl OutputArgs {
                 return both(
                     "--json",
                     d,
-                    "JSON has packet, event and connection records, not diagrams",
+                    pick(
+                        "JSON has packet, event and connection records, not diagrams",
+                        "JSON 里是分组、事件和连接记录，没有图",
+                    ),
                 );
             }
             if let Some(r) = records {
                 return both(
                     r,
                     d,
-                    "one writes connections as a table, the other draws them",
+                    pick(
+                        "one writes connections as a table, the other draws them",
+                        "一个把连接写成表，另一个把连接画成图",
+                    ),
                 );
             }
         }
@@ -421,10 +477,30 @@ impl OutputArgs {
             return both(
                 flag,
                 shape,
-                &format!("{flag} changes packet lines, and {shape} shows none"),
+                &tr!(
+                    "{flag} changes packet lines, and {shape} shows none",
+                    "{flag} 改变的是分组行，而 {shape} 不显示分组行"
+                ),
             );
         }
         Ok(())
+    }
+
+    /// The view that draws connections rather than packet lines, as the
+    /// option that asks for it.
+    fn diagram(&self) -> Option<&'static str> {
+        match self.view {
+            View::Lines => None,
+            View::Ladder => Some("--view ladder"),
+            View::Mermaid => Some("--view mermaid"),
+            View::Svg => Some("--view svg"),
+            View::Graph => Some("--view graph"),
+        }
+    }
+
+    /// The output is one SVG document (`--view svg|graph`).
+    pub(crate) fn is_picture(&self) -> bool {
+        matches!(self.view, View::Svg | View::Graph)
     }
 
     pub(crate) fn line_options(&self) -> LineOptions {
@@ -491,18 +567,21 @@ impl OutputArgs {
         let t = &self.tcpdump;
         let ts = format!("-{}", "t".repeat(usize::from(t.t)));
         if t.t > 5 {
-            return Err(UsageError(format!(
-                "{ts} is not a timestamp style: use -t, -tt, -ttt, -tttt or -ttttt"
+            return Err(UsageError(tr!(
+                "{ts} is not a timestamp style: use -t, -tt, -ttt, -tttt or -ttttt",
+                "{ts} 不是时间戳格式：请用 -t、-tt、-ttt、-tttt 或 -ttttt"
             )));
         }
         if t.t > 0 && self.time.is_some() {
-            return Err(UsageError(format!(
-                "{ts} and --time both set the timestamp style: give one of them"
+            return Err(UsageError(tr!(
+                "{ts} and --time both set the timestamp style: give one of them",
+                "{ts} 和 --time 都设置时间戳格式：只给其中一个"
             )));
         }
         if t.t > 0 && self.json {
-            return Err(UsageError(format!(
-                "{ts} and --json cannot go together: JSON timestamps are always RFC 3339 (UTC)"
+            return Err(UsageError(tr!(
+                "{ts} and --json cannot go together: JSON timestamps are always RFC 3339 (UTC)",
+                "{ts} 和 --json 不能同时使用：JSON 的时间戳总是 RFC 3339 (UTC)"
             )));
         }
         let letter = [
@@ -517,16 +596,15 @@ impl OutputArgs {
         // Views without packet lines have nowhere to show what these add.
         let other = if self.summary {
             "--summary"
-        } else if !self.json && self.view == View::Ladder {
-            "--view ladder"
-        } else if !self.json && self.view == View::Mermaid {
-            "--view mermaid"
+        } else if let Some(d) = self.diagram().filter(|_| !self.json) {
+            d
         } else {
             return Ok(());
         };
         match letter {
-            Some(letter) => Err(UsageError(format!(
-                "{letter} and {other} cannot go together: {letter} changes packet lines, which {other} does not show"
+            Some(letter) => Err(UsageError(tr!(
+                "{letter} and {other} cannot go together: {letter} changes packet lines, which {other} does not show",
+                "{letter} 和 {other} 不能同时使用：{letter} 改变的是分组行，而 {other} 不显示分组行"
             ))),
             None => Ok(()),
         }
@@ -536,9 +614,17 @@ impl OutputArgs {
 /// `--conn`: connections are numbered from 1, as `#1` in the output.
 fn conn_id(word: &str) -> Result<u64, String> {
     match word.parse::<u64>() {
-        Ok(0) => Err("connections are numbered from 1 (#1 is the first seen)".into()),
+        Ok(0) => Err(pick(
+            "connections are numbered from 1 (#1 is the first seen)",
+            "连接从 1 开始编号 (#1 是最先看到的那个)",
+        )
+        .into()),
         Ok(n) => Ok(n),
-        Err(_) => Err("a connection number, such as 1 for #1".into()),
+        Err(_) => Err(pick(
+            "a connection number, such as 1 for #1",
+            "要一个连接编号，例如 1 表示 #1",
+        )
+        .into()),
     }
 }
 
@@ -554,6 +640,10 @@ pub(crate) enum View {
     Ladder,
     /// a Mermaid sequence diagram per connection (in a Markdown fence)
     Mermaid,
+    /// an SVG ladder per connection, stacked in one document (with -o FILE)
+    Svg,
+    /// a time-sequence graph (with throughput and RTT) per direction, as SVG
+    Graph,
 }
 
 /// A validated `read` invocation.
@@ -605,30 +695,42 @@ impl ReadArgs {
         }
         if let Some(first) = rest.first() {
             if !self.files.is_empty() && (first == "-" || Path::new(first).exists()) {
-                return Err(UsageError(format!(
-                    "with -r, the words after the options are a filter, and {first} is a file: to read several files, give them without -r (synack read FILE FILE…) or -r before each"
+                return Err(UsageError(tr!(
+                    "with -r, the words after the options are a filter, and {first} is a file: to read several files, give them without -r (synack read FILE FILE…) or -r before each",
+                    "用了 -r 时，选项后面的词是过滤表达式，而 {first} 是一个文件：要读多个文件，请不用 -r 直接列出 (synack read FILE FILE…)，或在每个文件前都加 -r"
                 )));
             }
             if looks_like_a_file(first) {
-                return Err(UsageError(format!(
-                    "cannot read {first}: no such file (check the path; a filter goes after the files)"
+                return Err(UsageError(tr!(
+                    "cannot read {first}: no such file (check the path; a filter goes after the files)",
+                    "无法读取 {first}：没有这个文件 (请检查路径；过滤表达式要放在文件之后)"
                 )));
             }
         }
         if inputs.is_empty() {
             return Err(UsageError(
-                "no capture file given: try 'synack read FILE [FILTER]', or '-' to read stdin"
-                    .into(),
+                pick(
+                    "no capture file given: try 'synack read FILE [FILTER]', or '-' to read stdin",
+                    "没有给出捕获文件：试试 'synack read FILE [FILTER]'，或用 '-' 读标准输入",
+                )
+                .into(),
             ));
         }
         if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
-            return Err(UsageError("stdin ('-') can be read only once".into()));
+            return Err(UsageError(
+                pick(
+                    "stdin ('-') can be read only once",
+                    "标准输入 ('-') 只能读一次",
+                )
+                .into(),
+            ));
         }
         self.output.check()?;
         if let Some(w) = &self.write {
             if !is_pcapng_name(w) {
-                return Err(UsageError(format!(
-                    "-w {w}: synack read writes pcapng (only pcapng holds the annotations as packet comments); name the file .pcapng"
+                return Err(UsageError(tr!(
+                    "-w {w}: synack read writes pcapng (only pcapng holds the annotations as packet comments); name the file .pcapng",
+                    "-w {w}：synack read 写的是 pcapng (只有 pcapng 能把注释存为分组注释)；请把文件名改为 .pcapng"
                 )));
             }
         }

@@ -3,7 +3,8 @@
 //! ```text
 //!  capture/            synack-core             views/                 out
 //!  files, stdin,  ──▶  Analyzer: decode,  ──▶  lines · json · table ──▶ stdout
-//!  live (libpcap)      track, facts            ladder · mermaid
+//!  live (libpcap)      track, facts            ladder · mermaid    (or -o FILE)
+//!                                              svg · graph · report
 //!        ▲                                          ▲
 //!       app (frames in, views out)          demo (echo traffic + the
 //!                                            kernel check as a view)
@@ -12,7 +13,10 @@
 //! - `capture`: the only module that talks to libpcap; yields frames.
 //! - `app`: the pipeline that strings capture, the analyzer and the views together.
 //! - `views`: one file per view, one trait ([`views::View`]); `views::words`
-//!   holds the English of every event and fact.
+//!   holds the words of every event and fact (English; `views/words/zh.rs` the Chinese).
+//! - `lang`: the language of the run (`--lang`, `SYNACK_LANG`, the locale), the glossary
+//!   of Chinese terms and the Chinese `--help`.
+//! - `report`: `synack report`, one self-contained HTML file (a view too).
 //! - `demo`: scenarios on loopback, with the kernel cross-check.
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
@@ -26,18 +30,18 @@ mod demo;
 pub mod echo;
 mod error;
 mod kernel;
+mod lang;
 mod output;
 mod parallel;
+mod report;
 mod shell;
 mod views;
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use app::Outcome;
-use cli::{Cli, Command};
+use cli::Command;
 use views::charset::{self, AsciiOut};
 
 fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
@@ -60,11 +64,15 @@ fn finish(result: error::Result<Outcome>, err: &mut impl Write) -> ExitCode {
 pub fn run() -> ExitCode {
     // One switch for every view and message: `--ascii`, or a locale that is
     // not UTF-8. Decided before parsing, so clap's help and errors follow it.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let ascii = charset::locale_wants_ascii(|k| std::env::var_os(k))
-        || std::env::args_os().skip(1).any(|a| a == "--ascii");
+        || args.iter().skip(1).any(|a| a == "--ascii");
     charset::set_ascii(ascii);
-    let cli = match Cli::try_parse() {
+    // The language too (Chinese cannot be written in ASCII: then English).
+    lang::choose(&args, ascii);
+    let cli = match cli::try_parse(args) {
         Ok(cli) => cli,
+        Err(e) if lang::zh() => lang::help::exit_with(e),
         Err(e) if !ascii => e.exit(),
         Err(e) => {
             let text = charset::to_ascii(&e.render().to_string()).into_owned();
@@ -89,7 +97,12 @@ pub fn run() -> ExitCode {
     }
     match cli.command {
         Command::Live(args) => {
-            let r = app::live(&args, &mut err);
+            let r = app::output(args.output.output.as_deref())
+                .and_then(|out| app::live(&args, out, &mut err));
+            finish(r, &mut err)
+        }
+        Command::Report(args) => {
+            let r = report::run(args, &mut err);
             finish(r, &mut err)
         }
         Command::Echo(args) => match echo::run(args) {
@@ -100,8 +113,8 @@ pub fn run() -> ExitCode {
             }
         },
         Command::Demo(args) => {
-            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout().lock()));
-            let r = demo::run(&args, out, &mut err);
+            let r = app::output(args.output.output.as_deref())
+                .and_then(|out| demo::run(&args, out, &mut err));
             finish(r, &mut err)
         }
         Command::Completions { shell } => {
@@ -125,9 +138,10 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            // Not locked: with --threads the views may write from a thread of their own.
-            let out = BufWriter::with_capacity(1 << 16, AsciiOut::new(io::stdout()));
-            let r = app::read(&cfg, out, &mut err);
+            // Not locked (`app::output`): with --threads the views may
+            // write from a thread of their own.
+            let r = app::output(cfg.output.output.as_deref())
+                .and_then(|out| app::read(&cfg, out, &mut err));
             finish(r, &mut err)
         }
     }

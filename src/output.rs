@@ -33,6 +33,8 @@ pub(crate) struct AsyncOut {
     shared: Arc<Shared>,
     writer: Option<JoinHandle<()>>,
     done: Receiver<()>,
+    /// Wait for room in the queue instead of dropping (see `wait_for_room`).
+    patient: bool,
 }
 
 impl AsyncOut {
@@ -80,7 +82,15 @@ impl AsyncOut {
             shared,
             writer,
             done,
+            patient: false,
         }
+    }
+
+    /// From now on a full queue makes writes wait rather than drop: for a
+    /// file (`-o`) once the capture is over, where a picture's document,
+    /// written whole at the end, must reach the file whole.
+    pub(crate) fn wait_for_room(&mut self) {
+        self.patient = true;
     }
 
     /// An error to hand the capture loop, if the output cannot go on.
@@ -103,6 +113,15 @@ impl AsyncOut {
         let next = self.spare.try_recv().unwrap_or_default();
         let chunk = std::mem::replace(&mut self.buf, next);
         let Some(tx) = &self.tx else { return };
+        if self.patient {
+            if let Err(mpsc::SendError(c)) = tx.send(chunk) {
+                // The writer thread is gone (it failed): counted, as above.
+                self.shared
+                    .dropped
+                    .fetch_add(c.len() as u64, Ordering::Relaxed);
+            }
+            return;
+        }
         match tx.try_send(chunk) {
             Ok(()) => {}
             Err(TrySendError::Full(c)) | Err(TrySendError::Disconnected(c)) => {
@@ -202,6 +221,34 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
         assert!(out.dropped() > 10_000_000, "{}", out.dropped());
         out.close(Duration::from_millis(10)).unwrap();
+    }
+
+    /// A slow writer that keeps what it got.
+    struct Slow(Arc<std::sync::Mutex<usize>>);
+    impl Write for Slow {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(2));
+            *self.0.lock().unwrap() += data.len();
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn once_told_to_wait_nothing_is_dropped() {
+        let got = Arc::new(std::sync::Mutex::new(0));
+        let mut out = AsyncOut::new(Slow(Arc::clone(&got)));
+        out.wait_for_room();
+        // More than the queue holds (4 MiB), written at once.
+        let line = vec![b'x'; 1000];
+        for _ in 0..10_000 {
+            out.write_all(&line).unwrap();
+        }
+        out.close(Duration::from_secs(60)).unwrap();
+        assert_eq!(out.dropped(), 0);
+        assert_eq!(*got.lock().unwrap(), 10_000_000);
     }
 
     #[test]

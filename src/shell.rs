@@ -5,11 +5,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Arg, Args, Command, CommandFactory};
+use clap::{Arg, Args, Command};
 use clap_complete::Shell;
 
 use crate::app::Outcome;
-use crate::cli::Cli;
 use crate::error::{Error, Result};
 
 /// `synack man`.
@@ -27,7 +26,7 @@ pub(crate) struct ManArgs {
 
 /// Prints the completion script for `shell`.
 pub(crate) fn completions(shell: Shell, out: &mut impl Write) -> Result<Outcome> {
-    let mut full = Cli::command();
+    let mut full = crate::cli::command();
     full.build();
     let mut cmd = visible_only(&full);
     let mut script = Vec::new();
@@ -39,13 +38,14 @@ pub(crate) fn completions(shell: Shell, out: &mut impl Write) -> Result<Outcome>
 
 /// Prints one man page, or writes them all into `--dir`.
 pub(crate) fn man(args: &ManArgs, out: &mut impl Write) -> Result<Outcome> {
-    let mut cmd = short_about(Cli::command().disable_help_subcommand(true));
+    let base = <crate::cli::Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    let mut cmd = short_about(crate::cli::localized(base));
     if let Some(dir) = &args.dir {
         std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(cmd, dir))
             .map_err(|e| Error::Create {
                 path: dir.display().to_string(),
-                reason: e.to_string(),
+                reason: crate::lang::io_reason(&e),
             })?;
         return Ok(Outcome::Clean);
     }
@@ -62,14 +62,17 @@ pub(crate) fn man(args: &ManArgs, out: &mut impl Write) -> Result<Outcome> {
                     .filter(|c| !c.is_hide_set())
                     .map(|c| c.get_name())
                     .collect();
-                Error::Usage(format!(
-                    "no man page for '{}': the subcommands here are {}",
+                let (page, known) = (
                     args.command.join(" "),
                     if known.is_empty() {
-                        "none".to_owned()
+                        crate::lang::pick("none", "无").to_owned()
                     } else {
                         known.join(", ")
-                    }
+                    },
+                );
+                Error::Usage(crate::lang::tr!(
+                    "no man page for '{page}': the subcommands here are {known}",
+                    "没有 '{page}' 的手册页：这里的子命令有 {known}"
                 ))
             })?;
     }

@@ -338,6 +338,17 @@ fn options_that_cannot_go_together_are_refused_naming_both() {
         ),
         (&["--zeek", "-N"][..], "-N", "--zeek"),
         (&["--zeek", "--json", "-e"][..], "-e", "--zeek"),
+        (&["--json", "--view", "svg"][..], "--json", "--view svg"),
+        (
+            &["--summary", "--view", "graph"][..],
+            "--summary",
+            "--view graph",
+        ),
+        (&["--zeek", "--view", "svg"][..], "--zeek", "--view svg"),
+        (&["--view", "svg", "-N"][..], "-N", "--view svg"),
+        (&["--view", "graph", "--why"][..], "--why", "--view graph"),
+        (&["--view", "svg", "-v"][..], "-v", "--view svg"),
+        (&["--view", "graph", "-tt"][..], "-tt", "--view graph"),
     ] {
         let mut argv = vec!["read"];
         argv.extend(args);
@@ -372,4 +383,42 @@ fn durations_take_units_as_in_echo() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn a_file_older_than_the_one_before_keeps_its_proofs() {
+    // The second file's clock is behind the first's: its packets must still
+    // wait for their proofs, and read exactly as the file alone (but for the
+    // connection numbers, which continue).
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(" IP ") && l.contains(" > "))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| !w.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    for (first, second) in [
+        ("zero-window.pcap", "close-client-first.pcap"),
+        ("keepalive.pcap", "refused.pcap"),
+        ("veth-mixed.pcap", "port-reuse.pcap"),
+    ] {
+        let alone = strip(&stdout(&run_path(&["read"], &fixture(second))));
+        let both = synack()
+            .arg("read")
+            .arg(fixture(first))
+            .arg(fixture(second))
+            .output()
+            .unwrap();
+        let both = strip(&stdout(&both));
+        assert!(!alone.is_empty());
+        assert_eq!(
+            both[both.len() - alone.len()..],
+            alone[..],
+            "{second} after {first}"
+        );
+    }
 }

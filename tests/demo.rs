@@ -636,3 +636,30 @@ fn the_title_goes_to_stdout_with_the_packets() {
     );
     assert!(!stderr(&o).contains("demo refused:"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_demo_draws_its_ladder_as_svg() {
+    if !may_capture() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let file = std::env::temp_dir().join(format!("synack-demo-{}.svg", std::process::id()));
+    let out = run(&[
+        "demo",
+        "basic",
+        "--port",
+        "19125",
+        "--view",
+        "svg",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).ok();
+    assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
+    // The basic scenario's one connection: the client ends in TIME_WAIT.
+    assert_eq!(svg.matches(r#"class="ladder""#).count(), 1, "{svg}");
+    assert!(svg.contains(r#"data-side="client" data-state="TIME_WAIT""#));
+    assert!(svg.contains("handshake 3/3"));
+}

@@ -70,6 +70,25 @@ fn client(addr: SocketAddr, words: &[&str]) -> ClientOptions {
 }
 
 /// A port that nothing listens on (bound, then released).
+/// A port in `range` that nothing holds now (not even TIME_WAIT): ports
+/// outside the kernel's ephemeral range are only ever taken on purpose.
+fn free_fixed_port(range: std::ops::Range<u16>) -> u16 {
+    let held: Vec<u16> = std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(1)?;
+            u16::from_str_radix(local.rsplit(':').next()?, 16).ok()
+        })
+        .collect();
+    let start = range.start + (std::process::id() % 500) as u16;
+    (start..range.end)
+        .chain(range.start..start)
+        .find(|p| !held.contains(p) && TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port")
+}
+
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -412,7 +431,8 @@ fn reconnect_from_the_same_local_port_while_the_server_holds_time_wait() {
         exit_after: Some(2),
         ..Default::default()
     });
-    let port = free_port();
+    // Outside the ephemeral range: no other connection can be given it meanwhile.
+    let port = free_fixed_port(21_000..22_000);
     let opts = ClientOptions {
         local_port: Some(port),
         connections: 2,

@@ -252,6 +252,35 @@ fn tcpdump_letters_work_live() {
 }
 
 #[test]
+fn live_writes_a_whole_svg_document_to_a_file() {
+    if !may_capture() {
+        return;
+    }
+    let port = 19222;
+    let file = std::env::temp_dir().join(format!("synack-live-{}.svg", std::process::id()));
+    let mut child = synack()
+        .args(["live", "--view", "svg", "-c", "3", "-o"])
+        .arg(&file)
+        .args(["tcp", "port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_start(&mut child);
+    traffic(port);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "with -o nothing goes to stdout");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).ok();
+    // Drawn when the capture ends: the handshake's three segments, one ladder.
+    assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches(r#"class="ladder""#).count(), 1, "{svg}");
+    assert_eq!(svg.matches(r#"class="arrow""#).count(), 3, "{svg}");
+    assert!(svg.contains("handshake 3/3"), "{svg}");
+}
+
+#[test]
 fn interfaces_lists_loopback() {
     let o = run(&["interfaces"]);
     assert!(o.status.success());
@@ -809,4 +838,97 @@ fn live_lines_say_time_wait_expired_on_the_wall_clock() {
         (0.9..1.8).contains(&gap),
         "TIME_WAIT expired {gap:.3} s after the close"
     );
+}
+
+/// Deletes the network namespace when the test ends, however it ends.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+/// `synack live -i nflog:N`: an nftables log group in a private network
+/// namespace (its loopback only), a refused connection logged in the
+/// output hook, read live as LINKTYPE_NFLOG (libpcap's nonblocking NFLOG
+/// reader says EAGAIN where others say "no packet yet").
+#[test]
+fn live_nflog_in_a_network_namespace() {
+    if !may_capture() {
+        return;
+    }
+    let ns = Netns(format!("syn-t14-{}", std::process::id()));
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ip(&["netns", "add", &ns.0]) || !ip(&["-n", &ns.0, "link", "set", "lo", "up"]) {
+        eprintln!("SKIPPED: cannot make a network namespace");
+        return;
+    }
+    if std::process::Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "CI must have nftables");
+        eprintln!("SKIPPED: nft is not installed");
+        return;
+    }
+    let mut nft = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run nft");
+    std::io::Write::write_all(
+        nft.stdin.as_mut().unwrap(),
+        b"table inet t {\n chain out {\n  type filter hook output priority 0;\n  tcp dport 9 log group 14 prefix \"t14\"\n  tcp sport 9 log group 14 prefix \"t14\"\n }\n}\n",
+    )
+    .unwrap();
+    drop(nft.stdin.take());
+    assert!(nft.wait().is_ok_and(|s| s.success()), "nft rules");
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(env!("CARGO_BIN_EXE_synack"))
+        .args(["live", "-i", "nflog:14", "--json", "-c", "2"])
+        .env("TZ", "UTC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let banner = wait_for_start(&mut child);
+    assert!(
+        banner.starts_with("listening on nflog:14, link-type NFLOG"),
+        "{banner}"
+    );
+    // Nothing listens on port 9: a SYN, and the kernel's RST, both output.
+    let refused = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "python3", "-c"])
+        .arg("import socket\ntry: socket.create_connection(('127.0.0.1', 9), 2)\nexcept ConnectionRefusedError: print('refused')")
+        .output()
+        .expect("python3");
+    assert_eq!(String::from_utf8_lossy(&refused.stdout).trim(), "refused");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let records = json_lines(&out);
+    let packets: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["type"] == "packet").collect();
+    assert_eq!(packets.len(), 2, "{}", stdout(&out));
+    assert!(packets.iter().all(|p| p["link"] == "nflog"));
+    assert_eq!(packets[0]["flags"], serde_json::json!(["SYN"]));
+    assert_eq!(packets[1]["dst_port"], packets[0]["src_port"]);
+    let conn = records
+        .iter()
+        .find(|r| r["type"] == "connection")
+        .expect("a connection record");
+    assert_eq!(conn["refused"], true);
 }

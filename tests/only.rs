@@ -157,6 +157,29 @@ fn ladders_draw_only_the_connections_chosen_whole() {
 }
 
 #[test]
+fn pictures_draw_only_the_connections_chosen_whole() {
+    let f = fixture("port-reuse.pcap");
+    for view in ["svg", "graph"] {
+        let o = run(&[
+            "read",
+            "--view",
+            view,
+            "--only",
+            "port_reuse",
+            f.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let svg = stdout(&o);
+        // Only the second connection, drawn from its SYN.
+        assert!(!svg.contains(r#"data-conn="1""#), "{view}: {svg}");
+        assert!(svg.contains(r#"data-conn="2""#), "{view}: {svg}");
+        if view == "svg" {
+            assert!(svg.contains(">SYN seq=0<"), "{svg}");
+        }
+    }
+}
+
+#[test]
 fn a_misspelt_name_lists_the_names() {
     let o = run(&[
         "read",

@@ -95,6 +95,7 @@ fn bash_completion_is_valid_and_completes_subcommands_and_options() {
         "interfaces",
         "echo",
         "demo",
+        "report",
         "--json",
         "--summary",
     ] {
@@ -134,7 +135,9 @@ fn bash_completion_is_valid_and_completes_subcommands_and_options() {
     }
     let view = bash_complete(&path, &["synack", "read", "--view", ""]);
     assert!(
-        view.contains(&"lines".to_owned()) && view.contains(&"ladder".to_owned()),
+        ["lines", "ladder", "mermaid", "svg", "graph"]
+            .iter()
+            .all(|v| view.contains(&v.to_string())),
         "{view:?}"
     );
     let _ = std::fs::remove_file(path);
@@ -282,6 +285,7 @@ fn man_dir_writes_a_page_per_subcommand() {
             "synack-interfaces.1",
             "synack-live.1",
             "synack-read.1",
+            "synack-report.1",
             "synack.1",
         ]
     );

@@ -339,7 +339,15 @@ fn frames(out: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 fn compared_fixtures() -> Vec<String> {
+    // Tunnels: tcpdump words each layer its own way (MPLS labels in
+    // parentheses, VXLAN's inner packet on a line of its own) and -v shows
+    // the outer IP header; synack writes the path with `›` and -v shows the
+    // innermost header. Their layers are compared with tshark's instead
+    // (tests/tshark_crosscheck.rs).
     capture_fixtures()
+        .into_iter()
+        .filter(|n| !n.starts_with("tunnel-"))
+        .collect()
 }
 
 #[test]

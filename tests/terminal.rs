@@ -260,13 +260,15 @@ const ASCII_WAYS: [Way; 4] = [
 
 #[test]
 fn ascii_means_ascii_everywhere() {
-    let views: [&[&str]; 6] = [
+    let views: [&[&str]; 8] = [
         &["read", "--why"],
         &["read", "--view", "ladder"],
         &["read", "--summary"],
         &["read", "--view", "mermaid"],
         &["read", "--json"],
         &["read", "-e", "-N", "--time", "utc"],
+        &["read", "--view", "svg"],
+        &["read", "--view", "graph"],
     ];
     for (way, env, flag) in ASCII_WAYS {
         // LC_ALL from the test harness would win over LC_CTYPE and LANG.

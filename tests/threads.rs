@@ -18,8 +18,14 @@ const VIEWS: &[&[&str]] = &[
     &["--json", "-v", "-XX"],
     &["--summary"],
     &["--summary", "--json"],
+    &["--summary", "--time", "relative"],
     &["--view", "ladder"],
     &["--view", "mermaid"],
+    &["--view", "svg"],
+    &["--view", "graph"],
+    &["--lang", "zh", "--why"],
+    &["--lang", "zh", "--summary"],
+    &["--lang", "zh", "--view", "ladder"],
     &["--zeek"],
     &["--zeek", "--json"],
     &["--only", "retransmission,rst"],
@@ -49,7 +55,11 @@ fn masked(bytes: &[u8]) -> String {
 }
 
 fn same_output(file: &Path, extra: &[&str]) {
-    for view in VIEWS {
+    same_output_in(VIEWS, file, extra)
+}
+
+fn same_output_in(views: &[&[&str]], file: &Path, extra: &[&str]) {
+    for view in views {
         let one = run_threads("1", view, extra, file);
         for n in THREADS {
             let many = run_threads(n, view, extra, file);
@@ -170,4 +180,47 @@ fn the_connection_cap_is_said_when_reached() {
     // Under the cap of one thread, the output is still the same.
     let one = run_threads("1", &["--summary"], &["--max-connections", "100000"], &file);
     assert_eq!(stdout(&one), stdout(&roomy));
+}
+
+#[test]
+fn one_shard_on_threads() {
+    // A shard's run is the same on any number of threads.
+    let file = generated_capture();
+    let views: &[&[&str]] = &[
+        &[],
+        &["--json"],
+        &["--summary"],
+        &["--summary", "--json"],
+        &["--zeek"],
+    ];
+    for shard in ["0/3", "2/3"] {
+        same_output_in(views, &file, &["--shard", shard]);
+    }
+}
+
+#[test]
+fn output_to_a_file() {
+    // -o FILE: the file is the same, whoever writes it (the views' own
+    // thread, with --summary).
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("threads-output");
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let file = fixture("tunnel-vlan-vxlan.pcap");
+    for view in [&["--summary"][..], &["--json"][..], &["--view", "svg"][..]] {
+        let mut written = Vec::new();
+        for n in ["1", "2"] {
+            let path = dir.join(format!("out-{n}"));
+            let out = synack()
+                .args(["read", "--threads", n, "-o"])
+                .arg(&path)
+                .args(view)
+                .arg(&file)
+                .output()
+                .expect("run synack");
+            assert!(out.status.success(), "{view:?}: {}", stderr(&out));
+            assert!(out.stdout.is_empty(), "{view:?}: stdout not empty");
+            written.push(std::fs::read(&path).expect("read output"));
+        }
+        assert!(!written[0].is_empty(), "{view:?}: nothing written");
+        assert!(written[0] == written[1], "{view:?}: -o FILE differs");
+    }
 }

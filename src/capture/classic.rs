@@ -106,8 +106,9 @@ impl<R: Read> ClassicReader<R> {
             return if got == 0 {
                 Ok(None)
             } else {
-                Err(ReadError::Truncated(format!(
-                    "truncated dump file; tried to read 16 header bytes, only got {got}"
+                Err(ReadError::Truncated(crate::lang::tr!(
+                    "truncated dump file; tried to read 16 header bytes, only got {got}",
+                    "捕获文件被截断：要读 16 字节的记录头，只读到 {got} 字节"
                 )))
             };
         }
@@ -116,14 +117,16 @@ impl<R: Read> ClassicReader<R> {
         let caplen = self.word(h, 8) as usize;
         let wire_len = self.word(h, 12);
         if caplen > MAX_RECORD {
-            return Err(ReadError::Corrupt(format!(
-                "invalid packet capture length {caplen}, bigger than the largest a capture can hold"
+            return Err(ReadError::Corrupt(crate::lang::tr!(
+                "invalid packet capture length {caplen}, bigger than the largest a capture can hold",
+                "分组捕获长度 {caplen} 无效，超过了捕获能容纳的最大值"
             )));
         }
         if !self.input.fill(16 + caplen)? {
             let got = self.input.available() - 16;
-            return Err(ReadError::Truncated(format!(
-                "truncated dump file; tried to read {caplen} captured bytes, only got {got}"
+            return Err(ReadError::Truncated(crate::lang::tr!(
+                "truncated dump file; tried to read {caplen} captured bytes, only got {got}",
+                "捕获文件被截断：要读 {caplen} 字节的捕获数据，只读到 {got} 字节"
             )));
         }
         let at = self.input.take(16 + caplen) + 16;

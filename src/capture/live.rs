@@ -42,10 +42,12 @@ pub(crate) fn privilege_hint() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "synack".into());
-    format!(
+    let capture = a_capture_to_read();
+    crate::lang::tr!(
         "run as root, or once 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'; \
-         without privileges, read a capture instead: synack read {}",
-        a_capture_to_read()
+         without privileges, read a capture instead: synack read {capture}",
+        "请以 root 运行，或执行一次 'sudo setcap cap_net_raw,cap_net_admin+eip {exe}'；\
+         没有权限时，可以改读捕获文件：synack read {capture}"
     )
 }
 
@@ -60,7 +62,11 @@ fn a_capture_to_read() -> String {
     if built_from.exists() {
         return built_from.display().to_string();
     }
-    "FILE.pcap (one saved by tcpdump -w or Wireshark)".into()
+    crate::lang::pick(
+        "FILE.pcap (one saved by tcpdump -w or Wireshark)",
+        "FILE.pcap (用 tcpdump -w 或 Wireshark 保存的捕获文件)",
+    )
+    .into()
 }
 
 impl LiveSource {
@@ -82,9 +88,16 @@ impl LiveSource {
             let msg = e.to_string();
             let msg = msg.trim_start_matches("libpcap error: ");
             let reason = if msg.contains("ermission") || msg.contains("Operation not permitted") {
-                format!("permission denied ({msg}); {}", privilege_hint())
+                let hint = privilege_hint();
+                crate::lang::tr!(
+                    "permission denied ({msg}); {hint}",
+                    "权限不足 ({msg})；{hint}"
+                )
             } else if msg.contains("No such device") {
-                format!("{msg} (list the interfaces with 'synack interfaces')")
+                crate::lang::tr!(
+                    "{msg} (list the interfaces with 'synack interfaces')",
+                    "{msg} (用 'synack interfaces' 列出网卡)"
+                )
             } else {
                 msg.to_string()
             };
@@ -109,13 +122,10 @@ impl LiveSource {
             .map_err(open_err)?;
         let dlt = cap.get_datalink().0;
         let Some(link) = LinkKind::from_dlt(dlt) else {
-            return Err(Error::UnsupportedLink {
-                path: format!("interface {device}"),
-                name: pcap::Linktype(dlt)
-                    .get_name()
-                    .unwrap_or_else(|_| "unknown".into()),
+            return Err(super::unsupported_link(
+                crate::lang::tr!("interface {device}", "网卡 {device}"),
                 dlt,
-            });
+            ));
         };
         let mut cap = cap;
         if let Some(f) = filter {
@@ -209,10 +219,19 @@ impl LiveSource {
                     }
                     continue;
                 }
+                // libpcap's NFLOG reader (1.10), unlike its packet-socket
+                // one, reports a nonblocking read with nothing waiting as an
+                // error: EAGAIN is "nothing yet" there too.
+                Err(pcap::Error::PcapError(msg)) if msg.contains(EAGAIN_TEXT) => {
+                    if !self.wait_readable() {
+                        idle(self);
+                    }
+                    continue;
+                }
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
                 Err(e) => {
                     return Err(Error::Read {
-                        path: format!("interface {}", self.device),
+                        path: crate::lang::tr!("interface {}", "网卡 {}", self.device),
                         last_frame: self.records,
                         reason: e.to_string(),
                     })
@@ -278,6 +297,9 @@ impl LiveSource {
 fn save_error(e: SaveError) -> Error {
     Error::Save(e.to_string())
 }
+
+/// strerror(EAGAIN), as libpcap quotes it.
+const EAGAIN_TEXT: &str = "Resource temporarily unavailable";
 
 /// Microsecond timeval from libpcap, nanoseconds when opened for them.
 fn ts_of(h: &pcap::PacketHeader) -> Timestamp {

@@ -4,8 +4,10 @@
 //! interface's link type, which libpcap cannot); libpcap reads the rare old
 //! variants, compiles BPF filters and captures live (live.rs).
 
+use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
+use std::rc::Rc;
 
 use pcap::{Activated, BpfProgram, Capture};
 
@@ -15,6 +17,7 @@ use synack_core::decode::{Frame, Timestamp};
 
 mod buffer;
 mod classic;
+mod compressed;
 mod libpcap;
 pub(crate) mod live;
 mod pcapng;
@@ -22,6 +25,7 @@ pub(crate) mod pcapng_write;
 pub(crate) mod savefile;
 
 use classic::ClassicReader;
+use compressed::{Codec, Counted};
 use libpcap::Offline;
 use pcapng::PcapngReader;
 
@@ -152,6 +156,8 @@ pub(crate) struct FileSource {
     /// Records read so far (filtered or not): the frame number of the last one.
     records: u64,
     size: Option<u64>,
+    /// The compression format, and the compressed bytes read so far.
+    compressed: Option<(Codec, Rc<Cell<u64>>)>,
 }
 
 impl FileSource {
@@ -183,16 +189,32 @@ impl FileSource {
             }
         };
         // Peek at the first 24 bytes; the readers get them back in front of the rest.
-        let mut head = Vec::with_capacity(24);
-        (&mut stream)
-            .take(24)
-            .read_to_end(&mut head)
-            .map_err(|e| open_err(e.to_string()))?;
+        let mut head = peek(&mut stream, 24).map_err(|e| open_err(crate::lang::io_reason(&e)))?;
         if head.is_empty() {
             return Err(open_err(match input {
-                Input::File(_) => "the file is empty (0 bytes), not a capture".into(),
-                Input::Stdin => "the input is empty, not a capture".into(),
+                Input::File(_) => crate::lang::pick(
+                    "the file is empty (0 bytes), not a capture",
+                    "文件是空的 (0 字节)，不是捕获文件",
+                )
+                .into(),
+                Input::Stdin => crate::lang::pick(
+                    "the input is empty, not a capture",
+                    "输入是空的，不是捕获数据",
+                )
+                .into(),
             }));
+        }
+        // A compressed capture: the same readers, on the decompressed bytes.
+        let mut compressed = None;
+        if let Some(codec) = Codec::sniff(&head) {
+            let count = Rc::new(Cell::new(0));
+            let raw: Box<dyn Read> = Box::new(Counted::new(
+                std::io::Cursor::new(head).chain(stream),
+                Rc::clone(&count),
+            ));
+            stream = codec.decoder(raw).map_err(|e| open_err(e.to_string()))?;
+            head = peek(&mut stream, 24).map_err(|e| open_err(e.to_string()))?;
+            compressed = Some((codec, count));
         }
         let reader = if let Some(h) = <&[u8; 24]>::try_from(head.as_slice())
             .ok()
@@ -206,18 +228,37 @@ impl FileSource {
             )
         } else {
             match input {
+                _ if compressed.is_some() => {
+                    let name = compressed.as_ref().map_or("", |(c, _)| c.name());
+                    return Err(open_err(if head.len() < 24 {
+                        // lz4 ends quietly when cut inside a frame header.
+                        let n = head.len();
+                        crate::lang::tr!(
+                            "the {name} data holds only {n} bytes, too few for a capture header \
+                             (not a capture, or the compressed file is cut short)",
+                            "{name} 数据只有 {n} 字节，不够一个捕获文件头 (不是捕获文件，或压缩文件被截断了)"
+                        )
+                    } else {
+                        crate::lang::tr!(
+                            "{name}-compressed, but what it holds is not a pcap or pcapng capture",
+                            "{name} 压缩的内容不是 pcap 或 pcapng 捕获文件"
+                        )
+                    }));
+                }
                 // libpcap knows a few old variants; it reads the file again from the start.
                 Input::File(path) => {
                     Reader::Libpcap(Offline::open(path).map_err(|e| open_err(pcap_message(&e)))?)
                 }
                 Input::Stdin if head.len() < 4 => {
-                    return Err(open_err("the input ends before a capture header".into()))
-                }
-                Input::Stdin => {
                     return Err(open_err(
-                        "not a pcap or pcapng capture (unknown file format)".into(),
+                        crate::lang::pick(
+                            "the input ends before a capture header",
+                            "输入在捕获文件头之前就结束了",
+                        )
+                        .into(),
                     ))
                 }
+                Input::Stdin => return Err(open_err(not_a_capture().into())),
             }
         };
         let mut reader = reader;
@@ -239,15 +280,11 @@ impl FileSource {
             filter: filter.map(str::to_string),
             records: 0,
             size,
+            compressed,
         };
         src.dlt = src.first_dlt()?;
         if LinkKind::from_dlt(src.dlt).is_none() {
-            let (link_name, _) = link_names(src.dlt);
-            return Err(Error::UnsupportedLink {
-                path: src.name,
-                name: link_name,
-                dlt: src.dlt,
-            });
+            return Err(unsupported_link(src.name, src.dlt));
         }
         Ok(src)
     }
@@ -281,8 +318,12 @@ impl FileSource {
     }
 
     /// File size and bytes read so far, for a progress bar (not for stdin).
+    /// A compressed file counts its compressed bytes.
     pub(crate) fn progress(&self) -> Option<(u64, u64)> {
         let size = self.size?;
+        if let Some((_, count)) = &self.compressed {
+            return Some((count.get().min(size), size));
+        }
         let pos = match &self.reader {
             Reader::Classic(r) => r.consumed(),
             Reader::Pcapng(r) => r.consumed(),
@@ -344,6 +385,19 @@ impl FileSource {
                         last_frame,
                         reason: msg,
                     },
+                    ReadError::Corrupt(reason) if self.compressed.is_some() => {
+                        // gzip and xz check their CRC only at the end of the
+                        // data: damage shows first as a record that makes no sense.
+                        let name = self.compressed.as_ref().map_or("", |(c, _)| c.name());
+                        Error::Read {
+                            path,
+                            last_frame,
+                            reason: crate::lang::tr!(
+                                "{reason} (in the {name}-decompressed data: the compressed file may be damaged)",
+                                "{reason} (在 {name} 解压后的数据中：压缩文件可能已损坏)"
+                            ),
+                        }
+                    }
                     other => Error::Read {
                         path,
                         last_frame,
@@ -353,6 +407,13 @@ impl FileSource {
             }
         }
     }
+}
+
+/// Up to `n` bytes from the start of `stream` (fewer only at its end).
+fn peek(stream: &mut Box<dyn Read>, n: u64) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n as usize);
+    stream.take(n).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 fn record_frame(rec: classic::Record<'_>) -> FileFrame<'_> {
@@ -403,29 +464,145 @@ pub(crate) fn link_names(dlt: i32) -> (String, String) {
     )
 }
 
+/// The error for a link type synack does not decode, naming those it does
+/// (in libpcap's names, from the same list `LinkKind::from_dlt` accepts).
+pub(crate) fn unsupported_link(path: String, dlt: i32) -> Error {
+    let (name, _) = link_names(dlt);
+    let why = if name.starts_with("JUNIPER_") {
+        crate::lang::pick(
+            " (Juniper's encapsulations are not decoded)",
+            " (不解码 Juniper 的封装)",
+        )
+        .to_string()
+    } else {
+        String::new()
+    };
+    Error::UnsupportedLink {
+        path,
+        name,
+        dlt,
+        why,
+        supported: supported_link_names(),
+    }
+}
+
+/// "EN10MB, LINUX_SLL, …, NFLOG and IPOIB": every link type synack decodes,
+/// once (aliases such as DLT_RAW's platform numbers named once).
+pub(crate) fn supported_link_names() -> String {
+    let mut names: Vec<String> = Vec::new();
+    for dlt in LinkKind::DLTS {
+        if let Ok(name) = pcap::Linktype(dlt).get_name() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
 /// Files store LINKTYPE_ values; libpcap's compiler wants DLT_ values. They
-/// differ only where BSDs disagreed (raw IP).
+/// differ only where platforms disagreed (raw IP); for every other link type
+/// synack decodes the two are the same number (LINKTYPE_PPP_HDLC 50 is
+/// DLT_PPP_SERIAL 50, LINKTYPE_C_HDLC 104 is DLT_C_HDLC, LINKTYPE_PFLOG 117
+/// is DLT_PFLOG on every platform but old OpenBSD, which wrote 117 in files too).
 fn linktype_to_dlt(linktype: u32) -> i32 {
+    use synack_core::decode::link::dlt;
     match linktype {
-        101 => synack_core::decode::link::dlt::RAW_12,
+        // OpenBSD wrote its DLT_RAW, 14, into files; decoded as raw IP, so
+        // filtered as raw IP (libpcap on Linux knows no DLT 14).
+        101 | 14 => dlt::RAW_12,
         other => other as i32,
     }
 }
 
 pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => crate::lang::pick("no such file", "没有这个文件").into(),
+        std::io::ErrorKind::PermissionDenied => {
+            crate::lang::pick("permission denied", "权限不足").into()
+        }
+        _ => crate::lang::io_reason(e),
     }
+}
+
+fn not_a_capture() -> &'static str {
+    crate::lang::pick(
+        "not a pcap or pcapng capture (unknown file format)",
+        "不是 pcap 或 pcapng 捕获文件 (未知的文件格式)",
+    )
 }
 
 fn pcap_message(msg: &str) -> String {
     if msg.contains("unknown file format") {
-        "not a pcap or pcapng capture (unknown file format)".into()
+        not_a_capture().into()
     } else if msg.is_empty() {
-        "the file ends inside its header".into()
+        crate::lang::pick(
+            "the file ends inside its header",
+            "文件在文件头中间就结束了",
+        )
+        .into()
     } else {
         msg.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_counts_the_compressed_bytes() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        for packed in ["close-client-first.pcap.xz", "echo.pcapng.zst"] {
+            let path = format!("{root}/fixtures/compressed/{packed}");
+            let original = format!("{root}/fixtures/{}", packed.rsplit_once('.').unwrap().0);
+            let size = std::fs::metadata(&path).unwrap().len();
+            let unpacked = std::fs::metadata(&original).unwrap().len();
+            assert!(size < unpacked);
+            let mut src = FileSource::open(&Input::File(path), None).unwrap();
+            let (start, total) = src.progress().unwrap();
+            assert_eq!(total, size);
+            assert!(start <= size);
+            let mut frames = 0;
+            while matches!(src.next_frame().unwrap(), Next::Frame(_)) {
+                frames += 1;
+            }
+            assert!(frames > 10);
+            // All of the file was read, and no more: compressed bytes, not unpacked ones.
+            assert_eq!(src.progress(), Some((size, size)));
+        }
+    }
+
+    #[test]
+    fn every_supported_link_type_compiles_a_filter_or_says_why() {
+        // libpcap compiles filters per DLT; `len` works on any link type.
+        let mut failed = Vec::new();
+        for linktype in LinkKind::DLTS {
+            let dlt = linktype_to_dlt(linktype as u32);
+            let mut set = FilterSet {
+                expr: "len > 0".into(),
+                compiled: Vec::new(),
+            };
+            if set.matches(dlt, &[0u8; 64]).is_err() {
+                failed.push(linktype);
+            }
+        }
+        assert!(failed.is_empty(), "{failed:?}");
+        let names = supported_link_names();
+        for name in [
+            "EN10MB",
+            "PPP",
+            "PPP_SERIAL",
+            "C_HDLC",
+            "IEEE802_11_RADIO",
+            "PFLOG",
+            "NFLOG",
+            "IPOIB",
+        ] {
+            assert!(names.contains(name), "{name} not in {names}");
+        }
     }
 }

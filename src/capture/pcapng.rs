@@ -119,7 +119,11 @@ impl<R: Read> PcapngReader<R> {
     fn read_section_header(&mut self) -> Result<(), ReadError> {
         if !self.input.fill(12)? {
             return Err(ReadError::Truncated(
-                "truncated pcapng file: the section header block is cut short".into(),
+                crate::lang::pick(
+                    "truncated pcapng file: the section header block is cut short",
+                    "pcapng 文件被截断：节头块 (SHB) 不完整",
+                )
+                .into(),
             ));
         }
         let head = self.input.peek(12);
@@ -129,7 +133,11 @@ impl<R: Read> PcapngReader<R> {
             m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
             _ => {
                 return Err(ReadError::Corrupt(
-                    "not a pcap or pcapng capture (bad pcapng byte-order magic)".into(),
+                    crate::lang::pick(
+                        "not a pcap or pcapng capture (bad pcapng byte-order magic)",
+                        "不是 pcap 或 pcapng 捕获文件 (pcapng 字节序魔数不对)",
+                    )
+                    .into(),
                 ))
             }
         };
@@ -145,8 +153,9 @@ impl<R: Read> PcapngReader<R> {
                 return if got == 0 {
                     Ok(None)
                 } else {
-                    Err(ReadError::Truncated(format!(
-                        "truncated pcapng file: a block header is cut after {got} bytes"
+                    Err(ReadError::Truncated(crate::lang::tr!(
+                        "truncated pcapng file: a block header is cut after {got} bytes",
+                        "pcapng 文件被截断：一个块头在 {got} 字节后断了"
                     )))
                 };
             }
@@ -164,7 +173,10 @@ impl<R: Read> PcapngReader<R> {
                 EPB | PB => {
                     let body = self.input.slice(at + 8, body_len);
                     if body.len() < 20 {
-                        return Err(ReadError::Corrupt("corrupt pcapng packet block".into()));
+                        return Err(ReadError::Corrupt(
+                            crate::lang::pick("corrupt pcapng packet block", "pcapng 分组块已损坏")
+                                .into(),
+                        ));
                     }
                     let iface_id = if kind == EPB {
                         u32_at(body, 0, be) as usize
@@ -176,13 +188,15 @@ impl<R: Read> PcapngReader<R> {
                     let caplen = u32_at(body, 12, be) as usize;
                     let wire_len = u32_at(body, 16, be);
                     let Some(iface) = self.interfaces.get(iface_id).copied() else {
-                        return Err(ReadError::Corrupt(format!(
-                            "corrupt pcapng file: a packet names interface {iface_id}, which was never described"
+                        return Err(ReadError::Corrupt(crate::lang::tr!(
+                            "corrupt pcapng file: a packet names interface {iface_id}, which was never described",
+                            "pcapng 文件已损坏：一个分组引用了从未描述过的接口 {iface_id}"
                         )));
                     };
                     if caplen > body.len() - 20 {
-                        return Err(ReadError::Corrupt(format!(
-                            "corrupt pcapng packet block: captured length {caplen} is larger than the block"
+                        return Err(ReadError::Corrupt(crate::lang::tr!(
+                            "corrupt pcapng packet block: captured length {caplen} is larger than the block",
+                            "pcapng 分组块已损坏：捕获长度 {caplen} 大于块本身"
                         )));
                     }
                     let ups = iface.units_per_sec.max(1);
@@ -200,12 +214,20 @@ impl<R: Read> PcapngReader<R> {
                     let body = self.input.slice(at + 8, body_len);
                     let Some(iface) = self.interfaces.first().copied() else {
                         return Err(ReadError::Corrupt(
-                            "corrupt pcapng file: a simple packet before any interface".into(),
+                            crate::lang::pick(
+                                "corrupt pcapng file: a simple packet before any interface",
+                                "pcapng 文件已损坏：在任何接口之前出现了简单分组块",
+                            )
+                            .into(),
                         ));
                     };
                     if body.len() < 4 {
                         return Err(ReadError::Corrupt(
-                            "corrupt pcapng simple packet block".into(),
+                            crate::lang::pick(
+                                "corrupt pcapng simple packet block",
+                                "pcapng 简单分组块已损坏",
+                            )
+                            .into(),
                         ));
                     }
                     let wire_len = u32_at(body, 0, be);
@@ -246,7 +268,11 @@ impl<R: Read> PcapngReader<R> {
         let body = self.input.slice(at + 8, len - 12);
         if body.len() < 8 {
             return Err(ReadError::Corrupt(
-                "corrupt pcapng interface description block".into(),
+                crate::lang::pick(
+                    "corrupt pcapng interface description block",
+                    "pcapng 接口描述块已损坏",
+                )
+                .into(),
             ));
         }
         let mut iface = Interface {
@@ -290,8 +316,9 @@ impl<R: Read> PcapngReader<R> {
 
     fn check_len(&self, len: usize) -> Result<(), ReadError> {
         if len < 12 || len % 4 != 0 || len > MAX_BLOCK {
-            Err(ReadError::Corrupt(format!(
-                "corrupt pcapng file: block length {len}"
+            Err(ReadError::Corrupt(crate::lang::tr!(
+                "corrupt pcapng file: block length {len}",
+                "pcapng 文件已损坏：块长度 {len}"
             )))
         } else {
             Ok(())
@@ -304,15 +331,17 @@ impl<R: Read> PcapngReader<R> {
             // file is corrupt here, and what follows cannot be trusted.
             let trailer = u32_at(&self.input.peek(len)[len - 4..], 0, self.big_endian) as usize;
             if trailer != len {
-                return Err(ReadError::Corrupt(format!(
-                    "corrupt pcapng file: a block's trailing length {trailer} differs from its leading length {len}"
+                return Err(ReadError::Corrupt(crate::lang::tr!(
+                    "corrupt pcapng file: a block's trailing length {trailer} differs from its leading length {len}",
+                    "pcapng 文件已损坏：块尾的长度 {trailer} 与块头的长度 {len} 不一致"
                 )));
             }
             Ok(())
         } else {
-            Err(ReadError::Truncated(format!(
-                "truncated pcapng file: a block of {len} bytes is cut after {} bytes",
-                self.input.available()
+            let got = self.input.available();
+            Err(ReadError::Truncated(crate::lang::tr!(
+                "truncated pcapng file: a block of {len} bytes is cut after {got} bytes",
+                "pcapng 文件被截断：一个 {len} 字节的块在 {got} 字节后断了"
             )))
         }
     }

@@ -46,14 +46,13 @@ pub(crate) struct SaveError {
 
 impl std::fmt::Display for SaveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "writing {} failed after {} packet{}: {} (the file holds only whole packets)",
-            self.path,
-            self.written,
-            if self.written == 1 { "" } else { "s" },
-            self.source
-        )
+        let (path, n) = (&self.path, self.written);
+        let e = crate::lang::io_reason(&self.source);
+        let s = if n == 1 { "" } else { "s" };
+        f.write_str(&crate::lang::tr!(
+            "writing {path} failed after {n} packet{s}: {e} (the file holds only whole packets)",
+            "写入 {path} 时在 {n} 个分组之后失败：{e} (文件里只有完整的分组)"
+        ))
     }
 }
 

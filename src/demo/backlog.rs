@@ -46,14 +46,19 @@ struct Data {
 
 fn drive(ctx: &Ctx<'_>) -> Result<Traffic, String> {
     let before = kernel::counters();
-    let io = |what: &'static str| move |e: std::io::Error| format!("{what}: {e}");
+    let io = |what: &'static str| {
+        move |e: std::io::Error| format!("{what}: {}", crate::lang::io_reason(&e))
+    };
     let listener = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(io("socket"))?;
     listener
         .set_reuse_address(true)
         .map_err(io("SO_REUSEADDR"))?;
     listener
         .bind(&ctx.server.into())
-        .map_err(io("bind the listening socket"))?;
+        .map_err(io(crate::lang::pick(
+            "bind the listening socket",
+            "绑定监听套接字",
+        )))?;
     listener.listen(BACKLOG).map_err(io("listen"))?;
     ctx.say(text::backlog_start(BACKLOG, CLIENTS));
     let mut clients = Vec::new();
@@ -65,7 +70,7 @@ fn drive(ctx: &Ctx<'_>) -> Result<Traffic, String> {
         match c.connect(&ctx.server.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(format!("connect: {e}")),
+            Err(e) => return Err(format!("connect: {}", crate::lang::io_reason(&e))),
         }
         clients.push(c);
         thread::sleep(CLIENT_GAP);

@@ -42,7 +42,9 @@ struct Data {
 
 fn drive(ctx: &Ctx<'_>) -> Result<Traffic, String> {
     let server = RunningServer::start(&server_options(ctx.server))?;
-    let io = |what: &'static str| move |e: std::io::Error| format!("{what}: {e}");
+    let io = |what: &'static str| {
+        move |e: std::io::Error| format!("{what}: {}", crate::lang::io_reason(&e))
+    };
     ctx.say(text::es_hello());
     let mut s =
         TcpStream::connect_timeout(&ctx.server, Duration::from_secs(5)).map_err(io("connect"))?;
@@ -75,7 +77,7 @@ fn drive(ctx: &Ctx<'_>) -> Result<Traffic, String> {
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             ) => {}
         Ok(n) => return Err(text::err_echo_of_nothing(n)),
-        Err(e) => return Err(format!("recv: {e}")),
+        Err(e) => return Err(format!("recv: {}", crate::lang::io_reason(&e))),
     }
     ctx.say(text::es_gave_up());
     drop(s);

@@ -15,6 +15,7 @@ use synack_core::Packet;
 
 use super::text;
 use crate::kernel::KernelSocket;
+use crate::lang::{pick, tr};
 use crate::views::json::{escape_into, Obj};
 use crate::views::{Section, View};
 
@@ -333,8 +334,21 @@ fn mark(ok: bool) -> &'static str {
     if ok {
         "✓"
     } else {
-        "✗ differs"
+        pick("✗ differs", "✗ 不一致")
     }
+}
+
+/// One endpoint's row: `#1   client 127.0.0.1:40000  synack TIME_WAIT  kernel TIME_WAIT  ✓`.
+fn row(c: &StateCheck, mark: &str) -> String {
+    let side = crate::views::width::pad_right(text::side_word(c.side), 6);
+    let kernel = pick("kernel", "内核");
+    format!(
+        "  #{:<3} {side} {:<22} synack {:<11}  {kernel} {:<11}  {mark}",
+        c.conn,
+        c.addr.to_string(),
+        c.synack.name(),
+        c.kernel.name(),
+    )
 }
 
 impl DemoReport {
@@ -348,20 +362,15 @@ impl Section for DemoReport {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "\nkernel check: synack's inferred final states beside /proc/net/tcp"
+            "\n{}",
+            pick(
+                "kernel check: synack's inferred final states beside /proc/net/tcp",
+                "内核核对：synack 推断的最终状态与 /proc/net/tcp 对照",
+            )
         )?;
         if self.checks.len() <= ROWS_SHOWN {
             for c in &self.checks {
-                writeln!(
-                    out,
-                    "  #{:<3} {:<6} {:<22} synack {:<11}  kernel {:<11}  {}",
-                    c.conn,
-                    c.side,
-                    c.addr.to_string(),
-                    c.synack.name(),
-                    c.kernel.name(),
-                    mark(c.agrees())
-                )?;
+                writeln!(out, "{}", row(c, mark(c.agrees())))?;
             }
         } else {
             let mut groups: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
@@ -384,15 +393,7 @@ impl Section for DemoReport {
                 .filter(|c| !c.agrees())
                 .take(DISAGREEMENTS_SHOWN)
             {
-                writeln!(
-                    out,
-                    "  #{:<3} {:<6} {:<22} synack {:<11}  kernel {:<11}  ✗ differs",
-                    c.conn,
-                    c.side,
-                    c.addr.to_string(),
-                    c.synack.name(),
-                    c.kernel.name(),
-                )?;
+                writeln!(out, "{}", row(c, mark(false)))?;
             }
         }
         if !self.skipped.is_empty() {
@@ -420,21 +421,44 @@ impl Section for DemoReport {
                 mark(a.agrees())
             )?;
         }
-        writeln!(out, "  {} of {} agree", self.agree(), self.compared())?;
+        let (agree, compared) = (self.agree(), self.compared());
+        writeln!(
+            out,
+            "  {}",
+            tr!(
+                "{agree} of {compared} agree",
+                "{compared} 项中 {agree} 项一致"
+            )
+        )?;
         for e in &self.app_errors {
-            writeln!(out, "the client application saw: {e}")?;
+            writeln!(
+                out,
+                "{}",
+                tr!(
+                    "the client application saw: {e}",
+                    "客户端应用程序看到的是：{e}"
+                )
+            )?;
         }
         if self.scenario == "simultaneous-close" {
             let (crossed, all) = self.crossed;
             if crossed == 0 {
                 writeln!(
                     out,
-                    "the FINs did not cross this time (the race was missed): each close was ordinary; run it again"
+                    "{}",
+                    pick(
+                        "the FINs did not cross this time (the race was missed): each close was ordinary; run it again",
+                        "这次 FIN 没有交叉 (错过了竞争)：每次关闭都是普通的关闭；再运行一次",
+                    )
                 )?;
             } else {
                 writeln!(
                     out,
-                    "{crossed} of {all} closes were simultaneous (FINs crossed)"
+                    "{}",
+                    tr!(
+                        "{crossed} of {all} closes were simultaneous (FINs crossed)",
+                        "{all} 次关闭中有 {crossed} 次是同时关闭 (FIN 交叉)"
+                    )
                 )?;
             }
         }

@@ -33,7 +33,7 @@ use synack_core::analyzer::Lookahead;
 use synack_core::decode::Timestamp;
 use synack_core::pressure::PressureFacts;
 
-use crate::app::{analyzer_config, capture_until, stdout_look, views_for, Outcome, Pipeline};
+use crate::app::{analyzer_config, capture_until, output_look, views_for, Outcome, Pipeline};
 use crate::capture::live::LiveSource;
 use crate::cli::DemoArgs;
 use crate::echo::{
@@ -42,6 +42,7 @@ use crate::echo::{
 };
 use crate::error::{Error, Result};
 use crate::kernel::{self, KernelSocket};
+use crate::lang::tr;
 use kernel_check::{CheckRules, DemoReport, Findings, Recorded, Recorder, Step};
 use synack_core::track::TcpState;
 
@@ -66,6 +67,40 @@ pub(crate) const SCENARIOS: [(&str, &str); 18] = [
     ("empty-send", "the client sends an empty message: nothing goes on the wire, so the server's recv() waits and both sides hang (the notes' bug)"),
     ("client-crash", "the client process is killed mid-conversation: its kernel still closes the connection (FIN, or RST with unread data) and the server's recv() returns empty"),
 ];
+
+/// The sentences of `SCENARIOS` in Chinese, in the same order (a test checks the names).
+pub(crate) const SCENARIOS_ZH: [(&str, &str); 18] = [
+    ("basic", "握手，两次回显，客户端先关闭：客户端进入 TIME_WAIT，持续 60 s"),
+    ("server-close", "服务器先关闭：这次由服务器进入 TIME_WAIT"),
+    ("half-close", "客户端关闭自己的发送方向 (SHUT_WR)，仍然读取回复：它的 FIN 之后还有数据流过来 (半关闭)"),
+    ("abort", "客户端以 SO_LINGER 0 关闭：发出 RST 而不是 FIN，完全没有 TIME_WAIT"),
+    ("unread-close", "服务器关闭时客户端的数据还没读：它的内核发出 RST，客户端收到 'connection reset by peer' (连接被对方复位)"),
+    ("refused", "端口上没有进程监听：SYN 被 RST 回应 (连接被拒绝)"),
+    ("keepalive", "空闲连接上的保活 (计时器设为 1 s)：在 SND.UNA−1 处的保活探测和它们的确认，间隔约一秒"),
+    ("zero-window", "接收缓冲区很小的慢速读取者：窗口降到 0，Linux 发出零窗口探测，然后是窗口更新"),
+    ("simultaneous-close", "两端同时关闭：如果 FIN 交叉，双方都进入 CLOSING，都进入 TIME_WAIT (这是竞争，可能错过)"),
+    ("many-clients", "同时二十个客户端：二十次握手和关闭交织在一起，每个客户端都进入 TIME_WAIT"),
+    ("port-reuse", "客户端在旧连接还处于 TIME_WAIT 时从同一个本地端口重新连接：端口重用"),
+    ("short-vs-long", "五个短连接 (每个一次回显) 对比一个长连接 (五次回显)：数一数握手的次数"),
+    ("address-in-use", "服务器先关闭并进入 TIME_WAIT；不设 SO_REUSEADDR 重启时 bind() 以 'Address already in use' (地址已被占用) 失败 (内核的表显示挡路的 TIME_WAIT 套接字)；设了 SO_REUSEADDR 就能成功"),
+    ("backlog", "listen(1) 且不调用 accept()：全连接队列满了，内核丢弃后来的 SYN (ListenOverflows)，客户端重发 SYN，每次等待加倍"),
+    ("syn-flood", "一秒内来自伪造地址的 1000 个 SYN (在私有命名空间的环回接口上)：半连接堆积，SYN-ACK 被重发，然后内核用 SYN cookies 回应；synack 标出 SYN 洪水攻击"),
+    ("time-wait-pressure", "3000 个短连接，先由服务器关闭，再由客户端关闭：每台主机同一时刻最多的 TIME_WAIT 与内核的计数对比，以及这对临时端口和 tcp_tw_reuse 意味着什么"),
+    ("empty-send", "客户端发送空消息：线路上什么也没有，于是服务器的 recv() 一直等，双方都卡住 (笔记里的 bug)"),
+    ("client-crash", "客户端进程在对话中途被杀死：它的内核仍会关闭连接 (FIN，或有未读数据时 RST)，服务器的 recv() 返回空"),
+];
+
+/// A scenario's sentence for `--list` and its title, in the run's language.
+fn scenario_what(name: &str) -> &'static str {
+    let list = if crate::lang::zh() {
+        &SCENARIOS_ZH
+    } else {
+        &SCENARIOS
+    };
+    list.iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, w)| *w)
+}
 
 /// Wait this long after the traffic so the last ACKs are captured.
 const SETTLE: Duration = Duration::from_millis(200);
@@ -131,7 +166,8 @@ struct Narrator {
 impl Narrator {
     fn say(&self, text: String) {
         if self.live {
-            let _ = writeln!(std::io::stderr().lock(), "demo: {text}");
+            let demo = crate::lang::pick("demo: ", "演示：");
+            let _ = writeln!(std::io::stderr().lock(), "{demo}{text}");
         }
         if let Ok(mut s) = self.steps.lock() {
             s.push(Step {
@@ -478,16 +514,28 @@ fn settle_and_snapshot(port: u16) -> Vec<KernelSocket> {
 
 /// `synack demo`.
 pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    if args.output.json {
+        // The narration and the totals' words go into the JSON summary: English.
+        crate::lang::records_in_english();
+    }
     if args.list || args.scenario.is_none() {
-        writeln!(out, "Scenarios (synack demo NAME, or synack demo all):")?;
-        for (name, what) in SCENARIOS {
-            writeln!(out, "  {name:<19} {what}")?;
+        let head = crate::lang::pick(
+            "Scenarios (synack demo NAME, or synack demo all):",
+            "场景 (synack demo 名称，或 synack demo all)：",
+        );
+        writeln!(out, "{head}")?;
+        for (name, _) in SCENARIOS {
+            writeln!(out, "  {name:<19} {}", scenario_what(name))?;
         }
         return Ok(Outcome::Clean);
     }
     if args.output.count.is_some() {
         return Err(Error::Usage(
-            "-c does not apply to a demo: it runs whole scenarios (save one with -w, then 'synack read -c N FILE')".into(),
+            crate::lang::pick(
+                "-c does not apply to a demo: it runs whole scenarios (save one with -w, then 'synack read -c N FILE')",
+                "-c 不适用于演示：演示总是运行完整的场景 (可以用 -w 保存，再用 'synack read -c N FILE')",
+            )
+            .into(),
         ));
     }
     let wanted = args.scenario.as_deref().unwrap_or_default();
@@ -496,10 +544,16 @@ pub(crate) fn run(args: &DemoArgs, mut out: impl Write, err: &mut impl Write) ->
     } else if SCENARIOS.iter().any(|(n, _)| *n == wanted) {
         vec![wanted]
     } else {
-        return Err(Error::Usage(format!(
-            "no scenario '{wanted}': try 'synack demo --list'"
+        return Err(Error::Usage(tr!(
+            "no scenario '{wanted}': try 'synack demo --list'",
+            "没有 '{wanted}' 这个场景：试试 'synack demo --list'"
         )));
     };
+    if names.len() > 1 && args.output.is_picture() {
+        return Err(Error::Usage(
+            "one SVG document per run: pick one scenario for --view svg|graph".into(),
+        ));
+    }
     let mut outcome = Outcome::Clean;
     for name in names {
         if run_one(name, args, &mut out, err)? != Outcome::Clean {
@@ -517,12 +571,12 @@ fn run_one(
 ) -> Result<Outcome> {
     let port = args.port;
     let Some(kind) = kind(name, port) else {
-        return Err(Error::Usage(format!("no scenario '{name}'")));
+        return Err(Error::Usage(tr!(
+            "no scenario '{name}'",
+            "没有 '{name}' 这个场景"
+        )));
     };
-    let what = SCENARIOS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or("", |(_, w)| *w);
+    let what = scenario_what(name);
     let custom = match &kind {
         Kind::Custom(c) => Some(*c),
         Kind::Plan(_) => None,
@@ -542,12 +596,14 @@ fn run_one(
     let netns_guard = match custom.and_then(|c| c.netns.as_ref()) {
         Some(spec) => {
             let ns = netns::PrivateNetns::enter(spec.routes, spec.sysctls).map_err(|e| {
-                let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
+                let e = crate::lang::io_reason(&e);
+                let why = if denied {
                     format!("{}; {e}", text::netns_needs_root())
                 } else {
-                    e.to_string()
+                    e
                 };
-                Error::Traffic(format!("demo {name}: {why}"))
+                Error::Traffic(tr!("demo {name}: {why}", "演示 {name}：{why}"))
             })?;
             Some(ns)
         }
@@ -580,12 +636,25 @@ fn run_one(
     // Said once the capture is open: without privileges, the one line is the error.
     if live_text {
         // The title goes with the output (`demo all > file` keeps them apart);
-        // where the capture runs is for the person at the terminal.
-        writeln!(out, "demo {name}: {what}")?;
+        // where the capture runs is for the person at the terminal. A
+        // picture is one SVG document: its title goes with the messages.
+        let title = tr!("demo {name}: {what}", "演示 {name}：{what}");
+        if args.output.is_picture() {
+            writeln!(err, "{title}")?;
+        } else {
+            writeln!(out, "{title}")?;
+        }
         if netns_guard.is_some() {
             writeln!(err, "{}", text::private_netns())?;
         }
-        writeln!(err, "capturing on lo, tcp port {port}")?;
+        writeln!(
+            err,
+            "{}",
+            tr!(
+                "capturing on lo, tcp port {port}",
+                "正在 lo 上捕获，tcp 端口 {port}"
+            )
+        )?;
     }
     let done = Arc::new(AtomicBool::new(false));
     let server = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
@@ -612,7 +681,7 @@ fn run_one(
         })
     };
     let opts = &args.output;
-    let look = stdout_look();
+    let look = output_look(opts);
     let mut pipe = Pipeline::new(
         &mut *out,
         views_for(opts, look),
@@ -628,8 +697,12 @@ fn run_one(
     pipe.kernel = Some(src.stats());
     let mut traffic = traffic
         .join()
-        .map_err(|_| Error::Traffic("the traffic thread panicked".into()))?
-        .map_err(|e| Error::Traffic(format!("demo {name}: {e}")))?;
+        .map_err(|_| {
+            Error::Traffic(
+                crate::lang::pick("the traffic thread panicked", "流量线程崩溃了 (panic)").into(),
+            )
+        })?
+        .map_err(|e| Error::Traffic(tr!("demo {name}: {e}", "演示 {name}：{e}")))?;
     // The capture has stopped: what these send now is not part of the scenario.
     traffic.leftovers.clear();
     pipe.end_input()?;
@@ -668,15 +741,20 @@ fn run_one(
     out.flush()?;
     let mut outcome = Outcome::Clean;
     if let Some(what) = expect::missing(name, &recorder.facts()) {
-        writeln!(err, "synack: demo {name} did not show its scenario: {what}")?;
+        let line = tr!(
+            "demo {name} did not show its scenario: {what}",
+            "演示 {name} 没有展示出它的场景：{what}"
+        );
+        writeln!(err, "synack: {line}")?;
         outcome = Outcome::InputErrors;
     }
     let (differ, compared) = report.disagreements();
     if differ > 0 {
-        writeln!(
-            err,
-            "synack: demo {name}: {differ} of {compared} inferred states differ from the kernel's (see the kernel check)"
-        )?;
+        let line = tr!(
+            "demo {name}: {differ} of {compared} inferred states differ from the kernel's (see the kernel check)",
+            "演示 {name}：推断出的 {compared} 个状态中有 {differ} 个与内核的不一致 (见内核核对)"
+        );
+        writeln!(err, "synack: {line}")?;
         outcome = Outcome::InputErrors;
     }
     Ok(outcome)
@@ -691,9 +769,10 @@ fn refuse_if_time_wait(port: u16) -> Result<()> {
         .filter(|s| s.state == TcpState::TimeWait && s.local.port() == port)
         .count();
     if waiting > 0 {
-        return Err(Error::Traffic(format!(
-            "demo address-in-use: port {port} still has {waiting} TIME_WAIT socket{} from an earlier run (they last 60 s); wait, or pick another port with --port",
-            if waiting == 1 { "" } else { "s" }
+        let s = if waiting == 1 { "" } else { "s" };
+        return Err(Error::Traffic(tr!(
+            "demo address-in-use: port {port} still has {waiting} TIME_WAIT socket{s} from an earlier run (they last 60 s); wait, or pick another port with --port",
+            "演示 address-in-use：端口 {port} 上还有 {waiting} 个之前运行留下的 TIME_WAIT 套接字 (要持续 60 s)；请等待，或用 --port 换一个端口"
         )));
     }
     Ok(())
@@ -706,8 +785,9 @@ fn refuse_if_listened(port: u16) -> Result<()> {
         .iter()
         .any(|s| s.state == TcpState::Listen && s.local.port() == port);
     if listening {
-        return Err(Error::Traffic(format!(
-            "demo refused: something already listens on port {port}, so the SYN would be accepted; pick a free port with --port"
+        return Err(Error::Traffic(tr!(
+            "demo refused: something already listens on port {port}, so the SYN would be accepted; pick a free port with --port",
+            "演示 refused：端口 {port} 上已经有进程在监听，SYN 会被接受；请用 --port 换一个空闲端口"
         )));
     }
     Ok(())

@@ -20,7 +20,7 @@ pub(super) struct PrivateNetns {
 
 fn os_err(what: &str) -> io::Error {
     let e = io::Error::last_os_error();
-    io::Error::new(e.kind(), format!("{what}: {e}"))
+    io::Error::new(e.kind(), format!("{what}: {}", crate::lang::io_reason(&e)))
 }
 
 /// `struct rtentry` of <linux/route.h> (libc has it only for musl).

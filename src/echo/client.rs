@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args};
 
+use crate::lang::{pick, tr};
+
 use super::{
     fmt_duration, note, parse_count, parse_duration, parse_legacy_ms, parse_positive,
     parse_positive_duration, parse_socket_addr, sockopt, ConnError, EchoError, Keepalive,
@@ -125,39 +127,53 @@ impl Default for ClientOptions {
     }
 }
 
-fn invalid(msg: &str) -> Result<(), EchoError> {
-    Err(EchoError::InvalidOptions(msg.to_owned()))
+fn invalid(en: &'static str, zh: &'static str) -> Result<(), EchoError> {
+    Err(EchoError::InvalidOptions(pick(en, zh).to_owned()))
 }
 
 impl ClientOptions {
     /// Checks everything but the payload (which interactive mode does not use).
     fn validate(&self) -> Result<(), EchoError> {
         if !(1..=MAX_PARALLEL).contains(&self.parallel) {
-            return invalid("--parallel must be 1 to 1024");
+            return invalid(
+                "--parallel must be 1 to 1024",
+                "--parallel 必须在 1 到 1024 之间",
+            );
         }
         if self.count == 0 || self.connections == 0 {
-            return invalid("--repeat and --connections must be at least 1");
+            return invalid(
+                "--repeat and --connections must be at least 1",
+                "--repeat 和 --connections 至少为 1",
+            );
         }
         if self.local_port.is_some() && self.parallel > 1 {
             return invalid(
                 "--local-port with --parallel: concurrent connections to one server cannot \
                  share a local port; use --connections for one after another",
+                "--local-port 与 --parallel 一起用：到同一个服务器的并发连接不能共用一个本地端口；\
+                 要一个接一个地连接，请用 --connections",
             );
         }
         if self.timeout.is_zero() {
-            return invalid("--give-up-after must be above zero");
+            return invalid(
+                "--give-up-after must be above zero",
+                "--give-up-after 必须大于零",
+            );
         }
         Ok(())
     }
 
     fn validate_payload(&self) -> Result<(), EchoError> {
         match &self.payload {
-            Payload::Size(0) => invalid("--size must be at least 1 byte"),
-            Payload::Messages(words) if words.is_empty() => invalid("--send needs a message"),
-            // Nothing would go on the wire, and we would wait forever for its echo.
-            Payload::Messages(words) if words.iter().any(String::is_empty) => {
-                invalid("--send: empty messages cannot be echoed (\"a,,b\" has one)")
+            Payload::Size(0) => invalid("--size must be at least 1 byte", "--size 至少为 1 字节"),
+            Payload::Messages(words) if words.is_empty() => {
+                invalid("--send needs a message", "--send 需要一条消息")
             }
+            // Nothing would go on the wire, and we would wait forever for its echo.
+            Payload::Messages(words) if words.iter().any(String::is_empty) => invalid(
+                "--send: empty messages cannot be echoed (\"a,,b\" has one)",
+                "--send：空消息无法回显 (\"a,,b\" 里就有一条)",
+            ),
             _ => Ok(()),
         }
     }
@@ -212,7 +228,7 @@ pub fn run_client(opts: &ClientOptions) -> Result<ClientReport, EchoError> {
                 .name(format!("echo client {client}"))
                 .spawn_scoped(s, move || sequential(opts, client, messages, keep_text))
                 .map_err(|source| EchoError::Io {
-                    context: "cannot start a client thread",
+                    context: pick("cannot start a client thread", "无法启动客户端线程"),
                     source,
                 })?;
             handles.push(handle);
@@ -285,7 +301,9 @@ fn sequential(
 fn panicked(client: usize) -> ConnectionReport {
     ConnectionReport {
         client,
-        error: Some(ConnError::Other("the client thread panicked".into())),
+        error: Some(ConnError::Other(
+            pick("the client thread panicked", "客户端线程崩溃了 (panic)").into(),
+        )),
         ..ConnectionReport::default()
     }
 }
@@ -374,19 +392,24 @@ impl Talk<'_> {
             .map_or_else(|| "?".to_owned(), |a| a.to_string());
         let keepalive = report
             .keepalive
-            .map_or_else(String::new, |k| format!(", keepalive {k}"));
-        self.note(format_args!(
-            "connected {local} → {}{keepalive}",
-            self.opts.connect
+            .map_or_else(String::new, |k| tr!(", keepalive {k}", "，保活 {k}"));
+        let server = self.opts.connect;
+        self.note(tr!(
+            "connected {local} → {server}{keepalive}",
+            "已连接 {local} → {server}{keepalive}"
         ));
     }
 
     fn connect(&self) -> Result<TcpStream, ConnError> {
         let opts = self.opts;
         let setup = |what: &'static str| {
-            move |e: io::Error| ConnError::Other(format!("cannot set {what}: {e}"))
+            move |e: io::Error| {
+                let e = crate::lang::io_reason(&e);
+                ConnError::Other(tr!("cannot set {what}: {e}", "无法设置 {what}：{e}"))
+            }
         };
-        let sock = sockopt::tcp_socket(&opts.connect).map_err(setup("up a socket"))?;
+        let sock =
+            sockopt::tcp_socket(&opts.connect).map_err(setup(pick("up a socket", "套接字")))?;
         if let Some(bytes) = opts.rcvbuf {
             // Before connect(): the window scale we offer in the SYN follows the buffer.
             sock.set_recv_buffer_size(bytes)
@@ -397,9 +420,13 @@ impl Talk<'_> {
         }
         match (opts.local_port, opts.local_ip) {
             (Some(port), ip) => bind_local_port(&sock, opts.connect, ip, port)?,
-            (None, Some(ip)) => sock
-                .bind(&SocketAddr::new(ip, 0).into())
-                .map_err(|e| ConnError::Other(format!("cannot bind local address {ip}: {e}")))?,
+            (None, Some(ip)) => sock.bind(&SocketAddr::new(ip, 0).into()).map_err(|e| {
+                let e = crate::lang::io_reason(&e);
+                ConnError::Other(tr!(
+                    "cannot bind local address {ip}: {e}",
+                    "无法绑定本地地址 {ip}：{e}"
+                ))
+            })?,
             (None, None) => {}
         }
         sock.connect_timeout(&opts.connect.into(), self.clock.remaining()?)
@@ -419,7 +446,8 @@ impl Talk<'_> {
             self.lockstep(stream, messages, report)?;
         }
         if let Some(idle) = self.opts.idle {
-            self.note(format_args!("idle for {}", fmt_duration(idle)));
+            let idle_for = fmt_duration(idle);
+            self.note(tr!("idle for {idle_for}", "空闲 {idle_for}"));
             self.clock.pause(Some(idle));
         }
         self.close(stream)
@@ -463,11 +491,13 @@ impl Talk<'_> {
         thread::scope(|s| {
             let writer = thread::Builder::new()
                 .spawn_scoped(s, || self.write_all(stream, msg))
-                .map_err(|e| ConnError::Other(format!("cannot start a writer thread: {e}")))?;
+                .map_err(|e| ConnError::Other(writer_thread(&e)))?;
             let reply = self.read_exact(stream, msg.len());
-            let wrote = writer
-                .join()
-                .unwrap_or_else(|_| Err(ConnError::Other("the writer thread panicked".into())));
+            let wrote = writer.join().unwrap_or_else(|_| {
+                Err(ConnError::Other(
+                    pick("the writer thread panicked", "写线程崩溃了 (panic)").into(),
+                ))
+            });
             // The reader's error is the one the application saw first.
             let reply = reply?;
             wrote?;
@@ -509,11 +539,13 @@ impl Talk<'_> {
         let (sent, received) = thread::scope(|s| {
             let writer = thread::Builder::new()
                 .spawn_scoped(s, move || self.send_all_then_fin(stream, messages))
-                .map_err(|e| ConnError::Other(format!("cannot start a writer thread: {e}")))?;
+                .map_err(|e| ConnError::Other(writer_thread(&e)))?;
             let received = self.read_to_eof(stream);
-            let sent = writer
-                .join()
-                .unwrap_or_else(|_| Err(ConnError::Other("the writer thread panicked".into())));
+            let sent = writer.join().unwrap_or_else(|_| {
+                Err(ConnError::Other(
+                    pick("the writer thread panicked", "写线程崩溃了 (panic)").into(),
+                ))
+            });
             Ok::<_, ConnError>((sent, received))
         })?;
         // A failed send is the cause; the reader only stopped because of it.
@@ -547,9 +579,10 @@ impl Talk<'_> {
         stream
             .shutdown(Shutdown::Write)
             .map_err(|e| ConnError::from_io(&e))?;
-        self.note(format_args!(
+        self.note(pick(
             "sent everything; shutdown(SHUT_WR) sent our FIN, reading replies until the \
-             server's FIN"
+             server's FIN",
+            "全部发完；shutdown(SHUT_WR) 发出了本方的 FIN，继续读回复直到服务器的 FIN",
         ));
         Ok(sent)
     }
@@ -574,9 +607,10 @@ impl Talk<'_> {
         if rest.is_empty() {
             Ok(())
         } else {
-            Err(ConnError::Other(format!(
-                "the server sent {} bytes more than it was sent: is it a synack echo server?",
-                rest.len()
+            let n = rest.len();
+            Err(ConnError::Other(tr!(
+                "the server sent {n} bytes more than it was sent: is it a synack echo server?",
+                "服务器发回的比收到的多了 {n} 字节：它是 synack 回显服务器吗？"
             )))
         }
     }
@@ -594,9 +628,10 @@ impl Talk<'_> {
             .zip(reply)
             .position(|(m, r)| m.to_ascii_uppercase() != *r)
         {
-            return Err(ConnError::Other(format!(
+            return Err(ConnError::Other(tr!(
                 "the echo differs from the message at byte {at}: is the server a synack echo \
-                 server?"
+                 server?",
+                "回显与消息在第 {at} 字节处不同：服务器是 synack 回显服务器吗？"
             )));
         }
         if self.keep_text {
@@ -606,9 +641,10 @@ impl Talk<'_> {
             }
             report.replies.push(text);
         } else {
-            self.note(format_args!(
-                "received the whole echo: {} bytes, checked",
-                reply.len()
+            let n = reply.len();
+            self.note(tr!(
+                "received the whole echo: {n} bytes, checked",
+                "收到了完整的回显：{n} 字节，已核对"
             ));
         }
         Ok(())
@@ -618,32 +654,48 @@ impl Talk<'_> {
     fn close(&self, stream: &TcpStream) -> Result<(), ConnError> {
         match self.opts.close {
             CloseMode::ClientFirst => {
-                self.note(format_args!(
-                    "closing first (FIN): this side will hold TIME_WAIT"
+                self.note(pick(
+                    "closing first (FIN): this side will hold TIME_WAIT",
+                    "本方先关闭 (FIN)：这一端将进入 TIME_WAIT",
                 ));
             }
             CloseMode::WaitServerClose => {
-                self.note(format_args!("waiting for the server to close first"));
+                self.note(pick(
+                    "waiting for the server to close first",
+                    "等服务器先关闭",
+                ));
                 let extra = self.read_to_eof(stream)?;
-                self.note(format_args!(
-                    "server closed first (FIN{}); closing: the server holds TIME_WAIT",
-                    if extra.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", after {} more bytes", extra.len())
-                    }
+                let more = if extra.is_empty() {
+                    String::new()
+                } else {
+                    let n = extra.len();
+                    tr!(", after {n} more bytes", "，之前又收到 {n} 字节")
+                };
+                self.note(tr!(
+                    "server closed first (FIN{more}); closing: the server holds TIME_WAIT",
+                    "服务器先关闭了 (FIN{more})；本方关闭：服务器进入 TIME_WAIT"
                 ));
             }
-            CloseMode::HalfClose => self.note(format_args!("got the server's FIN; closing")),
+            CloseMode::HalfClose => self.note(pick(
+                "got the server's FIN; closing",
+                "收到服务器的 FIN；本方关闭",
+            )),
             CloseMode::Abort => {
-                sockopt::set_abortive_close(stream)
-                    .map_err(|e| ConnError::Other(format!("cannot set SO_LINGER 0: {e}")))?;
-                self.note(format_args!(
-                    "aborting (SO_LINGER 0): the kernel sends RST instead of FIN"
+                sockopt::set_abortive_close(stream).map_err(|e| {
+                    let e = crate::lang::io_reason(&e);
+                    ConnError::Other(tr!(
+                        "cannot set SO_LINGER 0: {e}",
+                        "无法设置 SO_LINGER 0：{e}"
+                    ))
+                })?;
+                self.note(pick(
+                    "aborting (SO_LINGER 0): the kernel sends RST instead of FIN",
+                    "异常终止 (SO_LINGER 0)：内核发出 RST 而不是 FIN",
                 ));
             }
-            CloseMode::UnreadClose => self.note(format_args!(
-                "closing with the echo unread: the kernel sends RST instead of FIN"
+            CloseMode::UnreadClose => self.note(pick(
+                "closing with the echo unread: the kernel sends RST instead of FIN",
+                "回显还没读就关闭：内核发出 RST 而不是 FIN",
             )),
         }
         Ok(())
@@ -655,7 +707,11 @@ impl Talk<'_> {
                 .set_write_timeout(Some(self.clock.remaining()?))
                 .map_err(|e| ConnError::from_io(&e))?;
             match (&*stream).write(data) {
-                Ok(0) => return Err(ConnError::Other("the socket accepted no data".into())),
+                Ok(0) => {
+                    return Err(ConnError::Other(
+                        pick("the socket accepted no data", "套接字一个字节也没收下").into(),
+                    ))
+                }
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(ConnError::from_io(&e)),
@@ -705,9 +761,9 @@ impl Talk<'_> {
         }
     }
 
-    fn note(&self, what: std::fmt::Arguments<'_>) {
+    fn note(&self, what: impl std::fmt::Display) {
         if !self.opts.quiet {
-            note(format_args!("echo client: {}{what}", self.tag));
+            note(format_args!("{}{}{what}", who(), self.tag));
         }
     }
 }
@@ -721,8 +777,13 @@ fn bind_local_port(
     ip: Option<IpAddr>,
     port: u16,
 ) -> Result<(), ConnError> {
-    sock.set_reuse_address(true)
-        .map_err(|e| ConnError::Other(format!("cannot set SO_REUSEADDR: {e}")))?;
+    sock.set_reuse_address(true).map_err(|e| {
+        let e = crate::lang::io_reason(&e);
+        ConnError::Other(tr!(
+            "cannot set SO_REUSEADDR: {e}",
+            "无法设置 SO_REUSEADDR：{e}"
+        ))
+    })?;
     let any: IpAddr = match server {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
@@ -730,12 +791,17 @@ fn bind_local_port(
     sock.bind(&SocketAddr::new(ip.unwrap_or(any), port).into())
         .map_err(|e| {
             if e.kind() == io::ErrorKind::AddrInUse {
-                ConnError::Other(format!(
+                ConnError::Other(tr!(
                     "local port {port} is taken by another socket (a listener, or a live \
-                 connection): choose another --local-port"
+                 connection): choose another --local-port",
+                    "本地端口 {port} 被另一个套接字占着 (一个监听套接字，或一个活着的连接)：请换一个 --local-port"
                 ))
             } else {
-                ConnError::Other(format!("cannot bind local port {port}: {e}"))
+                let e = crate::lang::io_reason(&e);
+                ConnError::Other(tr!(
+                    "cannot bind local port {port}: {e}",
+                    "无法绑定本地端口 {port}：{e}"
+                ))
             }
         })
 }
@@ -743,15 +809,28 @@ fn bind_local_port(
 fn connect_error(e: &io::Error, local_port: Option<u16>) -> ConnError {
     match (e.kind(), local_port) {
         (io::ErrorKind::AddrNotAvailable | io::ErrorKind::AddrInUse, Some(port)) => {
-            ConnError::Other(format!(
+            ConnError::Other(tr!(
                 "cannot connect from local port {port}: that 4-tuple is still in use on this \
                  host, probably in TIME_WAIT because this client closed first; wait (60 s on \
                  Linux), or let the server close first (server --close-after 0.1, \
-                 client --close wait)"
+                 client --close wait)",
+                "无法从本地端口 {port} 连接：这个四元组在本机上仍被占用，很可能因为本客户端先关闭而处于 TIME_WAIT；\
+                 请等待 (Linux 上 60 s)，或让服务器先关闭 (server --close-after 0.1，client --close wait)"
             ))
         }
         _ => ConnError::from_io(e),
     }
+}
+
+/// A writer thread could not start.
+fn writer_thread(e: &io::Error) -> String {
+    let e = crate::lang::io_reason(e);
+    tr!("cannot start a writer thread: {e}", "无法启动写线程：{e}")
+}
+
+/// How the client's lines start: `echo client`, or in Chinese.
+fn who() -> &'static str {
+    pick("echo client: ", "回显客户端：")
 }
 
 /// One line on stdout; a closed stdout (`| head`) is not worth a panic.
@@ -957,15 +1036,22 @@ pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
     let connections = if args.interactive() {
         if args.parallel > 1 || args.connections > 1 || args.repeat > 1 {
             return Err(EchoError::InvalidOptions(
-                "--parallel, --connections and --repeat need --send or --size (interactive \
-                 mode is one connection)"
-                    .into(),
+                pick(
+                    "--parallel, --connections and --repeat need --send or --size (interactive \
+                     mode is one connection)",
+                    "--parallel、--connections 和 --repeat 需要配合 --send 或 --size (交互模式只有一个连接)",
+                )
+                .into(),
             ));
         }
         let stdin = io::stdin();
         if stdin.is_terminal() && !opts.quiet {
             note(format_args!(
-                "echo client: type a line and press Enter to send it; Ctrl-D closes"
+                "{}",
+                pick(
+                    "echo client: type a line and press Enter to send it; Ctrl-D closes",
+                    "回显客户端：输入一行，按回车发送；Ctrl-D 关闭"
+                )
             ));
         }
         vec![run_lines(&opts, BufReader::new(stdin))?]
@@ -989,10 +1075,13 @@ pub(super) fn run_cli(args: &ClientArgs) -> Result<ExitCode, EchoError> {
         ));
     }
     if connections.len() > 1 && !opts.quiet {
+        let (n, ok) = (connections.len(), connections.len() - failed);
         note(format_args!(
-            "echo client: {} connections, {} ok, {failed} failed",
-            connections.len(),
-            connections.len() - failed
+            "{}",
+            tr!(
+                "echo client: {n} connections, {ok} ok, {failed} failed",
+                "回显客户端：{n} 个连接，{ok} 个成功，{failed} 个失败"
+            )
         ));
     }
     Ok(if failed == 0 {

@@ -28,6 +28,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
+use crate::lang::{pick, tr};
+
 pub use client::{
     run_client, run_lines, ClientArgs, ClientOptions, ClientReport, CloseMode, ConnectionReport,
     Payload,
@@ -37,41 +39,79 @@ pub use sockopt::Keepalive;
 
 /// Errors that stop the echo server or client as a whole. A failure of one client
 /// connection is not one of these: it is reported in [`ConnectionReport::error`].
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum EchoError {
     /// bind() without SO_REUSEADDR failed although nobody listens on the port.
-    #[error(
-        "cannot listen on {addr}: address already in use — a previous connection on this \
-         port is probably in TIME_WAIT (it lasts 60 s on Linux); wait, or run without \
-         --no-reuseaddr"
-    )]
     AddrInUseTimeWait { addr: SocketAddr },
 
     /// Another socket listens on the port.
-    #[error(
-        "cannot listen on {addr}: address already in use — another program listens on this \
-         port (`ss -ltnp` shows which); stop it, or choose another port with --listen"
-    )]
     AddrInUse { addr: SocketAddr },
 
-    #[error("cannot listen on {addr}: {source}")]
+    /// listen() (or bind) failed for another reason.
     Listen { addr: SocketAddr, source: io::Error },
 
-    #[error("cannot set {option} on the listening socket: {source}")]
+    /// A socket option could not be set on the listening socket.
     SocketOption {
         option: &'static str,
         source: io::Error,
     },
 
     /// Options that contradict each other or cannot work; the message says which.
-    #[error("{0}")]
     InvalidOptions(String),
 
-    #[error("{context}: {source}")]
+    /// Any other I/O failure, with what was being done.
     Io {
         context: &'static str,
         source: io::Error,
     },
+}
+
+impl fmt::Display for EchoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line = match self {
+            EchoError::AddrInUseTimeWait { addr } => tr!(
+                "cannot listen on {addr}: address already in use — a previous connection on this \
+                 port is probably in TIME_WAIT (it lasts 60 s on Linux); wait, or run without \
+                 --no-reuseaddr",
+                "无法在 {addr} 上监听：地址已被占用 (Address already in use) — 这个端口上之前的连接\
+                 很可能还在 TIME_WAIT (Linux 上持续 60 s)；请等待，或不加 --no-reuseaddr 运行"
+            ),
+            EchoError::AddrInUse { addr } => tr!(
+                "cannot listen on {addr}: address already in use — another program listens on this \
+                 port (`ss -ltnp` shows which); stop it, or choose another port with --listen",
+                "无法在 {addr} 上监听：地址已被占用 (Address already in use) — 另一个程序在这个端口上监听 \
+                 (`ss -ltnp` 可以看到是谁)；停掉它，或用 --listen 换一个端口"
+            ),
+            EchoError::Listen { addr, source } => {
+                let e = crate::lang::io_reason(source);
+                tr!("cannot listen on {addr}: {e}", "无法在 {addr} 上监听：{e}")
+            }
+            EchoError::SocketOption { option, source } => {
+                let e = crate::lang::io_reason(source);
+                tr!(
+                    "cannot set {option} on the listening socket: {e}",
+                    "无法在监听套接字上设置 {option}：{e}"
+                )
+            }
+            EchoError::InvalidOptions(msg) => msg.clone(),
+            EchoError::Io { context, source } => {
+                let e = crate::lang::io_reason(source);
+                format!("{context}: {e}")
+            }
+        };
+        f.write_str(&line)
+    }
+}
+
+impl std::error::Error for EchoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EchoError::Listen { source, .. }
+            | EchoError::SocketOption { source, .. }
+            | EchoError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 /// What a client connection ran into, as the application saw it.
@@ -106,19 +146,29 @@ impl ConnError {
     /// A sentence for a person: what happened and what to do about it.
     pub fn explain(&self, server: SocketAddr, timeout: Duration) -> String {
         match self {
-            ConnError::Refused => {
-                format!("connection refused: nothing listens on {server} (is the server running?)")
-            }
-            ConnError::Reset => "connection reset by peer: the server sent RST (it aborted, or \
-                                 closed with data unread)"
-                .to_owned(),
-            ConnError::TimedOut => format!(
-                "timed out: no answer from {server} within {} (--give-up-after)",
-                fmt_duration(timeout)
+            ConnError::Refused => tr!(
+                "connection refused: nothing listens on {server} (is the server running?)",
+                "连接被拒绝：{server} 上没有进程在监听 (服务器在运行吗？)"
             ),
-            ConnError::PeerClosed => "the server closed the connection before echoing \
-                                      everything (server --close-after?)"
-                .to_owned(),
+            ConnError::Reset => pick(
+                "connection reset by peer: the server sent RST (it aborted, or \
+                 closed with data unread)",
+                "连接被对方复位：服务器发来了 RST (它异常终止了，或关闭时还有数据没读)",
+            )
+            .to_owned(),
+            ConnError::TimedOut => {
+                let t = fmt_duration(timeout);
+                tr!(
+                    "timed out: no answer from {server} within {t} (--give-up-after)",
+                    "超时：{server} 在 {t} 内没有回应 (--give-up-after)"
+                )
+            }
+            ConnError::PeerClosed => pick(
+                "the server closed the connection before echoing \
+                 everything (server --close-after?)",
+                "服务器在回显完全部数据之前就关闭了连接 (服务器用了 --close-after？)",
+            )
+            .to_owned(),
             ConnError::Other(msg) => msg.clone(),
         }
     }
@@ -127,10 +177,13 @@ impl ConnError {
 impl fmt::Display for ConnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnError::Refused => f.write_str("connection refused"),
-            ConnError::Reset => f.write_str("connection reset by peer"),
-            ConnError::TimedOut => f.write_str("timed out"),
-            ConnError::PeerClosed => f.write_str("closed by peer before the echo was complete"),
+            ConnError::Refused => f.write_str(pick("connection refused", "连接被拒绝")),
+            ConnError::Reset => f.write_str(pick("connection reset by peer", "连接被对方复位")),
+            ConnError::TimedOut => f.write_str(pick("timed out", "超时")),
+            ConnError::PeerClosed => f.write_str(pick(
+                "closed by peer before the echo was complete",
+                "回显完成之前对方就关闭了",
+            )),
             ConnError::Other(msg) => f.write_str(msg),
         }
     }
@@ -202,7 +255,10 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 /// A duration that must be more than zero (a timeout of nothing means nothing).
 pub(crate) fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     match parse_duration(s)? {
-        d if d.is_zero() => Err(format!("expected a duration above zero, got {s:?}")),
+        d if d.is_zero() => Err(tr!(
+            "expected a duration above zero, got {s:?}",
+            "需要一个大于零的时长，给的是 {s:?}"
+        )),
         d => Ok(d),
     }
 }
@@ -215,7 +271,12 @@ pub(crate) fn parse_legacy_ms(s: &str) -> Result<Duration, String> {
 
 /// `parse_duration`, with a bare number counted in `bare_unit_ns` nanoseconds.
 fn duration_in(s: &str, bare_unit_ns: u128) -> Result<Duration, String> {
-    let bad = || format!("expected a duration such as 250ms or 2s, got {s:?}");
+    let bad = || {
+        tr!(
+            "expected a duration such as 250ms or 2s, got {s:?}",
+            "需要一个时长，例如 250ms 或 2s，给的是 {s:?}"
+        )
+    };
     let text = s.trim();
     let digits_end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -230,7 +291,13 @@ fn duration_in(s: &str, bare_unit_ns: u128) -> Result<Duration, String> {
             .iter()
             .find(|(name, _)| *name == u)
             .map(|&(_, ns)| ns)
-            .ok_or_else(|| format!("{}: the unit must be ms, s, m or h, not {u:?}", bad()))?,
+            .ok_or_else(|| {
+                let bad = bad();
+                tr!(
+                    "{bad}: the unit must be ms, s, m or h, not {u:?}",
+                    "{bad}：单位必须是 ms、s、m 或 h，而不是 {u:?}"
+                )
+            })?,
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() {
@@ -239,7 +306,7 @@ fn duration_in(s: &str, bare_unit_ns: u128) -> Result<Duration, String> {
     if fraction.contains('.') {
         return Err(bad());
     }
-    let too_long = || format!("{s:?} is too long a duration");
+    let too_long = || tr!("{s:?} is too long a duration", "{s:?} 这个时长太长了");
     let whole: u128 = if whole.is_empty() {
         0
     } else {
@@ -292,42 +359,67 @@ pub(crate) fn parse_socket_addr(s: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    let usage = "takes HOST:PORT, such as 127.0.0.1:9999 or localhost:9999";
+    let usage = pick(
+        "takes HOST:PORT, such as 127.0.0.1:9999 or localhost:9999",
+        "要的是 HOST:PORT，例如 127.0.0.1:9999 或 localhost:9999",
+    );
     let Some((host, port)) = text.rsplit_once(':') else {
-        return Err(format!("{text:?} has no port: this option {usage}"));
+        return Err(tr!(
+            "{text:?} has no port: this option {usage}",
+            "{text:?} 没有端口：这个选项{usage}"
+        ));
     };
     if host.is_empty() || host.contains(':') {
         // An IPv6 address without brackets, or no host at all.
-        return Err(format!(
-            "{text:?} is not an address: this option {usage} (IPv6 as [::1]:9999)"
+        return Err(tr!(
+            "{text:?} is not an address: this option {usage} (IPv6 as [::1]:9999)",
+            "{text:?} 不是地址：这个选项{usage} (IPv6 写作 [::1]:9999)"
         ));
     }
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("{port:?} is not a port (0 to 65535): this option {usage}"))?;
+    let port: u16 = port.parse().map_err(|_| {
+        tr!(
+            "{port:?} is not a port (0 to 65535): this option {usage}",
+            "{port:?} 不是端口 (0 到 65535)：这个选项{usage}"
+        )
+    })?;
     let resolved: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host:?} ({e}): this option {usage}"))?
+        .map_err(|e| {
+            let e = crate::lang::io_reason(&e);
+            tr!(
+                "cannot resolve {host:?} ({e}): this option {usage}",
+                "无法解析 {host:?} ({e})：这个选项{usage}"
+            )
+        })?
         .collect();
     resolved
         .iter()
         .find(|a| a.is_ipv4())
         .or_else(|| resolved.first())
         .copied()
-        .ok_or_else(|| format!("{host:?} has no address: this option {usage}"))
+        .ok_or_else(|| {
+            tr!(
+                "{host:?} has no address: this option {usage}",
+                "{host:?} 没有地址：这个选项{usage}"
+            )
+        })
 }
 
 /// Parses a positive count or size.
 fn parse_positive(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("expected a positive whole number, got {s:?}")),
+        _ => Err(tr!(
+            "expected a positive whole number, got {s:?}",
+            "需要一个正整数，给的是 {s:?}"
+        )),
     }
 }
 
 /// Parses a positive count that fits a u32 (`--repeat`, `--connections`).
 fn parse_count(s: &str) -> Result<u32, String> {
-    parse_positive(s).and_then(|n| u32::try_from(n).map_err(|_| format!("{s:?} is too many")))
+    parse_positive(s)
+        .and_then(|n| u32::try_from(n).map_err(|_| tr!("{s:?} is too many", "{s:?} 太多了")))
 }
 
 /// One line on stderr. Unlike eprintln!, never panics when stderr is gone.

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::lang::{pick, tr};
 use clap::Args;
 use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -142,27 +143,33 @@ pub struct ServerStats {
 
 impl fmt::Display for ServerStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} connections: {} closed by peer, {} closed first, {} resets seen, {} aborted, \
-             {} closed unread, {} idle timeouts, {} errors; {} bytes in, {} bytes out",
-            self.accepted,
-            self.closed_by_peer,
-            self.closed_first,
-            self.resets_seen,
-            self.aborted,
-            self.unread_closes,
-            self.idle_closes,
-            self.errors,
-            self.bytes_received,
-            self.bytes_sent
-        )?;
+        let s = self;
+        let (accepted, by_peer, first, resets, aborted) = (
+            s.accepted,
+            s.closed_by_peer,
+            s.closed_first,
+            s.resets_seen,
+            s.aborted,
+        );
+        let (unread, idle, errors, bytes_in, bytes_out) = (
+            s.unread_closes,
+            s.idle_closes,
+            s.errors,
+            s.bytes_received,
+            s.bytes_sent,
+        );
+        f.write_str(&tr!(
+            "{accepted} connections: {by_peer} closed by peer, {first} closed first, {resets} resets seen, {aborted} aborted, \
+             {unread} closed unread, {idle} idle timeouts, {errors} errors; {bytes_in} bytes in, {bytes_out} bytes out",
+            "{accepted} 个连接：{by_peer} 个由对方关闭，{first} 个由本方先关闭，收到 {resets} 次复位，{aborted} 个异常终止，\
+             {unread} 个未读就关闭，{idle} 个空闲超时，{errors} 个出错；收到 {bytes_in} 字节，发出 {bytes_out} 字节"
+        ))?;
         if self.accept_failures > 0 {
-            write!(
-                f,
-                "; accept() failed {} times for lack of a resource",
-                self.accept_failures
-            )?;
+            let n = self.accept_failures;
+            f.write_str(&tr!(
+                "; accept() failed {n} times for lack of a resource",
+                "；accept() 因资源不足失败了 {n} 次"
+            ))?;
         }
         Ok(())
     }
@@ -221,11 +228,15 @@ impl Server {
     /// once every connection is closed.
     pub fn serve(self, stop: &AtomicBool) -> Result<ServerStats, EchoError> {
         let io = |context| move |source| EchoError::Io { context, source };
-        let poll = Poll::new().map_err(io("cannot create the event loop"))?;
+        let poll =
+            Poll::new().map_err(io(pick("cannot create the event loop", "无法创建事件循环")))?;
         let mut listener = MioListener::from_std(self.listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
-            .map_err(io("cannot watch the listening socket"))?;
+            .map_err(io(pick(
+                "cannot watch the listening socket",
+                "无法监视监听套接字",
+            )))?;
         let mut ev = EventLoop {
             opts: self.opts,
             poll,
@@ -318,7 +329,7 @@ impl EventLoop {
                 }
                 self.close_all();
                 return Err(EchoError::Io {
-                    context: "the event loop failed",
+                    context: pick("the event loop failed", "事件循环出错"),
                     source: e,
                 });
             }
@@ -408,25 +419,43 @@ impl EventLoop {
         }
         self.shortage_since = Some(now);
         let what = match e.raw_os_error() {
-            Some(libc::EMFILE) => "out of file descriptors (RLIMIT_NOFILE, `ulimit -n`)",
-            Some(libc::ENFILE) => "the system is out of file descriptors (fs.file-max)",
-            Some(libc::ENOBUFS | libc::ENOMEM) => "out of kernel memory",
-            _ => "accept() is failing",
+            Some(libc::EMFILE) => pick(
+                "out of file descriptors (RLIMIT_NOFILE, `ulimit -n`)",
+                "文件描述符用完了 (RLIMIT_NOFILE，`ulimit -n`)",
+            ),
+            Some(libc::ENFILE) => pick(
+                "the system is out of file descriptors (fs.file-max)",
+                "系统的文件描述符用完了 (fs.file-max)",
+            ),
+            Some(libc::ENOBUFS | libc::ENOMEM) => pick("out of kernel memory", "内核内存不足"),
+            _ => pick("accept() is failing", "accept() 一直失败"),
         };
-        note(format_args!(
-            "echo server: accept failed: {e}: {what}; still serving the {} clients \
-             connected, new ones wait in the backlog; trying again every {} ms",
+        let (e, active, every) = (
+            crate::lang::io_reason(e),
             self.active,
-            ACCEPT_BACKOFF.as_millis()
+            ACCEPT_BACKOFF.as_millis(),
+        );
+        note(format_args!(
+            "{}",
+            tr!(
+                "echo server: accept failed: {e}: {what}; still serving the {active} clients \
+                 connected, new ones wait in the backlog; trying again every {every} ms",
+                "回显服务器：accept 失败：{e}：{what}；继续服务已连接的 {active} 个客户端，\
+                 新的客户端在 backlog 中等待；每 {every} ms 重试一次"
+            )
         ));
     }
 
     /// accept() works again after a shortage.
     fn shortage_over(&mut self, now: Instant) {
         if let Some(since) = self.shortage_since.take() {
+            let ms = now.duration_since(since).as_millis();
             note(format_args!(
-                "echo server: accepting again after {} ms",
-                now.duration_since(since).as_millis()
+                "{}",
+                tr!(
+                    "echo server: accepting again after {ms} ms",
+                    "回显服务器：{ms} ms 后重新开始 accept"
+                )
             ));
         }
     }
@@ -447,7 +476,17 @@ impl EventLoop {
     fn add(&mut self, mut stream: TcpStream, peer: SocketAddr, now: Instant) {
         self.stats.accepted += 1;
         self.active += 1;
-        self.log(peer, format_args!("accepted ({} active)", self.active));
+        let active = self.active;
+        self.log(
+            peer,
+            format_args!(
+                "{}",
+                tr!(
+                    "accepted ({active} active)",
+                    "已接受 (当前 {active} 个连接)"
+                )
+            ),
+        );
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(None);
             self.conns.len() - 1
@@ -464,7 +503,13 @@ impl EventLoop {
             self.stats.errors += 1;
             self.log(
                 peer,
-                format_args!("cannot watch this connection ({e}); closed"),
+                format_args!(
+                    "{}",
+                    tr!(
+                        "cannot watch this connection ({e}); closed",
+                        "无法监视这个连接 ({e})；已关闭"
+                    )
+                ),
             );
             return;
         }
@@ -561,7 +606,7 @@ impl EventLoop {
 
     fn log(&self, peer: SocketAddr, what: fmt::Arguments<'_>) {
         if !self.opts.quiet {
-            note(format_args!("echo server: {peer}: {what}"));
+            note(format_args!("{}{peer}{}{what}", who(), colon()));
         }
     }
 }
@@ -772,29 +817,70 @@ impl Conn {
     /// Logs how the conversation ended and closes the way the options ask.
     /// Dropping `self.stream` at the end is the close() itself.
     fn finish(self, end: End, opts: &ServerOptions, stats: &mut ServerStats) {
-        let bytes = format!("{} bytes in, {} out", self.received, self.sent);
+        let (received, sent) = (self.received, self.sent);
+        let bytes = tr!(
+            "{received} bytes in, {sent} out",
+            "收到 {received} 字节，发出 {sent} 字节"
+        );
         match end {
             End::PeerClosed => {
                 stats.closed_by_peer += 1;
                 if opts.abort {
-                    self.log(opts, format_args!("closed by peer (FIN), {bytes}"));
+                    self.log(
+                        opts,
+                        format_args!(
+                            "{}",
+                            tr!("closed by peer (FIN), {bytes}", "对方已关闭 (FIN)，{bytes}")
+                        ),
+                    );
                     self.abort(opts, stats);
                 } else if opts.half_close {
                     // Every reply is written by now; SHUT_WR queues our FIN behind them.
                     let how = match self.stream.shutdown(Shutdown::Write) {
-                        Ok(()) => "shutdown(SHUT_WR): our FIN follows the last reply".to_owned(),
-                        Err(e) => format!("shutdown(SHUT_WR) failed: {e}"),
+                        Ok(()) => pick(
+                            "shutdown(SHUT_WR): our FIN follows the last reply",
+                            "shutdown(SHUT_WR)：本方的 FIN 跟在最后一个回复之后",
+                        )
+                        .to_owned(),
+                        Err(e) => tr!(
+                            "shutdown(SHUT_WR) failed: {e}",
+                            "shutdown(SHUT_WR) 失败：{e}"
+                        ),
                     };
-                    self.log(opts, format_args!("closed by peer (FIN), {bytes}; {how}"));
+                    self.log(
+                        opts,
+                        format_args!(
+                            "{}",
+                            tr!(
+                                "closed by peer (FIN), {bytes}; {how}",
+                                "对方已关闭 (FIN)，{bytes}；{how}"
+                            )
+                        ),
+                    );
                 } else {
-                    self.log(opts, format_args!("closed by peer (FIN), {bytes}; closing"));
+                    self.log(
+                        opts,
+                        format_args!(
+                            "{}",
+                            tr!(
+                                "closed by peer (FIN), {bytes}; closing",
+                                "对方已关闭 (FIN)，{bytes}；本方关闭"
+                            )
+                        ),
+                    );
                 }
             }
             End::PeerReset => {
                 stats.resets_seen += 1;
                 self.log(
                     opts,
-                    format_args!("connection reset by peer (RST), {bytes}; still serving"),
+                    format_args!(
+                        "{}",
+                        tr!(
+                            "connection reset by peer (RST), {bytes}; still serving",
+                            "连接被对方复位 (RST)，{bytes}；继续服务"
+                        )
+                    ),
                 );
             }
             End::CloseFirst => {
@@ -805,8 +891,12 @@ impl Conn {
                     self.log(
                         opts,
                         format_args!(
-                            "closing first (--close-after), {bytes}: this side will hold \
-                             TIME_WAIT"
+                            "{}",
+                            tr!(
+                                "closing first (--close-after), {bytes}: this side will hold \
+                                 TIME_WAIT",
+                                "本方先关闭 (--close-after)，{bytes}：这一端将进入 TIME_WAIT"
+                            )
                         ),
                     );
                 }
@@ -816,8 +906,12 @@ impl Conn {
                 self.log(
                     opts,
                     format_args!(
-                        "closing without reading (--close-unread-after): with data unread the \
-                         kernel sends RST, not FIN"
+                        "{}",
+                        pick(
+                            "closing without reading (--close-unread-after): with data unread the \
+                             kernel sends RST, not FIN",
+                            "不读数据就关闭 (--close-unread-after)：有未读数据时，内核发出 RST 而不是 FIN"
+                        )
                     ),
                 );
             }
@@ -825,26 +919,43 @@ impl Conn {
                 stats.idle_closes += 1;
                 let limit = opts.idle_timeout.unwrap_or_default();
                 let unread = if self.unread_seen > 0 {
-                    " (with data unread, the kernel sends RST, not FIN)"
+                    pick(
+                        " (with data unread, the kernel sends RST, not FIN)",
+                        " (有未读数据，内核发出 RST 而不是 FIN)",
+                    )
                 } else {
                     ""
                 };
+                let limit = fmt_duration(limit);
                 self.log(
                     opts,
                     format_args!(
-                        "no data from the client for {} (--idle-timeout), {bytes}; \
-                         closing{unread}",
-                        fmt_duration(limit)
+                        "{}",
+                        tr!(
+                            "no data from the client for {limit} (--idle-timeout), {bytes}; \
+                             closing{unread}",
+                            "客户端 {limit} 没有发来数据 (--idle-timeout)，{bytes}；本方关闭{unread}"
+                        )
                     ),
                 );
                 if opts.abort {
                     self.abort(opts, stats);
                 }
             }
-            End::Stopped => self.log(opts, format_args!("closing: the server is stopping")),
+            End::Stopped => self.log(
+                opts,
+                format_args!(
+                    "{}",
+                    pick("closing: the server is stopping", "关闭：服务器正在停止")
+                ),
+            ),
             End::Failed(e) => {
                 stats.errors += 1;
-                self.log(opts, format_args!("error: {e}; closing"));
+                let e = crate::lang::io_reason(&e);
+                self.log(
+                    opts,
+                    format_args!("{}", tr!("error: {e}; closing", "出错：{e}；关闭")),
+                );
             }
         }
     }
@@ -855,21 +966,43 @@ impl Conn {
                 stats.aborted += 1;
                 self.log(
                     opts,
-                    format_args!("aborting (SO_LINGER 0): the kernel sends RST instead of FIN"),
+                    format_args!(
+                        "{}",
+                        pick(
+                            "aborting (SO_LINGER 0): the kernel sends RST instead of FIN",
+                            "异常终止 (SO_LINGER 0)：内核发出 RST 而不是 FIN"
+                        )
+                    ),
                 );
             }
             Err(e) => self.log(
                 opts,
-                format_args!("cannot set SO_LINGER 0 ({e}); closing with FIN"),
+                format_args!(
+                    "{}",
+                    tr!(
+                        "cannot set SO_LINGER 0 ({e}); closing with FIN",
+                        "无法设置 SO_LINGER 0 ({e})；用 FIN 关闭"
+                    )
+                ),
             ),
         }
     }
 
     fn log(&self, opts: &ServerOptions, what: fmt::Arguments<'_>) {
         if !opts.quiet {
-            note(format_args!("echo server: {}: {what}", self.peer));
+            note(format_args!("{}{}{}{what}", who(), self.peer, colon()));
         }
     }
+}
+
+/// How the server's lines start: `echo server`, or in Chinese.
+fn who() -> &'static str {
+    pick("echo server: ", "回显服务器：")
+}
+
+/// Between a peer's address and what happened to it.
+fn colon() -> &'static str {
+    pick(": ", "：")
 }
 
 pub(super) const AFTER_HELP: &str = "\
@@ -1054,9 +1187,12 @@ pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
     let opts = args.options();
     if opts.half_close && !opts.reads() {
         return Err(EchoError::InvalidOptions(
-            "--close half cannot go with --no-read or --close-unread-after: a server that \
-             never reads never sees the client's FIN"
-                .into(),
+            pick(
+                "--close half cannot go with --no-read or --close-unread-after: a server that \
+                 never reads never sees the client's FIN",
+                "--close half 不能与 --no-read 或 --close-unread-after 同时使用：从不读数据的服务器永远看不到客户端的 FIN",
+            )
+            .into(),
         ));
     }
     // Each client is a file descriptor, and the soft limit is often 1024.
@@ -1065,14 +1201,21 @@ pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|source| EchoError::Io {
-            context: "cannot install the Ctrl-C handler",
+            context: pick(
+                "cannot install the Ctrl-C handler",
+                "无法安装 Ctrl-C 处理函数",
+            ),
             source,
         })?;
     }
     if !opts.quiet {
+        let addr = server.local_addr();
         note(format_args!(
-            "echo server: listening on {} (Ctrl-C stops)",
-            server.local_addr()
+            "{}",
+            tr!(
+                "echo server: listening on {addr} (Ctrl-C stops)",
+                "回显服务器：正在 {addr} 上监听 (Ctrl-C 停止)"
+            )
         ));
         if let Ok(limit) = fd_limit {
             // A few descriptors go to stdio, the listener and the poller.
@@ -1081,15 +1224,19 @@ pub(super) fn run_cli(args: &ServerArgs) -> Result<ExitCode, EchoError> {
                 .saturating_sub(8);
             if room < opts.max_clients {
                 note(format_args!(
-                    "echo server: at most {limit} open files (RLIMIT_NOFILE): about {room} \
-                     clients at once, the others wait in the backlog"
+                    "{}",
+                    tr!(
+                        "echo server: at most {limit} open files (RLIMIT_NOFILE): about {room} \
+                         clients at once, the others wait in the backlog",
+                        "回显服务器：最多打开 {limit} 个文件 (RLIMIT_NOFILE)：同时约服务 {room} 个客户端，其余的在 backlog 中等待"
+                    )
                 ));
             }
         }
     }
     let stats = server.serve(&stop)?;
     if !opts.quiet {
-        note(format_args!("echo server: {stats}"));
+        note(format_args!("{}{stats}", who()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,9 +38,10 @@ impl FromStr for Keepalive {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let usage = || {
-            format!(
+            crate::lang::tr!(
                 "--keepalive wants IDLE,INTERVAL,COUNT, e.g. 5s,1s,3 (a bare number is \
-                 seconds; got {s:?})"
+                 seconds; got {s:?})",
+                "--keepalive 要的是 IDLE,INTERVAL,COUNT，例如 5s,1s,3 (不带单位的数字是秒；给的是 {s:?})"
             )
         };
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
@@ -55,20 +56,24 @@ impl FromStr for Keepalive {
                 {
                     Ok(d)
                 }
-                _ => Err(format!(
-                    "{}: {what} must be whole seconds, 1 to {MAX_KEEPALIVE_SECS} (the kernel \
-                     counts keep-alive timers in seconds)",
-                    usage()
-                )),
+                _ => {
+                    let usage = usage();
+                    Err(crate::lang::tr!(
+                        "{usage}: {what} must be whole seconds, 1 to {MAX_KEEPALIVE_SECS} (the kernel \
+                         counts keep-alive timers in seconds)",
+                        "{usage}：{what} 必须是整秒数，1 到 {MAX_KEEPALIVE_SECS} (内核以秒为单位计算保活计时器)"
+                    ))
+                }
             }
         };
         let count = match count.parse::<u32>() {
             Ok(n) if (1..=MAX_KEEPALIVE_COUNT).contains(&n) => n,
             _ => {
-                return Err(format!(
-                    "{}: COUNT must be 1 to {MAX_KEEPALIVE_COUNT}",
-                    usage()
-                ))
+                let usage = usage();
+                return Err(crate::lang::tr!(
+                    "{usage}: COUNT must be 1 to {MAX_KEEPALIVE_COUNT}",
+                    "{usage}：COUNT 必须在 1 到 {MAX_KEEPALIVE_COUNT} 之间"
+                ));
             }
         };
         Ok(Keepalive {
@@ -81,13 +86,11 @@ impl FromStr for Keepalive {
 
 impl fmt::Display for Keepalive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "idle {} s, interval {} s, count {}",
-            self.idle.as_secs(),
-            self.interval.as_secs(),
-            self.count
-        )
+        let (idle, interval, count) = (self.idle.as_secs(), self.interval.as_secs(), self.count);
+        f.write_str(&crate::lang::tr!(
+            "idle {idle} s, interval {interval} s, count {count}",
+            "空闲 {idle} s，间隔 {interval} s，次数 {count}"
+        ))
     }
 }
 

@@ -7,8 +7,10 @@ use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
+use synack_core::decode::link::LinkKind;
+use synack_core::decode::{self, DecodeError, Frame, Segment, Timestamp};
 use synack_core::pressure::PressureFacts;
-use synack_core::track::{Connection, Event, Facts};
+use synack_core::track::{Connection, Event, Facts, Observation};
 use synack_core::{Counts, Packet, Sink};
 
 use super::merge::{Emit, Kept};
@@ -16,6 +18,9 @@ use crate::views::{RunEnd, ShardRun, View, ViewSet};
 
 /// What the views are told, in order.
 enum Told {
+    /// One of the few packets these views learn from (see `worker.rs`,
+    /// `whole_for_connections`).
+    Packet(Box<Pkt>),
     Connection(Box<Connection>, Box<Facts>),
     Settled(Box<Connection>, Box<Facts>),
     Event(Event),
@@ -23,6 +28,59 @@ enum Told {
     Flush,
     /// The run is over: the last word, then say so.
     Finish(Box<End>),
+}
+
+/// A packet, owned, to send.
+struct Pkt {
+    number: u64,
+    ts: Timestamp,
+    wire_len: u32,
+    link: Result<LinkKind, i32>,
+    data: Vec<u8>,
+    segment: Option<Segment>,
+    observation: Option<Observation>,
+    events: Vec<Event>,
+}
+
+impl Pkt {
+    fn of(p: &Packet<'_>) -> Pkt {
+        Pkt {
+            number: p.frame.number,
+            ts: p.frame.ts,
+            wire_len: p.frame.wire_len,
+            link: match (p.link, p.decoded.error) {
+                (Some(l), _) => Ok(l),
+                (None, Some(DecodeError::UnsupportedLink { dlt })) => Err(dlt),
+                (None, _) => Err(0),
+            },
+            data: p.frame.data.to_vec(),
+            segment: p.segment.copied(),
+            observation: p.observation.copied(),
+            events: p.events.to_vec(),
+        }
+    }
+
+    /// Hand it to `sink` as the analyzer did (decoded again).
+    fn tell<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        let frame = Frame {
+            number: self.number,
+            ts: self.ts,
+            wire_len: self.wire_len,
+            data: &self.data,
+        };
+        let decoded = match self.link {
+            Ok(l) => decode::decode(l, &self.data),
+            Err(dlt) => super::merge::unsupported(dlt),
+        };
+        sink.packet(&Packet {
+            frame: &frame,
+            link: self.link.ok(),
+            decoded: &decoded,
+            segment: self.segment.as_ref(),
+            observation: self.observation.as_ref(),
+            events: &self.events,
+        })
+    }
 }
 
 /// What the end of the run tells the views (owned, to send).
@@ -100,7 +158,10 @@ impl Apart {
     fn failure(&mut self) -> io::Error {
         match self.answers.recv() {
             Ok(Err(e)) => e,
-            _ => io::Error::other("the views' thread stopped unexpectedly"),
+            _ => io::Error::other(crate::lang::pick(
+                "the views' thread stopped unexpectedly",
+                "显示线程意外停止",
+            )),
         }
     }
 
@@ -109,7 +170,10 @@ impl Apart {
         self.send()?;
         match self.answers.recv() {
             Ok(r) => r,
-            Err(_) => Err(io::Error::other("the views' thread stopped unexpectedly")),
+            Err(_) => Err(io::Error::other(crate::lang::pick(
+                "the views' thread stopped unexpectedly",
+                "显示线程意外停止",
+            ))),
         }
     }
 
@@ -124,7 +188,10 @@ impl Apart {
         self.tx = None;
         if let Some(h) = self.handle.take() {
             if h.join().is_err() {
-                return Err(io::Error::other("the views' thread stopped unexpectedly"));
+                return Err(io::Error::other(crate::lang::pick(
+                    "the views' thread stopped unexpectedly",
+                    "显示线程意外停止",
+                )));
             }
         }
         Ok(())
@@ -144,6 +211,7 @@ fn run(
         };
         for t in batch {
             match t {
+                Told::Packet(p) => p.tell(&mut set)?,
                 Told::Connection(c, f) => set.connection(&c, &f)?,
                 Told::Settled(c, f) => set.settled(&c, &f)?,
                 Told::Event(e) => set.event(&e)?,
@@ -176,9 +244,9 @@ fn run(
 impl Sink for Apart {
     type Error = io::Error;
 
-    fn packet(&mut self, _p: &Packet<'_>) -> io::Result<()> {
-        // These views show no packets.
-        Ok(())
+    fn packet(&mut self, p: &Packet<'_>) -> io::Result<()> {
+        // These views show no packets, but learn from the few handed on whole.
+        self.tell(Told::Packet(Box::new(Pkt::of(p))))
     }
 
     fn event(&mut self, e: &Event) -> io::Result<()> {

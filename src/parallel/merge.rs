@@ -567,9 +567,10 @@ fn renumber_event(e: &mut Event, numbers: &FxHashMap<u64, u64>) {
     }
 }
 
-fn unsupported(dlt: i32) -> Decoded<'static> {
+pub(super) fn unsupported(dlt: i32) -> Decoded<'static> {
     Decoded {
         link: None,
+        encap: Default::default(),
         network: decode::Network::None,
         transport: decode::Transport::None,
         error: Some(decode::DecodeError::UnsupportedLink { dlt }),

@@ -348,5 +348,8 @@ impl<W: Write + Send + 'static> Threaded<W> {
 }
 
 fn thread_gone() -> io::Error {
-    io::Error::other("an analyzer thread stopped unexpectedly")
+    io::Error::other(crate::lang::pick(
+        "an analyzer thread stopped unexpectedly",
+        "一个分析线程意外停止",
+    ))
 }

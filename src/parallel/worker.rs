@@ -19,10 +19,11 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 use memchr::memmem;
+use rustc_hash::FxHashMap;
 use synack_core::analyzer::AnalyzerConfig;
 use synack_core::decode::{DecodeError, Frame, Timestamp};
 use synack_core::pressure::PressureOp;
-use synack_core::track::{Connection, Event, EventKind, Facts};
+use synack_core::track::{Connection, Event, EventKind, Facts, Side};
 use synack_core::{Analyzer, Packet, Sink};
 
 use super::batch::{End, Extra, InBatch, Order, OutBatch, OwnedPacket, Patch, Step, StepKind};
@@ -66,6 +67,8 @@ pub(crate) fn run(index: u32, cfg: AnalyzerConfig, hand: Hand, ch: Channels) {
         mine: VecDeque::new(),
         out: OutBatch::default(),
         pending: 0,
+        first_handed: false,
+        paths: FxHashMap::default(),
     };
     let mut stand_ins: u64 = 0;
     let mut ops: Vec<PressureOp> = Vec::new();
@@ -178,6 +181,11 @@ struct Collect {
     out: OutBatch,
     /// Where the extras of the next step start.
     pending: u32,
+    /// `Hand::Connections`: this thread's first frame has been handed on whole.
+    first_handed: bool,
+    /// `Hand::Connections`: tunnelled connections' first side and tunnel,
+    /// and whether a reply through another tunnel was handed on whole.
+    paths: FxHashMap<u64, (Side, u64, bool)>,
 }
 
 impl Collect {
@@ -229,6 +237,61 @@ impl Collect {
             order,
             text: (t0, to.text.len()),
             patches: (p0, to.patches.len() as u32),
+        }
+    }
+
+    /// The packet handed on whole.
+    fn whole(&mut self, p: &Packet<'_>) {
+        let out = &mut self.out;
+        let b0 = out.bytes.len();
+        out.bytes.extend_from_slice(p.frame.data);
+        let e0 = out.events.len() as u32;
+        out.events.extend_from_slice(p.events);
+        let link = match (p.link, p.decoded.error) {
+            (Some(l), _) => Ok(l),
+            (None, Some(DecodeError::UnsupportedLink { dlt })) => Err(dlt),
+            (None, _) => Err(0),
+        };
+        out.packets.push(OwnedPacket {
+            number: p.frame.number,
+            ts: p.frame.ts,
+            wire_len: p.frame.wire_len,
+            link,
+            bytes: (b0, out.bytes.len()),
+            segment: p.segment.copied(),
+            observation: p.observation.copied(),
+            events: (e0, out.events.len() as u32),
+        });
+        let i = out.packets.len() as u32 - 1;
+        self.step(p.frame.number, StepKind::Full(i));
+    }
+
+    /// The views that show only connections still learn from a few
+    /// packets: the first (relative times count from it) and a tunnelled
+    /// connection's first packet each way through a tunnel of its own (the
+    /// `via` column; as `views::TunnelPaths` keeps them). This thread's
+    /// first frame is handed on whole: the first of all is one of them.
+    fn whole_for_connections(&mut self, p: &Packet<'_>) -> bool {
+        if !self.first_handed {
+            self.first_handed = true;
+            return true;
+        }
+        let (Some(obs), false) = (p.observation, p.decoded.encap.is_empty()) else {
+            return false;
+        };
+        let tunnel = p.decoded.tunnel_id();
+        match self.paths.get_mut(&obs.conn) {
+            None => {
+                self.paths.insert(obs.conn, (obs.side, tunnel, false));
+                true
+            }
+            Some((side, first_tunnel, replied))
+                if !*replied && *side != obs.side && *first_tunnel != tunnel =>
+            {
+                *replied = true;
+                true
+            }
+            Some(_) => false,
         }
     }
 
@@ -302,7 +365,13 @@ impl Sink for Collect {
         }
         let conn = p.observation.map_or(0, |o| o.conn);
         match self.hand {
-            Hand::Connections => self.step(number, StepKind::Lite { conn }),
+            Hand::Connections => {
+                if self.whole_for_connections(p) {
+                    self.whole(p)
+                } else {
+                    self.step(number, StepKind::Lite { conn })
+                }
+            }
             Hand::Json { .. } => {
                 let reuse = p
                     .events
@@ -322,30 +391,7 @@ impl Sink for Collect {
                     );
                 }
             }
-            Hand::Packets => {
-                let out = &mut self.out;
-                let b0 = out.bytes.len();
-                out.bytes.extend_from_slice(p.frame.data);
-                let e0 = out.events.len() as u32;
-                out.events.extend_from_slice(p.events);
-                let link = match (p.link, p.decoded.error) {
-                    (Some(l), _) => Ok(l),
-                    (None, Some(DecodeError::UnsupportedLink { dlt })) => Err(dlt),
-                    (None, _) => Err(0),
-                };
-                out.packets.push(OwnedPacket {
-                    number,
-                    ts: p.frame.ts,
-                    wire_len: p.frame.wire_len,
-                    link,
-                    bytes: (b0, out.bytes.len()),
-                    segment: p.segment.copied(),
-                    observation: p.observation.copied(),
-                    events: (e0, out.events.len() as u32),
-                });
-                let i = out.packets.len() as u32 - 1;
-                self.step(number, StepKind::Full(i));
-            }
+            Hand::Packets => self.whole(p),
         }
         Ok(())
     }
@@ -379,6 +425,9 @@ impl Sink for Collect {
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts) -> Result<(), Infallible> {
+        if !self.paths.is_empty() {
+            self.paths.remove(&c.id());
+        }
         let written = self.write(false, |json, text| {
             let _ = json.connection(c, f, text);
         });

@@ -42,7 +42,11 @@ impl AnnotatedPcapng {
     }
 
     fn named(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("cannot write {}: {e}", self.path))
+        let (path, e2) = (&self.path, crate::lang::io_reason(&e));
+        io::Error::new(
+            e.kind(),
+            crate::lang::tr!("cannot write {path}: {e2}", "无法写入 {path}：{e2}"),
+        )
     }
 }
 
@@ -56,6 +60,14 @@ fn linktype(p: &Packet<'_>) -> u16 {
         Some(LinkKind::Raw) => 101,
         Some(LinkKind::LinuxSll) => 113,
         Some(LinkKind::LinuxSll2) => 276,
+        Some(LinkKind::Ppp) => 9,
+        Some(LinkKind::PppHdlc) => 50,
+        Some(LinkKind::CiscoHdlc) => 104,
+        Some(LinkKind::Ieee80211) => 105,
+        Some(LinkKind::Radiotap) => 127,
+        Some(LinkKind::Pflog) => 117,
+        Some(LinkKind::Nflog) => 239,
+        Some(LinkKind::Ipoib) => 242,
         None => match p.decoded.error {
             Some(DecodeError::UnsupportedLink { dlt }) => u16::try_from(dlt).unwrap_or(0),
             _ => 0,

@@ -8,14 +8,14 @@ use rustc_hash::FxHashMap;
 
 use synack_core::decode::tcp::flag;
 use synack_core::decode::{Segment, Timestamp};
-use synack_core::track::{Analysis, Event, EventKind, Observation, Side, TcpState};
+use synack_core::track::{Analysis, Event, EventKind, Observation, Side, StatePath, TcpState};
 use synack_core::Packet;
 
 use super::words;
 
 /// A ladder keeps its first and last this many rows; those between are
 /// folded into one (a long transfer is the same arrow many times).
-const KEEP_ROWS: usize = 60;
+pub(crate) const KEEP_ROWS: usize = 60;
 /// Ladders being collected at once, at most; more open connections are not
 /// drawn (and counted), so memory stays bounded whatever the capture.
 const MAX_OPEN: usize = 5_000;
@@ -32,7 +32,7 @@ pub(crate) enum Tone {
     TimeWait,
 }
 
-fn tone(e: &EventKind) -> Tone {
+pub(crate) fn tone(e: &EventKind) -> Tone {
     match e {
         EventKind::Handshake { .. } | EventKind::SimultaneousOpen => Tone::Handshake,
         EventKind::Close { .. } | EventKind::HalfClose { .. } => Tone::Close,
@@ -90,6 +90,46 @@ pub(crate) struct Row {
     /// A side's state, where this row changed it.
     pub(crate) states: [Option<TcpState>; 2],
     pub(crate) notes: Vec<Note>,
+    /// The frame (a segment's row), for pictures that link back to it.
+    pub(crate) frame: Option<u64>,
+    /// The segment's TCP flags (0 for a row that is not a segment).
+    pub(crate) flags: u8,
+    /// Relative seq, sequence space used (payload, SYN, FIN) and relative ack.
+    pub(crate) seq: (u32, u32, Option<u32>),
+    /// Both sides' whole state paths at this row (client first): a segment
+    /// can take a side through several states; other rows say where each
+    /// side stands.
+    pub(crate) paths: [StatePath; 2],
+    /// A side's state here corrects an earlier row; the states are assumed.
+    pub(crate) corrected: [bool; 2],
+    pub(crate) assumed: bool,
+    /// `--why` for each note, when the collector was asked for them.
+    pub(crate) whys: Vec<String>,
+}
+
+impl Row {
+    /// A row that is not a segment, where each side stands at `at`.
+    fn between(ts: Timestamp, states: [Option<TcpState>; 2], at: [TcpState; 2], note: Note) -> Row {
+        Row {
+            ts,
+            from: None,
+            label: String::new(),
+            states,
+            notes: vec![note],
+            frame: None,
+            flags: 0,
+            seq: (0, 0, None),
+            paths: at.map(StatePath::at),
+            corrected: [false; 2],
+            assumed: false,
+            whys: Vec::new(),
+        }
+    }
+
+    /// Where each side stands after this row.
+    fn after(&self) -> [TcpState; 2] {
+        [self.paths[0].after(), self.paths[1].after()]
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -99,36 +139,75 @@ pub(crate) struct Ladder {
     pub(crate) initial: [TcpState; 2],
     pub(crate) first_ts: Timestamp,
     pub(crate) rows: Vec<Row>,
-    /// The newest rows once `rows` holds the first KEEP_ROWS.
+    /// The newest rows once `rows` holds the first `keep`.
     tail: std::collections::VecDeque<Row>,
     /// Rows folded between the first and the last kept.
-    folded: usize,
+    pub(crate) folded: usize,
+    /// Once drawn: the row that marks the fold, if rows were folded.
+    pub(crate) fold_row: Option<usize>,
+    /// Rows kept at each end.
+    keep: usize,
 }
 
 impl Ladder {
+    /// No rows yet; it will keep the first and last `keep`.
+    pub(crate) fn new(
+        client: SocketAddr,
+        server: SocketAddr,
+        initial: [TcpState; 2],
+        first_ts: Timestamp,
+        keep: usize,
+    ) -> Ladder {
+        Ladder {
+            client,
+            server,
+            initial,
+            first_ts,
+            rows: Vec::new(),
+            tail: std::collections::VecDeque::new(),
+            folded: 0,
+            fold_row: None,
+            keep,
+        }
+    }
+
     fn push(&mut self, r: Row) {
-        if self.rows.len() < KEEP_ROWS {
+        if self.rows.len() < self.keep {
             self.rows.push(r);
             return;
         }
         self.tail.push_back(r);
-        if self.tail.len() > KEEP_ROWS {
+        if self.tail.len() > self.keep {
             self.tail.pop_front();
             self.folded += 1;
         }
+    }
+
+    /// Where each side stands after the newest row (or where it began).
+    fn now(&self) -> [TcpState; 2] {
+        self.tail
+            .back()
+            .or(self.rows.last())
+            .map_or(self.initial, Row::after)
     }
 
     /// All rows to draw: the first, a fold mark, the last.
     fn close(mut self) -> Ladder {
         if self.folded > 0 {
             let ts = self.tail.front().map_or(self.first_ts, |r| r.ts);
-            self.rows.push(Row {
+            // The pictures draw each side's state through the fold: where
+            // it stood when the first row after it began.
+            let at = self
+                .tail
+                .front()
+                .map_or(self.initial, |r| [r.paths[0].before(), r.paths[1].before()]);
+            self.fold_row = Some(self.rows.len());
+            self.rows.push(Row::between(
                 ts,
-                from: None,
-                label: String::new(),
-                states: [None, None],
-                notes: vec![Note::Text(words::folded(self.folded, KEEP_ROWS))],
-            });
+                [None, None],
+                at,
+                Note::Text(words::folded(self.folded, self.keep)),
+            ));
         }
         let tail = std::mem::take(&mut self.tail);
         self.rows.extend(tail);
@@ -147,7 +226,7 @@ fn flag_names(flags: u8) -> String {
         }
     }
     if s.is_empty() {
-        s.push_str("none");
+        s.push_str(crate::lang::pick("none", "无标志"));
     }
     s
 }
@@ -188,16 +267,37 @@ fn side_index(s: Side) -> usize {
 }
 
 /// Rows of every connection not yet retired.
-#[derive(Default)]
 pub(crate) struct Rows {
     ladders: FxHashMap<u64, Ladder>,
     /// Connections not drawn because MAX_OPEN ladders were open.
     skipped: rustc_hash::FxHashSet<u64>,
     /// How many connections went undrawn, in all.
     pub(crate) not_drawn: u64,
+    /// Rows kept at each end of a ladder; those between are folded.
+    keep: usize,
+    /// Explain each note (`--why`), with this 2MSL.
+    why: Option<i128>,
+}
+
+impl Default for Rows {
+    fn default() -> Self {
+        Rows::new(KEEP_ROWS, None)
+    }
 }
 
 impl Rows {
+    /// Keep the first and last `keep` rows of each ladder; with `why`
+    /// (2MSL), each note's `--why` too.
+    pub(crate) fn new(keep: usize, why: Option<i128>) -> Rows {
+        Rows {
+            ladders: FxHashMap::default(),
+            skipped: Default::default(),
+            not_drawn: 0,
+            keep: keep.max(1),
+            why,
+        }
+    }
+
     /// One packet: a row for its connection, with the events it caused.
     pub(crate) fn packet(&mut self, p: &Packet<'_>) {
         let (Some(seg), Some(obs)) = (p.segment, p.observation) else {
@@ -211,28 +311,38 @@ impl Rows {
             return;
         }
         let notes: Vec<Note> = p.events.iter().copied().map(Note::Event).collect();
+        let keep = self.keep;
         let ladder = self.ladders.entry(obs.conn).or_insert_with(|| {
             let (client, server) = match obs.side {
                 Side::Client => (seg.src, seg.dst),
                 Side::Server => (seg.dst, seg.src),
             };
-            Ladder {
-                client,
-                server,
-                initial: obs.before(),
-                first_ts: seg.ts,
-                rows: Vec::new(),
-                tail: std::collections::VecDeque::new(),
-                folded: 0,
-            }
+            Ladder::new(client, server, obs.before(), seg.ts, keep)
         });
         let changed = |i: usize| obs.paths[i].changed().then_some(obs.paths[i].after());
+        let whys = match self.why {
+            Some(tw) => {
+                let bases = words::Bases {
+                    own: Some(seg.seq.minus(obs.rel_seq)),
+                    peer: obs.peer_seq_base,
+                };
+                p.events.iter().map(|e| words::why(e, tw, bases)).collect()
+            }
+            None => Vec::new(),
+        };
         ladder.push(Row {
             ts: seg.ts,
             from: Some(obs.side),
             label: segment_label(seg, obs),
             states: [changed(0), changed(1)],
             notes,
+            frame: Some(seg.frame),
+            flags: seg.flags,
+            seq: (obs.rel_seq, seg.seq_len(), obs.rel_ack),
+            paths: obs.paths,
+            corrected: obs.corrected,
+            assumed: obs.assumed,
+            whys,
         });
     }
 
@@ -242,16 +352,23 @@ impl Rows {
             return;
         };
         let mut states = [None, None];
+        // Event rows say a change by `states`; the paths say where each side stands.
+        let mut at = ladder.now();
         if e.kind == EventKind::TimeWaitExpired {
-            states[side_index(e.side)] = Some(TcpState::Closed);
+            let i = side_index(e.side);
+            states[i] = Some(TcpState::Closed);
+            at[i] = TcpState::Closed;
         }
-        ladder.push(Row {
-            ts: e.ts,
-            from: None,
-            label: String::new(),
-            states,
-            notes: vec![Note::Event(*e)],
-        });
+        let mut row = Row::between(e.ts, states, at, Note::Event(*e));
+        if let Some(tw) = self.why {
+            row.whys = vec![words::why(e, tw, words::Bases::default())];
+        }
+        ladder.push(row);
+    }
+
+    /// Rows are being gathered for this connection.
+    pub(crate) fn has(&self, conn: u64) -> bool {
+        self.ladders.contains_key(&conn)
     }
 
     /// The connection's exchange is over (live): its rows so far, and a
@@ -259,25 +376,11 @@ impl Rows {
     /// the states and the clock the first one ended with.
     pub(crate) fn take_and_continue(&mut self, conn: u64) -> Option<Ladder> {
         let done = self.ladders.remove(&conn)?.close();
-        let mut last = done.initial;
-        for r in &done.rows {
-            for (i, s) in r.states.iter().enumerate() {
-                if let Some(s) = s {
-                    last[i] = *s;
-                }
-            }
-        }
+        // Where each side stands now (the rows' paths hold it through a fold).
+        let last = done.rows.last().map_or(done.initial, Row::after);
         self.ladders.insert(
             conn,
-            Ladder {
-                client: done.client,
-                server: done.server,
-                initial: last,
-                first_ts: done.first_ts,
-                rows: Vec::new(),
-                tail: std::collections::VecDeque::new(),
-                folded: 0,
-            },
+            Ladder::new(done.client, done.server, last, done.first_ts, self.keep),
         );
         Some(done)
     }

@@ -8,6 +8,7 @@ use std::fmt::Display;
 use std::io::{self, Write};
 
 use synack_core::decode::checksum::{self, Verdict};
+use synack_core::decode::encap::Encap;
 use synack_core::decode::link::{LinkKind, NetProto};
 use synack_core::decode::net::ipv4_flag;
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
@@ -19,7 +20,7 @@ use synack_core::track::{
 use synack_core::Packet;
 
 use super::time::Rfc3339;
-use super::{RunEnd, View};
+use super::{RunEnd, TunnelPaths, View};
 
 /// A JSON object being written: handles the commas.
 pub(crate) struct Obj<'a> {
@@ -125,6 +126,8 @@ pub(crate) struct JsonView {
     /// `--summary --json`: connection records and the summary only.
     packets: bool,
     extras: Extras,
+    /// Tunnelled connections' encapsulation paths, for their records.
+    paths: TunnelPaths,
 }
 
 /// What packet records carry beyond the contract's fields, when asked.
@@ -145,12 +148,105 @@ impl JsonView {
             buf: Vec::with_capacity(1024),
             packets,
             extras,
+            paths: TunnelPaths::default(),
         }
     }
 }
 
+/// An `encap` array: one object per layer, outermost first.
+pub(crate) fn encap_json(out: &mut Vec<u8>, layers: &[Encap]) {
+    out.push(b'[');
+    for (i, layer) in layers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut o = Obj::new(out);
+        o.plain("kind", layer.kind());
+        match *layer {
+            Encap::Vlan { tpid, id, pcp } => {
+                o.num("id", id).num("tpid", tpid).num("pcp", pcp);
+            }
+            Encap::Mpls {
+                label,
+                tc,
+                bottom,
+                ttl,
+            } => {
+                o.num("label", label)
+                    .num("tc", tc)
+                    .bool("bottom", bottom)
+                    .num("ttl", ttl);
+            }
+            Encap::Pppoe { session, protocol } => {
+                o.num("session", session).num("ppp_protocol", protocol);
+            }
+            Encap::Ip {
+                version,
+                src,
+                dst,
+                proto,
+                ttl,
+                tos,
+            } => {
+                o.num("ip_version", version)
+                    .plain("src_ip", src)
+                    .plain("dst_ip", dst)
+                    .num("ip_proto", proto)
+                    .num("ttl", ttl)
+                    .plain("ecn", synack_core::decode::net::Ecn::of(tos).name());
+            }
+            Encap::Gre {
+                protocol,
+                key,
+                seq,
+                checksum,
+            } => {
+                o.num("protocol", protocol);
+                if let Some(k) = key {
+                    o.num("key", k);
+                }
+                if let Some(n) = seq {
+                    o.num("seq", n);
+                }
+                if let Some(c) = checksum {
+                    o.num("checksum", c);
+                }
+            }
+            Encap::Erspan {
+                erspan_type,
+                session,
+                vlan,
+            } => {
+                o.num("erspan_type", erspan_type)
+                    .num("session", session)
+                    .num("vlan", vlan);
+            }
+            Encap::Vxlan { vni } => {
+                o.num("vni", vni);
+            }
+            Encap::Geneve {
+                vni,
+                protocol,
+                options_len,
+                critical,
+            } => {
+                o.num("vni", vni)
+                    .num("protocol", protocol)
+                    .num("options_len", options_len)
+                    .bool("critical", critical);
+            }
+            Encap::Ethernet { src, dst } => {
+                o.plain("src_mac", src).plain("dst_mac", dst);
+            }
+        }
+        o.end();
+    }
+    out.push(b']');
+}
+
 impl View for JsonView {
     fn packet(&mut self, p: &Packet<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.paths.note(p, encap_json);
         if !self.packets {
             return Ok(());
         }
@@ -183,6 +279,12 @@ impl View for JsonView {
         self.buf.clear();
         let mut o = Obj::new(&mut self.buf);
         connection_fields(&mut o, c, f, &mut self.time);
+        if let Some((first, reply)) = self.paths.take(c.id()) {
+            o.key("encap").extend_from_slice(&first);
+            if let Some(reply) = &reply {
+                o.key("encap_reply").extend_from_slice(reply);
+            }
+        }
         o.end();
         self.buf.push(b'\n');
         out.write_all(&self.buf)
@@ -201,6 +303,7 @@ impl View for JsonView {
             .num("fragment_frames", counts.fragments)
             .num("other_frames", counts.other)
             .num("undecodable", counts.undecodable)
+            .num("protected_frames", counts.protected)
             .num("cut_by_snaplen", counts.cut_by_snaplen)
             .num("connections", counts.connections)
             .num("evicted_idle", counts.evicted_idle)
@@ -392,6 +495,9 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
             o.num("ifindex", i);
         }
     }
+    if !d.encap.is_empty() {
+        encap_json(o.key("encap"), d.encap.layers());
+    }
     match &d.network {
         Network::Ip(ip) => {
             o.num("ip_version", ip.version)
@@ -425,6 +531,25 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
         }
         Network::Other(NetProto::AddressFamily(af)) => {
             o.plain("protocol", "other").num("address_family", *af);
+        }
+        Network::Other(NetProto::Ppp(p)) => {
+            o.plain("protocol", "other").num("ppp_protocol", *p);
+        }
+        Network::Other(NetProto::Llc { dsap, ssap }) => {
+            o.plain("protocol", "other")
+                .num("llc_dsap", *dsap)
+                .num("llc_ssap", *ssap);
+        }
+        Network::Other(NetProto::Wlan {
+            frame_type,
+            subtype,
+        }) => {
+            o.plain("protocol", "other")
+                .num("wlan_type", *frame_type)
+                .num("wlan_subtype", *subtype);
+        }
+        Network::Other(NetProto::Unknown) => {
+            o.plain("protocol", "other");
         }
         Network::Other(_) | Network::None => {}
     }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use synack_core::track::{Connection, Event, Facts, Side};
+use synack_core::track::{Connection, Event, Facts, Side, TcpState};
 use synack_core::Packet;
 
 use super::diagram::{Ladder, Rows, Tone};
@@ -61,7 +61,11 @@ impl View for LadderView {
         // The story tells time as the rows do: seconds since the first segment.
         let first = ladder.first_ts;
         let story = words::story(c, f, &|ts| at(ts.nanos_since(first)));
-        let title = if continued { " (continued)" } else { "" };
+        let title = if continued {
+            ladder_words().continued
+        } else {
+            ""
+        };
         writeln!(out, "{}", draw(&ladder, c.id(), title, &story, self))
     }
 
@@ -144,17 +148,13 @@ fn paint(s: &str, t: Tone, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
+/// Columns on a terminal (a Chinese character takes two).
 fn chars(s: &str) -> usize {
-    s.chars().count()
+    super::width::display_width(s)
 }
 
 fn fit(s: &str, w: usize, g: &Glyphs) -> String {
-    if chars(s) <= w {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(w.saturating_sub(chars(g.more))).collect();
-    t.push_str(g.more);
-    t
+    super::width::fit_with(s, w, g.more)
 }
 
 /// Columns an arrow takes besides its label: the line on both sides, the
@@ -190,11 +190,50 @@ fn arrow(label: &str, w: usize, to_right: bool, g: &Glyphs) -> String {
 }
 
 fn pad_left(s: &str, w: usize) -> String {
-    format!("{}{s}", " ".repeat(w.saturating_sub(chars(s))))
+    super::width::pad_left(s, w)
 }
 
 fn pad_right(s: &str, w: usize) -> String {
-    format!("{s}{}", " ".repeat(w.saturating_sub(chars(s))))
+    super::width::pad_right(s, w)
+}
+
+/// The ladder's own words: English, or Chinese under `--lang zh`.
+struct Words {
+    client: &'static str,
+    server: &'static str,
+    time: &'static str,
+    continued: &'static str,
+    idle: &'static str,
+}
+
+fn ladder_words() -> Words {
+    if crate::lang::zh() {
+        Words {
+            client: "客户端",
+            server: "服务器",
+            time: "时间 (秒)",
+            continued: " (续)",
+            idle: "空闲",
+        }
+    } else {
+        Words {
+            client: "client",
+            server: "server",
+            time: "time (s)",
+            continued: " (continued)",
+            idle: "idle",
+        }
+    }
+}
+
+/// Under `--lang zh`, the textbook's names of the states a row shows, for
+/// a line of their own under the RFC names (the lanes keep their width).
+fn zh_states(states: [Option<TcpState>; 2]) -> Option<(&'static str, &'static str)> {
+    if !crate::lang::zh() || states == [None, None] {
+        return None;
+    }
+    let name = |s: Option<TcpState>| s.map_or("", crate::lang::glossary::state);
+    Some((name(states[0]), name(states[1])))
 }
 
 fn seconds(ns: i128) -> String {
@@ -232,6 +271,7 @@ fn draw(l: &Ladder, id: u64, note: &str, story: &str, opts: &LadderView) -> Stri
         .unwrap_or(0);
     let arrow_w = usual.max((longest + ARROW_FRAME).min(opts.width.saturating_sub(fixed)));
     let clock = |ts: synack_core::decode::Timestamp| at(ts.nanos_since(l.first_ts));
+    let w = ladder_words();
     let mut out = String::new();
     let lane_line = |left: &str, right: &str, mid: &str| -> String {
         let mut s = String::new();
@@ -251,36 +291,45 @@ fn draw(l: &Ladder, id: u64, note: &str, story: &str, opts: &LadderView) -> Stri
     // The title: an address is never cut; the server goes under the client
     // when both do not fit on one line.
     let title = format!(
-        "#{id}{note}  client {}  {}  server {}",
-        l.client, g.pair, l.server
+        "#{id}{note}  {} {}  {}  {} {}",
+        w.client, l.client, g.pair, w.server, l.server
     );
     if chars(&title) <= opts.width {
         let _ = writeln!(out, "{title}");
     } else {
         let tag = format!("#{id}{note}  ");
-        let _ = writeln!(out, "{tag}client {}", l.client);
-        let _ = writeln!(out, "{}server {}", " ".repeat(chars(&tag)), l.server);
+        let _ = writeln!(out, "{tag}{} {}", w.client, l.client);
+        let _ = writeln!(out, "{}{} {}", " ".repeat(chars(&tag)), w.server, l.server);
     }
     // Lane headers: the addresses over their lanes.
     let mut head = String::new();
     if time_w > 0 {
-        head.push_str(&pad_left("time (s)", time_w));
+        head.push_str(&pad_left(w.time, time_w));
         head.push(' ');
     }
-    head.push_str(&pad_left("client", state_w + 2));
+    head.push_str(&pad_left(w.client, state_w + 2));
     head.push_str(&" ".repeat(arrow_w + 1));
-    head.push_str("server");
+    head.push_str(w.server);
     let _ = writeln!(out, "{}", fit(&head, opts.width, g));
     let _ = writeln!(
         out,
         "{}",
         lane_line(l.initial[0].name(), l.initial[1].name(), "")
     );
+    let zh_line =
+        |states: [Option<TcpState>; 2]| zh_states(states).map(|(c, s)| lane_line(c, s, ""));
+    if let Some(z) = zh_line(l.initial.map(Some)) {
+        let _ = writeln!(out, "{z}");
+    }
     let mut prev = l.first_ts;
     for r in &l.rows {
         let gap = r.ts.nanos_since(prev);
         if gap >= IDLE_FOLD_NS {
-            let text = format!(" {} {} idle {}", g.idle, duration(gap), g.idle);
+            let text = if crate::lang::zh() {
+                format!(" {} {} {} {}", g.idle, w.idle, duration(gap), g.idle)
+            } else {
+                format!(" {} {} {} {}", g.idle, duration(gap), w.idle, g.idle)
+            };
             let _ = writeln!(out, "{}", lane_line("", "", &text));
         }
         prev = r.ts;
@@ -329,6 +378,9 @@ fn draw(l: &Ladder, id: u64, note: &str, story: &str, opts: &LadderView) -> Stri
             } else {
                 // Too long for the row: the notes go on their own lines, under the arrow.
                 let _ = writeln!(out, "{}", line.trim_end());
+                if let Some(z) = zh_line(r.states) {
+                    let _ = writeln!(out, "{z}");
+                }
                 // Wrapped under the arrow, never cut.
                 let indent = if time_w > 0 { time_w + 1 } else { 0 } + state_w + 3;
                 let room = opts.width.saturating_sub(indent + chars(g.note) + 1);
@@ -348,6 +400,9 @@ fn draw(l: &Ladder, id: u64, note: &str, story: &str, opts: &LadderView) -> Stri
             }
         }
         let _ = writeln!(out, "{}", line.trim_end());
+        if let Some(z) = zh_line(r.states) {
+            let _ = writeln!(out, "{z}");
+        }
     }
     let _ = writeln!(out, "{}", wrap(story, opts.width));
     out

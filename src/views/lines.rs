@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use synack_core::decode::checksum::{self, Checksums};
-use synack_core::decode::link::{sll_pkttype_name, Link, LinkKind, NetProto};
+use synack_core::decode::encap::Encap;
+use synack_core::decode::link::{sll_pkttype_name, Link, LinkExtra, LinkKind, NetProto};
 use synack_core::decode::net::{Arp, Ecn, Ip};
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Icmp, Network, SeqNum, Tcp, Transport, Udp};
@@ -131,7 +132,7 @@ impl LinesView {
                 self.ifnames.write(out, link.ifindex)?;
             }
             if self.opts.link_header {
-                link_header(out, link, rec.frame.wire_len)?;
+                link_header(out, link, rec.frame.data, rec.frame.wire_len)?;
             } else if link.kind == LinkKind::LinuxSll2 {
                 write!(
                     out,
@@ -140,6 +141,10 @@ impl LinesView {
                 )?;
             }
         }
+        // The link's own tags are link-layer detail: -e shows them (as
+        // tcpdump does); tags inside a tunnel are part of its path.
+        let shown_tags = d.link.as_ref().map_or(0, |l| l.vlans().len());
+        write_path(out, &d.encap.layers()[shown_tags..], self.opts.link_header)?;
         match &d.network {
             Network::Ip(ip) => {
                 let checks = if self.opts.verbose {
@@ -150,23 +155,30 @@ impl LinesView {
                 ip_line(out, ip, &d.transport, rec, &self.opts, &checks)?;
             }
             Network::Arp(arp) => arp_line(out, arp)?,
-            Network::Other(proto) => other_line(out, *proto, rec.frame.wire_len)?,
+            Network::Other(proto) => other_line(out, *proto, d.link.as_ref(), rec.frame.wire_len)?,
             Network::None => {}
         }
         if let Some(err) = &d.error {
+            let err = words::decode_error(err);
             if matches!(d.network, Network::None) {
-                write!(out, "[undecodable: {err}]")?;
+                write!(
+                    out,
+                    "[{}: {err}]",
+                    crate::lang::pick("undecodable", "无法解码")
+                )?;
             } else {
                 write!(out, " [{err}]")?;
             }
         }
         if rec.frame.is_cut() {
-            write!(
-                out,
-                " [cut by snaplen: {} of {} bytes captured]",
-                rec.frame.data.len(),
-                rec.frame.wire_len
-            )?;
+            let (got, of) = (rec.frame.data.len(), rec.frame.wire_len);
+            out.extend_from_slice(
+                crate::lang::tr!(
+                    " [cut by snaplen: {got} of {of} bytes captured]",
+                    " [被 snaplen 截断：共 {of} 字节，捕获了 {got} 字节]"
+                )
+                .as_bytes(),
+            );
         }
         if let Some(obs) = rec.observation {
             out.extend_from_slice(b" | ");
@@ -212,7 +224,7 @@ impl LinesView {
         write!(out, "── #{} {}", e.conn, words::label(e, &clock))?;
         if self.opts.why {
             let why = words::why(e, self.opts.time_wait_ns, words::Bases::default());
-            write!(out, " [why: {why}]")?;
+            write!(out, " [{}{why}]", words::why_tag())?;
         }
         out.push(b'\n');
         charset::bytes(&mut self.buf);
@@ -230,13 +242,250 @@ fn ethertype_name(t: u16) -> &'static str {
         0x88cc => "LLDP",
         0x8035 => "RARP",
         0x8847 => "MPLS unicast",
+        0x8848 => "MPLS multicast",
+        0x8863 => "PPPoE discovery",
+        0x8864 => "PPPoE session",
+        0x6558 => "Transparent Ethernet Bridging",
+        0x88be => "ERSPAN",
+        0x888e => "EAPOL",
+        0x22eb => "ERSPAN III",
+        0x2000 => "CDP",
+        0x9100 => "QinQ (0x9100)",
         0x88e5 => "MACsec",
         t if t < 0x0600 => "802.3 length",
         _ => "Unknown",
     }
 }
 
-fn link_header(out: &mut Vec<u8>, link: &Link, wire_len: u32) -> io::Result<()> {
+/// The encapsulation path before the innermost header, each layer
+/// followed by ` › `: `IP 10.0.0.1 > 10.0.0.2 › VXLAN vni 42 › `. Inner
+/// Ethernet addresses only with `-e`, as the outer ones.
+pub(crate) fn write_path(out: &mut Vec<u8>, layers: &[Encap], macs: bool) -> io::Result<()> {
+    for layer in layers {
+        if write_layer(out, layer, macs)? {
+            out.extend_from_slice(" › ".as_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// The path as text, for a table: `IP 10.0.0.1 > 10.0.0.2 › VXLAN vni 42`.
+pub(crate) fn path_text(out: &mut Vec<u8>, layers: &[Encap]) {
+    // Writing into a Vec cannot fail.
+    let _ = write_path(out, layers, false);
+    let sep = " › ".as_bytes();
+    if out.ends_with(sep) {
+        out.truncate(out.len() - sep.len());
+    }
+}
+
+/// One layer of the path; false when it is not shown.
+fn write_layer(out: &mut Vec<u8>, layer: &Encap, macs: bool) -> io::Result<bool> {
+    match *layer {
+        Encap::Vlan { tpid, id, .. } => match tpid {
+            0x8100 => write!(out, "VLAN {id}")?,
+            0x88a8 => write!(out, "S-VLAN {id}")?,
+            t => write!(out, "S-VLAN {id} (0x{t:04x})")?,
+        },
+        Encap::Mpls { label, .. } => write!(out, "MPLS {label}")?,
+        Encap::Pppoe { session, .. } => write!(out, "PPPoE session 0x{session:04x}")?,
+        Encap::Ip {
+            version, src, dst, ..
+        } => {
+            out.extend_from_slice(if version == 4 { b"IP " } else { b"IP6 " });
+            write_endpoint(out, src, None)?;
+            out.extend_from_slice(b" > ");
+            write_endpoint(out, dst, None)?;
+        }
+        Encap::Gre { key, seq, .. } => {
+            out.extend_from_slice(b"GRE");
+            if let Some(k) = key {
+                write!(out, " key {k}")?;
+            }
+            if let Some(n) = seq {
+                write!(out, " seq {n}")?;
+            }
+        }
+        Encap::Erspan {
+            erspan_type,
+            session,
+            ..
+        } => match erspan_type {
+            1 => out.extend_from_slice(b"ERSPAN I"),
+            2 => write!(out, "ERSPAN II session {session}")?,
+            _ => write!(out, "ERSPAN III session {session}")?,
+        },
+        Encap::Vxlan { vni } => write!(out, "VXLAN vni {vni}")?,
+        Encap::Geneve { vni, .. } => write!(out, "Geneve vni {vni}")?,
+        Encap::Ethernet { src, dst } => {
+            if !macs {
+                return Ok(false);
+            }
+            write!(out, "{src} > {dst}")?;
+        }
+    }
+    Ok(true)
+}
+
+fn ppp_protocol_name(p: u16) -> &'static str {
+    match p {
+        0x0021 => "IPv4",
+        0x0057 => "IPv6",
+        0x0281 => "MPLS unicast",
+        0x0283 => "MPLS multicast",
+        0x002d | 0x002f => crate::lang::pick(
+            "Van Jacobson compressed TCP/IP",
+            "Van Jacobson 压缩的 TCP/IP",
+        ),
+        0x8021 => "IPCP",
+        0x8057 => "IPv6CP",
+        0x8281 => "MPLSCP",
+        0x80fd => "CCP",
+        0xc021 => "LCP",
+        0xc023 => "PAP",
+        0xc223 => "CHAP",
+        _ => "Unknown",
+    }
+}
+
+/// The 802.11 frame names in Chinese (the abbreviations stay).
+fn wlan_frame_name_zh(en: &'static str) -> &'static str {
+    match en {
+        "association request" => "关联请求",
+        "association response" => "关联响应",
+        "reassociation request" => "重关联请求",
+        "reassociation response" => "重关联响应",
+        "probe request" => "探测请求",
+        "probe response" => "探测响应",
+        "beacon" => "信标",
+        "disassociation" => "取消关联",
+        "authentication" => "认证",
+        "deauthentication" => "取消认证",
+        "action" => "动作帧",
+        "action no ack" => "无需确认的动作帧",
+        "management frame" => "管理帧",
+        "block ack request" => "块确认请求",
+        "block ack" => "块确认",
+        "control frame" => "控制帧",
+        "null data" => "空数据帧",
+        "QoS null data" => "QoS 空数据帧",
+        "QoS data" => "QoS 数据帧",
+        "data" => "数据帧",
+        "extension frame" => "扩展帧",
+        other => other,
+    }
+}
+
+/// 802.11 frame names by type and subtype (IEEE 802.11-2020, table 9-1).
+fn wlan_frame_name(frame_type: u8, subtype: u8) -> &'static str {
+    match (frame_type, subtype) {
+        (0, 0) => "association request",
+        (0, 1) => "association response",
+        (0, 2) => "reassociation request",
+        (0, 3) => "reassociation response",
+        (0, 4) => "probe request",
+        (0, 5) => "probe response",
+        (0, 8) => "beacon",
+        (0, 9) => "ATIM",
+        (0, 10) => "disassociation",
+        (0, 11) => "authentication",
+        (0, 12) => "deauthentication",
+        (0, 13) => "action",
+        (0, 14) => "action no ack",
+        (0, _) => "management frame",
+        (1, 8) => "block ack request",
+        (1, 9) => "block ack",
+        (1, 10) => "PS-poll",
+        (1, 11) => "RTS",
+        (1, 12) => "CTS",
+        (1, 13) => "ACK",
+        (1, 14) => "CF-end",
+        (1, _) => "control frame",
+        (2, 4) => "null data",
+        (2, 12) => "QoS null data",
+        (2, s) if s & 8 != 0 => "QoS data",
+        (2, _) => "data",
+        _ => "extension frame",
+    }
+}
+
+fn link_header(out: &mut Vec<u8>, link: &Link, frame: &[u8], wire_len: u32) -> io::Result<()> {
+    match link.extra {
+        LinkExtra::Ppp { protocol, .. } => {
+            write!(
+                out,
+                "PPP, protocol {} (0x{protocol:04x}), length {wire_len}: ",
+                ppp_protocol_name(protocol)
+            )?;
+            return Ok(());
+        }
+        LinkExtra::CiscoHdlc { address, protocol } => {
+            let cast = if address & 0x80 != 0 {
+                "broadcast"
+            } else {
+                "unicast"
+            };
+            write!(
+                out,
+                "HDLC ({cast}), ethertype {} (0x{protocol:04x}), length {wire_len}: ",
+                ethertype_name(protocol)
+            )?;
+            return Ok(());
+        }
+        LinkExtra::Wlan(w) => {
+            if w.radiotap_len > 0 {
+                write!(out, "radiotap {} bytes, ", w.radiotap_len)?;
+            }
+            if let (Some(s), Some(d)) = (link.src_mac, link.dst_mac) {
+                write!(out, "{s} > {d}, ")?;
+            }
+            write!(out, "802.11 {}", wlan_frame_name(w.frame_type, w.subtype))?;
+            if let Some(b) = w.bssid {
+                write!(out, ", BSSID {b}")?;
+            }
+            if w.flags & synack_core::decode::wlan::flags::PROTECTED != 0 {
+                out.extend_from_slice(b", protected");
+            }
+            if let Some(t) = link.ethertype() {
+                write!(out, ", ethertype {} (0x{t:04x})", ethertype_name(t))?;
+            }
+            write!(out, ", length {wire_len}: ")?;
+            return Ok(());
+        }
+        LinkExtra::Pflog(p) => {
+            // tcpdump's words: `rule 5: block in on vio0: `.
+            let rule = p.rulenr as i32;
+            write!(
+                out,
+                "rule {rule}: {} {} on {}, length {wire_len}: ",
+                p.action_name(),
+                p.dir_name(),
+                p.interface()
+            )?;
+            return Ok(());
+        }
+        LinkExtra::Nflog(n) => {
+            write!(out, "NFLOG group {}", n.group)?;
+            if let Some(prefix) = n.prefix(frame).filter(|p| !p.is_empty()) {
+                out.extend_from_slice(b", prefix ");
+                crate::views::json::escape_into(out, prefix);
+            }
+            if let Some(h) = n.hook {
+                let hook = match h {
+                    0 => "prerouting",
+                    1 => "input",
+                    2 => "forward",
+                    3 => "output",
+                    4 => "postrouting",
+                    _ => "?",
+                };
+                write!(out, ", hook {hook}")?;
+            }
+            write!(out, ", length {wire_len}: ")?;
+            return Ok(());
+        }
+        LinkExtra::None => {}
+    }
     match link.kind {
         LinkKind::Ethernet => {
             if let (Some(s), Some(d)) = (link.src_mac, link.dst_mac) {
@@ -281,6 +530,15 @@ fn link_header(out: &mut Vec<u8>, link: &Link, wire_len: u32) -> io::Result<()> 
             write!(out, "raw, length {wire_len}: ")?;
             return Ok(());
         }
+        LinkKind::Ipoib => out.extend_from_slice(b"IPoIB, "),
+        // Their headers were written above (`extra`).
+        LinkKind::Ppp
+        | LinkKind::PppHdlc
+        | LinkKind::CiscoHdlc
+        | LinkKind::Ieee80211
+        | LinkKind::Radiotap
+        | LinkKind::Pflog
+        | LinkKind::Nflog => {}
     }
     if let Some(t) = link.ethertype() {
         write!(out, "ethertype {} (0x{t:04x}), ", ethertype_name(t))?;
@@ -317,13 +575,22 @@ fn ip_line(
         }
     }
     if let Some(f) = ip.fragment {
+        let (fragment, offset, bytes) = if crate::lang::zh() {
+            ("分片 id", "偏移", "字节")
+        } else {
+            ("fragment id", "offset", "bytes")
+        };
         write!(
             out,
-            " (fragment id {}, offset {}, {} bytes{})",
+            " ({fragment} {}, {offset} {}, {} {bytes}{})",
             f.id,
             f.offset,
             ip.payload_len,
-            if f.more { ", more follow" } else { ", last" }
+            if f.more {
+                crate::lang::pick(", more follow", "，后面还有")
+            } else {
+                crate::lang::pick(", last", "，最后一片")
+            }
         )?;
     }
     Ok(())
@@ -405,17 +672,60 @@ fn arp_line(out: &mut Vec<u8>, a: &Arp) -> io::Result<()> {
     write!(out, ", length {}", a.len)
 }
 
-fn other_line(out: &mut Vec<u8>, proto: NetProto, wire_len: u32) -> io::Result<()> {
+fn other_line(
+    out: &mut Vec<u8>,
+    proto: NetProto,
+    link: Option<&Link>,
+    wire_len: u32,
+) -> io::Result<()> {
     match proto {
         NetProto::EtherType(t) => write!(
             out,
-            "ethertype {} (0x{t:04x}), length {wire_len} (not decoded)",
-            ethertype_name(t)
+            "ethertype {} (0x{t:04x}), length {wire_len} ({})",
+            ethertype_name(t),
+            crate::lang::pick("not decoded", "未解码")
         ),
         NetProto::AddressFamily(af) => {
-            write!(out, "address family {af}, length {wire_len} (not decoded)")
+            let not = crate::lang::pick("not decoded", "未解码");
+            write!(out, "address family {af}, length {wire_len} ({not})")
         }
-        _ => Ok(()),
+        NetProto::Ppp(p) => write!(
+            out,
+            "PPP protocol {} (0x{p:04x}), length {wire_len} ({})",
+            ppp_protocol_name(p),
+            crate::lang::pick("not decoded", "未解码")
+        ),
+        NetProto::Llc { dsap, ssap } => write!(
+            out,
+            "LLC dsap 0x{dsap:02x} ssap 0x{ssap:02x}, length {wire_len} ({})",
+            crate::lang::pick("not decoded", "未解码")
+        ),
+        NetProto::Wlan {
+            frame_type,
+            subtype,
+        } => {
+            let name = wlan_frame_name(frame_type, subtype);
+            let name = if crate::lang::zh() {
+                wlan_frame_name_zh(name)
+            } else {
+                name
+            };
+            write!(out, "802.11 {name}")?;
+            if matches!(link.map(|l| l.extra), Some(LinkExtra::Wlan(w)) if w.amsdu) {
+                out.extend_from_slice(b" (A-MSDU)");
+            }
+            let not = crate::lang::pick("not decoded", "未解码");
+            write!(out, ", length {wire_len} ({not})")
+        }
+        NetProto::Unknown => {
+            let (what, not) = if crate::lang::zh() {
+                ("未知类型的载荷", "未解码")
+            } else {
+                ("payload of unknown type", "not decoded")
+            };
+            write!(out, "{what}, length {wire_len} ({not})")
+        }
+        NetProto::Ipv4 | NetProto::Ipv6 | NetProto::Arp | NetProto::Protected => Ok(()),
     }
 }
 
@@ -559,7 +869,13 @@ fn tcp_line(
         out.extend_from_slice(ecn.name().as_bytes());
     }
     if ip.payload_len_guessed {
-        out.extend_from_slice(b" (IP length unusable: length from capture)");
+        out.extend_from_slice(
+            crate::lang::pick(
+                " (IP length unusable: length from capture)",
+                " (IP 长度字段不可用：长度取自捕获)",
+            )
+            .as_bytes(),
+        );
     }
     Ok(())
 }
@@ -622,9 +938,18 @@ fn write_option(
             }
         }
         TcpOption::Malformed { kind, reason } => match reason {
-            OptionError::Truncated => write!(out, "opt-{kind} [cut by snaplen]")?,
-            OptionError::BadLength(l) => write!(out, "opt-{kind} bad length {l}")?,
-            OptionError::WrongLength(l) => write!(out, "opt-{kind} wrong length {l}")?,
+            OptionError::Truncated => {
+                let cut = crate::lang::pick("cut by snaplen", "被 snaplen 截断");
+                write!(out, "opt-{kind} [{cut}]")?
+            }
+            OptionError::BadLength(l) => {
+                let bad = crate::lang::pick("bad length", "长度错误");
+                write!(out, "opt-{kind} {bad} {l}")?
+            }
+            OptionError::WrongLength(l) => {
+                let wrong = crate::lang::pick("wrong length", "长度不对");
+                write!(out, "opt-{kind} {wrong} {l}")?
+            }
         },
     }
     Ok(())

@@ -65,24 +65,38 @@ fn mermaid_text(s: &str) -> String {
     out
 }
 
+/// A state as the notes show it: `SYN_SENT`, or `SYN_SENT(同步已发送)` under `--lang zh`.
+fn state_name(s: synack_core::track::TcpState) -> String {
+    if crate::lang::zh() {
+        crate::lang::glossary::state_both(s)
+    } else {
+        s.name().to_string()
+    }
+}
+
 /// A Mermaid sequence diagram in a Markdown fence, ready to paste into docs.
 fn mermaid(l: &Ladder, id: u64, story: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "```mermaid");
     let _ = writeln!(out, "sequenceDiagram");
-    let _ = writeln!(out, "    title connection {id}");
+    let (connection, client, server) = if crate::lang::zh() {
+        ("连接", "客户端", "服务器")
+    } else {
+        ("connection", "client", "server")
+    };
+    let _ = writeln!(out, "    title {connection} {id}");
     let _ = writeln!(
         out,
-        "    participant C as client {}",
+        "    participant C as {client} {}",
         mermaid_text(&l.client.to_string())
     );
     let _ = writeln!(
         out,
-        "    participant S as server {}",
+        "    participant S as {server} {}",
         mermaid_text(&l.server.to_string())
     );
-    let _ = writeln!(out, "    Note over C: {}", l.initial[0].name());
-    let _ = writeln!(out, "    Note over S: {}", l.initial[1].name());
+    let _ = writeln!(out, "    Note over C: {}", state_name(l.initial[0]));
+    let _ = writeln!(out, "    Note over S: {}", state_name(l.initial[1]));
     for r in &l.rows {
         match r.from {
             Some(Side::Client) => {
@@ -95,7 +109,7 @@ fn mermaid(l: &Ladder, id: u64, story: &str) -> String {
         }
         for (i, who) in ["C", "S"].iter().enumerate() {
             if let Some(s) = r.states[i] {
-                let _ = writeln!(out, "    Note over {who}: {}", s.name());
+                let _ = writeln!(out, "    Note over {who}: {}", state_name(s));
             }
         }
         if !r.notes.is_empty() {

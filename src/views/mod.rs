@@ -10,22 +10,28 @@ pub(crate) mod annotated_pcapng;
 pub(crate) mod charset;
 pub(crate) mod diagram;
 pub(crate) mod dump;
+pub(crate) mod graph;
 pub(crate) mod json;
 pub(crate) mod ladder;
 pub(crate) mod lines;
 pub(crate) mod mermaid;
 pub(crate) mod only;
+pub(crate) mod picture;
+pub(crate) mod svg;
 pub(crate) mod table;
 pub(crate) mod time;
 pub(crate) mod verbose;
+pub(crate) mod width;
 pub(crate) mod words;
 pub(crate) mod zeek;
 
 use std::io::{self, Write};
 
+use rustc_hash::FxHashMap;
 use synack_core::counts::CaptureStats;
+use synack_core::decode::encap::Encap;
 use synack_core::pressure::PressureFacts;
-use synack_core::track::{Connection, Event, Facts};
+use synack_core::track::{Connection, Event, Facts, Side};
 use synack_core::{Counts, Packet, Sink};
 
 /// Something that turns the analysis into output. Every method has a no-op default.
@@ -176,6 +182,56 @@ impl<V: View> View for OnlyConn<V> {
     }
     fn finish(&mut self, end: &RunEnd<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.inner.finish(end, out)
+    }
+}
+
+/// The encapsulation paths of tunnelled connections, rendered when their
+/// first packet passes, for the connection's record or row: the path of its
+/// first packet, and of the first packet the other way when that came
+/// through another tunnel (a direction joined by its sequence numbers).
+#[derive(Default)]
+pub(crate) struct TunnelPaths {
+    paths: FxHashMap<u64, ConnPaths>,
+}
+
+struct ConnPaths {
+    first_side: Side,
+    tunnel: u64,
+    first: Vec<u8>,
+    reply: Option<Vec<u8>>,
+}
+
+impl TunnelPaths {
+    /// Note a packet's path (only the first one each way is kept).
+    pub(crate) fn note(&mut self, p: &Packet<'_>, render: fn(&mut Vec<u8>, &[Encap])) {
+        let (Some(obs), false) = (p.observation, p.decoded.encap.is_empty()) else {
+            return;
+        };
+        let tunnel = p.decoded.tunnel_id();
+        match self.paths.get_mut(&obs.conn) {
+            None => {
+                let mut first = Vec::new();
+                render(&mut first, p.decoded.encap.layers());
+                let paths = ConnPaths {
+                    first_side: obs.side,
+                    tunnel,
+                    first,
+                    reply: None,
+                };
+                self.paths.insert(obs.conn, paths);
+            }
+            Some(c) if c.reply.is_none() && c.first_side != obs.side && c.tunnel != tunnel => {
+                let mut reply = Vec::new();
+                render(&mut reply, p.decoded.encap.layers());
+                c.reply = Some(reply);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// A retired connection's paths (and forget them).
+    pub(crate) fn take(&mut self, conn: u64) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        self.paths.remove(&conn).map(|c| (c.first, c.reply))
     }
 }
 

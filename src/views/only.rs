@@ -137,7 +137,10 @@ impl Expr {
         let e = p.or()?;
         match p.tokens.get(p.at) {
             None => Ok(e),
-            Some(t) => Err(format!("unexpected '{t}' in '{text}'")),
+            Some(t) => Err(crate::lang::tr!(
+                "unexpected '{t}' in '{text}'",
+                "'{text}' 中出现了意外的 '{t}'"
+            )),
         }
     }
 }
@@ -168,10 +171,13 @@ fn leaf(name: &str) -> Result<Expr, String> {
         Some(m) if !matches!(name, "plain_retransmission" | "time_wait_entered") => {
             Ok(Expr::Any(m))
         }
-        _ => Err(format!(
-            "no such name '{name}'; the names are: {}",
-            names().join(", ")
-        )),
+        _ => {
+            let known = names().join(", ");
+            Err(crate::lang::tr!(
+                "no such name '{name}'; the names are: {known}",
+                "没有 '{name}' 这个名字；可用的名字有：{known}"
+            ))
+        }
     }
 }
 
@@ -201,12 +207,21 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
                 }
                 out.push(c.to_string());
             }
-            other => return Err(format!("unexpected '{other}' in '{text}'")),
+            other => {
+                return Err(crate::lang::tr!(
+                    "unexpected '{other}' in '{text}'",
+                    "'{text}' 中出现了意外的 '{other}'"
+                ))
+            }
         }
     }
     flush(&mut word, &mut out);
     if out.is_empty() {
-        return Err("a name is needed, such as retransmission".into());
+        return Err(crate::lang::pick(
+            "a name is needed, such as retransmission",
+            "需要一个名字，例如 retransmission",
+        )
+        .into());
     }
     Ok(out)
 }
@@ -249,7 +264,9 @@ impl Parser {
                 self.at += 1;
                 let e = self.or()?;
                 if self.peek() != Some(")") {
-                    return Err("a '(' is not closed".into());
+                    return Err(
+                        crate::lang::pick("a '(' is not closed", "有一个 '(' 没有闭合").into(),
+                    );
                 }
                 self.at += 1;
                 Ok(e)
@@ -259,8 +276,15 @@ impl Parser {
                 self.at += 1;
                 Ok(e)
             }
-            Some(w) => Err(format!("expected a name before '{w}'")),
-            None => Err("the expression ends where a name should be".into()),
+            Some(w) => Err(crate::lang::tr!(
+                "expected a name before '{w}'",
+                "'{w}' 之前应该有一个名字"
+            )),
+            None => Err(crate::lang::pick(
+                "the expression ends where a name should be",
+                "表达式在应该出现名字的地方结束了",
+            )
+            .into()),
         }
     }
 }

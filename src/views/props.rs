@@ -10,14 +10,53 @@ use super::json::JsonView;
 use super::lines::{LineOptions, LinesView};
 use super::{View, ViewSet};
 
-const LINKS: [LinkKind; 6] = [
+const LINKS: [LinkKind; 14] = [
     LinkKind::Ethernet,
     LinkKind::LinuxSll,
     LinkKind::LinuxSll2,
     LinkKind::Null,
     LinkKind::Loop,
     LinkKind::Raw,
+    LinkKind::Ppp,
+    LinkKind::PppHdlc,
+    LinkKind::CiscoHdlc,
+    LinkKind::Ieee80211,
+    LinkKind::Radiotap,
+    LinkKind::Pflog,
+    LinkKind::Nflog,
+    LinkKind::Ipoib,
 ];
+
+/// A valid link header announcing IPv4 or IPv6 (as in tests/decode_props.rs).
+fn link_prefix(link: LinkKind, v6: bool) -> Vec<u8> {
+    let ethertype = if v6 { [0x86, 0xdd] } else { [0x08, 0x00] };
+    let wlan = || {
+        let mut h = vec![0x08, 0x01, 0, 0];
+        h.extend([0x02; 20]);
+        h.extend([0xaa, 0xaa, 0x03, 0, 0, 0]);
+        h.extend(ethertype);
+        h
+    };
+    match link {
+        LinkKind::Ethernet => [&[2u8; 12][..], &ethertype].concat(),
+        LinkKind::LinuxSll => [&[0u8; 14][..], &ethertype].concat(),
+        LinkKind::LinuxSll2 => [&ethertype[..], &[0; 18]].concat(),
+        LinkKind::Null => vec![if v6 { 10 } else { 2 }, 0, 0, 0],
+        LinkKind::Loop => vec![0, 0, 0, if v6 { 30 } else { 2 }],
+        LinkKind::Raw => vec![],
+        LinkKind::Ppp | LinkKind::PppHdlc => vec![0xff, 3, 0, if v6 { 0x57 } else { 0x21 }],
+        LinkKind::CiscoHdlc => [&[0x0f, 0][..], &ethertype].concat(),
+        LinkKind::Ieee80211 => wlan(),
+        LinkKind::Radiotap => [vec![0, 0, 8, 0, 0, 0, 0, 0], wlan()].concat(),
+        LinkKind::Pflog => {
+            let mut h = vec![100, if v6 { 24 } else { 2 }, 1, 0];
+            h.resize(100, 0);
+            h
+        }
+        LinkKind::Nflog => vec![if v6 { 10 } else { 2 }, 0, 0, 1, 0xf0, 0xff, 9, 0],
+        LinkKind::Ipoib => [&[0u8; 40][..], &ethertype, &[0, 0]].concat(),
+    }
+}
 
 fn render(link: LinkKind, data: &[u8], wire_len: u32) {
     let frame = Frame {
@@ -86,14 +125,7 @@ proptest! {
 
     #[test]
     fn plausible_tcp_renders_in_every_view(i in 0..LINKS.len(), v6 in any::<bool>(), tail in prop::collection::vec(any::<u8>(), 0..160)) {
-        let mut f = match LINKS[i] {
-            LinkKind::Ethernet => { let mut h = vec![2; 12]; h.extend(if v6 { [0x86, 0xdd] } else { [8, 0] }); h }
-            LinkKind::LinuxSll => { let mut h = vec![0; 14]; h.extend(if v6 { [0x86, 0xdd] } else { [8, 0] }); h }
-            LinkKind::LinuxSll2 => { let mut h = if v6 { vec![0x86, 0xdd] } else { vec![8, 0] }; h.extend([0; 18]); h }
-            LinkKind::Null => vec![if v6 { 10 } else { 2 }, 0, 0, 0],
-            LinkKind::Loop => vec![0, 0, 0, if v6 { 30 } else { 2 }],
-            LinkKind::Raw => vec![],
-        };
+        let mut f = link_prefix(LINKS[i], v6);
         if v6 { f.extend([0x60, 0, 0, 0]); } else { f.push(0x45); }
         f.extend(tail);
         render(LINKS[i], &f, f.len() as u32);

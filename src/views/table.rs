@@ -12,8 +12,10 @@ use synack_core::Packet;
 
 use super::charset;
 use super::time::{TimeFormat, TimeWriter};
+use super::width::display_width;
 use super::words::{self, duration};
-use super::{Look, RunEnd, View};
+use super::{Look, RunEnd, TunnelPaths, View};
+use crate::lang::tr;
 
 /// Rows per table: a page, for captures with very many connections.
 const TABLE_PAGE_ROWS: usize = 1000;
@@ -55,30 +57,67 @@ const COLUMNS: [Column; NCOLS] = [
     col("retrans", 5, false),
     col("zero win", 6, false),
     col("zeek", 11, true),
+    // Only tunnelled connections have one (an empty column is not shown).
+    col("via", 12, true),
 ];
-const NCOLS: usize = 14;
-const CLIENT: usize = 1;
-const SERVER: usize = 2;
+const NCOLS: usize = 15;
+// Where each column is in `COLUMNS` and in `Cells` (the report reads them too).
+pub(crate) const CLIENT: usize = 1;
+pub(crate) const SERVER: usize = 2;
+pub(crate) const DURATION: usize = 4;
+pub(crate) const PACKETS: usize = 5;
+pub(crate) const BYTES: usize = 6;
+pub(crate) const RTT: usize = 7;
+pub(crate) const CLOSE: usize = 8;
+pub(crate) const TIME_WAIT: usize = 9;
+pub(crate) const KEEPALIVE: usize = 10;
+pub(crate) const ZERO_WINDOW: usize = 12;
+pub(crate) const ZEEK: usize = 13;
 
 /// What the table shows of one connection, kept after the connection is gone.
-type Cells = [String; NCOLS];
+pub(crate) type Cells = [String; NCOLS];
 
-fn row_of(c: &Connection, f: &Facts, clock: &mut Clock) -> Cells {
+/// One connection's cells: what the table shows, and the report's table too;
+/// `paths` are a tunnelled connection's (the `via` column).
+pub(crate) fn row_of(
+    c: &Connection,
+    f: &Facts,
+    clock: &mut Clock,
+    paths: Option<(Vec<u8>, Option<Vec<u8>>)>,
+) -> Cells {
+    let via = match paths {
+        None => String::new(),
+        Some((first, None)) => String::from_utf8_lossy(&first).into_owned(),
+        Some((first, Some(reply))) => {
+            let (first, reply) = (
+                String::from_utf8_lossy(&first),
+                String::from_utf8_lossy(&reply),
+            );
+            tr!("{first}; replies: {reply}", "{first}；回程：{reply}")
+        }
+    };
     let tw = [Side::Client, Side::Server]
         .into_iter()
         .zip(f.time_wait)
-        .filter_map(|(s, tw)| tw.map(|tw| format!("{} until {}", s.name(), clock.at(tw.until))))
+        .filter_map(|(s, tw)| {
+            tw.map(|tw| {
+                let until = clock.at(tw.until);
+                let (name, side) = (s.name(), crate::lang::glossary::side(s));
+                tr!("{name} until {until}", "{side} 至 {until}")
+            })
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let keepalive = match f.keepalive {
         None => String::new(),
         Some(k) => {
-            let mut s = format!("{} probes by {}", k.probes, k.by.name());
+            let (n, name, by) = (k.probes, k.by.name(), crate::lang::glossary::side(k.by));
+            let mut s = tr!("{n} probes by {name}", "{by}发了 {n} 个探测");
             if let Some(idle) = k.idle_ns {
-                s.push_str(&format!(", idle {}", duration(idle)));
+                s.push_str(&tr!(", idle {}", "，空闲 {}", duration(idle)));
             }
             if let Some(iv) = k.interval_ns {
-                s.push_str(&format!(", every {}", duration(iv)));
+                s.push_str(&tr!(", every {}", "，间隔 {}", duration(iv)));
             }
             s
         }
@@ -110,14 +149,25 @@ fn row_of(c: &Connection, f: &Facts, clock: &mut Clock) -> Cells {
             String::new()
         },
         format!("{} {}", f.conn_state.name(), c.history()),
+        via,
     ]
 }
 
 /// Points in time in the `--time` style (relative ones count from the
 /// first frame; delta and none are shown relative).
-struct Clock(TimeWriter);
+pub(crate) struct Clock(TimeWriter);
 
 impl Clock {
+    /// Points in time as `--time` (with `--nano`) writes them.
+    pub(crate) fn new(time: TimeFormat, nano: bool) -> Clock {
+        Clock(TimeWriter::new(time, nano))
+    }
+
+    /// Relative times count from the first frame: every frame passes here.
+    pub(crate) fn pass(&mut self, ts: Timestamp) {
+        self.0.pass(ts);
+    }
+
     fn at(&mut self, ts: Timestamp) -> String {
         let mut out = Vec::with_capacity(32);
         // Writing into a Vec cannot fail.
@@ -131,6 +181,8 @@ pub(crate) struct TableView {
     look: Look,
     clock: Clock,
     rows: Vec<(u64, Cells)>,
+    /// Tunnelled connections' paths, for their rows.
+    paths: TunnelPaths,
 }
 
 impl TableView {
@@ -143,6 +195,7 @@ impl TableView {
             look,
             clock: Clock(TimeWriter::new(time, nano)),
             rows: Vec::new(),
+            paths: TunnelPaths::default(),
         }
     }
 
@@ -170,11 +223,14 @@ impl View for TableView {
     fn packet(&mut self, p: &Packet<'_>, _out: &mut dyn Write) -> io::Result<()> {
         // Relative times count from the first frame.
         self.clock.0.pass(p.frame.ts);
+        self.paths.note(p, super::lines::path_text);
         Ok(())
     }
 
     fn connection(&mut self, c: &Connection, f: &Facts, out: &mut dyn Write) -> io::Result<()> {
-        self.rows.push((c.id(), row_of(c, f, &mut self.clock)));
+        let paths = self.paths.take(c.id());
+        self.rows
+            .push((c.id(), row_of(c, f, &mut self.clock, paths)));
         if self.rows.len() >= TABLE_PAGE_ROWS {
             self.flush(out)?;
         }
@@ -188,7 +244,29 @@ impl View for TableView {
     }
 }
 
+/// The headers under `--lang zh`, in the order of COLUMNS.
+const HEADERS_ZH: [&str; NCOLS] = [
+    "#",
+    "客户端",
+    "服务器",
+    "开始",
+    "时长",
+    "报文 c→s/s→c",
+    "载荷字节 c→s/s→c",
+    "RTT",
+    "关闭",
+    "TIME_WAIT",
+    "保活",
+    "重传",
+    "零窗口",
+    "zeek",
+    "经由",
+];
+
 fn header(i: usize) -> String {
+    if crate::lang::zh() {
+        return HEADERS_ZH[i].to_string();
+    }
     charset::text(COLUMNS[i].header.to_string())
 }
 
@@ -212,8 +290,8 @@ fn plain(cells: &[Cells]) -> String {
         .map(|(&i, h)| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain(std::iter::once(h.chars().count()))
+                .map(|r| display_width(&r[i]))
+                .chain(std::iter::once(display_width(h)))
                 .max()
                 .unwrap_or(0)
         })
@@ -227,7 +305,7 @@ fn plain(cells: &[Cells]) -> String {
             }
             out.push_str(text);
             if k + 1 < widths.len() {
-                out.extend(std::iter::repeat_n(' ', widths[k] - text.chars().count()));
+                out.extend(std::iter::repeat_n(' ', widths[k] - display_width(text)));
             }
         }
         let trimmed = out[start..].trim_end().len();
@@ -250,15 +328,14 @@ struct Laid {
     cells: Vec<String>,
 }
 
+/// Columns on a terminal (a Chinese character takes two).
 fn widest_line(s: &str) -> usize {
-    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    s.lines().map(display_width).max().unwrap_or(0)
 }
 
+/// The widest piece wrapping never breaks (Chinese breaks between characters).
 fn longest_word(s: &str) -> usize {
-    s.split([' ', '\n'])
-        .map(|w| w.chars().count())
-        .max()
-        .unwrap_or(0)
+    super::width::longest_piece(s)
 }
 
 impl Laid {
@@ -435,6 +512,27 @@ fn draw(cols: &[Laid], keep: &[usize], widths: Vec<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_named_columns_are_where_they_say() {
+        let named = [
+            (0, "#"),
+            (CLIENT, "client"),
+            (SERVER, "server"),
+            (DURATION, "duration"),
+            (PACKETS, "pkts c→s/s→c"),
+            (BYTES, "payload bytes c→s/s→c"),
+            (RTT, "RTT"),
+            (CLOSE, "close"),
+            (TIME_WAIT, "TIME_WAIT"),
+            (KEEPALIVE, "keep-alive"),
+            (ZERO_WINDOW, "zero win"),
+            (ZEEK, "zeek"),
+        ];
+        for (i, h) in named {
+            assert_eq!(COLUMNS[i].header, h);
+        }
+    }
 
     /// Rows as a capture would give them (the longest IPv6 endpoints).
     fn rows(client: &str, server: &str) -> Vec<Cells> {

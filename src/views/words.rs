@@ -1,4 +1,5 @@
-//! The words: every event, state change and fact as English, in one place,
+//! The words: every event, state change and fact as English (Chinese in
+//! `words/zh.rs`, chosen by `crate::lang`), in one place,
 //! so every view says the same thing the same way. Labels for packet lines
 //! and ladders, `--why` explanations with the numbers that made a rule
 //! fire, the summary table's close column, the ladder's one-sentence story.
@@ -18,6 +19,9 @@ use synack_core::track::{
 use synack_core::Counts;
 
 use super::charset;
+use crate::lang;
+
+mod zh;
 
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
@@ -97,6 +101,9 @@ pub(crate) fn analysis_why(a: Analysis, ev: &Evidence, bases: Bases) -> String {
         ev.last_ack = ev.last_ack.map(|n| SeqNum(rel(n, Some(b))));
     }
     let ev = &ev;
+    if lang::zh() {
+        return zh::analysis_why(a, ev, dsack);
+    }
     let next = opt(ev.next_seq);
     match a {
         Analysis::KeepAlive => format!(
@@ -230,6 +237,9 @@ pub(crate) fn close_variant(v: CloseVariant) -> &'static str {
 /// The short label of an event on a packet line or a ladder row. `clock`
 /// writes a point in time in the view's style.
 pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::label(e, clock);
+    }
     charset::text(label_words(e, clock))
 }
 
@@ -310,6 +320,9 @@ fn label_words(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
 
 /// Why the event fired, for `--why`.
 pub(crate) fn why(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
+    if lang::zh() {
+        return zh::why(e, time_wait_ns, bases);
+    }
     charset::text(why_words(e, time_wait_ns, bases))
 }
 
@@ -362,6 +375,11 @@ fn why_words(e: &Event, time_wait_ns: i128, bases: Bases) -> String {
     }
 }
 
+/// What starts a `--why` explanation in brackets: `why: `, in Chinese `依据：`.
+pub(crate) fn why_tag() -> &'static str {
+    lang::pick("why: ", "依据：")
+}
+
 /// One side's states at a packet: `ESTABLISHED→FIN_WAIT_1`.
 fn write_path(out: &mut Vec<u8>, p: &StatePath) {
     for (i, s) in p.states().iter().enumerate() {
@@ -388,7 +406,7 @@ pub(crate) fn write_annotation(
         out.push(b' ');
         out.extend_from_slice(label(e, clock).as_bytes());
         if let Some(why) = why {
-            let _ = write!(Bytes(out), " [why: {}]", why(e));
+            let _ = write!(Bytes(out), " [{}{}]", why_tag(), why(e));
         }
         out.extend_from_slice(" ·".as_bytes());
     }
@@ -413,6 +431,9 @@ pub(crate) fn write_states(
     corrected: [bool; 2],
     assumed: bool,
 ) {
+    if lang::zh() {
+        return zh::write_states(out, paths, corrected, assumed);
+    }
     for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(" · ".as_bytes());
@@ -433,6 +454,9 @@ pub(crate) fn write_states(
 
 /// The close column of the summary table.
 pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
+    if lang::zh() {
+        return zh::ending_short(f, c);
+    }
     charset::text(ending_words(f, c))
 }
 
@@ -468,6 +492,9 @@ fn ending_words(f: &Facts, c: &Connection) -> String {
 
 /// The connection in one sentence, under its ladder.
 pub(crate) fn story(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) -> String {
+    if lang::zh() {
+        return zh::story(c, f, clock);
+    }
     charset::text(story_words(c, f, clock))
 }
 
@@ -604,6 +631,9 @@ fn story_words(c: &Connection, f: &Facts, clock: &impl Fn(Timestamp) -> String) 
 
 /// The row standing for the segments between a long ladder's first and last.
 pub(crate) fn folded(n: usize, kept: usize) -> String {
+    if lang::zh() {
+        return zh::folded(n, kept);
+    }
     charset::text(format!(
         "… {n} more segments not drawn (the first and last {kept} are)"
     ))
@@ -611,6 +641,9 @@ pub(crate) fn folded(n: usize, kept: usize) -> String {
 
 /// Ladders left out to keep memory bounded.
 pub(crate) fn not_drawn(n: u64) -> String {
+    if lang::zh() {
+        return zh::not_drawn(n);
+    }
     format!(
         "{n} connection{} not drawn: more than 5,000 were open at once (draw one with --conn N)",
         if n == 1 { "" } else { "s" }
@@ -623,6 +656,9 @@ pub(crate) fn summary_line(
     kernel: Option<CaptureStats>,
     shard: Option<&super::ShardRun>,
 ) -> String {
+    if lang::zh() {
+        return zh::summary_line(c, kernel, shard);
+    }
     charset::text(summary_words(c, kernel, shard))
 }
 
@@ -645,6 +681,13 @@ fn summary_words(
         if c.connections == 1 { "" } else { "s" },
         c.cut_by_snaplen
     );
+    if c.protected > 0 {
+        let _ = write!(
+            line,
+            "; {} of the undecodable frames are protected (encrypted) 802.11 frames",
+            c.protected
+        );
+    }
     if let Some(k) = kernel {
         let _ = write!(
             line,
@@ -700,33 +743,30 @@ pub(crate) fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Wrap text at spaces to `width` columns.
+/// Wrap text at spaces (and between Chinese characters) to `width` columns.
 pub(crate) fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
+    super::width::wrap(text, width)
 }
 
 /// Why a checksum was not judged (`-v`), in the parentheses after it.
 pub(crate) fn checksum_unverified(v: synack_core::decode::checksum::Verdict) -> &'static str {
+    if lang::zh() {
+        return zh::checksum_unverified(v);
+    }
     use synack_core::decode::checksum::Verdict;
     match v {
         Verdict::Offload => "unverified: offload",
         Verdict::Incomplete => "unverified: not all captured",
         Verdict::Correct | Verdict::Incorrect { .. } => "",
     }
+}
+
+/// Why a frame could not be decoded, in the run's language.
+pub(crate) fn decode_error(e: &synack_core::decode::DecodeError) -> String {
+    if lang::zh() {
+        return zh::decode_error(e);
+    }
+    e.to_string()
 }
 
 /// At most this many hosts or servers are named in each part of the pressure line.
@@ -758,6 +798,9 @@ pub(crate) fn pressure_line(
     p: &PressureFacts,
     clock: &impl Fn(Timestamp) -> String,
 ) -> Option<String> {
+    if lang::zh() {
+        return zh::pressure_line(p, clock);
+    }
     let mut parts: Vec<String> = Vec::new();
     let tw: Vec<&HostTimeWait> = p.time_wait.iter().filter(|h| h.peak >= 2).collect();
     if !tw.is_empty() {
@@ -921,6 +964,9 @@ pub(crate) fn pressure_line(
 
 /// The SYN-flood warning for one server, with its evidence.
 pub(crate) fn syn_flood_warning(s: &ServerLoad) -> String {
+    if lang::zh() {
+        return zh::syn_flood_warning(s);
+    }
     format!(
         "warning: SYN flood on {}: {} of {} connection attempts never completed ({} SYN-ACKs unanswered, {} SYNs unanswered), up to {} SYNs within one second, from {}{} source addresses, up to {} half-open at once",
         s.server,

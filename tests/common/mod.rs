@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the built binary, find fixtures.
 #![allow(dead_code)]
 
+pub mod english;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -26,6 +28,8 @@ pub fn synack() -> Command {
         .env("NO_COLOR", "1")
         .env("LC_ALL", "C.UTF-8");
     c.stdin(Stdio::null());
+    // English, whatever the machine's locale says (tests/zh.rs asks for Chinese).
+    c.env("SYNACK_LANG", "en");
     c
 }
 
@@ -78,4 +82,29 @@ pub fn generated_capture() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("split-traffic-v1.pcap");
     traffic::write(&p, 0x5eed, 3_000, 150);
     p
+}
+
+/// Write a classic pcap (LINKTYPE_RAW, µs) of frames built by synack-core's
+/// `synth`: (microseconds since the epoch, segment) each.
+pub fn write_raw_pcap(
+    path: &Path,
+    frames: impl IntoIterator<Item = (u64, synack_core::synth::SegmentSpec)>,
+) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create pcap"));
+    let mut put = |b: &[u8]| f.write_all(b).expect("write pcap");
+    put(&0xa1b2_c3d4u32.to_le_bytes());
+    put(&2u16.to_le_bytes());
+    put(&4u16.to_le_bytes());
+    put(&[0; 8]);
+    put(&65535u32.to_le_bytes());
+    put(&101u32.to_le_bytes());
+    for (us, s) in frames {
+        let (bytes, wire) = s.bytes();
+        put(&((us / 1_000_000) as u32).to_le_bytes());
+        put(&((us % 1_000_000) as u32).to_le_bytes());
+        put(&(bytes.len() as u32).to_le_bytes());
+        put(&wire.to_le_bytes());
+        put(&bytes);
+    }
 }

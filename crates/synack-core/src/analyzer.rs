@@ -294,7 +294,7 @@ pub struct Analyzer {
     /// Scratch for the connections retiring at the frame in hand.
     #[allow(clippy::vec_box)]
     retiring: Vec<(Box<Connection>, Retired)>,
-    /// The newest capture time seen.
+    /// The newest frame's capture time (see `note_time`).
     now: Option<Timestamp>,
 }
 
@@ -397,8 +397,9 @@ impl Analyzer {
         link: LinkKind,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        let decoded = decode::decode(link, frame.data);
-        self.process(frame, Some(link), 0, decoded, sink)?;
+        let mut decoded = Decoded::empty();
+        decode::decode_into(&mut decoded, link, frame.data);
+        self.process(frame, Some(link), 0, &decoded, sink)?;
         self.take_settled(sink)
     }
 
@@ -410,7 +411,9 @@ impl Analyzer {
         dlt: i32,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.process(frame, None, dlt, unsupported(dlt), sink)
+        let mut decoded = Decoded::empty();
+        decoded.error = Some(unsupported_link(dlt));
+        self.process(frame, None, dlt, &decoded, sink)
     }
 
     /// Capture time passed without a frame (live capture on a quiet wire):
@@ -439,11 +442,13 @@ impl Analyzer {
         self.release(true, sink)
     }
 
+    /// The time of the newest frame (or tick), which says how long a held
+    /// packet has waited. Not the greatest time seen: when the capture's
+    /// clock goes back (a second file older than the first, a clock step),
+    /// packets held after it wait by their own clock, so their proofs are
+    /// still awaited (`max_packets` bounds the wait).
     fn note_time(&mut self, ts: Timestamp) {
-        let ts = ts.normalized();
-        if self.now.is_none_or(|n| ts > n) {
-            self.now = Some(ts);
-        }
+        self.now = Some(ts.normalized());
     }
 
     fn process<S: Sink>(
@@ -451,12 +456,12 @@ impl Analyzer {
         frame: &Frame<'_>,
         link: Option<LinkKind>,
         dlt: i32,
-        decoded: Decoded<'_>,
+        decoded: &Decoded<'_>,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.counts.add(frame, &decoded);
+        self.counts.add(frame, decoded);
         self.note_time(frame.ts);
-        let segment = Segment::from_decoded(frame, &decoded);
+        let segment = Segment::from_decoded(frame, decoded);
         let mut observation = match &segment {
             Some(s) => Some(self.tracker.observe(s)),
             None => {
@@ -484,7 +489,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded: &decoded,
+                decoded,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.tracker.events()[split..],
@@ -544,7 +549,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded: &decoded,
+                decoded,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.events,
@@ -848,10 +853,11 @@ impl Analyzer {
                         wire_len: p.wire_len,
                         data: &p.bytes,
                     };
-                    let decoded = match p.link {
-                        Some(l) => decode::decode(l, &p.bytes),
-                        None => unsupported(p.dlt),
-                    };
+                    let mut decoded = Decoded::empty();
+                    match p.link {
+                        Some(l) => decode::decode_into(&mut decoded, l, &p.bytes),
+                        None => decoded.error = Some(unsupported_link(p.dlt)),
+                    }
                     let packet = Packet {
                         frame: &frame,
                         link: p.link,
@@ -872,13 +878,8 @@ impl Analyzer {
     }
 }
 
-fn unsupported(dlt: i32) -> Decoded<'static> {
-    Decoded {
-        link: None,
-        network: decode::Network::None,
-        transport: decode::Transport::None,
-        error: Some(decode::DecodeError::UnsupportedLink { dlt }),
-    }
+fn unsupported_link(dlt: i32) -> decode::DecodeError {
+    decode::DecodeError::UnsupportedLink { dlt }
 }
 
 fn side_index(s: crate::track::Side) -> usize {

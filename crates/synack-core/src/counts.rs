@@ -21,6 +21,8 @@ pub struct Counts {
     pub other: u64,
     /// Frames whose headers could not be decoded (cut, corrupt, unsupported link).
     pub undecodable: u64,
+    /// Of those, 802.11 frames whose body is encrypted.
+    pub protected: u64,
     /// Frames the snaplen cut short.
     pub cut_by_snaplen: u64,
     /// TCP connections seen (live or retired).
@@ -49,7 +51,12 @@ impl Counts {
             (_, Transport::Icmp(_)) => self.icmp += 1,
             (_, Transport::Fragment) => self.fragments += 1,
             (Network::Arp(_), _) => self.arp += 1,
-            _ if d.error.is_some() => self.undecodable += 1,
+            _ if d.error.is_some() => {
+                self.undecodable += 1;
+                if matches!(d.error, Some(crate::decode::DecodeError::Protected)) {
+                    self.protected += 1;
+                }
+            }
             _ => self.other += 1,
         }
     }

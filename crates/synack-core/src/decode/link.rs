@@ -1,7 +1,12 @@
 //! Link layers, dispatched on the capture's link type. Written by hand: each
 //! is a few fixed fields, and LINUX_SLL2 and NULL/LOOP are not in etherparse.
+//! PPP and Cisco HDLC are in `ppp.rs`, 802.11 and radiotap in `wlan.rs`,
+//! the firewall logs (pflog, NFLOG) in `fwlog.rs`.
 
 use std::fmt;
+
+use super::fwlog::{NflogInfo, PflogInfo};
+use super::wlan::WlanInfo;
 
 /// libpcap DLT values as `pcap_datalink` reports them for files and devices.
 pub mod dlt {
@@ -13,16 +18,33 @@ pub mod dlt {
     pub const RAW_12: i32 = 12;
     /// Raw IPv4/IPv6, no link header (DLT_RAW on OpenBSD).
     pub const RAW_14: i32 = 14;
+    /// PPP: the protocol field, after an optional HDLC address/control `ff 03`.
+    pub const PPP: i32 = 9;
+    /// PPP in HDLC-like framing (RFC 1662): LINKTYPE_PPP_HDLC 50 in files,
+    /// DLT_PPP_SERIAL 50 in libpcap; may also hold Cisco HDLC frames.
+    pub const PPP_SERIAL: i32 = 50;
     /// Raw IPv4/IPv6, no link header (LINKTYPE_RAW in capture files).
     pub const RAW: i32 = 101;
+    /// Cisco HDLC: address, control, and an EtherType (LINKTYPE_C_HDLC).
+    pub const C_HDLC: i32 = 104;
+    /// IEEE 802.11 frames, no radio header.
+    pub const IEEE802_11: i32 = 105;
     /// OpenBSD loopback: a 4-byte address family in network byte order.
     pub const LOOP: i32 = 108;
     /// Linux cooked capture v1 (the "any" device): a 16-byte header.
     pub const LINUX_SLL: i32 = 113;
+    /// OpenBSD pf's log device: a `pfloghdr` (the same 117 in files and libpcap).
+    pub const PFLOG: i32 = 117;
+    /// IEEE 802.11 frames after a radiotap header.
+    pub const IEEE802_11_RADIO: i32 = 127;
     /// Raw IPv4, no link header.
     pub const IPV4: i32 = 228;
     /// Raw IPv6, no link header.
     pub const IPV6: i32 = 229;
+    /// Linux netfilter NFLOG: a 4-byte header, then TLVs, one of them the packet.
+    pub const NFLOG: i32 = 239;
+    /// Linux IP over InfiniBand: a 44-byte header ending in an EtherType.
+    pub const IPOIB: i32 = 242;
     /// Linux cooked capture v2: a 20-byte header with the interface index.
     pub const LINUX_SLL2: i32 = 276;
 }
@@ -55,9 +77,47 @@ pub enum LinkKind {
     Loop,
     /// Raw IP, no link header: the version nibble tells IPv4 from IPv6.
     Raw,
+    /// PPP (`DLT_PPP`): an optional `ff 03`, then the protocol.
+    Ppp,
+    /// PPP in HDLC-like framing (`DLT_PPP_SERIAL`, LINKTYPE_PPP_HDLC).
+    PppHdlc,
+    /// Cisco HDLC (`DLT_C_HDLC`).
+    CiscoHdlc,
+    /// IEEE 802.11 without a radio header (`DLT_IEEE802_11`).
+    Ieee80211,
+    /// IEEE 802.11 after a radiotap header (`DLT_IEEE802_11_RADIO`).
+    Radiotap,
+    /// OpenBSD pflog (`DLT_PFLOG`).
+    Pflog,
+    /// Linux NFLOG (`DLT_NFLOG`).
+    Nflog,
+    /// Linux IP over InfiniBand (`DLT_IPOIB`).
+    Ipoib,
 }
 
 impl LinkKind {
+    /// Every DLT value synack decodes; `from_dlt` is `Some` exactly for these.
+    pub const DLTS: [i32; 18] = [
+        dlt::EN10MB,
+        dlt::LINUX_SLL,
+        dlt::LINUX_SLL2,
+        dlt::NULL,
+        dlt::LOOP,
+        dlt::RAW,
+        dlt::RAW_12,
+        dlt::RAW_14,
+        dlt::IPV4,
+        dlt::IPV6,
+        dlt::PPP,
+        dlt::PPP_SERIAL,
+        dlt::C_HDLC,
+        dlt::IEEE802_11,
+        dlt::IEEE802_11_RADIO,
+        dlt::PFLOG,
+        dlt::NFLOG,
+        dlt::IPOIB,
+    ];
+
     /// The link kind of a libpcap DLT value; `None` when synack does not decode it.
     pub fn from_dlt(dlt: i32) -> Option<LinkKind> {
         Some(match dlt {
@@ -67,6 +127,14 @@ impl LinkKind {
             dlt::NULL => LinkKind::Null,
             dlt::LOOP => LinkKind::Loop,
             dlt::RAW | dlt::RAW_12 | dlt::RAW_14 | dlt::IPV4 | dlt::IPV6 => LinkKind::Raw,
+            dlt::PPP => LinkKind::Ppp,
+            dlt::PPP_SERIAL => LinkKind::PppHdlc,
+            dlt::C_HDLC => LinkKind::CiscoHdlc,
+            dlt::IEEE802_11 => LinkKind::Ieee80211,
+            dlt::IEEE802_11_RADIO => LinkKind::Radiotap,
+            dlt::PFLOG => LinkKind::Pflog,
+            dlt::NFLOG => LinkKind::Nflog,
+            dlt::IPOIB => LinkKind::Ipoib,
             _ => return None,
         })
     }
@@ -80,6 +148,14 @@ impl LinkKind {
             LinkKind::Null => "null",
             LinkKind::Loop => "loop",
             LinkKind::Raw => "raw",
+            LinkKind::Ppp => "ppp",
+            LinkKind::PppHdlc => "ppp_hdlc",
+            LinkKind::CiscoHdlc => "c_hdlc",
+            LinkKind::Ieee80211 => "ieee802_11",
+            LinkKind::Radiotap => "ieee802_11_radio",
+            LinkKind::Pflog => "pflog",
+            LinkKind::Nflog => "nflog",
+            LinkKind::Ipoib => "ipoib",
         }
     }
 }
@@ -97,10 +173,32 @@ pub enum NetProto {
     EtherType(u16),
     /// A BSD loopback address family we do not decode.
     AddressFamily(u32),
+    /// A PPP protocol number we do not decode (LCP 0xc021, IPCP 0x8021…).
+    Ppp(u16),
+    /// 802.2 LLC without a SNAP header (spanning tree, NetBIOS…).
+    Llc {
+        /// Destination service access point.
+        dsap: u8,
+        /// Source service access point.
+        ssap: u8,
+    },
+    /// An 802.11 frame with no network-layer payload: management, control,
+    /// a data frame without a body (null), or an A-MSDU (not unpacked).
+    Wlan {
+        /// Frame type: 0 management, 1 control, 2 data, 3 extension.
+        frame_type: u8,
+        /// Subtype within the type (8 beacon, 4 probe request, 13 ACK…).
+        subtype: u8,
+    },
+    /// The payload is encrypted (an 802.11 frame with the Protected bit).
+    Protected,
+    /// A payload whose type nothing names and whose first bytes are not
+    /// IP (after an MPLS label stack, or an ERSPAN III frame not of Ethernet).
+    Unknown,
 }
 
 impl NetProto {
-    fn from_ethertype(t: u16) -> NetProto {
+    pub(crate) fn from_ethertype(t: u16) -> NetProto {
         match t {
             ETHERTYPE_IPV4 => NetProto::Ipv4,
             ETHERTYPE_IPV6 => NetProto::Ipv6,
@@ -167,10 +265,42 @@ pub struct Link {
     pub net: NetProto,
     /// Bytes of link-layer header (including VLAN tags).
     pub header_len: usize,
+    /// Bytes at the end of the frame that belong to the link layer (an
+    /// 802.11 FCS, what follows an NFLOG payload), not to the payload.
+    pub trailer_len: usize,
+    /// What the header of the less common link types says.
+    pub extra: LinkExtra,
+}
+
+/// The header fields of the less common link types, for `-e` lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkExtra {
+    /// Nothing beyond `Link`'s own fields.
+    None,
+    /// PPP, and PPP in HDLC framing.
+    Ppp {
+        /// The frame started with the HDLC address and control bytes (`ff 03`).
+        address_control: bool,
+        /// The PPP protocol number (0x0021 IPv4, 0x0057 IPv6, 0x0281 MPLS…).
+        protocol: u16,
+    },
+    /// Cisco HDLC.
+    CiscoHdlc {
+        /// 0x0f unicast, 0x8f broadcast.
+        address: u8,
+        /// The protocol (an EtherType).
+        protocol: u16,
+    },
+    /// IEEE 802.11, with or without radiotap.
+    Wlan(WlanInfo),
+    /// OpenBSD pflog.
+    Pflog(PflogInfo),
+    /// Linux NFLOG.
+    Nflog(NflogInfo),
 }
 
 impl Link {
-    fn new(kind: LinkKind, net: NetProto, header_len: usize) -> Link {
+    pub(crate) fn new(kind: LinkKind, net: NetProto, header_len: usize) -> Link {
         Link {
             kind,
             src_mac: None,
@@ -185,6 +315,8 @@ impl Link {
             ifindex: None,
             net,
             header_len,
+            trailer_len: 0,
+            extra: LinkExtra::None,
         }
     }
 
@@ -200,7 +332,7 @@ impl Link {
             NetProto::Ipv6 => Some(ETHERTYPE_IPV6),
             NetProto::Arp => Some(ETHERTYPE_ARP),
             NetProto::EtherType(t) => Some(t),
-            NetProto::AddressFamily(_) => None,
+            _ => None,
         }
     }
 }
@@ -217,7 +349,23 @@ pub struct LinkTruncated {
     pub got: usize,
 }
 
-fn need(kind: LinkKind, data: &[u8], n: usize) -> Result<(), LinkTruncated> {
+/// Why a link header could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The header was cut short.
+    #[error(transparent)]
+    Truncated(#[from] LinkTruncated),
+    /// The header is not a valid one of its kind.
+    #[error("bad {} header: {reason}", kind.name())]
+    Invalid {
+        /// The link layer being read.
+        kind: LinkKind,
+        /// What is wrong, in words.
+        reason: &'static str,
+    },
+}
+
+pub(crate) fn need(kind: LinkKind, data: &[u8], n: usize) -> Result<(), LinkTruncated> {
     if data.len() < n {
         Err(LinkTruncated {
             kind,
@@ -229,20 +377,39 @@ fn need(kind: LinkKind, data: &[u8], n: usize) -> Result<(), LinkTruncated> {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn invalid(kind: LinkKind, reason: &'static str) -> LinkError {
+    LinkError::Invalid { kind, reason }
+}
+
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
-fn mac_at(b: &[u8], at: usize) -> MacAddr {
+pub(crate) fn mac_at(b: &[u8], at: usize) -> MacAddr {
     let mut m = [0u8; 6];
     m.copy_from_slice(&b[at..at + 6]);
     MacAddr(m)
 }
 
-/// Decode the link layer; the returned `Link::header_len` is where the network layer starts.
-pub fn decode(kind: LinkKind, data: &[u8]) -> Result<Link, LinkTruncated> {
+/// Decode the link layer; the returned `Link::header_len` is where the
+/// network layer starts, and it ends `trailer_len` bytes before the frame does.
+pub fn decode(kind: LinkKind, data: &[u8]) -> Result<Link, LinkError> {
     match kind {
-        LinkKind::Ethernet => ethernet(data),
+        LinkKind::Ethernet => Ok(ethernet(data)?),
+        LinkKind::Ppp | LinkKind::PppHdlc | LinkKind::CiscoHdlc => super::ppp::link(kind, data),
+        LinkKind::Ieee80211 | LinkKind::Radiotap => super::wlan::link(kind, data),
+        LinkKind::Pflog => super::fwlog::pflog(data),
+        LinkKind::Nflog => super::fwlog::nflog(data),
+        LinkKind::Ipoib => {
+            // The Linux IPoIB pseudo-header: 40 bytes of hardware addresses,
+            // then the EtherType of RFC 4391's 4-byte encapsulation header.
+            need(kind, data, 44)?;
+            Ok(Link::new(
+                kind,
+                NetProto::from_ethertype(be16(data, 40)),
+                44,
+            ))
+        }
         LinkKind::LinuxSll => {
             need(kind, data, 16)?;
             let addr_len = usize::from(be16(data, 4));
@@ -346,7 +513,9 @@ mod tests {
     fn vlan_tag_cut_short_is_truncation() {
         let mut f = vec![0; 12];
         f.extend([0x81, 0x00, 0x00]);
-        let err = decode(LinkKind::Ethernet, &f).unwrap_err();
+        let LinkError::Truncated(err) = decode(LinkKind::Ethernet, &f).unwrap_err() else {
+            panic!("not a truncation");
+        };
         assert_eq!((err.needed, err.got), (18, 15));
     }
 
@@ -380,5 +549,29 @@ mod tests {
     fn unknown_dlt_is_none() {
         assert_eq!(LinkKind::from_dlt(182), None);
         assert_eq!(LinkKind::from_dlt(113), Some(LinkKind::LinuxSll));
+    }
+
+    #[test]
+    fn dlts_lists_exactly_the_decoded_link_types() {
+        for dlt in -1..1000 {
+            assert_eq!(
+                LinkKind::from_dlt(dlt).is_some(),
+                LinkKind::DLTS.contains(&dlt),
+                "DLT {dlt}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipoib_header_ends_in_an_ethertype() {
+        // The Linux IPoIB pseudo-header: 40 bytes of addresses, then
+        // RFC 4391's type and reserved fields.
+        let mut f = vec![0u8; 40];
+        f.extend([0x08, 0x00, 0, 0, 0x45, 0]);
+        let l = decode(LinkKind::Ipoib, &f).unwrap();
+        assert_eq!((l.net, l.header_len), (NetProto::Ipv4, 44));
+        f[40..42].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(decode(LinkKind::Ipoib, &f).unwrap().net, NetProto::Arp);
+        assert!(decode(LinkKind::Ipoib, &f[..43]).is_err());
     }
 }

@@ -2,13 +2,19 @@
 //! borrowed bytes, no allocation, never a panic on hostile input.
 
 pub mod checksum;
+pub mod encap;
+pub mod fwlog;
 pub mod link;
 pub mod net;
+mod ppp;
 pub mod segment;
 pub mod seq;
 pub mod tcp;
+mod tunnel;
+pub mod wlan;
 
-use link::{Link, LinkKind, LinkTruncated, NetProto};
+use encap::{Encap, EncapPath};
+use link::{Link, LinkError, LinkKind, LinkTruncated, NetProto};
 use net::{Arp, Ip, NetError};
 use tcp::TcpView;
 
@@ -183,6 +189,50 @@ pub enum DecodeError {
         /// The link type (libpcap DLT / LINKTYPE number) of that interface.
         dlt: i32,
     },
+    /// The link-layer header is not a valid one of its kind.
+    #[error("bad {} header: {reason}", kind.name())]
+    LinkInvalid {
+        /// The link layer being read.
+        kind: LinkKind,
+        /// What is wrong, in words.
+        reason: &'static str,
+    },
+    /// An 802.11 frame's body is encrypted.
+    #[error("802.11 frame is protected (encrypted): decrypt the capture first (airdecap-ng, or Wireshark with the keys)")]
+    Protected,
+    /// A tag, label or tunnel header was cut short.
+    #[error("{layer} header truncated: {got} of {needed} bytes captured")]
+    LayerTruncated {
+        /// The header: `GRE`, `VXLAN`, `MPLS`, `802.1Q`…
+        layer: &'static str,
+        /// Bytes it needed (from where it starts).
+        needed: usize,
+        /// Bytes captured (from where it starts).
+        got: usize,
+    },
+    /// A tag, label or tunnel header is not valid.
+    #[error("bad {layer} header: {reason}")]
+    LayerInvalid {
+        /// The header.
+        layer: &'static str,
+        /// What is wrong, in words.
+        reason: &'static str,
+    },
+    /// More layers of tags and tunnels than a path holds.
+    #[error("encapsulation nested deeper than {max} layers: not followed")]
+    TooDeep {
+        /// The most layers followed ([`encap::MAX_ENCAP`]).
+        max: usize,
+    },
+}
+
+impl From<LinkError> for DecodeError {
+    fn from(e: LinkError) -> DecodeError {
+        match e {
+            LinkError::Truncated(t) => DecodeError::Link(t),
+            LinkError::Invalid { kind, reason } => DecodeError::LinkInvalid { kind, reason },
+        }
+    }
 }
 
 /// Everything decoded from one frame.
@@ -190,7 +240,11 @@ pub enum DecodeError {
 pub struct Decoded<'a> {
     /// `None` only when even the link header was cut.
     pub link: Option<Link>,
-    /// The network layer, as far as decoded.
+    /// Tags, labels and tunnels between the link header and `network`,
+    /// outermost first (the link's own VLAN tags included).
+    pub encap: EncapPath,
+    /// The network layer, as far as decoded: the innermost IP header of a
+    /// tunnelled frame.
     pub network: Network,
     /// The transport layer, as far as decoded.
     pub transport: Transport<'a>,
@@ -214,6 +268,24 @@ impl<'a> Decoded<'a> {
             _ => None,
         }
     }
+
+    /// The frame's tunnel, as a connection key counts it (see
+    /// [`EncapPath::tunnel_id`]); 0 for none.
+    pub fn tunnel_id(&self) -> u64 {
+        self.encap.tunnel_id()
+    }
+
+    /// Nothing decoded yet.
+    #[inline]
+    pub(crate) fn empty() -> Decoded<'static> {
+        Decoded {
+            link: None,
+            encap: EncapPath::default(),
+            network: Network::None,
+            transport: Transport::None,
+            error: None,
+        }
+    }
 }
 
 const IPPROTO_ICMP: u8 = 1;
@@ -221,52 +293,51 @@ const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_ICMPV6: u8 = 58;
 
-/// Decode one frame of the given link type.
+/// Decode one frame of the given link type: the link header, every tag
+/// and tunnel (see [`Decoded::encap`]), the innermost IP header and what it carries.
+#[inline]
 pub fn decode(kind: LinkKind, data: &[u8]) -> Decoded<'_> {
-    let mut out = Decoded {
-        link: None,
-        network: Network::None,
-        transport: Transport::None,
-        error: None,
-    };
-    let link = match link::decode(kind, data) {
-        Ok(l) => l,
-        Err(e) => {
-            out.error = Some(DecodeError::Link(e));
-            return out;
-        }
-    };
-    out.link = Some(link);
-    let rest = &data[link.header_len..];
-    let ip_result = match link.net {
-        NetProto::Ipv4 => net::ipv4(rest),
-        NetProto::Ipv6 => net::ipv6(rest),
-        NetProto::Arp => {
-            match net::arp(rest) {
-                Ok(a) => out.network = Network::Arp(a),
-                Err(e) => out.error = Some(DecodeError::Net(e)),
+    let mut out = Decoded::empty();
+    decode_into(&mut out, kind, data);
+    out
+}
+
+/// [`decode`] into `out` (which must be [`Decoded::empty`]): a decoded
+/// frame is several hundred bytes, and building it in place saves copying
+/// it for every frame.
+#[inline]
+pub(crate) fn decode_into<'a>(out: &mut Decoded<'a>, kind: LinkKind, data: &'a [u8]) {
+    match link::decode(kind, data) {
+        Ok(l) => {
+            let link = out.link.insert(l);
+            let (net, start, trailer) = (link.net, link.header_len, link.trailer_len);
+            for v in link.vlans() {
+                // At most MAX_VLANS of them: the path has room.
+                out.encap.push(Encap::Vlan {
+                    tpid: v.tpid,
+                    id: v.id,
+                    pcp: v.pcp,
+                });
             }
-            return out;
+            let start = start.min(data.len());
+            let end = data.len().saturating_sub(trailer).max(start);
+            // Not `bounded`: the capture may have cut the frame before its
+            // trailer (an FCS), so what was cut off may have been payload.
+            tunnel::walk(out, net, &data[start..end], false);
         }
-        other => {
-            out.network = Network::Other(other);
-            return out;
-        }
-    };
-    let (ip, payload) = match ip_result {
-        Ok(x) => x,
-        Err(e) => {
-            out.error = Some(DecodeError::Net(e));
-            return out;
-        }
-    };
+        Err(e) => out.error = Some(e.into()),
+    }
+}
+
+/// The innermost IP header and what it carries.
+fn transport<'a>(out: &mut Decoded<'a>, ip: Ip, payload: &'a [u8]) {
     out.network = Network::Ip(ip);
     if matches!(ip.fragment, Some(f) if f.offset > 0) {
         out.transport = Transport::Fragment;
-        return out;
+        return;
     }
     match ip.proto {
-        IPPROTO_TCP => decode_tcp(&mut out, &ip, payload),
+        IPPROTO_TCP => decode_tcp(out, &ip, payload),
         IPPROTO_UDP => {
             if payload.len() < 8 {
                 out.error = Some(DecodeError::UdpTruncated { got: payload.len() });
@@ -306,7 +377,6 @@ pub fn decode(kind: LinkKind, data: &[u8]) -> Decoded<'_> {
         }
         other => out.transport = Transport::Other(other),
     }
-    out
 }
 
 fn decode_tcp<'a>(out: &mut Decoded<'a>, ip: &Ip, payload: &'a [u8]) {

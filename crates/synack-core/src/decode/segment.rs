@@ -47,6 +47,8 @@ pub struct Segment {
     pub ae: bool,
     /// The IP ECN codepoint the packet carried.
     pub ecn: Ecn,
+    /// The tunnel it travelled in ([`super::encap::EncapPath::tunnel_id`]; 0 for none).
+    pub tunnel: u64,
 }
 
 impl Segment {
@@ -89,6 +91,7 @@ impl Segment {
             truncated: frame.is_cut(),
             ae: h.ae().unwrap_or(false),
             ecn: ip.ecn(),
+            tunnel: d.tunnel_id(),
         })
     }
 

@@ -1,25 +1,43 @@
-//! Connection identity: the canonical 4-tuple and which side is which.
+//! Connection identity: the canonical 4-tuple, the tunnel it travels in,
+//! and which side is which.
 
 use std::net::SocketAddr;
 
 /// A 4-tuple in canonical order (`lo` < `hi`), so both directions of a
-/// connection map to the same key.
+/// connection map to the same key, and the tunnel it travels in: the same
+/// addresses and ports in two VXLAN segments (say) are two connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnKey {
     /// The lower endpoint, as `SocketAddr` orders them (address, then port).
     pub lo: SocketAddr,
     /// The higher endpoint.
     pub hi: SocketAddr,
+    /// The tunnel: `decode::encap::EncapPath::tunnel_id` of the segments
+    /// (0: not tunnelled). Its documentation says which headers count.
+    pub tunnel: u64,
 }
 
 impl ConnKey {
-    /// The key of a segment from `src` to `dst`.
+    /// The key of a segment from `src` to `dst`, not tunnelled.
     pub fn of(src: SocketAddr, dst: SocketAddr) -> ConnKey {
         if src <= dst {
-            ConnKey { lo: src, hi: dst }
+            ConnKey {
+                lo: src,
+                hi: dst,
+                tunnel: 0,
+            }
         } else {
-            ConnKey { lo: dst, hi: src }
+            ConnKey {
+                lo: dst,
+                hi: src,
+                tunnel: 0,
+            }
         }
+    }
+
+    /// The same 4-tuple in the tunnel `tunnel`.
+    pub fn in_tunnel(self, tunnel: u64) -> ConnKey {
+        ConnKey { tunnel, ..self }
     }
 }
 

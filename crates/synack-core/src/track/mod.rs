@@ -17,6 +17,7 @@ pub mod facts;
 pub mod key;
 pub(crate) mod receipt;
 pub mod state;
+mod tunnels;
 pub mod zeek;
 
 use std::cmp::Reverse;
@@ -34,6 +35,7 @@ pub use event::{Analysis, CloseVariant, EcnMode, Event, EventKind, Evidence, Res
 pub use facts::{Ending, Facts, KeepaliveFacts};
 pub use key::{ConnKey, Side};
 pub use state::{StatePath, TcpState};
+use tunnels::TunnelPairs;
 
 /// How the tracker times things and how much it may hold.
 #[derive(Clone, Copy, Debug)]
@@ -206,6 +208,8 @@ pub struct Tracker {
     /// Boxed: the table's buckets then hold a pointer, not a kilobyte each
     /// (hashbrown keeps up to twice as many buckets as entries).
     conns: FxHashMap<ConnKey, Box<Connection>>,
+    /// Directions of one connection seen in two tunnels.
+    tunnels: TunnelPairs,
     next_id: u64,
     timers: BinaryHeap<Reverse<Timer>>,
     clock: Option<Timestamp>,
@@ -237,6 +241,7 @@ impl Tracker {
         Tracker {
             cfg,
             conns: FxHashMap::default(),
+            tunnels: TunnelPairs::default(),
             next_id: 0,
             timers: BinaryHeap::new(),
             clock: None,
@@ -322,9 +327,19 @@ impl Tracker {
         self.time_went_back
     }
 
-    /// The live connection on this 4-tuple.
+    /// The live connection on this 4-tuple and tunnel (or joined to it from
+    /// another tunnel: see `tunnels.rs`).
     pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
-        self.conns.get(key).map(|c| &**c)
+        self.conns
+            .get(key)
+            .or_else(|| self.conns.get(&self.tunnels.joined(key)?))
+            .map(|c| &**c)
+    }
+
+    /// The key whose segments were joined to the connection under `key`
+    /// (its other direction, in another tunnel), if any.
+    pub fn joined_to(&self, key: &ConnKey) -> Option<ConnKey> {
+        self.tunnels.joined_to(key)
     }
 
     /// Frames stamped before this time change nothing but the clock: no
@@ -360,7 +375,8 @@ impl Tracker {
             self.timers
                 .retain(|Reverse(t)| conns.get(&t.key).is_some_and(|c| c.id == t.conn));
         }
-        let key = ConnKey::of(seg.src, seg.dst);
+        let key = ConnKey::of(seg.src, seg.dst).in_tunnel(seg.tunnel);
+        let key = self.tunnels.resolve(&self.conns, key, seg);
         let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
 
         let reuse = is_pure_syn
@@ -381,7 +397,7 @@ impl Tracker {
             });
         let mut previous = None;
         if reuse {
-            if let Some(mut old) = self.conns.remove(&key) {
+            if let Some(mut old) = self.take(&key) {
                 let in_tw = old.client.state == TcpState::TimeWait
                     || old.server.state == TcpState::TimeWait;
                 self.pressure.port_reused(in_tw);
@@ -399,8 +415,10 @@ impl Tracker {
             self.pressure.opened(seg.src, seg.dst, seg.ts);
         }
         let next_id = &mut self.next_id;
+        let tunnels = &mut self.tunnels;
         let conn = self.conns.entry(key).or_insert_with(|| {
             *next_id += 1;
+            tunnels.added(key);
             Box::new(Connection::new(*next_id, key, seg))
         });
         let side = conn.side_of(seg.src);
@@ -557,8 +575,15 @@ impl Tracker {
         }
     }
 
+    /// Take a connection out of the table (and out of the tunnel index).
+    fn take(&mut self, key: &ConnKey) -> Option<Box<Connection>> {
+        let c = self.conns.remove(key)?;
+        self.tunnels.removed(*key);
+        Some(c)
+    }
+
     fn retire(&mut self, key: &ConnKey, why: Retired) {
-        if let Some(c) = self.conns.remove(key) {
+        if let Some(c) = self.take(key) {
             self.pressure.left(&c, self.clock.unwrap_or_default());
             self.retired.push_back((c, why));
         }
@@ -612,7 +637,7 @@ impl Tracker {
             return Some(r);
         }
         while let Some(key) = self.closing.pop() {
-            if let Some(c) = self.conns.remove(&key) {
+            if let Some(c) = self.take(&key) {
                 self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
             }

@@ -1,0 +1,129 @@
+//! The report's HTML: one file, its style and script inline, its data in
+//! JSON script elements (parsed by the page only when needed).
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use crate::views::picture::esc;
+
+const CSS: &str = include_str!("report.css");
+const JS: &str = include_str!("report.js");
+
+/// JSON inside a `<script>` element: `</` would end the element early.
+fn script_json(s: &str) -> String {
+    s.replace("</", "<\\/")
+}
+
+pub(super) fn write(
+    out: &mut dyn Write,
+    meta: &Value,
+    rows: &[&Value],
+    details: &[(u64, &str)],
+) -> io::Result<()> {
+    let files: Vec<String> = meta["files"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    // The title names the files; the summary line under it gives their paths.
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f.rsplit('/').next().unwrap_or(f))
+        .collect();
+    let title = format!("synack report: {}", names.join(", "));
+    write!(
+        out,
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+<h1>{title}</h1>
+<p id="summary"></p>
+</header>
+<section id="timeline-section">
+<h2>Timeline</h2>
+<p class="hint">One bar per connection, from its first segment to its last, coloured by how it ended. Click a bar to open the connection.</p>
+<canvas id="timeline" width="1200" height="120"></canvas>
+<div id="timeline-legend" class="legend"></div>
+</section>
+<section id="table-section">
+<h2>Connections</h2>
+<div class="filters">
+<label>address <input id="f-addr" type="search" placeholder="10.0.0.1 or :443" autocomplete="off"></label>
+<label>close <select id="f-close"><option value="">any</option></select></label>
+<label>TIME_WAIT <select id="f-tw"><option value="">any</option><option value="client">client holds it</option><option value="server">server holds it</option><option value="none">nobody</option></select></label>
+<label><input id="f-rt" type="checkbox"> with retransmissions</label>
+<span id="count"></span>
+</div>
+<p class="hint">Click a row to open its connection. A grey number: no ladder or graph for it in this report (see the line at the top).</p>
+<table id="conns"><thead><tr></tr></thead><tbody></tbody></table>
+<div class="pager"><button id="page-prev" type="button">◀ earlier rows</button> <span id="page-pos"></span> <button id="page-next" type="button">later rows ▶</button></div>
+</section>
+<section id="detail" hidden>
+<h2 id="d-title"></h2>
+<p id="d-story"></p>
+<div id="d-none" hidden></div>
+<div id="d-body">
+<div class="sticky">
+<div class="stepper">
+<button id="step-prev" type="button">◀ Previous</button>
+<button id="step-next" type="button">Next ▶</button>
+<span id="step-pos"></span>
+<span class="hint">(or the ← → arrow keys)</span>
+</div>
+<div class="now">
+<div class="side"><span class="who">client</span> <span id="st-client"></span></div>
+<div class="side"><span class="who">server</span> <span id="st-server"></span></div>
+<div id="st-packet"></div>
+<div id="st-line" class="hint"></div>
+<ul id="st-notes"></ul>
+</div>
+</div>
+<div id="d-ladder" class="picture"></div>
+<div id="d-graphs" class="picture"></div>
+</div>
+</section>
+<footer id="footer"></footer>
+"#,
+        title = esc(&title)
+    )?;
+    let data = serde_json::json!({ "meta": meta, "rows": rows });
+    writeln!(
+        out,
+        r#"<script type="application/json" id="data">{}</script>"#,
+        script_json(&data.to_string())
+    )?;
+    for (id, d) in details {
+        writeln!(
+            out,
+            r#"<script type="application/json" id="d-{id}">{}</script>"#,
+            script_json(d)
+        )?;
+    }
+    writeln!(out, "<script>{JS}</script>\n</body>\n</html>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_cannot_close_its_script_element() {
+        let s = script_json(r#"{"a":"</script><b>"}"#);
+        assert!(!s.contains("</"), "{s}");
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["a"], "</script><b>");
+    }
+}
