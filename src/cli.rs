@@ -253,7 +253,7 @@ pub(crate) struct ReadArgs {
     /// Handle only shard K of N (K from 0 to N-1): the connections whose 4-tuple hash falls
     /// there; frames of other connections are read and skipped (their times still run the
     /// clock), frames without TCP belong to shard 0. N runs, one per shard, write together
-    /// exactly the connection records of one run (join them on community_id and first_ts).
+    /// exactly the connection records of one run (join them on community_id and start).
     /// The summary counts this shard's frames and says how many were read
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub(crate) shard: Option<Shard>,

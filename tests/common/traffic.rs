@@ -265,7 +265,12 @@ pub fn write(path: &Path, seed: u64, conns: u64, secs: u64) {
     if path.exists() {
         return;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Tests of one binary run on threads of one process: each writes its own.
+    let tmp = path.with_extension(format!(
+        "tmp{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let mut f = std::fs::File::create(&tmp).expect("create capture");
     f.write_all(&generate(seed, conns, secs))
         .expect("write capture");
