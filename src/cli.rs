@@ -307,7 +307,11 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Print a table of connections (or, with --json, connection records) instead of packets
+    /// Print a table of connections (or, with --json, connection records) instead of packets.
+    /// Table rows come in # order (the order connections were first seen), however many
+    /// there are: rows wait on disk (a temporary file) rather than in memory; one table
+    /// into a pipe, a table per 1000 rows on a terminal. JSON records come as connections
+    /// end (after TIME_WAIT), open ones last
     #[arg(long)]
     pub(crate) summary: bool,
 

@@ -676,3 +676,175 @@ fn a_long_ladder_folds_its_middle_in_every_view() {
     let note = step["n"][0].as_str().unwrap();
     assert_eq!(folded_count(note, 200), 1207 + 1 - 400, "{note}");
 }
+
+/// Chinese pictures (`--lang zh`): a textbook ladder and a graph, golden
+/// (looked at as PNG when blessed: target/pictures/zh-*.png).
+const ZH_CASES: [(&str, &str); 3] = [
+    ("svg", "close-client-first.pcap"),
+    ("svg", "rst-abort.pcap"),
+    ("graph", "zero-window.pcap"),
+];
+
+#[test]
+fn golden_chinese_pictures() {
+    let mut failures = Vec::new();
+    for (view, name) in ZH_CASES {
+        let svg = picture(view, name, &["--lang", "zh"]);
+        render(&svg, Some(&png_dir().join(format!("zh-{name}.{view}.png"))))
+            .unwrap_or_else(|e| panic!("zh {view} {name}: resvg: {e}"));
+        golden(
+            &root().join("tests/golden/svg/zh").join(format!(
+                "{name}.{}.svg",
+                if view == "svg" { "ladder" } else { "graph" }
+            )),
+            &svg,
+            &mut failures,
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(after an intended change, look at the PNGs in target/pictures, then: SYNACK_BLESS=1 cargo test --test pictures)",
+        failures.join("\n")
+    );
+}
+
+/// The English words in a value filled into a text: none when it is itself
+/// one of the table's texts (its own values are looked at) or a glossary term.
+fn value_words(v: &str, table: &[(String, String)], glossary: &[String]) -> Vec<String> {
+    let v = v.trim();
+    if glossary.iter().any(|t| t == v) {
+        return Vec::new();
+    }
+    match table.iter().find_map(|(_, p)| common::ui::matches(p, v)) {
+        Some(values) => values
+            .iter()
+            .flat_map(|x| value_words(x, table, glossary))
+            .collect(),
+        None => common::ui::english_words(v),
+    }
+}
+
+/// Every text a picture shows (its `<text>` and `<title>` elements), on
+/// every fixture, in both languages, is one of the pictures' texts
+/// (src/lang/ui.rs, as docs/ui.zh.md writes it out) or a glossary term in
+/// that language, with only data filled in (numbers, addresses, durations,
+/// flags, state names); or it is data alone; or it is a note or the story
+/// under a ladder, which are the text views' own sentences (checked by
+/// tests/zh.rs) and hold no English sentence in Chinese. In Chinese, no
+/// English word is left anywhere.
+#[test]
+fn every_visible_text_in_a_picture_is_from_the_table() {
+    use common::english::english_sentences;
+    use common::ui::{english_words, matches, terms, texts, Lang};
+    let mut found = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
+    for lang in [Lang::En, Lang::Zh] {
+        let table = texts(lang);
+        let glossary = terms(lang);
+        let code = if lang == Lang::En { "en" } else { "zh" };
+        for view in ["svg", "graph"] {
+            for name in capture_fixtures() {
+                let svg = picture(view, &name, &["--lang", code]);
+                let doc = roxmltree::Document::parse(&svg).unwrap();
+                for n in doc
+                    .descendants()
+                    .filter(|n| matches!(n.tag_name().name(), "text" | "title"))
+                {
+                    let text: String = n
+                        .descendants()
+                        .filter(|d| d.is_text())
+                        .filter_map(|d| d.text())
+                        .collect::<String>();
+                    let what = format!("{code} {view} {name}: \"{text}\"");
+                    if matches!(n.attribute("class"), Some("note" | "story")) {
+                        if lang == Lang::Zh && !english_sentences(&text).is_empty() {
+                            found.push(what);
+                        }
+                        continue;
+                    }
+                    // The texts it can be, and what English each reading leaves.
+                    let readings: Vec<(String, Vec<String>)> = table
+                        .iter()
+                        .filter_map(|(k, p)| {
+                            matches(p, &text).map(|values| {
+                                let words = values
+                                    .iter()
+                                    .flat_map(|v| value_words(v, &table, &glossary))
+                                    .collect();
+                                (k.clone(), words)
+                            })
+                        })
+                        .chain(
+                            glossary
+                                .contains(&text)
+                                .then(|| ("glossary".to_string(), Vec::new())),
+                        )
+                        .collect();
+                    let english = match readings.iter().find(|(_, w)| w.is_empty()) {
+                        Some((key, _)) => {
+                            used.insert((code, key.clone()));
+                            Vec::new()
+                        }
+                        None => readings
+                            .first()
+                            .map_or_else(|| english_words(&text), |(_, w)| w.clone()),
+                    };
+                    if !english.is_empty() {
+                        found.push(format!("{what} (English: {})", english.join(" ")));
+                    }
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    assert!(
+        found.is_empty(),
+        "{} texts not from the table:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+    // The check saw the pictures' own words in both languages.
+    for key in [
+        "CAPTURE_POINT",
+        "LADDER_HEAD",
+        "GRAPH_CAPTION",
+        "SEQ_AXIS",
+        "TIME_AXIS",
+    ] {
+        for code in ["en", "zh"] {
+            assert!(
+                used.contains(&(code, key.to_string())),
+                "{code} {key} never seen"
+            );
+        }
+    }
+}
+#[test]
+fn ui_patterns_match_what_fills_them() {
+    assert_eq!(
+        common::ui::matches("{n} of {m} connections", "3 of 8 connections"),
+        Some(vec!["3".to_string(), "8".to_string()])
+    );
+    assert_eq!(
+        common::ui::matches("step {k} of {n}", "steps 1 of 12"),
+        None
+    );
+    assert_eq!(common::ui::matches("⋮ {gap} idle ⋮", "⋮ 3 s idle"), None);
+    assert_eq!(common::ui::matches("time (s)", "time (s)"), Some(vec![]));
+    assert_eq!(
+        common::ui::matches(
+            "#{id}  client {c}  ⇄  server {s}",
+            "#1  client 10.0.0.1:5  ⇄  server 10.0.0.2:80"
+        ),
+        Some(vec!["1".into(), "10.0.0.1:5".into(), "10.0.0.2:80".into()])
+    );
+    assert_eq!(
+        common::ui::english_words("SYN,ACK seq=0 ack=1 (RTT 71 µs) 10.0.0.1:80 [fe80::1]:80"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        common::ui::english_words("客户端 side ok"),
+        vec!["side", "ok"]
+    );
+}

@@ -183,7 +183,9 @@ fn blank_live(s: &str) -> String {
             let port = i > 0 && b[i - 1] == ':' && word.parse::<u32>().is_ok_and(|p| p >= 32768);
             let duration = after.starts_with(" µs")
                 || after.starts_with(" ms")
-                || (after.starts_with(" s") && word.contains('.'));
+                // "1 s" as well as "1.02 s" (a backlog wait can round to whole
+                // seconds), but not "4 segments"
+                || (after.starts_with(" s") && !after[2..].starts_with(char::is_alphanumeric));
             if port {
                 out.push_str("PORT");
             } else if duration {

@@ -87,8 +87,12 @@ fn browser_check(expect: &Value, name: &str) {
 }
 
 fn report(files: &[PathBuf], extra: &[&str], out: &Path) {
+    report_in("en", files, extra, out)
+}
+
+fn report_in(lang: &str, files: &[PathBuf], extra: &[&str], out: &Path) {
     let o = synack()
-        .arg("report")
+        .args(["--lang", lang, "report"])
         .args(files)
         .args(extra)
         .arg("-o")
@@ -124,15 +128,26 @@ fn retransmissions(c: &Value) -> u64 {
 }
 
 /// A side's states at a packet as the page must show them: the whole path
-/// where the packet changed it, else the state it stays in.
-fn side_states(p: &Value, side: &str) -> String {
+/// where the packet changed it, else the state it stays in; each state as
+/// `shown` says it (`SYN_SENT(同步已发送)` in Chinese).
+fn side_states(p: &Value, side: &str, shown: &dyn Fn(&str) -> String) -> String {
     match p["transitions"][side].as_array() {
         Some(path) => path
             .iter()
-            .map(|s| s.as_str().unwrap())
+            .map(|s| shown(s.as_str().unwrap()))
             .collect::<Vec<_>>()
             .join("→"),
-        None => p["states"][side].as_str().unwrap().to_string(),
+        None => shown(p["states"][side].as_str().unwrap()),
+    }
+}
+
+/// How the page says the things the browser check finds by their text.
+fn words(lang: &str) -> Value {
+    if lang == "zh" {
+        // Checked by hand against src/lang/ui.rs (STEP, FRAME, COUNT).
+        json!({ "step": "第 {k} 步，共 {n} 步", "frame": "第 {f} 帧 ", "count": "显示 {shown} 个，共 {total} 个连接" })
+    } else {
+        json!({ "step": "step {k} of {n}", "frame": "frame {f} ", "count": "{shown} of {total} connections" })
     }
 }
 
@@ -164,9 +179,22 @@ fn to_ms(s: &str) -> String {
 
 #[test]
 fn the_report_works_in_a_real_browser() {
+    the_report_in("en");
+}
+
+/// Made with --lang zh, the page speaks Chinese: `<html lang="zh-CN">`, no
+/// English word of the page's own texts anywhere a reader looks (as it
+/// opens, with a connection open, filtered), the states as the textbook
+/// names them, and everything works as in English.
+#[test]
+fn the_chinese_report_works_in_a_real_browser() {
+    the_report_in("zh");
+}
+
+fn the_report_in(lang: &str) {
     let files: Vec<PathBuf> = FILES.iter().map(|f| fixture(f)).collect();
-    let html = out_dir().join("fixtures.html");
-    report(&files, &["--details", "6"], &html);
+    let html = out_dir().join(format!("fixtures-{lang}.html"));
+    report_in(lang, &files, &["--details", "6"], &html);
     let page = std::fs::read_to_string(&html).unwrap();
     // Self-contained: no reference to anything outside the file.
     for needle in [
@@ -204,7 +232,21 @@ fn the_report_works_in_a_real_browser() {
         .collect();
     // Each frame's notes as the lines view words them: what comes after
     // "| #7 ", less the two state parts at the end.
-    let lines = synack().args(["read", "-N"]).args(&files).output().unwrap();
+    let lines = synack()
+        .args(["--lang", lang, "read", "-N"])
+        .args(&files)
+        .output()
+        .unwrap();
+    // The states as the page shows them: the glossary's Chinese beside the RFC name.
+    let chinese: std::collections::HashMap<String, String> =
+        common::ui::glossary_pairs().into_iter().collect();
+    let shown = |s: &str| -> String {
+        if lang == "zh" {
+            format!("{s}({})", chinese[s])
+        } else {
+            s.to_string()
+        }
+    };
     let notes_of = |frame: u64| -> Vec<String> {
         let text = stdout(&lines);
         let line = text
@@ -224,8 +266,8 @@ fn the_report_works_in_a_real_browser() {
             let frame = p["frame"].as_u64().unwrap();
             json!({
                 "frame": frame,
-                "client": side_states(p, "client"),
-                "server": side_states(p, "server"),
+                "client": side_states(p, "client", &shown),
+                "server": side_states(p, "server", &shown),
                 "notes": notes_of(frame),
             })
         })
@@ -243,10 +285,11 @@ fn the_report_works_in_a_real_browser() {
         .unwrap()["conn"]
         .as_u64()
         .unwrap();
-    let expect = json!({
+    let mut expect = json!({
         "mode": "full",
         "report": html,
-        "screenshot": out_dir().join("report.png"),
+        "words": words(lang),
+        "screenshot": out_dir().join(if lang == "zh" { "report-zh.png" } else { "report.png" }),
         "ids": ids,
         "addr": {
             "text": "127.0.0.1",
@@ -272,7 +315,30 @@ fn the_report_works_in_a_real_browser() {
         assert!(n > 0 && n < 8, "{k}: {n}");
     }
     assert!(!page.contains(r#"id="d-7""#) && page.contains(r#"id="d-1""#));
-    browser_check(&expect, "fixtures");
+    if lang == "zh" {
+        // The check is not blind: the words it looks for are the English
+        // page's, and the states it expects are Chinese.
+        let forbidden = common::ui::english_ui_words();
+        for w in [
+            "Timeline",
+            "Connections",
+            "Previous",
+            "Next",
+            "client",
+            "server",
+            "step",
+            "frame",
+        ] {
+            assert!(forbidden.iter().any(|f| f == w), "{w} is not looked for");
+        }
+        assert!(steps[0]["client"]
+            .as_str()
+            .unwrap()
+            .contains("SYN_SENT(同步已发送)"));
+        expect["lang"] = json!("zh-CN");
+        expect["forbidden"] = json!(forbidden);
+    }
+    browser_check(&expect, &format!("fixtures-{lang}"));
 }
 
 /// `n` short connections made with synack-core's frame builder: every
@@ -346,6 +412,7 @@ fn a_report_of_60000_connections_opens_in_under_2_s() {
         "rows": n,
         "details": 100,
         "max_ms": 2000,
+        "words": words("en"),
     });
     browser_check(&expect, "many");
 }

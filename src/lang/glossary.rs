@@ -96,6 +96,12 @@ terms! {
     REUSEADDR: "SO_REUSEADDR" => "地址重用 (SO_REUSEADDR)", "the socket option keeps its name";
     EPHEMERAL_PORTS: "ephemeral ports" => "临时端口", "ip_local_port_range";
     FULL_DUPLEX: "full duplex" => "全双工", "data flows both ways at once";
+    // The pictures and the report (their other words: src/lang/ui.rs, docs/ui.zh.md).
+    LADDER: "ladder" => "梯形图", "the two lanes with arrows between (--view ladder, svg)";
+    TIME_SEQUENCE_GRAPH: "time-sequence graph" => "时间-序号图", "Stevens' and tcptrace's graph (--view graph)";
+    CAPTURE_POINT: "capture point" => "捕获点", "where the capture saw the packets, between the hosts";
+    RECEIVE_WINDOW: "receive window" => "接收窗口", "ACK + window: how far the sender may send";
+    THROUGHPUT: "throughput" => "吞吐量", "bytes per second, shown as bit/s";
 }
 
 /// A state's Chinese name.
@@ -119,6 +125,16 @@ pub(crate) fn state(s: TcpState) -> &'static str {
 /// A state as shown under `--lang zh`: the RFC name, then the textbook's.
 pub(crate) fn state_both(s: TcpState) -> String {
     format!("{}({})", s.name(), state(s))
+}
+
+/// A state as the run's language shows it: `SYN_SENT`, or
+/// `SYN_SENT(同步已发送)` under `--lang zh`.
+pub(crate) fn state_shown(s: TcpState) -> String {
+    if super::zh() {
+        state_both(s)
+    } else {
+        s.name().to_string()
+    }
 }
 
 /// Client or server, in Chinese.

@@ -8,10 +8,12 @@
 //! Chinese terms come from one table, [`glossary`]; the Chinese sentences sit
 //! beside the English ones they translate (`views/words_zh.rs` beside
 //! `views/words.rs`, `demo/text_zh.rs` beside `demo/text.rs`, and `tr!` pairs
-//! elsewhere); `help` holds the Chinese `--help`.
+//! elsewhere); `help` holds the Chinese `--help`, `ui` the words of the
+//! pictures and of the HTML report's page.
 
 pub(crate) mod glossary;
 pub(crate) mod help;
+pub(crate) mod ui;
 
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use synack_core::decode::link::LinkKind;
-use synack_core::decode::{self, DecodeError, Frame, Segment, Timestamp};
+use synack_core::decode::{Frame, Segment, Timestamp};
 use synack_core::pressure::PressureFacts;
 use synack_core::track::{Connection, Event, Facts, Observation};
 use synack_core::{Counts, Packet, Sink};
@@ -48,11 +48,7 @@ impl Pkt {
             number: p.frame.number,
             ts: p.frame.ts,
             wire_len: p.frame.wire_len,
-            link: match (p.link, p.decoded.error) {
-                (Some(l), _) => Ok(l),
-                (None, Some(DecodeError::UnsupportedLink { dlt })) => Err(dlt),
-                (None, _) => Err(0),
-            },
+            link: p.link_or_dlt(),
             data: p.frame.data.to_vec(),
             segment: p.segment.copied(),
             observation: p.observation.copied(),
@@ -60,7 +56,7 @@ impl Pkt {
         }
     }
 
-    /// Hand it to `sink` as the analyzer did (decoded again).
+    /// Hand it to `sink` as the analyzer did.
     fn tell<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error> {
         let frame = Frame {
             number: self.number,
@@ -68,18 +64,14 @@ impl Pkt {
             wire_len: self.wire_len,
             data: &self.data,
         };
-        let decoded = match self.link {
-            Ok(l) => decode::decode(l, &self.data),
-            Err(dlt) => super::merge::unsupported(dlt),
-        };
-        sink.packet(&Packet {
-            frame: &frame,
-            link: self.link.ok(),
-            decoded: &decoded,
-            segment: self.segment.as_ref(),
-            observation: self.observation.as_ref(),
-            events: &self.events,
-        })
+        Packet::rebuilt(
+            &frame,
+            self.link,
+            self.segment.as_ref(),
+            self.observation.as_ref(),
+            &self.events,
+            |p| sink.packet(p),
+        )
     }
 }
 

@@ -24,7 +24,7 @@ use std::io::{self, Write};
 use std::sync::mpsc::Sender;
 
 use rustc_hash::FxHashMap;
-use synack_core::decode::{self, Decoded, Frame, Timestamp};
+use synack_core::decode::{Frame, Timestamp};
 use synack_core::pressure::{Pressure, PressureOp};
 use synack_core::track::{Connection, Event, EventKind, Facts, Side, TrackerConfig};
 use synack_core::{Counts, Packet, Sink};
@@ -485,18 +485,14 @@ impl Merger {
                     wire_len: p.wire_len,
                     data,
                 };
-                let decoded = match p.link {
-                    Ok(l) => decode::decode(l, data),
-                    Err(dlt) => unsupported(dlt),
-                };
-                views.packet(&Packet {
-                    frame: &frame,
-                    link: p.link.ok(),
-                    decoded: &decoded,
-                    segment: p.segment.as_ref(),
-                    observation: observation.as_ref(),
-                    events: &self.packet_events,
-                })
+                Packet::rebuilt(
+                    &frame,
+                    p.link,
+                    p.segment.as_ref(),
+                    observation.as_ref(),
+                    &self.packet_events,
+                    |p| views.packet(p),
+                )
             }
         }
     }
@@ -564,15 +560,5 @@ fn renumber_event(e: &mut Event, numbers: &FxHashMap<u64, u64>) {
     e.conn = number(numbers, e.conn);
     if let EventKind::PortReuse { previous, .. } = &mut e.kind {
         *previous = number(numbers, *previous);
-    }
-}
-
-pub(super) fn unsupported(dlt: i32) -> Decoded<'static> {
-    Decoded {
-        link: None,
-        encap: Default::default(),
-        network: decode::Network::None,
-        transport: decode::Transport::None,
-        error: Some(decode::DecodeError::UnsupportedLink { dlt }),
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use memchr::memmem;
 use rustc_hash::FxHashMap;
 use synack_core::analyzer::AnalyzerConfig;
-use synack_core::decode::{DecodeError, Frame, Timestamp};
+use synack_core::decode::{Frame, Timestamp};
 use synack_core::pressure::PressureOp;
 use synack_core::track::{Connection, Event, EventKind, Facts, Side};
 use synack_core::{Analyzer, Packet, Sink};
@@ -247,16 +247,11 @@ impl Collect {
         out.bytes.extend_from_slice(p.frame.data);
         let e0 = out.events.len() as u32;
         out.events.extend_from_slice(p.events);
-        let link = match (p.link, p.decoded.error) {
-            (Some(l), _) => Ok(l),
-            (None, Some(DecodeError::UnsupportedLink { dlt })) => Err(dlt),
-            (None, _) => Err(0),
-        };
         out.packets.push(OwnedPacket {
             number: p.frame.number,
             ts: p.frame.ts,
             wire_len: p.frame.wire_len,
-            link,
+            link: p.link_or_dlt(),
             bytes: (b0, out.bytes.len()),
             segment: p.segment.copied(),
             observation: p.observation.copied(),
@@ -276,10 +271,10 @@ impl Collect {
             self.first_handed = true;
             return true;
         }
-        let (Some(obs), false) = (p.observation, p.decoded.encap.is_empty()) else {
+        let (Some(obs), true) = (p.observation, p.encapsulated()) else {
             return false;
         };
-        let tunnel = p.decoded.tunnel_id();
+        let tunnel = p.decoded().tunnel_id();
         match self.paths.get_mut(&obs.conn) {
             None => {
                 self.paths.insert(obs.conn, (obs.side, tunnel, false));

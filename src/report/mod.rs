@@ -28,6 +28,8 @@ use synack_core::Packet;
 use crate::app::{self, Outcome};
 use crate::cli::{OutputArgs, ReadArgs, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::lang::glossary::state_shown;
+use crate::lang::ui;
 use crate::views::diagram::{Ladder, Rows};
 use crate::views::graph::{self, Flows};
 use crate::views::picture::seconds;
@@ -225,7 +227,7 @@ impl ReportView {
             .unwrap_or_default();
         let d = json!({
             "id": c.id(),
-            "title": format!("#{}  client {}  ⇄  server {}", c.id(), ladder.client, ladder.server),
+            "title": ui::LADDER_HEAD.fill(&[("id", &c.id()), ("client", &ladder.client), ("server", &ladder.server)]),
             "story": story,
             "ladder": ladder_svg,
             "graphs": graphs,
@@ -258,11 +260,13 @@ fn steps(l: &Ladder) -> Vec<Value> {
                     Some(_) => r.paths[i]
                         .states()
                         .iter()
-                        .map(|s| s.name())
+                        .map(|s| state_shown(*s))
                         .collect::<Vec<_>>()
                         .join("→"),
-                    None if now != prev[i] => format!("{}→{}", prev[i].name(), now.name()),
-                    None => now.name().to_string(),
+                    None if now != prev[i] => {
+                        format!("{}→{}", state_shown(prev[i]), state_shown(now))
+                    }
+                    None => state_shown(now),
                 }
             };
             let (cs, ss) = (path(0), path(1));
@@ -365,6 +369,11 @@ impl View for ReportView {
             "start": start,
             "time_wait_s": self.time_wait_ns as f64 / 1e9,
             "version": env!("CARGO_PKG_VERSION"),
+            // The page's words, in the run's language (report.js has none of its own).
+            "ui": ui::ALL
+                .iter()
+                .map(|t| (t.key.to_ascii_lowercase(), Value::from(t.get())))
+                .collect::<serde_json::Map<String, Value>>(),
         });
         let mut ids: Vec<&u64> = self.details.keys().collect();
         ids.sort();

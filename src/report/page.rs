@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
+use crate::lang::ui;
 use crate::views::picture::esc;
 
 const CSS: &str = include_str!("report.css");
@@ -35,11 +36,13 @@ pub(super) fn write(
         .iter()
         .map(|f| f.rsplit('/').next().unwrap_or(f))
         .collect();
-    let title = format!("synack report: {}", names.join(", "));
+    let title = ui::PAGE_TITLE.fill(&[("files", &names.join(", "))]);
+    // Each word of the page in the run's language, escaped for HTML.
+    let t = |text: ui::Text| esc(text.get());
     write!(
         out,
         r#"<!doctype html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
@@ -53,23 +56,23 @@ pub(super) fn write(
 <p id="summary"></p>
 </header>
 <section id="timeline-section">
-<h2>Timeline</h2>
-<p class="hint">One bar per connection, from its first segment to its last, coloured by how it ended. Click a bar to open the connection.</p>
+<h2>{timeline}</h2>
+<p class="hint">{timeline_hint}</p>
 <canvas id="timeline" width="1200" height="120"></canvas>
 <div id="timeline-legend" class="legend"></div>
 </section>
 <section id="table-section">
-<h2>Connections</h2>
+<h2>{connections}</h2>
 <div class="filters">
-<label>address <input id="f-addr" type="search" placeholder="10.0.0.1 or :443" autocomplete="off"></label>
-<label>close <select id="f-close"><option value="">any</option></select></label>
-<label>TIME_WAIT <select id="f-tw"><option value="">any</option><option value="client">client holds it</option><option value="server">server holds it</option><option value="none">nobody</option></select></label>
-<label><input id="f-rt" type="checkbox"> with retransmissions</label>
+<label>{address} <input id="f-addr" type="search" placeholder="{address_example}" autocomplete="off"></label>
+<label>{close} <select id="f-close"><option value="">{any}</option></select></label>
+<label>{time_wait} <select id="f-tw"><option value="">{any}</option><option value="client">{client_holds}</option><option value="server">{server_holds}</option><option value="none">{nobody}</option></select></label>
+<label><input id="f-rt" type="checkbox"> {with_retrans}</label>
 <span id="count"></span>
 </div>
-<p class="hint">Click a row to open its connection. A grey number: no ladder or graph for it in this report (see the line at the top).</p>
+<p class="hint">{table_hint}</p>
 <table id="conns"><thead><tr></tr></thead><tbody></tbody></table>
-<div class="pager"><button id="page-prev" type="button">◀ earlier rows</button> <span id="page-pos"></span> <button id="page-next" type="button">later rows ▶</button></div>
+<div class="pager"><button id="page-prev" type="button">{earlier}</button> <span id="page-pos"></span> <button id="page-next" type="button">{later}</button></div>
 </section>
 <section id="detail" hidden>
 <h2 id="d-title"></h2>
@@ -78,14 +81,14 @@ pub(super) fn write(
 <div id="d-body">
 <div class="sticky">
 <div class="stepper">
-<button id="step-prev" type="button">◀ Previous</button>
-<button id="step-next" type="button">Next ▶</button>
+<button id="step-prev" type="button">{previous}</button>
+<button id="step-next" type="button">{next}</button>
 <span id="step-pos"></span>
-<span class="hint">(or the ← → arrow keys)</span>
+<span class="hint">{keys}</span>
 </div>
 <div class="now">
-<div class="side"><span class="who">client</span> <span id="st-client"></span></div>
-<div class="side"><span class="who">server</span> <span id="st-server"></span></div>
+<div class="side"><span class="who">{client}</span> <span id="st-client"></span></div>
+<div class="side"><span class="who">{server}</span> <span id="st-server"></span></div>
 <div id="st-packet"></div>
 <div id="st-line" class="hint"></div>
 <ul id="st-notes"></ul>
@@ -97,7 +100,28 @@ pub(super) fn write(
 </section>
 <footer id="footer"></footer>
 "#,
-        title = esc(&title)
+        title = esc(&title),
+        lang = if crate::lang::zh() { "zh-CN" } else { "en" },
+        timeline = t(ui::TIMELINE),
+        timeline_hint = t(ui::TIMELINE_HINT),
+        connections = t(ui::CONNECTIONS),
+        address = t(ui::F_ADDRESS),
+        address_example = t(ui::F_ADDRESS_EXAMPLE),
+        close = t(ui::CLOSE),
+        any = t(ui::F_ANY),
+        time_wait = t(ui::TIME_WAIT),
+        client_holds = t(ui::F_CLIENT_HOLDS),
+        server_holds = t(ui::F_SERVER_HOLDS),
+        nobody = t(ui::F_NOBODY),
+        with_retrans = t(ui::F_RETRANS),
+        table_hint = t(ui::TABLE_HINT),
+        earlier = t(ui::EARLIER_ROWS),
+        later = t(ui::LATER_ROWS),
+        previous = t(ui::PREVIOUS),
+        next = t(ui::NEXT),
+        keys = t(ui::KEYS_HINT),
+        client = t(ui::CLIENT),
+        server = t(ui::SERVER),
     )?;
     let data = serde_json::json!({ "meta": meta, "rows": rows });
     writeln!(

@@ -1,38 +1,42 @@
 'use strict';
 // The report's script: the table (sort, filter, pages), the timeline, and a
 // connection's details with its step-through. Everything it shows comes from
-// the JSON in the page; it fetches nothing.
+// the JSON in the page, its words too (meta.ui, in the language the report
+// was made in: src/lang/ui.rs); it fetches nothing.
 (function () {
   const data = JSON.parse(document.getElementById('data').textContent);
   const meta = data.meta;
   const rows = data.rows;
+  const ui = meta.ui;
+  // A text of ui with its {name}s filled in.
+  const say = (text, args) => text.replace(/\{(\w+)\}/g, (m, k) => (k in args ? String(args[k]) : m));
   // Row columns, as src/report/mod.rs writes them.
   const C = { id: 0, client: 1, server: 2, start: 3, dur: 4, durText: 5, pktsText: 6, pkts: 7,
     bytesText: 8, bytes: 9, rttText: 10, rtt: 11, close: 12, cls: 13, tw: 14, twWho: 15,
     retrans: 16, zw: 17, zeek: 18, details: 19, keepalive: 20 };
   const COLS = [
     { k: 'id', title: '#', sort: C.id, show: r => r[C.id], num: true },
-    { k: 'client', title: 'client', sort: C.client, show: r => r[C.client] },
-    { k: 'server', title: 'server', sort: C.server, show: r => r[C.server] },
-    { k: 'start', title: 'start (s)', sort: C.start, show: r => r[C.start].toFixed(6), num: true },
-    { k: 'dur', title: 'duration', sort: C.dur, show: r => r[C.durText], num: true },
-    { k: 'pkts', title: 'pkts c→s/s→c', sort: C.pkts, show: r => r[C.pktsText], num: true },
-    { k: 'bytes', title: 'bytes c→s/s→c', sort: C.bytes, show: r => r[C.bytesText], num: true },
-    { k: 'rtt', title: 'RTT', sort: C.rtt, show: r => r[C.rttText], num: true },
-    { k: 'close', title: 'close', sort: C.close, show: r => r[C.close], dot: true },
-    { k: 'tw', title: 'TIME_WAIT', sort: C.tw, show: r => r[C.tw] },
-    { k: 'retrans', title: 'retrans', sort: C.retrans, show: r => r[C.retrans] || '', num: true },
-    { k: 'zw', title: 'zero window', sort: C.zw, show: r => r[C.zw] },
-    { k: 'keepalive', title: 'keep-alive', sort: C.keepalive, show: r => r[C.keepalive] },
-    { k: 'zeek', title: 'zeek', sort: C.zeek, show: r => r[C.zeek] },
+    { k: 'client', title: ui.client, sort: C.client, show: r => r[C.client] },
+    { k: 'server', title: ui.server, sort: C.server, show: r => r[C.server] },
+    { k: 'start', title: ui.col_start, sort: C.start, show: r => r[C.start].toFixed(6), num: true },
+    { k: 'dur', title: ui.col_duration, sort: C.dur, show: r => r[C.durText], num: true },
+    { k: 'pkts', title: ui.col_packets, sort: C.pkts, show: r => r[C.pktsText], num: true },
+    { k: 'bytes', title: ui.col_bytes, sort: C.bytes, show: r => r[C.bytesText], num: true },
+    { k: 'rtt', title: ui.rtt, sort: C.rtt, show: r => r[C.rttText], num: true },
+    { k: 'close', title: ui.close, sort: C.close, show: r => r[C.close], dot: true },
+    { k: 'tw', title: ui.time_wait, sort: C.tw, show: r => r[C.tw] },
+    { k: 'retrans', title: ui.col_retrans, sort: C.retrans, show: r => r[C.retrans] || '', num: true },
+    { k: 'zw', title: ui.col_zero_window, sort: C.zw, show: r => r[C.zw] },
+    { k: 'keepalive', title: ui.col_keepalive, sort: C.keepalive, show: r => r[C.keepalive] },
+    { k: 'zeek', title: ui.col_zeek, sort: C.zeek, show: r => r[C.zeek] },
   ];
   const CLASSES = {
-    closed: { colour: '#43a047', name: 'closed (both FINs)' },
-    reset: { colour: '#e53935', name: 'reset' },
-    refused: { colour: '#fb8c00', name: 'refused' },
-    'one-fin': { colour: '#8e24aa', name: 'one side sent FIN' },
-    unanswered: { colour: '#9e9e9e', name: 'SYN unanswered' },
-    open: { colour: '#1e88e5', name: 'still open / forgotten' },
+    closed: { colour: '#43a047', name: ui.end_closed },
+    reset: { colour: '#e53935', name: ui.end_reset },
+    refused: { colour: '#fb8c00', name: ui.end_refused },
+    'one-fin': { colour: '#8e24aa', name: ui.end_one_fin },
+    unanswered: { colour: '#9e9e9e', name: ui.end_unanswered },
+    open: { colour: '#1e88e5', name: ui.end_open },
   };
   const PAGE = 250;
   const $ = id => document.getElementById(id);
@@ -42,10 +46,11 @@
 
   // Summary line.
   const files = meta.files.join(', ');
-  $('summary').textContent = `${meta.connections} connections in ${files}` +
-    (meta.start ? `, from ${meta.start}` : '') + `. Details (ladder, graphs, step-through) for ${meta.details} of them: ` +
-    `problems first (resets, retransmissions, zero windows, refused: ${meta.problems} in all), then the busiest.`;
-  $('footer').textContent = `${meta.summary} — synack ${meta.version}` + (meta.errors.length ? ` — input errors: ${meta.errors.join('; ')}` : '');
+  $('summary').textContent = say(ui.summary, { n: meta.connections, files }) +
+    (meta.start ? say(ui.summary_from, { start: meta.start }) : '') +
+    say(ui.summary_details, { details: meta.details, problems: meta.problems });
+  $('footer').textContent = `${meta.summary} — synack ${meta.version}` +
+    (meta.errors.length ? say(ui.input_errors, { errors: meta.errors.join('; ') }) : '');
 
   // Filters.
   const seen = new Set(rows.map(r => r[C.cls]));
@@ -120,9 +125,9 @@
       th.classList.toggle('asc', i === state.sortCol && state.asc);
       th.classList.toggle('desc', i === state.sortCol && !state.asc);
     });
-    $('count').textContent = `${state.view.length} of ${rows.length} connections`;
+    $('count').textContent = say(ui.count, { shown: state.view.length, total: rows.length });
     const from = state.view.length ? state.page * PAGE + 1 : 0;
-    $('page-pos').textContent = `rows ${from}–${state.page * PAGE + slice.length} of ${state.view.length}`;
+    $('page-pos').textContent = say(ui.rows, { from, to: state.page * PAGE + slice.length, n: state.view.length });
     $('page-prev').disabled = state.page === 0;
     $('page-next').disabled = state.page >= pages - 1;
   }
@@ -157,7 +162,7 @@
     for (const r of rows) counts[r[C.cls]] = (counts[r[C.cls]] || 0) + 1;
     $('timeline-legend').innerHTML = Object.entries(CLASSES).filter(([k]) => counts[k])
       .map(([k, v]) => `<span class="sw" style="background:${v.colour}"></span>${esc(v.name)} (${counts[k]})`).join('') +
-      ` <span class="hint">— 0 to ${end.toFixed(6)} s</span>`;
+      ` <span class="hint">${esc(say(ui.timeline_span, { end: end.toFixed(6) }))}</span>`;
   }
   canvas.addEventListener('click', e => {
     const rect = canvas.getBoundingClientRect();
@@ -174,12 +179,12 @@
     $('detail').hidden = false;
     if (!el) {
       state.detail = null;
-      $('d-title').textContent = row ? `#${id}  client ${row[C.client]}  ⇄  server ${row[C.server]}` : `#${id}`;
+      $('d-title').textContent = row ? say(ui.ladder_head, { id, client: row[C.client], server: row[C.server] }) : `#${id}`;
       $('d-story').textContent = '';
       $('d-body').hidden = true;
       $('d-none').hidden = false;
-      $('d-none').textContent = `This report has details for ${meta.details} of ${meta.connections} connections, and not this one. ` +
-        `Draw it with: synack read --view svg --conn ${id} ${files} -o conn${id}.svg`;
+      $('d-none').textContent = say(ui.no_details, { details: meta.details, n: meta.connections,
+        command: `synack read --view svg --conn ${id} ${files} -o conn${id}.svg` });
       $('detail').scrollIntoView({ block: 'start' });
       return;
     }
@@ -200,13 +205,13 @@
     if (!d || !d.steps.length) return;
     state.step = Math.max(0, Math.min(d.steps.length - 1, k));
     const s = d.steps[state.step];
-    $('step-pos').textContent = `step ${state.step + 1} of ${d.steps.length}` + (d.more ? ` (${d.more} more rows not drawn)` : '');
+    $('step-pos').textContent = say(ui.step, { k: state.step + 1, n: d.steps.length }) + (d.more ? say(ui.step_more, { more: d.more }) : '');
     $('st-client').textContent = s.cs;
     $('st-server').textContent = s.ss;
     $('st-line').textContent = s.st;
-    const arrow = s.d === 'c' ? 'client → server' : s.d === 's' ? 'server → client' : '';
-    $('st-packet').textContent = `${s.t} s` + (s.f !== null ? `  frame ${s.f}  ${arrow}  ${s.l}` : '');
-    $('st-notes').innerHTML = s.n.map((n, i) => `<li>${esc(n)}` + (s.w[i] ? `<div class="why">why: ${esc(s.w[i])}</div>` : '') + '</li>').join('');
+    const arrow = s.d === 'c' ? ui.client_to_server : s.d === 's' ? ui.server_to_client : '';
+    $('st-packet').textContent = say(ui.at_seconds, { t: s.t }) + (s.f !== null ? say(ui.frame, { f: s.f, arrow, label: s.l }) : '');
+    $('st-notes').innerHTML = s.n.map((n, i) => `<li>${esc(n)}` + (s.w[i] ? `<div class="why">${esc(ui.why)}${esc(s.w[i])}</div>` : '') + '</li>').join('');
     $('d-ladder').querySelectorAll('g.row').forEach(g => g.classList.toggle('cur', Number(g.dataset.step) === state.step));
     $('step-prev').disabled = state.step === 0;
     $('step-next').disabled = state.step === d.steps.length - 1;

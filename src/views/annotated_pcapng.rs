@@ -68,7 +68,7 @@ fn linktype(p: &Packet<'_>) -> u16 {
         Some(LinkKind::Pflog) => 117,
         Some(LinkKind::Nflog) => 239,
         Some(LinkKind::Ipoib) => 242,
-        None => match p.decoded.error {
+        None => match p.decoded().error {
             Some(DecodeError::UnsupportedLink { dlt }) => u16::try_from(dlt).unwrap_or(0),
             _ => 0,
         },

@@ -31,9 +31,10 @@ use synack_core::track::{Analysis, Connection, Event, EventKind, Evidence, Facts
 use synack_core::Packet;
 
 use super::charset;
-use super::picture::{esc, num, open_svg, tick_label, ticks, Picture, Stack};
+use super::picture::{esc, num, open_svg, text_px, tick_label, ticks, Picture, Stack};
 use super::words::{self, duration};
 use super::{RunEnd, View};
+use crate::lang::ui;
 
 /// Segments kept per connection; past this the rest are counted.
 const MAX_SEGMENTS: usize = 2_000_000;
@@ -193,7 +194,7 @@ impl Flows {
         }
         let index = flow.segs.len() as u32;
         if seg.options.sack_blocks > 0 {
-            if let (Some(tcp), Some(base)) = (p.decoded.tcp(), obs.peer_seq_base) {
+            if let (Some(tcp), Some(base)) = (p.decoded().tcp(), obs.peer_seq_base) {
                 for opt in tcp.header.options() {
                     if let TcpOption::Sack(blocks) = opt {
                         for (l, r) in blocks.iter() {
@@ -388,10 +389,7 @@ fn rtt_samples(data: &[&Seg], acks: &[&Seg]) -> (Vec<(i64, i64)>, &'static str) 
                 }
             }
         }
-        return (
-            out,
-            "from TCP timestamps (the ACK's TSecr names the segment)",
-        );
+        return (out, ui::RTT_TIMESTAMPS.get());
     }
     // (end of segment, when, resent) for what is not yet acknowledged.
     let mut outstanding: std::collections::VecDeque<(u64, i64, bool)> = Default::default();
@@ -436,10 +434,7 @@ fn rtt_samples(data: &[&Seg], acks: &[&Seg]) -> (Vec<(i64, i64)>, &'static str) 
             out.push((a.t, a.t - t0));
         }
     }
-    (
-        out,
-        "from segment–ACK pairs (Karn's rule: resent segments are not timed)",
-    )
+    (out, ui::RTT_PAIRS.get())
 }
 
 /// One direction's time-sequence graph, throughput and RTT.
@@ -491,9 +486,9 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     // A window far above the data is drawn on the top edge.
     let y = |v: u64| TSG_BOTTOM - (v as f64 / seq_max).min(1.0) * (TSG_BOTTOM - TSG_TOP);
     let (from, to, who, peer_name) = if client {
-        (flow.client, flow.server, "client", "server")
+        (flow.client, flow.server, ui::CLIENT.get(), ui::SERVER.get())
     } else {
-        (flow.server, flow.client, "server", "client")
+        (flow.server, flow.client, ui::SERVER.get(), ui::CLIENT.get())
     };
     let p = format!("g{id}{}-", if client { "c" } else { "s" });
 
@@ -510,9 +505,13 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     let _ = write!(
         s,
         "<title>{}</title>",
-        esc(&charset::text(format!(
-            "#{id} {who} {from} → {peer_name} {to}: time-sequence graph"
-        )))
+        esc(&charset::text(ui::GRAPH_TITLE.fill(&[
+            ("id", &id),
+            ("who", &who),
+            ("from", &from),
+            ("peer", &peer_name),
+            ("to", &to),
+        ])))
     );
     let _ = write!(
         s,
@@ -523,12 +522,14 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     let _ = write!(
         s,
         r##"<text x="8" y="22" font-size="15" font-weight="bold">{}</text><text x="8" y="39" font-size="10.5" fill="#555">{}</text>"##,
-        esc(&charset::text(format!(
-            "#{id}  {who} {from} → {peer_name} {to}: time-sequence graph"
-        ))),
-        esc(&format!(
-            "Bytes the {who} sent (relative sequence numbers, up) over time (across); the {peer_name}'s ACKs, receive window and SACK blocks. Marks on one pixel column are merged."
-        ))
+        esc(&charset::text(ui::GRAPH_HEAD.fill(&[
+            ("id", &id),
+            ("who", &who),
+            ("from", &from),
+            ("peer", &peer_name),
+            ("to", &to),
+        ]))),
+        esc(&ui::GRAPH_CAPTION.fill(&[("who", &who), ("peer", &peer_name)]))
     );
     legend(&mut s, &p);
 
@@ -560,9 +561,10 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     }
     let _ = write!(
         s,
-        r##"<text x="14" y="{}" font-size="10.5" fill="#444" transform="rotate(-90 14 {})" text-anchor="middle">relative sequence number</text>"##,
+        r##"<text x="14" y="{}" font-size="10.5" fill="#444" transform="rotate(-90 14 {})" text-anchor="middle">{}</text>"##,
         num((TSG_TOP + TSG_BOTTOM) / 2.0),
-        num((TSG_TOP + TSG_BOTTOM) / 2.0)
+        num((TSG_TOP + TSG_BOTTOM) / 2.0),
+        ui::SEQ_AXIS.get()
     );
 
     // Zero-window periods: from the receiver's zero window to its next
@@ -746,9 +748,10 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
     if win_top as f64 > seq_max {
         let _ = write!(
             s,
-            r##"<text x="{}" y="{}" font-size="10" fill="{C_WIN}">receive window above this scale: drawn on the top edge</text>"##,
+            r##"<text x="{}" y="{}" font-size="10" fill="{C_WIN}">{}</text>"##,
             num(X0 + 4.0),
-            num(TSG_TOP + 11.0)
+            num(TSG_TOP + 11.0),
+            ui::WINDOW_ABOVE.get()
         );
     }
     if flow.dropped > 0 {
@@ -756,10 +759,7 @@ fn graph_svg(flow: &Flow, id: u64, client: bool) -> Picture {
             s,
             r##"<text x="{X1}" y="{}" font-size="10.5" text-anchor="end" fill="#b71c1c">{}</text>"##,
             num(TSG_TOP - 6.0),
-            esc(&format!(
-                "only the first {MAX_SEGMENTS} segments are drawn ({} more)",
-                flow.dropped
-            ))
+            esc(&ui::ONLY_FIRST.fill(&[("max", &MAX_SEGMENTS), ("n", &flow.dropped)]))
         );
     }
 
@@ -810,7 +810,7 @@ fn marker(kind: &str, x: f64, y: f64) -> String {
 fn legend(s: &mut String, p: &str) {
     let items: Vec<(String, String)> = vec![
         (
-            "data".into(),
+            ui::DATA.get().into(),
             format!(
                 r#"<path d="M4,-7 V7 M2,-7 h4 M2,7 h4" stroke="{C_DATA}" stroke-width="1.2"/>"#
             ),
@@ -828,13 +828,13 @@ fn legend(s: &mut String, p: &str) {
             ),
         ),
         (
-            "receive window (ACK + window)".into(),
+            ui::RECEIVE_WINDOW.get().into(),
             format!(
                 r#"<path d="M0,2 h14" stroke="{C_WIN}" stroke-width="1.3" stroke-dasharray="6 3"/>"#
             ),
         ),
         (
-            "SACK block".into(),
+            ui::SACK_BLOCK.get().into(),
             format!(r#"<path d="M4,-7 V7" stroke="{C_SACK}" stroke-width="2.5"/>"#),
         ),
         (
@@ -858,7 +858,7 @@ fn legend(s: &mut String, p: &str) {
     let mut x = 8.0;
     let mut y = 60.0;
     for (name, glyph) in items {
-        let w = 22.0 + name.chars().count() as f64 * 6.3 + 14.0;
+        let w = 22.0 + text_px(&name, 6.3) + 14.0;
         if x + w > WIDTH - 8.0 {
             x = 8.0;
             y += 18.0;
@@ -897,8 +897,9 @@ fn axes(s: &mut String, top: f64, bottom: f64, t_ticks: &[f64], t_end_s: f64) {
     }
     let _ = write!(
         s,
-        r##"<text x="{X1}" y="{}" font-size="10" text-anchor="end" fill="#444">time (s) since the connection's first segment</text>"##,
-        num(bottom + 26.0)
+        r##"<text x="{X1}" y="{}" font-size="10" text-anchor="end" fill="#444">{}</text>"##,
+        num(bottom + 26.0),
+        ui::TIME_AXIS.get()
     );
 }
 
@@ -937,10 +938,12 @@ fn throughput(
         * per_s;
     let _ = write!(
         s,
-        r##"<g class="throughput"><text x="{X0}" y="{}" font-size="11.5" font-weight="bold">throughput</text><text x="{}" y="{}" font-size="10.5" fill="#555">bytes sent per 1/{BINS} of the time (solid, resends included) and bytes newly acknowledged (dashed), as a rate</text>"##,
+        r##"<g class="throughput"><text x="{X0}" y="{}" font-size="11.5" font-weight="bold">{}</text><text x="{}" y="{}" font-size="10.5" fill="#555">{}</text>"##,
         num(TP_TOP - 8.0),
+        ui::THROUGHPUT.get(),
         num(X0 + 80.0),
-        num(TP_TOP - 8.0)
+        num(TP_TOP - 8.0),
+        esc(&ui::THROUGHPUT_CAPTION.fill(&[("bins", &BINS)]))
     );
     axes(s, TP_TOP, TP_BOTTOM, t_ticks, t_end_s);
     let _ = write!(
@@ -978,17 +981,21 @@ fn rtt_panel(
     t_end_s: f64,
     peer: &str,
 ) {
+    // The heading "往返时间" is wider than "RTT": its caption moves right.
+    let rtt_shift = text_px(ui::RTT.get(), 7.0) - text_px("RTT", 7.0);
     let _ = write!(
         s,
-        r##"<g class="rtt" data-samples="{}"><text x="{X0}" y="{}" font-size="11.5" font-weight="bold">RTT</text><text x="{}" y="{}" font-size="10.5" fill="#555">{}</text>"##,
+        r##"<g class="rtt" data-samples="{}"><text x="{X0}" y="{}" font-size="11.5" font-weight="bold">{}</text><text x="{}" y="{}" font-size="10.5" fill="#555">{}</text>"##,
         samples.len(),
         num(RTT_TOP - 8.0),
-        num(X0 + 36.0),
+        ui::RTT.get(),
+        num(X0 + 36.0 + rtt_shift),
         num(RTT_TOP - 8.0),
-        esc(&charset::text(format!(
-            "from the capture point to the {peer} and back, {method}; {} samples",
-            samples.len()
-        )))
+        esc(&charset::text(ui::RTT_CAPTION.fill(&[
+            ("peer", &peer),
+            ("method", &method),
+            ("n", &samples.len()),
+        ])))
     );
     axes(s, RTT_TOP, RTT_BOTTOM, t_ticks, t_end_s);
     let top = samples.iter().map(|v| v.1).max().unwrap_or(0).max(1) as f64 * 1.1;

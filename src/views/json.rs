@@ -4,12 +4,12 @@
 //! every value here is a number, a fixed name, or an address whose text
 //! needs no escaping.
 
-use std::fmt::Display;
 use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
 
 use synack_core::decode::checksum::{self, Verdict};
 use synack_core::decode::encap::Encap;
-use synack_core::decode::link::{LinkKind, NetProto};
+use synack_core::decode::link::{LinkKind, MacAddr, NetProto};
 use synack_core::decode::net::ipv4_flag;
 use synack_core::decode::tcp::{flag, OptionError, TcpOption};
 use synack_core::decode::{Network, Timestamp, Transport};
@@ -20,7 +20,7 @@ use synack_core::track::{
 use synack_core::Packet;
 
 use super::time::Rfc3339;
-use super::{RunEnd, TunnelPaths, View};
+use super::{text, RunEnd, TunnelPaths, View};
 
 /// A JSON object being written: handles the commas.
 pub(crate) struct Obj<'a> {
@@ -34,6 +34,7 @@ impl<'a> Obj<'a> {
         Obj { out, first: true }
     }
 
+    #[inline]
     pub(crate) fn key(&mut self, k: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
@@ -45,6 +46,7 @@ impl<'a> Obj<'a> {
         self.out
     }
 
+    #[inline]
     pub(crate) fn num(&mut self, k: &str, v: impl itoa::Integer) -> &mut Self {
         let mut b = itoa::Buffer::new();
         let s = b.format(v);
@@ -52,6 +54,7 @@ impl<'a> Obj<'a> {
         self
     }
 
+    #[inline]
     pub(crate) fn opt_num(&mut self, k: &str, v: Option<impl itoa::Integer>) -> &mut Self {
         match v {
             Some(v) => self.num(k, v),
@@ -59,11 +62,13 @@ impl<'a> Obj<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn null(&mut self, k: &str) -> &mut Self {
         self.key(k).extend_from_slice(b"null");
         self
     }
 
+    #[inline]
     pub(crate) fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k)
             .extend_from_slice(if v { b"true" } else { b"false" });
@@ -71,10 +76,11 @@ impl<'a> Obj<'a> {
     }
 
     /// A string known to need no escaping (names, addresses).
-    pub(crate) fn plain(&mut self, k: &str, v: impl Display) -> &mut Self {
+    #[inline]
+    pub(crate) fn plain(&mut self, k: &str, v: impl Plain) -> &mut Self {
         let out = self.key(k);
         out.push(b'"');
-        let _ = write!(out, "{v}");
+        v.write_plain(out);
         out.push(b'"');
         self
     }
@@ -88,6 +94,42 @@ impl<'a> Obj<'a> {
 
     pub(crate) fn end(self) {
         self.out.push(b'}');
+    }
+}
+
+/// Text that never needs JSON escaping, written without `fmt`.
+pub(crate) trait Plain {
+    fn write_plain(&self, out: &mut Vec<u8>);
+}
+
+impl Plain for &str {
+    #[inline]
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+
+impl Plain for IpAddr {
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        text::ip(out, *self);
+    }
+}
+
+impl Plain for std::net::Ipv4Addr {
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        text::ipv4(out, *self);
+    }
+}
+
+impl Plain for SocketAddr {
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        text::socket(out, *self);
+    }
+}
+
+impl Plain for MacAddr {
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        text::mac(out, self.0);
     }
 }
 
@@ -458,7 +500,7 @@ fn write_pressure(o: &mut Obj<'_>, p: &PressureFacts, time: &mut Rfc3339) {
 
 fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
     let f = rec.frame;
-    let d = rec.decoded;
+    let d = rec.decoded();
     o.plain("type", "packet").num("frame", f.number);
     let out = o.key("ts");
     out.push(b'"');
@@ -686,7 +728,7 @@ fn packet_fields(o: &mut Obj<'_>, rec: &Packet<'_>, time: &mut Rfc3339) {
 /// `tcp_checksum_unverified` saying why: `offload` or `incomplete`).
 /// `-x`/`-X`/`-A`: `payload_hex`; doubled: `frame_hex`.
 fn extra_fields(o: &mut Obj<'_>, rec: &Packet<'_>, extras: Extras) {
-    let d = rec.decoded;
+    let d = rec.decoded();
     if let (true, Network::Ip(ip)) = (extras.verbose, &d.network) {
         o.num("tos", ip.tos).num("ip_length", ip.length_field);
         let checks = checksum::check(d, rec.frame.data);

@@ -19,6 +19,7 @@ pub(crate) mod only;
 pub(crate) mod picture;
 pub(crate) mod svg;
 pub(crate) mod table;
+pub(crate) mod text;
 pub(crate) mod time;
 pub(crate) mod verbose;
 pub(crate) mod width;
@@ -204,14 +205,14 @@ struct ConnPaths {
 impl TunnelPaths {
     /// Note a packet's path (only the first one each way is kept).
     pub(crate) fn note(&mut self, p: &Packet<'_>, render: fn(&mut Vec<u8>, &[Encap])) {
-        let (Some(obs), false) = (p.observation, p.decoded.encap.is_empty()) else {
+        let (Some(obs), true) = (p.observation, p.encapsulated()) else {
             return;
         };
-        let tunnel = p.decoded.tunnel_id();
+        let tunnel = p.decoded().tunnel_id();
         match self.paths.get_mut(&obs.conn) {
             None => {
                 let mut first = Vec::new();
-                render(&mut first, p.decoded.encap.layers());
+                render(&mut first, p.decoded().encap.layers());
                 let paths = ConnPaths {
                     first_side: obs.side,
                     tunnel,
@@ -222,7 +223,7 @@ impl TunnelPaths {
             }
             Some(c) if c.reply.is_none() && c.first_side != obs.side && c.tunnel != tunnel => {
                 let mut reply = Vec::new();
-                render(&mut reply, p.decoded.encap.layers());
+                render(&mut reply, p.decoded().encap.layers());
                 c.reply = Some(reply);
             }
             Some(_) => {}

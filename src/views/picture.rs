@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::words;
+use crate::lang::ui;
 
 /// The font every picture asks for: DejaVu first (what Debian's browsers
 /// and resvg find), then what any system has.
@@ -30,6 +31,18 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// About how wide `s` is drawn, in px, when a narrow character takes
+/// `per_char`: a Chinese character takes about 1.75 times as much. (Text of
+/// narrow characters only measures `chars × per_char`, as it always did.)
+pub(crate) fn text_px(s: &str, per_char: f64) -> f64 {
+    let wide = s
+        .chars()
+        .filter(|c| unicode_width::UnicodeWidthChar::width(*c) == Some(2))
+        .count();
+    let narrow = s.chars().count() - wide;
+    narrow as f64 * per_char + wide as f64 * per_char * 1.75
 }
 
 /// A coordinate with at most two decimals, no trailing zeros: small files.
@@ -142,16 +155,13 @@ impl Stack {
         let width = self.pictures.iter().map(|p| p.width).fold(400.0, f64::max);
         let mut notes = Vec::new();
         if self.left_out > 0 {
-            notes.push(format!(
-                "{} more connections not drawn (at most {MAX_PICTURES} pictures a document): pick one with --conn N",
-                self.left_out
-            ));
+            notes.push(ui::NOT_DRAWN_MANY.fill(&[("n", &self.left_out), ("max", &MAX_PICTURES)]));
         }
         if self.not_drawn > 0 {
             notes.push(words::not_drawn(self.not_drawn));
         }
         if self.pictures.is_empty() && notes.is_empty() {
-            notes.push("no TCP connection to draw".to_string());
+            notes.push(ui::NOTHING_TO_DRAW.get().to_string());
         }
         let note_h = if notes.is_empty() {
             0.0

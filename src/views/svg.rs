@@ -26,10 +26,12 @@ use synack_core::Packet;
 
 use super::charset;
 use super::diagram::{Ladder, Note, Row, Rows, Tone};
-use super::picture::{esc, num, open_svg, seconds, Picture, Stack};
+use super::picture::{esc, num, open_svg, seconds, text_px, Picture, Stack};
 use super::time::time_of_day_ms;
 use super::words::{self, duration};
 use super::{RunEnd, View};
+use crate::lang::glossary::state_shown;
+use crate::lang::ui;
 
 /// `--view svg`.
 #[derive(Default)]
@@ -125,19 +127,21 @@ impl Transit {
 
     fn caption(&self) -> String {
         match *self {
-            Transit::Both { client, server } => format!(
-                "The capture point (dashed) sits between the lanes in proportion to the shortest round trips it saw: client side {} (a server segment to the client's first ACK of it), server side {} (a client segment to the server's).",
-                duration(client),
-                duration(server)
-            ),
-            Transit::One { rtt, server_side } => format!(
-                "Only the {} round trip was seen ({}): the capture point (dashed) is drawn midway and both sides' transit taken as half of it.",
-                if server_side { "server side" } else { "client side" },
-                duration(rtt)
-            ),
-            Transit::Unknown => {
-                "No segment was seen acknowledged: transit unknown, arrows drawn level at their capture time; the capture point (dashed) is drawn midway.".into()
-            }
+            Transit::Both { client, server } => ui::CAPTION_BOTH
+                .fill(&[("client", &duration(client)), ("server", &duration(server))]),
+            Transit::One { rtt, server_side } => ui::CAPTION_ONE.fill(&[
+                (
+                    "side",
+                    &if server_side {
+                        ui::SERVER_SIDE
+                    } else {
+                        ui::CLIENT_SIDE
+                    }
+                    .get(),
+                ),
+                ("rtt", &duration(rtt)),
+            ]),
+            Transit::Unknown => ui::CAPTION_NONE.get().to_string(),
         }
     }
 }
@@ -425,7 +429,7 @@ struct Change {
 fn path_label(states: &[TcpState]) -> String {
     states[1..]
         .iter()
-        .map(|s| s.name())
+        .map(|s| state_shown(*s))
         .collect::<Vec<_>>()
         .join(if charset::ascii() { "->" } else { "→" })
 }
@@ -489,10 +493,11 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     let _ = write!(
         s,
         "<title>{}</title>",
-        esc(&charset::text(format!(
-            "#{id} client {} ⇄ server {}",
-            l.client, l.server
-        )))
+        esc(&charset::text(ui::LADDER_TITLE.fill(&[
+            ("id", &id),
+            ("client", &l.client),
+            ("server", &l.server),
+        ])))
     );
     // Band patterns: one per state style used.
     let mut used: Vec<TcpState> = vec![l.initial[0], l.initial[1]];
@@ -521,17 +526,16 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     let _ = write!(
         s,
         r##"<text x="8" y="22" font-size="15" font-weight="bold" fill="#000">{}</text>"##,
-        esc(&charset::text(format!(
-            "#{id}  client {}  ⇄  server {}",
-            l.client, l.server
-        )))
+        esc(&charset::text(ui::LADDER_HEAD.fill(&[
+            ("id", &id),
+            ("client", &l.client),
+            ("server", &l.server),
+        ])))
     );
     let caption = [
-        "Time runs down, linear between rows; rows are at least 24 px apart, a longer gap is shortened (its length written) and one of 1 s or more folded."
-            .to_string(),
+        ui::CAPTION_TIME.get().to_string(),
         transit.caption(),
-        "Each arrow leaves its sender half that side's round trip before its capture time and arrives half the other side's after; host delays count as transit."
-            .to_string(),
+        ui::CAPTION_ARROWS.get().to_string(),
     ];
     for (i, c) in caption.iter().enumerate() {
         let _ = write!(
@@ -541,20 +545,21 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
             esc(c)
         );
     }
-    for (side, x, addr) in [
-        (Side::Client, CLIENT_X, l.client),
-        (Side::Server, SERVER_X, l.server),
+    for (who, x, addr) in [
+        (ui::CLIENT, CLIENT_X, l.client),
+        (ui::SERVER, SERVER_X, l.server),
     ] {
         let _ = write!(
             s,
             r##"<text x="{x}" y="84" font-size="13" font-weight="bold" text-anchor="middle">{}</text><text x="{x}" y="97" font-size="10.5" text-anchor="middle" fill="#333">{}</text>"##,
-            side.name(),
+            who.get(),
             esc(&addr.to_string())
         );
     }
     let _ = write!(
         s,
-        r##"<text x="{TIME_RIGHT}" y="108" font-size="10.5" text-anchor="end" fill="#555">time (s)</text>"##
+        r##"<text x="{TIME_RIGHT}" y="108" font-size="10.5" text-anchor="end" fill="#555">{}</text>"##,
+        ui::TIME_S.get()
     );
 
     // State bands: where each side's state changed, on its lane.
@@ -563,7 +568,7 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
         changes[i].push(Change {
             y: band_top,
             state: *st,
-            label: st.name().to_string(),
+            label: state_shown(*st),
         });
     }
     for (k, r) in l.rows.iter().enumerate() {
@@ -582,12 +587,12 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                     path_label(r.paths[i].states()),
                 ),
                 None => match r.states[i] {
-                    Some(st) => (true, st, st.name().to_string()),
+                    Some(st) => (true, st, state_shown(st)),
                     // Where the side stands, when rows folded away moved it.
                     None if l.fold_row == Some(k) => {
                         let now = r.paths[i].after();
                         let band = changes[i].last().map(|c| c.state);
-                        (band != Some(now), now, now.name().to_string())
+                        (band != Some(now), now, state_shown(now))
                     }
                     None => (false, TcpState::Unknown, String::new()),
                 },
@@ -668,10 +673,11 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
                 );
             }
             Gap::Folded | Gap::Rows => {
+                let gap = duration(gap_ns);
                 let text = if lay.gap[k] == Gap::Rows {
-                    format!("⋮ {} segments folded, {} ⋮", l.folded, duration(gap_ns))
+                    ui::FOLDED_ROWS.fill(&[("n", &l.folded), ("gap", &gap)])
                 } else {
-                    format!("⋮ {} idle ⋮", duration(gap_ns))
+                    ui::FOLDED_IDLE.fill(&[("gap", &gap)])
                 };
                 let _ = write!(
                     s,
@@ -690,10 +696,11 @@ pub(crate) fn ladder_svg(l: &Ladder, id: u64, story: &str) -> Picture {
     // The capture point.
     let _ = write!(
         s,
-        r##"<line class="capture-point" x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#9e9e9e" stroke-width="1" stroke-dasharray="5 4"/><text x="{x}" y="{}" font-size="10" text-anchor="middle" fill="#757575">capture point</text>"##,
+        r##"<line class="capture-point" x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#9e9e9e" stroke-width="1" stroke-dasharray="5 4"/><text x="{x}" y="{}" font-size="10" text-anchor="middle" fill="#757575">{}</text>"##,
         num(band_top),
         num(band_bottom),
         num(band_top - 4.0),
+        ui::CAPTURE_POINT.get(),
         x = num(cap_x)
     );
 
@@ -821,12 +828,12 @@ fn head_paint(flags: u8, colour: &str) -> String {
 fn legend(s: &mut String, p: &str, states: &[TcpState], y: f64) {
     let arrows: [(&str, &str, f64, &str, u8); 7] = [
         ("SYN", "#2e7d32", 1.8, "", flag::SYN),
-        ("data", "#000000", 1.6, "", 0),
-        ("ACK only", "#616161", 1.0, "", 0),
-        ("FIN (hollow head)", "#1565c0", 1.8, "", flag::FIN),
+        (ui::DATA.get(), "#000000", 1.6, "", 0),
+        (ui::ARROW_ACK_ONLY.get(), "#616161", 1.0, "", 0),
+        (ui::ARROW_FIN.get(), "#1565c0", 1.8, "", flag::FIN),
         ("RST", "#c62828", 2.2, "7 3", flag::RST),
-        ("flagged by analysis", "#e65100", 1.8, "9 3 2 3", 0),
-        ("probe", "#6a1b9a", 1.6, "2 3", 0),
+        (ui::ARROW_FLAGGED.get(), "#e65100", 1.8, "9 3 2 3", 0),
+        (ui::ARROW_PROBE.get(), "#6a1b9a", 1.6, "2 3", 0),
     ];
     let mut x = 8.0;
     for (name, colour, w, dash, flags) in arrows {
@@ -844,21 +851,29 @@ fn legend(s: &mut String, p: &str, states: &[TcpState], y: f64) {
             num(x + 37.0),
             num(y + 3.5)
         );
-        x += 40.0 + name.len() as f64 * 6.2 + 14.0;
+        x += 40.0 + text_px(name, 6.2) + 14.0;
     }
     let mut x = 8.0;
-    let y = y + 22.0;
+    let mut y = y + 22.0;
     for st in states {
+        let shown = state_shown(*st);
+        let w = 24.0 + text_px(&shown, 6.6) + 12.0;
+        // Chinese names are longer: they may take a second line (English
+        // ones always fit on one).
+        if x > 8.0 && x + w > WIDTH - 8.0 {
+            x = 8.0;
+            y += 20.0;
+        }
         let _ = write!(
             s,
-            r##"<rect x="{}" y="{}" width="12" height="12" fill="url(#{p}{n})" stroke="#424242" stroke-width="0.6"/><text x="{}" y="{}" font-size="10.5">{n}</text>"##,
+            r##"<rect x="{}" y="{}" width="12" height="12" fill="url(#{p}{n})" stroke="#424242" stroke-width="0.6"/><text x="{}" y="{}" font-size="10.5">{shown}</text>"##,
             num(x),
             num(y - 6.0),
             num(x + 16.0),
             num(y + 4.0),
             n = st.name()
         );
-        x += 24.0 + st.name().len() as f64 * 6.6 + 12.0;
+        x += w;
     }
 }
 

@@ -55,6 +55,10 @@ pub(crate) struct TimeWriter {
     prev: Option<Timestamp>,
     cached_sec: Option<i64>,
     cached: Vec<u8>,
+    /// The same for points in time (`point`), a few seconds at once: they
+    /// come in their own order (a TIME_WAIT's end a minute ahead of the
+    /// packets, next to one expiring now).
+    point_cache: std::cell::RefCell<PointCache>,
 }
 
 impl TimeWriter {
@@ -66,6 +70,7 @@ impl TimeWriter {
             prev: None,
             cached_sec: None,
             cached: Vec::with_capacity(32),
+            point_cache: std::cell::RefCell::new(PointCache::default()),
         }
     }
 
@@ -84,18 +89,7 @@ impl TimeWriter {
             TimeFormat::Local | TimeFormat::Utc | TimeFormat::Date => {
                 if self.cached_sec != Some(ts.secs) {
                     self.cached.clear();
-                    let fmt = if self.format == TimeFormat::Local {
-                        "%H:%M:%S"
-                    } else {
-                        "%Y-%m-%d %H:%M:%S"
-                    };
-                    match DateTime::<Utc>::from_timestamp(ts.secs, 0) {
-                        Some(t) if self.format != TimeFormat::Utc => {
-                            write!(self.cached, "{}", t.with_timezone(&Local).format(fmt))?
-                        }
-                        Some(t) => write!(self.cached, "{}", t.format(fmt))?,
-                        None => write!(self.cached, "@{}", ts.secs)?,
-                    }
+                    clock_text(self.format, ts.secs, &mut self.cached)?;
                     self.cached_sec = Some(ts.secs);
                 }
                 out.extend_from_slice(&self.cached);
@@ -106,6 +100,47 @@ impl TimeWriter {
             out.extend_from_slice(b"(bad-ts)");
         }
         Ok(())
+    }
+}
+
+/// The clock text of the last few seconds asked for.
+#[derive(Default)]
+struct PointCache {
+    slots: [(Option<i64>, Vec<u8>); 4],
+    next: usize,
+}
+
+impl PointCache {
+    fn get(&mut self, format: TimeFormat, secs: i64) -> &[u8] {
+        let i = match self.slots.iter().position(|(s, _)| *s == Some(secs)) {
+            Some(i) => i,
+            None => {
+                let i = self.next;
+                self.next = (i + 1) % self.slots.len();
+                let (sec, text) = &mut self.slots[i];
+                text.clear();
+                let _ = clock_text(format, secs, text);
+                *sec = Some(secs);
+                i
+            }
+        };
+        &self.slots[i].1
+    }
+}
+
+/// The date and time of day (to the second) of `secs` in a clock `format`.
+fn clock_text(format: TimeFormat, secs: i64, out: &mut Vec<u8>) -> io::Result<()> {
+    let fmt = if format == TimeFormat::Local {
+        "%H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
+    match DateTime::<Utc>::from_timestamp(secs, 0) {
+        Some(t) if format != TimeFormat::Utc => {
+            write!(out, "{}", t.with_timezone(&Local).format(fmt))
+        }
+        Some(t) => write!(out, "{}", t.format(fmt)),
+        None => write!(out, "@{secs}"),
     }
 }
 
@@ -133,17 +168,29 @@ impl TimeWriter {
     /// A point in time (e.g. when TIME_WAIT ends) in this writer's style;
     /// delta styles show it relative to the first frame.
     pub(crate) fn point(&self, ts: Timestamp) -> String {
-        let mut w = TimeWriter::new(
-            match self.format {
-                TimeFormat::Delta | TimeFormat::None => TimeFormat::Relative,
-                TimeFormat::DeltaClock => TimeFormat::RelativeClock,
-                f => f,
-            },
-            self.nano,
-        );
-        w.first = self.first;
-        let mut out = Vec::new();
-        let _ = w.write(&mut out, ts);
+        let format = match self.format {
+            TimeFormat::Delta | TimeFormat::None => TimeFormat::Relative,
+            TimeFormat::DeltaClock => TimeFormat::RelativeClock,
+            f => f,
+        };
+        let mut out = Vec::with_capacity(32);
+        if matches!(
+            format,
+            TimeFormat::Local | TimeFormat::Utc | TimeFormat::Date
+        ) {
+            // As `write` does, with its own cache of the second.
+            let shown = self.shown(ts);
+            let mut cache = self.point_cache.borrow_mut();
+            out.extend_from_slice(cache.get(format, shown.secs));
+            write_fraction(&mut out, shown.nanos, self.nano);
+            if ts.is_invalid() {
+                out.extend_from_slice(b"(bad-ts)");
+            }
+        } else {
+            let mut w = TimeWriter::new(format, self.nano);
+            w.first = self.first;
+            let _ = w.write(&mut out, ts);
+        }
         // tcpdump's leading space lines up its columns; inside a sentence it is noise.
         let text = out.strip_prefix(b" ").unwrap_or(&out);
         String::from_utf8_lossy(text).into_owned()
@@ -173,15 +220,29 @@ fn local_offset(secs: i64) -> i64 {
 
 /// Local time of day with milliseconds, for tables: 12:01:03.250
 pub(crate) fn time_of_day_ms(ts: Timestamp) -> String {
+    let mut out = Vec::with_capacity(12);
+    write_time_of_day_ms(&mut out, ts);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`time_of_day_ms`], written straight into `out` (a table row).
+pub(crate) fn write_time_of_day_ms(out: &mut Vec<u8>, ts: Timestamp) {
     let n = ts.normalized();
     let day = (n.secs + local_offset(n.secs)).rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        day / 3600,
-        day % 3600 / 60,
-        day % 60,
-        n.nanos / 1_000_000
-    )
+    let two = |out: &mut Vec<u8>, v: i64| {
+        out.push(b'0' + (v / 10) as u8);
+        out.push(b'0' + (v % 10) as u8);
+    };
+    two(out, day / 3600);
+    out.push(b':');
+    two(out, day % 3600 / 60);
+    out.push(b':');
+    two(out, day % 60);
+    out.push(b'.');
+    let ms = n.nanos / 1_000_000;
+    out.push(b'0' + (ms / 100) as u8);
+    out.push(b'0' + (ms / 10 % 10) as u8);
+    out.push(b'0' + (ms % 10) as u8);
 }
 
 fn write_fraction(out: &mut Vec<u8>, nanos: u32, nano: bool) {
@@ -230,6 +291,42 @@ fn write_clock(out: &mut Vec<u8>, nanos: i128, nano: bool) {
     write_fraction(out, (n % 1_000_000_000) as u32, nano);
 }
 
+/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in seconds since 1970.
+const YEAR_0000: i64 = -62_167_219_200;
+const YEAR_10000: i64 = 253_402_300_800;
+
+/// `YYYY-MM-DDTHH:MM:SS` in UTC for a year 0000–9999, by hand (the
+/// proleptic Gregorian calendar, as chrono; H. Hinnant's civil_from_days).
+fn write_utc_date_time(out: &mut Vec<u8>, secs: i64) {
+    let days = secs.div_euclid(86_400);
+    let day_secs = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let digits = |out: &mut Vec<u8>, v: i64, n: u32| {
+        for k in (0..n).rev() {
+            out.push(b'0' + (v / 10i64.pow(k) % 10) as u8);
+        }
+    };
+    digits(out, year, 4);
+    out.push(b'-');
+    digits(out, month, 2);
+    out.push(b'-');
+    digits(out, day, 2);
+    out.push(b'T');
+    digits(out, day_secs / 3600, 2);
+    out.push(b':');
+    digits(out, day_secs % 3600 / 60, 2);
+    out.push(b':');
+    digits(out, day_secs % 60, 2);
+}
+
 /// RFC 3339 in UTC with as many fraction digits as carry information
 /// (0, 3, 6 or 9): lossless for micro- and nanosecond captures alike.
 pub(crate) struct Rfc3339 {
@@ -255,21 +352,25 @@ impl Rfc3339 {
         let ts = raw.normalized();
         if self.cached_sec != Some(ts.secs) {
             self.cached.clear();
-            match Utc.timestamp_opt(ts.secs, 0).single() {
-                Some(t) => {
-                    let _ = write!(self.cached, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
-                }
-                // Out of chrono's range (a corrupt file): keep it machine-readable.
-                None => {
-                    let _ = write!(
-                        self.cached,
-                        "{}",
-                        if ts.secs < 0 {
-                            "0000-01-01T00:00:00"
-                        } else {
-                            "9999-12-31T23:59:59"
-                        }
-                    );
+            if (YEAR_0000..YEAR_10000).contains(&ts.secs) {
+                write_utc_date_time(&mut self.cached, ts.secs);
+            } else {
+                match Utc.timestamp_opt(ts.secs, 0).single() {
+                    Some(t) => {
+                        let _ = write!(self.cached, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+                    }
+                    // Out of chrono's range (a corrupt file): keep it machine-readable.
+                    None => {
+                        let _ = write!(
+                            self.cached,
+                            "{}",
+                            if ts.secs < 0 {
+                                "0000-01-01T00:00:00"
+                            } else {
+                                "9999-12-31T23:59:59"
+                            }
+                        );
+                    }
                 }
             }
             self.cached_sec = Some(ts.secs);
@@ -393,6 +494,36 @@ mod tests {
                 .format("%H:%M:%S%.3f")
                 .to_string();
             assert_eq!(time_of_day_ms(ts), want);
+        }
+    }
+
+    #[test]
+    fn utc_date_time_by_hand_matches_chrono() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut cases = vec![
+            YEAR_0000,
+            YEAR_10000 - 1,
+            0,
+            -1,
+            951_782_400, // 2000-02-29
+            4_107_542_399,
+            -2_208_988_800,
+        ];
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(YEAR_0000 + (x % (YEAR_10000 - YEAR_0000) as u64) as i64);
+        }
+        for secs in cases {
+            let want = Utc
+                .timestamp_opt(secs, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+            let mut out = Vec::new();
+            write_utc_date_time(&mut out, secs);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{secs}");
         }
     }
 

@@ -25,23 +25,65 @@ mod zh;
 
 /// Human duration: 31 µs, 1.2 ms, 3.50 s, 60 s.
 pub(crate) fn duration(ns: i128) -> String {
+    let mut out = Vec::with_capacity(12);
+    write_duration(&mut out, ns);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`duration`], written straight into `out` (a table row, a line).
+pub(crate) fn write_duration(out: &mut Vec<u8>, ns: i128) {
     let abs = ns.unsigned_abs();
-    let sign = if ns < 0 { "-" } else { "" };
+    if ns < 0 {
+        out.push(b'-');
+    }
+    let mut n = itoa::Buffer::new();
     if abs < 1_000 {
-        format!("{sign}{abs} ns")
+        out.extend_from_slice(n.format(abs).as_bytes());
+        out.extend_from_slice(b" ns");
     } else if abs < 1_000_000 {
-        let micro = if charset::ascii() { "us" } else { "µs" };
-        format!("{sign}{} {micro}", abs / 1_000)
+        out.extend_from_slice(n.format(abs / 1_000).as_bytes());
+        out.extend_from_slice(if charset::ascii() {
+            b" us"
+        } else {
+            " µs".as_bytes()
+        });
     } else if abs < 1_000_000_000 {
-        format!("{sign}{:.1} ms", abs as f64 / 1e6)
+        fixed(out, abs, 1_000_000, 1);
+        out.extend_from_slice(b" ms");
     } else if abs % 1_000_000_000 == 0 {
-        format!("{sign}{} s", abs / 1_000_000_000)
+        out.extend_from_slice(n.format(abs / 1_000_000_000).as_bytes());
+        out.extend_from_slice(b" s");
     } else {
-        format!("{sign}{:.2} s", abs as f64 / 1e9)
+        fixed(out, abs, 1_000_000_000, 2);
+        out.extend_from_slice(b" s");
     }
 }
 
-fn analysis_label(a: Analysis, ev: &Evidence) -> String {
+/// `abs / unit` with `digits` decimals, exactly as `format!("{:.digits$}",
+/// abs as f64 / unit as f64)` writes it, without the float machinery: far
+/// from a tie the f64's tiny error cannot change the rounding, so integer
+/// rounding gives the same digits; an exact tie (or a huge value) takes
+/// the float path, which rounds the f64 as it is.
+fn fixed(out: &mut Vec<u8>, abs: u128, unit: u128, digits: u32) {
+    use std::io::Write as _;
+    let step = unit / 10u128.pow(digits);
+    let (q, r) = (abs / step, abs % step);
+    if r * 2 == step || abs >= 1 << 52 {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{:.*}", digits as usize, abs as f64 / unit as f64);
+        return;
+    }
+    let q = if r * 2 > step { q + 1 } else { q };
+    let scale = 10u128.pow(digits);
+    let mut n = itoa::Buffer::new();
+    out.extend_from_slice(n.format(q / scale).as_bytes());
+    out.push(b'.');
+    let frac = n.format(q % scale);
+    out.resize(out.len() + digits as usize - frac.len(), b'0');
+    out.extend_from_slice(frac.as_bytes());
+}
+
+fn analysis_label(a: Analysis, ev: &Evidence) -> std::borrow::Cow<'static, str> {
     match a {
         Analysis::KeepAlive => "keep-alive probe".into(),
         Analysis::KeepAliveAck => "keep-alive ACK".into(),
@@ -49,7 +91,7 @@ fn analysis_label(a: Analysis, ev: &Evidence) -> String {
         Analysis::FastRetransmission => "fast retransmission".into(),
         Analysis::SpuriousRetransmission => "spurious retransmission".into(),
         Analysis::OutOfOrder => "out-of-order".into(),
-        Analysis::DuplicateAck => format!("dup ACK #{}", ev.dup_acks),
+        Analysis::DuplicateAck => format!("dup ACK #{}", ev.dup_acks).into(),
         Analysis::LostSegment => "previous segment not captured".into(),
         Analysis::AckLostSegment => "ACKs a segment not captured".into(),
         Analysis::ZeroWindow => "zero window".into(),
@@ -62,10 +104,11 @@ fn analysis_label(a: Analysis, ev: &Evidence) -> String {
             Some(f) => format!(
                 "D-SACK: {} bytes arrived twice (the resend in frame {f} was spurious)",
                 ev.len
-            ),
-            None => format!("D-SACK: {} bytes arrived twice", ev.len),
+            )
+            .into(),
+            None => format!("D-SACK: {} bytes arrived twice", ev.len).into(),
         },
-        _ => a.name().replace('_', " "),
+        _ => a.name().replace('_', " ").into(),
     }
 }
 
@@ -240,57 +283,102 @@ pub(crate) fn label(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
     if lang::zh() {
         return zh::label(e, clock);
     }
-    charset::text(label_words(e, clock))
+    let mut out = Vec::with_capacity(32);
+    write_label_words(&mut out, e, clock);
+    charset::text(String::from_utf8(out).unwrap_or_default())
 }
 
-fn label_words(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
+/// [`label`], written straight into `out` (a packet line).
+pub(crate) fn write_label(out: &mut Vec<u8>, e: &Event, clock: &impl Fn(Timestamp) -> String) {
+    if lang::zh() || charset::ascii() {
+        out.extend_from_slice(label(e, clock).as_bytes());
+    } else {
+        write_label_words(out, e, clock);
+    }
+}
+
+/// The English label, as written before `--ascii` has its say.
+fn write_label_words(out: &mut Vec<u8>, e: &Event, clock: &impl Fn(Timestamp) -> String) {
+    use std::io::Write as _;
     let who = e.side.name();
-    match e.kind {
-        EventKind::Handshake { step: 3, rtt_ns } => match rtt_ns {
-            Some(rtt) => format!("handshake 3/3, RTT {}", duration(i128::from(rtt))),
-            None => "handshake 3/3".into(),
-        },
-        EventKind::Handshake { step, .. } => format!("handshake {step}/3"),
-        EventKind::SimultaneousOpen => "simultaneous open (SYNs crossed)".into(),
-        EventKind::Refused => "connection refused".into(),
+    let mut n = itoa::Buffer::new();
+    // Writing into a Vec cannot fail.
+    let _ = match e.kind {
+        EventKind::Handshake { step: 3, rtt_ns } => {
+            out.extend_from_slice(b"handshake 3/3");
+            if let Some(rtt) = rtt_ns {
+                out.extend_from_slice(b", RTT ");
+                write_duration(out, i128::from(rtt));
+            }
+            Ok(())
+        }
+        EventKind::Handshake { step, .. } => {
+            out.extend_from_slice(b"handshake ");
+            out.extend_from_slice(n.format(step).as_bytes());
+            out.extend_from_slice(b"/3");
+            Ok(())
+        }
+        EventKind::SimultaneousOpen => write!(out, "simultaneous open (SYNs crossed)"),
+        EventKind::Refused => write!(out, "connection refused"),
         EventKind::Close { step, of, variant } => {
-            let mut s = match of {
-                Some(of) => format!("close {step}/{of}"),
-                None => format!("close {step}: {who} FIN"),
-            };
+            out.extend_from_slice(b"close ");
+            out.extend_from_slice(n.format(step).as_bytes());
+            match of {
+                Some(of) => {
+                    out.push(b'/');
+                    out.extend_from_slice(n.format(of).as_bytes());
+                }
+                None => {
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(who.as_bytes());
+                    out.extend_from_slice(b" FIN");
+                }
+            }
             match variant {
-                CloseVariant::ThreeWay if step == 2 => s.push_str(" (FIN+ACK: three-packet close)"),
+                CloseVariant::ThreeWay if step == 2 => {
+                    out.extend_from_slice(b" (FIN+ACK: three-packet close)")
+                }
                 CloseVariant::Simultaneous if step == 2 => {
-                    s.push_str(" (simultaneous close: FINs crossed)")
+                    out.extend_from_slice(b" (simultaneous close: FINs crossed)")
                 }
                 _ => {}
             }
-            s
+            Ok(())
         }
         EventKind::HalfClose { .. } => {
-            format!("half-close: {who} still sends after the peer's FIN")
+            write!(out, "half-close: {who} still sends after the peer's FIN")
         }
-        EventKind::TimeWait { until } => format!(
-            "{who} TIME_WAIT until {} (2MSL = {})",
-            clock(until),
-            duration(until.nanos_since(e.ts))
-        ),
-        EventKind::TimeWaitExpired => format!("{who} TIME_WAIT expired → CLOSED"),
+        EventKind::TimeWait { until } => {
+            out.extend_from_slice(who.as_bytes());
+            out.extend_from_slice(b" TIME_WAIT until ");
+            out.extend_from_slice(clock(until).as_bytes());
+            out.extend_from_slice(b" (2MSL = ");
+            write_duration(out, until.nanos_since(e.ts));
+            out.push(b')');
+            Ok(())
+        }
+        EventKind::TimeWaitExpired => {
+            out.extend_from_slice(who.as_bytes());
+            out.extend_from_slice(" TIME_WAIT expired → CLOSED".as_bytes());
+            Ok(())
+        }
         EventKind::TimeWaitContinues { until } => {
-            format!(
+            write!(
+                out,
                 "{who} still in TIME_WAIT at end of capture (until {})",
                 clock(until)
             )
         }
         EventKind::Reset { cause } => match cause {
-            ResetCause::Unknown => "RST".into(),
-            c => format!("RST: {}", reset_cause(c)),
+            ResetCause::Unknown => write!(out, "RST"),
+            c => write!(out, "RST: {}", reset_cause(c)),
         },
-        EventKind::Midstream => "joined mid-stream: states assumed".into(),
+        EventKind::Midstream => write!(out, "joined mid-stream: states assumed"),
         EventKind::PortReuse {
             previous,
             previous_in_time_wait,
-        } => format!(
+        } => write!(
+            out,
             "port reuse: 4-tuple of #{previous}{}",
             if previous_in_time_wait {
                 " (in TIME_WAIT)"
@@ -298,24 +386,33 @@ fn label_words(e: &Event, clock: &impl Fn(Timestamp) -> String) -> String {
                 ""
             }
         ),
-        EventKind::LastAckLost => "FIN again: the final ACK was lost".into(),
+        EventKind::LastAckLost => write!(out, "FIN again: the final ACK was lost"),
         EventKind::EcnSetup { mode } => match mode {
-            EcnMode::Classic => "ECN agreed (classic, RFC 3168)".into(),
-            EcnMode::Accurate => "Accurate ECN agreed (RFC 9768)".into(),
-            _ => "ECN asked for, declined".into(),
+            EcnMode::Classic => write!(out, "ECN agreed (classic, RFC 3168)"),
+            EcnMode::Accurate => write!(out, "Accurate ECN agreed (RFC 9768)"),
+            _ => write!(out, "ECN asked for, declined"),
         },
-        EventKind::CongestionExperienced => "CE: a router marked congestion".into(),
-        EventKind::EcnEcho => "ECE: echoes the congestion mark".into(),
-        EventKind::WindowReduced => "CWR: the sender slowed down".into(),
+        EventKind::CongestionExperienced => write!(out, "CE: a router marked congestion"),
+        EventKind::EcnEcho => write!(out, "ECE: echoes the congestion mark"),
+        EventKind::WindowReduced => write!(out, "CWR: the sender slowed down"),
         EventKind::TimeWentBack { ns } => {
-            format!("time goes back {}", duration(i128::from(ns)))
+            out.extend_from_slice(b"time goes back ");
+            write_duration(out, i128::from(ns));
+            Ok(())
         }
-        EventKind::WindowScaleClamped { shift } => {
-            format!("window scale {shift} is above 14: taken as 14 (RFC 7323)")
+        EventKind::WindowScaleClamped { shift } => write!(
+            out,
+            "window scale {shift} is above 14: taken as 14 (RFC 7323)"
+        ),
+        EventKind::Analysis { what, evidence } => {
+            out.extend_from_slice(analysis_label(what, &evidence).as_bytes());
+            Ok(())
         }
-        EventKind::Analysis { what, evidence } => analysis_label(what, &evidence),
-        _ => e.kind.name().replace('_', " "),
-    }
+        _ => {
+            out.extend_from_slice(e.kind.name().replace('_', " ").as_bytes());
+            Ok(())
+        }
+    };
 }
 
 /// Why the event fired, for `--why`.
@@ -401,10 +498,11 @@ pub(crate) fn write_annotation(
     clock: &impl Fn(Timestamp) -> String,
     why: Option<&dyn Fn(&Event) -> String>,
 ) {
-    let _ = write!(Bytes(out), "#{}", obs.conn);
+    out.push(b'#');
+    out.extend_from_slice(itoa::Buffer::new().format(obs.conn).as_bytes());
     for e in events {
         out.push(b' ');
-        out.extend_from_slice(label(e, clock).as_bytes());
+        write_label(out, e, clock);
         if let Some(why) = why {
             let _ = write!(Bytes(out), " [{}{}]", why_tag(), why(e));
         }
@@ -457,36 +555,53 @@ pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
     if lang::zh() {
         return zh::ending_short(f, c);
     }
-    charset::text(ending_words(f, c))
+    let mut out = Vec::with_capacity(32);
+    write_ending_words(&mut out, f, c);
+    charset::text(String::from_utf8(out).unwrap_or_default())
 }
 
-fn ending_words(f: &Facts, c: &Connection) -> String {
-    let half = if c.close().half_close() {
-        ", half-close"
+/// The English close column, as written before `--ascii` has its say.
+fn write_ending_words(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
+    let half: &[u8] = if c.close().half_close() {
+        b", half-close"
     } else {
-        ""
+        b""
     };
-    match f.ending {
-        Ending::Refused => "refused".into(),
-        Ending::Reset { by, cause } => format!("RST by {}: {}", by.name(), reset_cause(cause)),
+    let text: &[&[u8]] = match f.ending {
+        Ending::Refused => &[b"refused"],
+        Ending::Reset { by, cause } => &[
+            b"RST by ",
+            by.name().as_bytes(),
+            b": ",
+            reset_cause(cause).as_bytes(),
+        ],
         Ending::Closed {
             variant: Some(v),
             first,
         } => match v {
-            CloseVariant::Simultaneous => format!("simultaneous{half}"),
-            v => format!("{}, {} first{half}", close_variant(v), first.name()),
+            CloseVariant::Simultaneous => &[b"simultaneous", half],
+            v => &[
+                close_variant(v).as_bytes(),
+                b", ",
+                first.name().as_bytes(),
+                b" first",
+                half,
+            ],
         },
         Ending::Closed {
             variant: None,
             first,
-        } => format!("both sent FIN, {} first{half}", first.name()),
-        Ending::FinOneWay { by } => format!("{} sent FIN{half}", by.name()),
-        Ending::Unanswered => "no answer".into(),
+        } => &[b"both sent FIN, ", first.name().as_bytes(), b" first", half],
+        Ending::FinOneWay { by } => &[by.name().as_bytes(), b" sent FIN", half],
+        Ending::Unanswered => &[b"no answer"],
         _ => match f.retired {
-            Retired::Idle => "idle (evicted)".into(),
-            Retired::Evicted => "evicted (max connections)".into(),
-            _ => "still open".into(),
+            Retired::Idle => &[b"idle (evicted)"],
+            Retired::Evicted => &[b"evicted (max connections)"],
+            _ => &[b"still open"],
         },
+    };
+    for part in text {
+        out.extend_from_slice(part);
     }
 }
 
@@ -989,6 +1104,63 @@ mod tests {
     fn wrap_respects_the_width() {
         let w = wrap("one two three four five six seven", 10);
         assert!(w.lines().all(|l| l.chars().count() <= 10), "{w}");
+    }
+
+    #[test]
+    fn durations_are_written_as_float_formatting_writes_them() {
+        let float = |ns: i128| {
+            let abs = ns.unsigned_abs();
+            let sign = if ns < 0 { "-" } else { "" };
+            if abs < 1_000 {
+                format!("{sign}{abs} ns")
+            } else if abs < 1_000_000 {
+                format!("{sign}{} µs", abs / 1_000)
+            } else if abs < 1_000_000_000 {
+                format!("{sign}{:.1} ms", abs as f64 / 1e6)
+            } else if abs % 1_000_000_000 == 0 {
+                format!("{sign}{} s", abs / 1_000_000_000)
+            } else {
+                format!("{sign}{:.2} s", abs as f64 / 1e9)
+            }
+        };
+        // Ties, near-ties, carries into the next unit, and a spread of sizes.
+        let mut cases: Vec<i128> = vec![
+            999,
+            1_000,
+            999_999,
+            1_000_000,
+            1_049_999,
+            1_050_000,
+            1_050_001,
+            1_150_000,
+            1_250_000,
+            9_950_000,
+            99_950_000,
+            999_949_999,
+            999_950_000,
+            999_999_999,
+            1_005_000_000,
+            1_015_000_000,
+            1_025_000_000,
+            2_675_000_000,
+            1_999_999_999,
+            59_995_000_000,
+            1 << 52,
+            (1 << 52) + 5_000_000,
+            -1_050_000,
+            -3_500_000_000,
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = x % 13;
+            cases.push(i128::from(x >> 20) % 10i128.pow(digits as u32 + 1));
+        }
+        for ns in cases {
+            assert_eq!(duration(ns), float(ns), "{ns}");
+        }
     }
 
     #[test]

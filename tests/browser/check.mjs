@@ -2,7 +2,11 @@
 // checks what a reader does with it. Run by tests/report.rs, which builds
 // the report and works out from `synack read --json` what the page must show:
 //   node check.mjs EXPECT.json
-// EXPECT: { report, screenshot, mode: "full" | "load", rows, ... } (see below).
+// EXPECT: { report, screenshot, mode: "full" | "load", rows, ... } (see below);
+// `words` gives the page's wording of what is checked by its text (the step
+// position, the packet's frame, the row count) in the report's language,
+// and for a Chinese report `lang` and `forbidden`: the English words of the
+// page's own texts, none of which may be seen.
 // Exit 0 when every check passed; each failure is printed.
 import puppeteer from 'puppeteer-core';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
@@ -12,6 +16,26 @@ import { join } from 'path';
 const expect = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const failures = [];
 const check = (ok, what) => { if (!ok) failures.push(what); };
+const words = expect.words;
+const say = (text, args) => text.replace(/\{(\w+)\}/g, (m, k) => (k in args ? String(args[k]) : m));
+// What a reader sees: the page's text, its SVG pictures' texts, the title,
+// the options of the filters and the placeholder.
+const seen = () => [document.title, document.body.innerText,
+  ...[...document.querySelectorAll('svg text, svg title, option')].map(e => e.textContent),
+  ...[...document.querySelectorAll('input[placeholder]')].map(e => e.placeholder)].join('\n');
+// English words of the page's own texts in what a reader sees; addresses,
+// file paths, options and the command a reader is told to run are data.
+async function english(page, when) {
+  if (!expect.forbidden) return;
+  const text = await page.evaluate(seen);
+  const bad = new Set(expect.forbidden);
+  const found = new Set();
+  for (const token of text.replace(/synack read [^\n]*/g, ' ').split(/\s+/)) {
+    if (token.includes('/') || token.includes('.pcap') || token.startsWith('-') || /^\[?[0-9a-f:.]+\]?(:\d+)?[,，。）)]*$/i.test(token)) continue;
+    for (const w of token.split(/[^A-Za-z]+/)) if (bad.has(w)) found.add(w);
+  }
+  check(found.size === 0, `${when}: English on the Chinese page: ${[...found].join(' ')}`);
+}
 
 const profile = mkdtempSync(join(tmpdir(), 'synack-chromium-'));
 const browser = await puppeteer.launch({
@@ -36,6 +60,11 @@ try {
   await page.goto('file://' + expect.report, { waitUntil: 'load', timeout: 30000 });
   await page.waitForFunction('window.synackReady !== undefined', { timeout: 30000 });
   const ready = await page.evaluate('window.synackReady');
+  if (expect.lang) {
+    const lang = await page.evaluate(() => document.documentElement.lang);
+    check(lang === expect.lang, `<html lang="${lang}">, expected ${expect.lang}`);
+  }
+  await english(page, 'the page as it opens');
   console.log(`report ready ${ready.toFixed(0)} ms after navigation`);
   const rowCount = () => page.$$eval('#conns tbody tr', trs => trs.length);
   const shownIds = () => page.$$eval('#conns tbody tr', trs => trs.map(t => Number(t.dataset.id)));
@@ -43,7 +72,7 @@ try {
   if (expect.mode === 'load') {
     check(ready < expect.max_ms, `the report took ${ready.toFixed(0)} ms to be ready (limit ${expect.max_ms} ms)`);
     const count = await page.$eval('#count', e => e.textContent);
-    check(count === `${expect.rows} of ${expect.rows} connections`, `count says "${count}"`);
+    check(count === say(words.count, { shown: expect.rows, total: expect.rows }), `count says "${count}"`);
     check(await rowCount() === Math.min(expect.rows, 250), `first page has ${await rowCount()} rows`);
     const details = await page.$$eval('script[id^="d-"]', s => s.length);
     check(details === expect.details, `${details} connections have details, expected ${expect.details}`);
@@ -103,17 +132,18 @@ try {
         notes: document.getElementById('st-notes').textContent,
       }));
       const want = steps[k];
-      check(s.pos.startsWith(`step ${k + 1} of ${steps.length}`), `step ${k}: position "${s.pos}"`);
+      check(s.pos.startsWith(say(words.step, { k: k + 1, n: steps.length })), `step ${k}: position "${s.pos}"`);
       check(s.cur.length === 1 && s.cur[0][0] === String(k), `step ${k}: highlighted rows ${JSON.stringify(s.cur)}`);
       if (want.frame !== null) {
         packetSteps++;
         check(s.cur[0] && s.cur[0][1] === String(want.frame), `step ${k}: highlighted frame ${JSON.stringify(s.cur)}, expected ${want.frame}`);
-        check(s.packet.includes(`frame ${want.frame} `), `step ${k}: packet "${s.packet}", expected frame ${want.frame}`);
+        check(s.packet.includes(say(words.frame, { f: want.frame })), `step ${k}: packet "${s.packet}", expected frame ${want.frame}`);
         check(s.client === want.client, `frame ${want.frame}: client "${s.client}", expected "${want.client}"`);
         check(s.server === want.server, `frame ${want.frame}: server "${s.server}", expected "${want.server}"`);
         for (const n of want.notes) check(s.notes.includes(n), `frame ${want.frame}: note "${n}" missing from "${s.notes}"`);
       }
       if (k === expect.screenshot_step) {
+        await english(page, `a connection open at step ${k}`);
         await page.evaluate(() => document.querySelector('#d-ladder g.row.cur').scrollIntoView({ block: 'center' }));
         await new Promise(r => setTimeout(r, 100));
         await page.screenshot({ path: expect.screenshot });
@@ -122,13 +152,18 @@ try {
     check(packetSteps === expect.packets, `${packetSteps} packet steps, expected ${expect.packets}`);
     await page.keyboard.press('ArrowLeft');
     const back = await page.$eval('#step-pos', e => e.textContent);
-    check(back.startsWith(`step ${steps.length - 1} of`), `ArrowLeft goes back: "${back}"`);
+    check(back.startsWith(say(words.step, { k: steps.length - 1, n: steps.length })), `ArrowLeft goes back: "${back}"`);
     // A connection without details says how to draw it.
     if (expect.no_details !== null) {
       await page.click(`#conns tbody tr[data-id="${expect.no_details}"]`);
       const msg = await page.$eval('#d-none', e => e.hidden ? '' : e.textContent);
       check(msg.includes(`--conn ${expect.no_details}`), `a connection without details says how to draw it: "${msg}"`);
+      await english(page, 'a connection without details');
     }
+    // Every filter option and a filtered, re-sorted table, in the report's language too.
+    await page.select('#f-close', expect.close.value);
+    await page.click('#f-rt');
+    await english(page, 'filtered');
   }
   check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
   check(outside.length === 0, `requests beyond the file: ${outside.join(' ')}`);

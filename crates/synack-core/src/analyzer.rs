@@ -7,6 +7,7 @@
 //! and by count), patches them when it comes, and hands them on in order.
 //! Packets that nothing waits on pass straight through, uncopied.
 
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
@@ -27,14 +28,101 @@ pub struct Packet<'a> {
     pub frame: &'a Frame<'a>,
     /// `None`: captured on a link type synack does not decode.
     pub link: Option<LinkKind>,
-    /// What each header says.
-    pub decoded: &'a Decoded<'a>,
+    /// What each header says, decoded when first asked for.
+    headers: &'a Headers<'a>,
     /// The TCP segment, when the fixed TCP header was captured.
     pub segment: Option<&'a Segment>,
     /// Its connection and both endpoints' states.
     pub observation: Option<&'a Observation>,
     /// What happened at this frame (lifecycle and analysis).
     pub events: &'a [Event],
+}
+
+impl<'a> Packet<'a> {
+    /// What each header says. Decoded the first time a sink asks (tracking
+    /// reads only what it needs), then kept for the other sinks.
+    pub fn decoded(&self) -> &'a Decoded<'a> {
+        self.headers.get()
+    }
+
+    /// Has the frame layers between its link header and its innermost IP
+    /// header (VLAN tags, tunnels: [`Decoded::encap`])? Known without the
+    /// full decode for a frame that took the short way to its segment.
+    pub fn encapsulated(&self) -> bool {
+        !self.headers.plain && !self.decoded().encap.is_empty()
+    }
+
+    /// A packet handed on before, rebuilt from what was kept of it (its
+    /// frame, its link or the `dlt` of a link synack does not decode, its
+    /// segment, observation and events) and handed to `f`; its headers are
+    /// decoded when first asked for. For sinks that keep packets to hand
+    /// them on later (the merger of several analyzers' threads).
+    pub fn rebuilt<R>(
+        frame: &Frame<'_>,
+        link: Result<LinkKind, i32>,
+        segment: Option<&Segment>,
+        observation: Option<&Observation>,
+        events: &[Event],
+        f: impl FnOnce(&Packet<'_>) -> R,
+    ) -> R {
+        let (link, dlt) = match link {
+            Ok(l) => (Some(l), 0),
+            Err(dlt) => (None, dlt),
+        };
+        let headers = Headers::new(link, dlt, frame.data, false);
+        f(&Packet {
+            frame,
+            link,
+            headers: &headers,
+            segment,
+            observation,
+            events,
+        })
+    }
+
+    /// The link as [`Packet::rebuilt`] takes it: the link type, or the
+    /// `dlt` of one synack does not decode.
+    pub fn link_or_dlt(&self) -> Result<LinkKind, i32> {
+        match self.link {
+            Some(l) => Ok(l),
+            None => Err(self.headers.dlt),
+        }
+    }
+}
+
+/// A frame's headers, decoded on first use.
+#[derive(Debug)]
+struct Headers<'a> {
+    link: Option<LinkKind>,
+    dlt: i32,
+    data: &'a [u8],
+    /// Plain link, IP and TCP headers (the short way, `Segment::of_frame`):
+    /// nothing encapsulated.
+    plain: bool,
+    decoded: OnceCell<Decoded<'a>>,
+}
+
+impl<'a> Headers<'a> {
+    fn new(link: Option<LinkKind>, dlt: i32, data: &'a [u8], plain: bool) -> Headers<'a> {
+        Headers {
+            link,
+            dlt,
+            data,
+            plain,
+            decoded: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &Decoded<'a> {
+        self.decoded.get_or_init(|| {
+            let mut decoded = Decoded::empty();
+            match self.link {
+                Some(l) => decode::decode_into(&mut decoded, l, self.data),
+                None => decoded.error = Some(unsupported_link(self.dlt)),
+            }
+            decoded
+        })
+    }
 }
 
 /// Where the analyzer's results go. Every method has a no-op default.
@@ -115,26 +203,33 @@ impl Default for AnalyzerConfig {
     }
 }
 
+/// Boxes of held packets kept for reuse.
+const SPARE_HELD: usize = 1024;
+
 enum Item {
     /// Boxed (from a pool): moving a pointer through the queue is cheaper
     /// than moving the packet.
     Packet(Box<HeldPacket>),
-    /// An event between frames, after the packet numbered `.1`.
-    Event(Event, u64),
+    /// An event between frames, after the packet numbered `.1` (boxed:
+    /// the queue's items stay small).
+    Event(Box<Event>, u64),
     /// A retirement, after the packet numbered `.2`.
     Retired(Box<Connection>, Box<Facts>, u64),
     /// A connection's exchange ended (key, id), after the packet numbered `.2`.
-    Settled(ConnKey, u64, u64),
+    Settled(Box<(ConnKey, u64)>, u64),
 }
 
 struct HeldPacket {
     number: u64,
     ts: Timestamp,
     wire_len: u32,
-    bytes: Vec<u8>,
+    /// Where its captured bytes are in the queue's byte ring.
+    bytes: Span,
     link: Option<LinkKind>,
     dlt: i32,
     segment: Option<Segment>,
+    /// Its segment came the short way (see `Headers::plain`).
+    plain: bool,
     observation: Option<Observation>,
     events: Vec<Event>,
     /// Open holds: revisions that may still come for this frame.
@@ -143,6 +238,93 @@ struct HeldPacket {
     until: Option<Timestamp>,
     /// The previous held packet of the same connection (a position).
     prev_in_conn: Option<u64>,
+}
+
+/// A held packet's bytes: their place in the ring (counted from the ring's
+/// first byte ever) and their length.
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    at: u64,
+    len: u32,
+}
+
+/// The captured bytes of the held packets, back to back in chunks, oldest
+/// first: packets leave in the order they came, so a chunk is freed once
+/// its last packet has gone. Memory follows the bytes held (plus a chunk),
+/// not the largest frame each held packet ever needed, and never doubles
+/// on a burst.
+#[derive(Default)]
+struct ByteRing {
+    chunks: VecDeque<Chunk>,
+    /// One emptied chunk, kept for the next.
+    spare: Option<Vec<u8>>,
+    /// The ring position of the next byte.
+    next: u64,
+}
+
+struct Chunk {
+    /// The ring position of `buf[0]`.
+    start: u64,
+    buf: Vec<u8>,
+}
+
+/// Bytes per chunk (a frame larger than this gets a chunk of its own size).
+const CHUNK: usize = 256 << 10;
+
+impl ByteRing {
+    fn push(&mut self, bytes: &[u8]) -> Span {
+        let fits = self
+            .chunks
+            .back()
+            .is_some_and(|c| c.buf.capacity() - c.buf.len() >= bytes.len());
+        if !fits {
+            let buf = match self.spare.take() {
+                Some(b) if b.capacity() >= bytes.len() => b,
+                _ => Vec::with_capacity(CHUNK.max(bytes.len())),
+            };
+            self.chunks.push_back(Chunk {
+                start: self.next,
+                buf,
+            });
+        }
+        let at = self.next;
+        if let Some(c) = self.chunks.back_mut() {
+            c.buf.extend_from_slice(bytes);
+        }
+        self.next += bytes.len() as u64;
+        Span {
+            at,
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn get(&self, s: Span) -> &[u8] {
+        self.chunks
+            .iter()
+            .find(|c| s.at >= c.start && s.at + u64::from(s.len) <= c.start + c.buf.len() as u64)
+            .and_then(|c| {
+                let from = usize::try_from(s.at - c.start).ok()?;
+                c.buf.get(from..from + s.len as usize)
+            })
+            .unwrap_or(&[])
+    }
+
+    /// The oldest bytes, up to the end of `s`, are no longer needed.
+    fn release(&mut self, s: Span) {
+        let end = s.at + u64::from(s.len);
+        while let Some(front) = self.chunks.front() {
+            let front_end = front.start + front.buf.len() as u64;
+            if end < front_end || (self.chunks.len() == 1 && end < self.next) {
+                break;
+            }
+            if let Some(mut c) = self.chunks.pop_front() {
+                if c.buf.capacity() == CHUNK {
+                    c.buf.clear();
+                    self.spare = Some(c.buf);
+                }
+            }
+        }
+    }
 }
 
 /// Packets, events and retirements waiting to go out in order. Frame
@@ -160,6 +342,8 @@ struct Queue {
     open_holds: FxHashMap<u64, u32>,
     /// The frame number of the newest packet pushed.
     newest_frame: u64,
+    /// The held packets' captured bytes.
+    bytes: ByteRing,
 }
 
 impl Item {
@@ -168,7 +352,7 @@ impl Item {
     fn key(&self) -> (u64, bool) {
         match self {
             Item::Packet(p) => (p.number, false),
-            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, _, after) => {
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, after) => {
                 (*after, true)
             }
         }
@@ -384,7 +568,7 @@ impl Analyzer {
     pub fn holding_since(&self) -> Option<u64> {
         Some(match self.queue.items.front()? {
             Item::Packet(p) => p.number,
-            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, _, after) => {
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, after) => {
                 after + 1
             }
         })
@@ -397,9 +581,7 @@ impl Analyzer {
         link: LinkKind,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        let mut decoded = Decoded::empty();
-        decode::decode_into(&mut decoded, link, frame.data);
-        self.process(frame, Some(link), 0, &decoded, sink)?;
+        self.process(frame, Some(link), 0, sink)?;
         self.take_settled(sink)
     }
 
@@ -411,9 +593,7 @@ impl Analyzer {
         dlt: i32,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        let mut decoded = Decoded::empty();
-        decoded.error = Some(unsupported_link(dlt));
-        self.process(frame, None, dlt, &decoded, sink)
+        self.process(frame, None, dlt, sink)
     }
 
     /// Capture time passed without a frame (live capture on a quiet wire):
@@ -436,8 +616,11 @@ impl Analyzer {
     /// connection retires (a running TIME_WAIT says until when).
     pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         self.release(true, sink)?;
-        self.tracker.finish();
-        self.take_timer_events(sink)?;
+        self.tracker.finish_lazily();
+        // One at a time: a capture can end with a hundred thousand TIME_WAITs.
+        while let Some(e) = self.tracker.next_end_event() {
+            self.take_event(e, sink)?;
+        }
         self.take_retired(sink)?;
         self.release(true, sink)
     }
@@ -456,12 +639,24 @@ impl Analyzer {
         frame: &Frame<'_>,
         link: Option<LinkKind>,
         dlt: i32,
-        decoded: &Decoded<'_>,
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        self.counts.add(frame, decoded);
+        // One read of the headers for tracking; the full decode only for
+        // what is not a plain TCP segment (and for sinks that ask).
+        let short = link.and_then(|l| Segment::of_frame(frame, l));
+        let headers = Headers::new(link, dlt, frame.data, short.is_some());
+        let segment = match short {
+            Some(s) => {
+                self.counts.add_tcp(frame);
+                Some(s)
+            }
+            None => {
+                let decoded = headers.get();
+                self.counts.add(frame, decoded);
+                Segment::from_decoded(frame, decoded)
+            }
+        };
         self.note_time(frame.ts);
-        let segment = Segment::from_decoded(frame, decoded);
         let mut observation = match &segment {
             Some(s) => Some(self.tracker.observe(s)),
             None => {
@@ -489,7 +684,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded,
+                headers: &headers,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.tracker.events()[split..],
@@ -549,7 +744,7 @@ impl Analyzer {
             let p = Packet {
                 frame,
                 link,
-                decoded,
+                headers: &headers,
                 segment: segment.as_ref(),
                 observation: observation.as_ref(),
                 events: &self.events,
@@ -561,10 +756,11 @@ impl Analyzer {
                 number: 0,
                 ts: Timestamp::default(),
                 wire_len: 0,
-                bytes: Vec::new(),
+                bytes: Span::default(),
                 link: None,
                 dlt: 0,
                 segment: None,
+                plain: false,
                 observation: None,
                 events: Vec::new(),
                 holds: 0,
@@ -576,13 +772,15 @@ impl Analyzer {
         h.number = frame.number;
         h.ts = frame.ts;
         h.wire_len = frame.wire_len;
-        h.bytes.clear();
-        h.bytes.extend_from_slice(frame.data);
+        h.bytes = self.queue.bytes.push(frame.data);
         h.link = link;
         h.dlt = dlt;
         h.segment = segment;
+        h.plain = headers.plain;
         h.observation = observation;
         h.events.clear();
+        // Exactly as many as it has: an event is large, and a burst holds many packets.
+        h.events.reserve_exact(self.events.len());
         h.events.extend_from_slice(&self.events);
         h.holds = hold_here;
         h.until = until_here;
@@ -749,18 +947,24 @@ impl Analyzer {
         due.sort_by_key(|e| (e.ts.normalized(), e.conn, e.side));
         let mut result = Ok(());
         for e in &due {
-            if self.queue.is_empty() {
-                result = sink.event(e);
-                if result.is_err() {
-                    break;
-                }
-            } else {
-                let after = self.queue.newest_frame;
-                self.queue.push(Item::Event(*e, after));
+            result = self.take_event(*e, sink);
+            if result.is_err() {
+                break;
             }
         }
         self.due = due;
         result
+    }
+
+    /// An event between frames: out now, or after what is held.
+    fn take_event<S: Sink>(&mut self, e: Event, sink: &mut S) -> Result<(), S::Error> {
+        if self.queue.is_empty() {
+            sink.event(&e)
+        } else {
+            let after = self.queue.newest_frame;
+            self.queue.push(Item::Event(Box::new(e), after));
+            Ok(())
+        }
     }
 
     fn take_settled<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
@@ -776,7 +980,7 @@ impl Analyzer {
             }
         } else {
             let after = self.queue.newest_frame;
-            self.queue.push(Item::Settled(key, id, after));
+            self.queue.push(Item::Settled(Box::new((key, id)), after));
         }
         Ok(())
     }
@@ -840,35 +1044,39 @@ impl Analyzer {
             match item {
                 Item::Event(e, _) => sink.event(&e)?,
                 Item::Retired(c, f, _) => sink.connection(&c, &f)?,
-                Item::Settled(key, id, _) => {
+                Item::Settled(settled, _) => {
+                    let (key, id) = *settled;
                     // Retired meanwhile: its record went (or goes) out instead.
                     if let Some(c) = self.tracker.connection(&key).filter(|c| c.id == id) {
                         sink.settled(c, &Facts::of(c, Retired::Finished))?;
                     }
                 }
-                Item::Packet(p) => {
+                Item::Packet(mut p) => {
+                    let data = self.queue.bytes.get(p.bytes);
                     let frame = Frame {
                         number: p.number,
                         ts: p.ts,
                         wire_len: p.wire_len,
-                        data: &p.bytes,
+                        data,
                     };
-                    let mut decoded = Decoded::empty();
-                    match p.link {
-                        Some(l) => decode::decode_into(&mut decoded, l, &p.bytes),
-                        None => decoded.error = Some(unsupported_link(p.dlt)),
-                    }
+                    let headers = Headers::new(p.link, p.dlt, data, p.plain);
                     let packet = Packet {
                         frame: &frame,
                         link: p.link,
-                        decoded: &decoded,
+                        headers: &headers,
                         segment: p.segment.as_ref(),
                         observation: p.observation.as_ref(),
                         events: &p.events,
                     };
                     sink.packet(&packet)?;
-                    // Kept for the next held packets (never more than are held at once).
-                    if self.spare.len() < limits.max_packets {
+                    self.queue.bytes.release(p.bytes);
+                    // A few kept for the next held packets; a burst's worth
+                    // is not kept after the burst.
+                    if self.spare.len() < SPARE_HELD {
+                        p.events.clear();
+                        if p.events.capacity() > 2 {
+                            p.events = Vec::new();
+                        }
                         self.spare.push(p);
                     }
                 }

@@ -62,6 +62,19 @@ impl Counts {
     }
 }
 
+impl Counts {
+    /// Count a frame found to be a TCP segment without a full decode
+    /// ([`Segment::of_frame`](crate::decode::Segment::of_frame)): what
+    /// [`Counts::add`] counts for it.
+    pub fn add_tcp(&mut self, frame: &Frame<'_>) {
+        self.frames += 1;
+        if frame.is_cut() {
+            self.cut_by_snaplen += 1;
+        }
+        self.tcp += 1;
+    }
+}
+
 /// What the capture layer counted (libpcap's `pcap_stats` on a live capture).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureStats {

@@ -43,7 +43,11 @@ impl Timestamp {
     }
 
     /// The same instant with whole seconds carried out of `nanos`, so `nanos` < 10⁹.
+    #[inline]
     pub fn normalized(self) -> Timestamp {
+        if self.nanos < 1_000_000_000 {
+            return self;
+        }
         Timestamp {
             secs: self.secs + i64::from(self.nanos / 1_000_000_000),
             nanos: self.nanos % 1_000_000_000,
@@ -51,13 +55,26 @@ impl Timestamp {
     }
 
     /// Nanoseconds since the Unix epoch (normalized first).
+    #[inline]
     pub fn as_nanos(self) -> i128 {
         let n = self.normalized();
         i128::from(n.secs) * 1_000_000_000 + i128::from(n.nanos)
     }
 
     /// `self - earlier` in nanoseconds (negative when time went backwards).
+    #[inline]
     pub fn nanos_since(self, earlier: Timestamp) -> i128 {
+        // Valid stamps less than 292 years apart: in 64 bits, no 128-bit multiply.
+        if self.nanos < 1_000_000_000 && earlier.nanos < 1_000_000_000 {
+            if let Some(ns) = self
+                .secs
+                .checked_sub(earlier.secs)
+                .and_then(|s| s.checked_mul(1_000_000_000))
+                .and_then(|s| s.checked_add(i64::from(self.nanos) - i64::from(earlier.nanos)))
+            {
+                return i128::from(ns);
+            }
+        }
         self.as_nanos() - earlier.as_nanos()
     }
 }

@@ -156,7 +156,7 @@ pub(crate) fn analyze(
                 d.len = r.since(l);
                 d.other_frame = rev.resend_covering(l, r).map(|x| x.frame);
                 if d.other_frame.is_some() {
-                    rev.analysis[Analysis::SpuriousRetransmission.index()] += 1;
+                    rev.flag(Analysis::SpuriousRetransmission);
                 }
                 emit(Analysis::Dsack, d);
             }

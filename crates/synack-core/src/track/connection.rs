@@ -19,14 +19,18 @@ use super::state::{StatePath, TcpState};
 use super::zeek::{self, ZeekTrack};
 use super::Revision;
 
+/// A copy of the client's SYN: when it was seen and its TS value.
+pub(crate) type SynCopy = (Timestamp, Option<u32>);
+
 /// How the connection was opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
     /// The first SYN's time.
     pub(crate) syn_ts: Option<Timestamp>,
     /// The client's first SYN copies: time and TS value (to tell which one
-    /// the SYN+ACK answers); inline, as nearly every connection has one.
-    pub(crate) syn_copies: [(Timestamp, Option<u32>); 4],
+    /// the SYN+ACK answers). Boxed until the SYN+ACK reads them, then gone:
+    /// nothing asks again.
+    pub(crate) syn_copies: Option<Box<[SynCopy; 4]>>,
     pub(crate) syn_copies_len: u8,
     /// The SYN copy the SYN+ACK answered, when the capture can tell.
     pub(crate) answered_syn: Option<Timestamp>,
@@ -137,7 +141,8 @@ impl Ecn {
 #[derive(Clone, Debug)]
 pub struct Connection {
     pub(crate) id: u64,
-    pub(crate) key: ConnKey,
+    /// The tunnel it travels in (its key's; 0: none).
+    pub(crate) tunnel: u64,
     pub(crate) client: Endpoint,
     pub(crate) server: Endpoint,
     /// No SYN was seen before the first segment: states are assumed.
@@ -201,7 +206,7 @@ impl Connection {
         };
         Connection {
             id,
-            key,
+            tunnel: key.tunnel,
             client: Endpoint::new(c),
             server: Endpoint::new(s),
             midstream: !syn,
@@ -233,7 +238,7 @@ impl Connection {
     }
     /// The canonical 4-tuple.
     pub fn key(&self) -> ConnKey {
-        self.key
+        ConnKey::of(self.client.addr, self.server.addr).in_tunnel(self.tunnel)
     }
     /// One endpoint.
     pub fn endpoint(&self, side: Side) -> &Endpoint {
@@ -481,7 +486,9 @@ impl Connection {
             me.last_sent = Some(seg.ts);
             // Any word from the peer answers outstanding keep-alive probes
             // and retransmissions.
-            peer.keepalive.unanswered = 0;
+            if let Some(k) = &mut peer.keepalive {
+                k.unanswered = 0;
+            }
             peer.retransmissions_unanswered = 0;
             track_zero_window(me, seg, window);
         }
@@ -494,7 +501,7 @@ impl Connection {
             let EventKind::Analysis { what, .. } = step.events[i].kind else {
                 continue;
             };
-            self.endpoint_mut(side).analysis[what.index()] += 1;
+            self.endpoint_mut(side).flag(what);
             if what == Analysis::KeepAlive {
                 self.count_keepalive(side, seg.ts, idle_ns);
             }
@@ -550,7 +557,7 @@ impl Connection {
     }
 
     fn count_keepalive(&mut self, side: Side, ts: Timestamp, idle_ns: i128) {
-        let k = &mut self.endpoint_mut(side).keepalive;
+        let k = &mut **self.endpoint_mut(side).keepalive.get_or_insert_default();
         k.probes += 1;
         if k.first_probe.is_none() {
             k.first_probe = Some(ts);
@@ -886,7 +893,7 @@ impl Connection {
                 .is_some_and(|isn| seg.ack.is_none_or(|a| a == isn.plus(1)));
         let cause = if answers_syn {
             ResetCause::Refused
-        } else if me.keepalive.unanswered > 0 {
+        } else if me.keepalive_unanswered() > 0 {
             ResetCause::KeepaliveTimeout
         } else if peer.last_was_keepalive {
             ResetCause::KeepaliveAnswer
@@ -954,7 +961,7 @@ impl Connection {
     fn receiver_resets(&mut self, sender: Side, _timers: Timers, step: &mut Step<'_>) {
         let receiver = sender.other();
         let s = self.endpoint(sender);
-        let silent = s.keepalive.unanswered > 0 || s.retransmissions_unanswered >= 2;
+        let silent = s.keepalive_unanswered() > 0 || s.retransmissions_unanswered >= 2;
         let id = self.id;
         for p in self.endpoint_mut(receiver).inbox.drain() {
             if !p.settled {
@@ -995,8 +1002,13 @@ impl Connection {
             if side == Side::Client {
                 let copy = (seg.ts, seg.options.timestamp.map(|(val, _)| val));
                 let n = usize::from(self.handshake.syn_copies_len);
-                if n < self.handshake.syn_copies.len() {
-                    self.handshake.syn_copies[n] = copy;
+                // Only the server's first SYN+ACK reads them.
+                if n < 4 && !self.server.synack_sent {
+                    let copies = self
+                        .handshake
+                        .syn_copies
+                        .get_or_insert_with(|| Box::new([(Timestamp::default(), None); 4]));
+                    copies[n] = copy;
                     self.handshake.syn_copies_len += 1;
                 }
                 if self.handshake.syn_ts.is_none() {
@@ -1188,7 +1200,11 @@ impl Connection {
     /// Which SYN copy the SYN+ACK answers: the one whose TS value it echoes;
     /// with one copy, that one; else unknown (Karn's rule).
     fn note_answered_syn(&mut self, synack: &Segment) {
-        let copies = &self.handshake.syn_copies[..usize::from(self.handshake.syn_copies_len)];
+        let all = self.handshake.syn_copies.take();
+        let copies = match &all {
+            Some(c) => &c[..usize::from(self.handshake.syn_copies_len)],
+            None => &[],
+        };
         let echoed = synack.options.timestamp.map(|(_, ecr)| ecr);
         let answered = match (copies.len(), echoed) {
             (0, _) => None,
@@ -1259,9 +1275,14 @@ fn track_zero_window(me: &mut Endpoint, seg: &Segment, window: u32) {
         return;
     }
     if window == 0 {
-        me.zero_window_since.get_or_insert(seg.ts);
-    } else if let Some(since) = me.zero_window_since.take() {
-        me.zero_window_ns += seg.ts.nanos_since(since).max(0);
+        me.zero_window
+            .get_or_insert_default()
+            .since
+            .get_or_insert(seg.ts);
+    } else if let Some(z) = &mut me.zero_window {
+        if let Some(since) = z.since.take() {
+            z.ns += seg.ts.nanos_since(since).max(0);
+        }
     }
 }
 

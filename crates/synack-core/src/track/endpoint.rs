@@ -44,6 +44,15 @@ pub(crate) struct Keepalive {
     pub(crate) interval_ns: Option<i128>,
 }
 
+/// How long one side advertised a zero window.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ZeroWindow {
+    /// A zero window is being advertised since this time.
+    pub(crate) since: Option<Timestamp>,
+    /// Zero-window time that has ended, ns.
+    pub(crate) ns: i128,
+}
+
 /// One side's TIME_WAIT: when it began, when 2MSL runs out, how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeWait {
@@ -102,9 +111,10 @@ pub struct Endpoint {
     pub(crate) last_was_keepalive: bool,
     pub(crate) last_was_zwp: bool,
     pub(crate) holes: Vec<Hole>,
-    /// The last few resends (a ring), for D-SACKs to point at.
-    pub(crate) resends: [Resend; 4],
-    pub(crate) resends_next: u8,
+    /// The last few resends (a ring, and where the next goes), for D-SACKs
+    /// to point at; boxed when the first resend comes (most connections
+    /// resend nothing).
+    pub(crate) resends: Option<Box<([Resend; 4], u8)>>,
     pub(crate) packets: u64,
     /// Payload bytes seen at least once (whichever copy carried them).
     pub(crate) bytes: u64,
@@ -113,11 +123,13 @@ pub struct Endpoint {
     /// Bytes of its data the peer acknowledged that the capture never carried.
     pub(crate) missed_bytes: u64,
     pub(crate) resets: u32,
-    pub(crate) analysis: [u32; Analysis::ALL.len()],
-    pub(crate) keepalive: Keepalive,
-    /// A zero window is being advertised since this time.
-    pub(crate) zero_window_since: Option<Timestamp>,
-    pub(crate) zero_window_ns: i128,
+    /// How many of its segments each analysis rule flagged; boxed when the
+    /// first is flagged (most connections have none).
+    analysis: Option<Box<[u32; Analysis::ALL.len()]>>,
+    /// Boxed when the first probe comes (few connections probe).
+    pub(crate) keepalive: Option<Box<Keepalive>>,
+    /// Zero windows advertised, boxed when the first comes.
+    pub(crate) zero_window: Option<Box<ZeroWindow>>,
     pub(crate) time_wait: Option<TimeWait>,
     /// When this side last sent anything.
     pub(crate) last_sent: Option<Timestamp>,
@@ -153,17 +165,15 @@ impl Endpoint {
             last_was_keepalive: false,
             last_was_zwp: false,
             holes: Vec::new(),
-            resends: [Resend::default(); 4],
-            resends_next: 0,
+            resends: None,
             packets: 0,
             bytes: 0,
             ip_bytes: 0,
             missed_bytes: 0,
             resets: 0,
-            analysis: [0; Analysis::ALL.len()],
-            keepalive: Keepalive::default(),
-            zero_window_since: None,
-            zero_window_ns: 0,
+            analysis: None,
+            keepalive: None,
+            zero_window: None,
             time_wait: None,
             last_sent: None,
             inbox: Inbox::default(),
@@ -232,7 +242,13 @@ impl Endpoint {
 
     /// How many of its segments the analysis rule `a` flagged.
     pub fn count(&self, a: Analysis) -> u32 {
-        self.analysis[a.index()]
+        self.analysis.as_ref().map_or(0, |n| n[a.index()])
+    }
+
+    /// One more of its segments flagged by `a`.
+    pub(crate) fn flag(&mut self, a: Analysis) {
+        self.analysis
+            .get_or_insert_with(|| Box::new([0; Analysis::ALL.len()]))[a.index()] += 1;
     }
 
     /// Retransmissions of every kind it sent.
@@ -263,17 +279,31 @@ impl Endpoint {
 
     /// Remember a resend of `[start, end)` in `frame`.
     pub(crate) fn note_resend(&mut self, start: SeqNum, end: SeqNum, frame: u64) {
-        let i = usize::from(self.resends_next) % self.resends.len();
-        self.resends[i] = Resend { start, end, frame };
-        self.resends_next = self.resends_next.wrapping_add(1);
+        let (ring, next) = &mut **self
+            .resends
+            .get_or_insert_with(|| Box::new(([Resend::default(); 4], 0)));
+        let i = usize::from(*next) % ring.len();
+        ring[i] = Resend { start, end, frame };
+        *next = next.wrapping_add(1);
     }
 
     /// The latest resend that covers `[start, end)`.
     pub(crate) fn resend_covering(&self, start: SeqNum, end: SeqNum) -> Option<Resend> {
-        let n = self.resends.len();
+        let (ring, next) = &**self.resends.as_ref()?;
+        let n = ring.len();
         (1..=n)
-            .map(|k| self.resends[(usize::from(self.resends_next) + n - k) % n])
+            .map(|k| ring[(usize::from(*next) + n - k) % n])
             .find(|r| r.frame != 0 && r.start.le(start) && end.le(r.end))
+    }
+
+    /// Keep-alive probes it sent (0 when none).
+    pub(crate) fn keepalive_probes(&self) -> u32 {
+        self.keepalive.as_ref().map_or(0, |k| k.probes)
+    }
+
+    /// Keep-alive probes sent since the peer last said anything.
+    pub(crate) fn keepalive_unanswered(&self) -> u32 {
+        self.keepalive.as_ref().map_or(0, |k| k.unanswered)
     }
 
     /// How many bytes of `[start, end)` fall in recorded gaps, and when the

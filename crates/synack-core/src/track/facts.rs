@@ -97,21 +97,22 @@ impl Facts {
         let ending = ending(c);
         let keepalive = [Side::Client, Side::Server]
             .into_iter()
-            .find(|s| c.endpoint(*s).keepalive.probes > 0)
-            .map(|by| {
-                let k = &c.endpoint(by).keepalive;
-                KeepaliveFacts {
+            .find(|s| c.endpoint(*s).keepalive_probes() > 0)
+            .and_then(|by| {
+                let k = c.endpoint(by).keepalive.as_ref()?;
+                Some(KeepaliveFacts {
                     by,
-                    probes: c.client.keepalive.probes + c.server.keepalive.probes,
+                    probes: c.client.keepalive_probes() + c.server.keepalive_probes(),
                     idle_ns: k.idle_ns,
                     interval_ns: k.interval_ns,
-                }
+                })
             });
         let zw = |s: Side| {
-            let e = c.endpoint(s);
-            e.zero_window_ns
-                + e.zero_window_since
+            c.endpoint(s).zero_window.as_ref().map_or(0, |z| {
+                z.ns + z
+                    .since
                     .map_or(0, |since| c.last_ts.nanos_since(since).max(0))
+            })
         };
         Facts {
             retired: why,

@@ -221,7 +221,10 @@ pub struct Tracker {
     /// The connection whose exchange the last segment ended, if it did.
     settled: Option<(ConnKey, u64)>,
     /// After `finish`: the live connections' keys, last id first.
-    closing: Vec<ConnKey>,
+    closing: Vec<(u64, ConnKey)>,
+    /// After `finish_lazily`: the next end event's connection (a count of
+    /// `closing` from its end) and side.
+    end_events: Option<(usize, usize)>,
     evicted_idle: u64,
     evicted_cap: u64,
     time_went_back: u64,
@@ -251,6 +254,7 @@ impl Tracker {
             retired: VecDeque::new(),
             settled: None,
             closing: Vec::new(),
+            end_events: None,
             evicted_idle: 0,
             evicted_cap: 0,
             time_went_back: 0,
@@ -424,7 +428,7 @@ impl Tracker {
         let side = conn.side_of(seg.src);
         if let Some((prev_id, in_tw)) = previous {
             conn.port_reuse = true;
-            conn.endpoint_mut(side).analysis[Analysis::ReusedPorts.index()] += 1;
+            conn.endpoint_mut(side).flag(Analysis::ReusedPorts);
             let base = Event {
                 frame: Some(seg.frame),
                 ts: seg.ts,
@@ -606,28 +610,68 @@ impl Tracker {
     /// (fetch them with `next_retired`); a TIME_WAIT still running says
     /// until when (events, stamped with the capture's last time).
     pub fn finish(&mut self) {
+        self.finish_lazily();
+        while let Some(e) = self.next_end_event() {
+            self.events.push(e);
+        }
+    }
+
+    /// As [`Tracker::finish`], but the events of TIME_WAITs still running
+    /// come one at a time from [`Tracker::next_end_event`] (before any
+    /// `next_retired`), rather than all at once into `events`.
+    pub fn finish_lazily(&mut self) {
         self.events.clear();
         self.revisions.clear();
-        let end = self.clock.unwrap_or_default();
         let mut order: Vec<(u64, ConnKey)> = self.conns.iter().map(|(k, c)| (c.id, *k)).collect();
         order.sort_unstable();
-        for (_, key) in &order {
-            let c = &self.conns[key];
-            for side in [Side::Client, Side::Server] {
-                let e = c.endpoint(side);
-                if let (TcpState::TimeWait, Some(tw)) = (e.state, e.time_wait) {
-                    self.events.push(Event {
-                        frame: None,
-                        ts: end,
-                        conn: c.id,
-                        side,
-                        kind: EventKind::TimeWaitContinues { until: tw.until },
-                    });
+        // Reversed (in place: a capture can end with a hundred thousand
+        // connections) so `pop` hands them out in id order.
+        order.reverse();
+        self.closing = order;
+        self.end_events = Some((self.closing.len(), 0));
+    }
+
+    /// After [`Tracker::finish_lazily`]: the next "still in TIME_WAIT at
+    /// the end" event, in id order, client before server.
+    pub fn next_end_event(&mut self) -> Option<Event> {
+        let end = self.clock.unwrap_or_default();
+        let (mut at, mut side) = self.end_events?;
+        while at > 0 {
+            let (_, key) = self.closing[at - 1];
+            let found = self.conns.get(&key).and_then(|c| {
+                [Side::Client, Side::Server][side..]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(k, s)| {
+                        let e = c.endpoint(*s);
+                        match (e.state, e.time_wait) {
+                            (TcpState::TimeWait, Some(tw)) => Some((
+                                side + k,
+                                Event {
+                                    frame: None,
+                                    ts: end,
+                                    conn: c.id,
+                                    side: *s,
+                                    kind: EventKind::TimeWaitContinues { until: tw.until },
+                                },
+                            )),
+                            _ => None,
+                        }
+                    })
+            });
+            match found {
+                Some((i, e)) => {
+                    self.end_events = Some((at, i + 1));
+                    return Some(e);
+                }
+                None => {
+                    at -= 1;
+                    side = 0;
                 }
             }
         }
-        // Reversed so `pop` hands them out in id order.
-        self.closing = order.into_iter().rev().map(|(_, k)| k).collect();
+        self.end_events = None;
+        None
     }
 
     /// The next connection to report: those already retired, then (after
@@ -636,7 +680,7 @@ impl Tracker {
         if let Some(r) = self.retired.pop_front() {
             return Some(r);
         }
-        while let Some(key) = self.closing.pop() {
+        while let Some((_, key)) = self.closing.pop() {
             if let Some(c) = self.take(&key) {
                 self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));

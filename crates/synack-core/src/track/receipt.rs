@@ -48,12 +48,13 @@ pub(crate) struct Pending {
 /// endpoint's state becomes unknown) when a hostile stream overflows it.
 pub(crate) const INBOX_CAP: usize = 4;
 
-/// The segments waiting to be shown received, oldest first: a small ring
-/// inside the endpoint (nearly always empty or holding one SYN or FIN, so
-/// no allocation per connection).
-#[derive(Clone, Copy, Debug, Default)]
+/// The segments waiting to be shown received, oldest first: nearly always
+/// empty or holding one SYN or FIN, so the slots are boxed only while
+/// something waits (an open connection's endpoints, and every one in
+/// TIME_WAIT, hold none).
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Inbox {
-    items: [Option<Pending>; INBOX_CAP],
+    items: Option<Box<[Option<Pending>; INBOX_CAP]>>,
     len: u8,
 }
 
@@ -63,26 +64,34 @@ impl Inbox {
     }
 
     pub(crate) fn front(&self) -> Option<Pending> {
-        self.items[0]
+        self.items.as_ref()?[0]
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<Pending> {
-        let first = self.items[0].take()?;
-        self.items.rotate_left(1);
+        let items = self.items.as_mut()?;
+        let first = items[0].take()?;
+        items.rotate_left(1);
         self.len -= 1;
+        if self.len == 0 {
+            self.items = None;
+        }
         Some(first)
     }
 
     /// Every item, oldest first, to change.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pending> {
-        self.items.iter_mut().flatten()
+        self.items
+            .iter_mut()
+            .flat_map(|items| items.iter_mut().flatten())
     }
 
     /// Empty it, returning what was in it.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Pending> {
-        let items = std::mem::take(&mut self.items);
+        let items = self.items.take();
         self.len = 0;
-        items.into_iter().flatten()
+        items
+            .into_iter()
+            .flat_map(|items| items.into_iter().flatten())
     }
 
     /// The same SYN or FIN again (a retransmission): one item, moved to the
@@ -91,22 +100,28 @@ impl Inbox {
     /// the frame of the item the new copy replaced.
     pub(crate) fn push(&mut self, p: Pending) -> (Option<Pending>, Option<Pending>) {
         let mut replaced = None;
+        let items = self
+            .items
+            .get_or_insert_with(|| Box::new([None; INBOX_CAP]));
         if p.needs_proof {
             let n = usize::from(self.len);
-            if let Some(i) = self.items[..n].iter().position(|q| {
+            if let Some(i) = items[..n].iter().position(|q| {
                 q.is_some_and(|q| q.needs_proof && q.seq == p.seq && q.flags == p.flags)
             }) {
-                replaced = self.items[i].take();
-                self.items[i..n].rotate_left(1);
+                replaced = items[i].take();
+                items[i..n].rotate_left(1);
                 self.len -= 1;
             }
         }
         let dropped = if usize::from(self.len) == INBOX_CAP {
-            self.pop_front()
+            let first = items[0].take();
+            items.rotate_left(1);
+            self.len -= 1;
+            first
         } else {
             None
         };
-        self.items[usize::from(self.len)] = Some(p);
+        items[usize::from(self.len)] = Some(p);
         self.len += 1;
         (dropped, replaced)
     }
