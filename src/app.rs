@@ -9,6 +9,7 @@ use synack_core::analyzer::{AnalyzerConfig, Lookahead};
 use synack_core::counts::CaptureStats;
 use synack_core::decode::link::LinkKind;
 use synack_core::decode::{Frame, Timestamp};
+use synack_core::shard::Shard;
 use synack_core::Analyzer;
 
 use crate::capture::live::LiveSource;
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::escape::Escaped;
 use crate::lang::tr;
 use crate::output::AsyncOut;
+use crate::parallel::{Hand, ThreadViews, Threaded};
 use crate::views::annotated_pcapng::AnnotatedPcapng;
 use crate::views::charset::{self, AsciiOut};
 use crate::views::json::JsonView;
@@ -27,7 +29,7 @@ use crate::views::mermaid::MermaidView;
 use crate::views::only::{Choose, Only};
 use crate::views::table::TableView;
 use crate::views::zeek::ZeekView;
-use crate::views::{Look, OnlyConn, RunEnd, Section, View, ViewSet};
+use crate::views::{Look, OnlyConn, RunEnd, Section, ShardRun, View, ViewSet};
 
 /// How output should look on this process's stdout: decided once.
 pub(crate) fn stdout_look() -> Look {
@@ -143,6 +145,9 @@ pub(crate) struct Pipeline<W: Write> {
     errors: Vec<String>,
     limit: Option<u64>,
     frames: u64,
+    /// `--shard`: only this shard's connections; the others' frames only move the clock.
+    shard: Option<Shard>,
+    skipped: u64,
     /// Live capture: the kernel's counters, for the summary.
     pub(crate) kernel: Option<CaptureStats>,
     /// Live capture to a terminal: flush after every frame.
@@ -164,6 +169,8 @@ impl<W: Write> Pipeline<W> {
             errors: Vec::new(),
             limit,
             frames: 0,
+            shard: None,
+            skipped: 0,
             kernel: None,
             flush_each: false,
             input_done: false,
@@ -190,7 +197,15 @@ impl<W: Write> Pipeline<W> {
         )
     }
 
+    /// Handle only the connections of `shard` (`--shard`).
+    pub(crate) fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
+    }
+
     pub(crate) fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> io::Result<()> {
+        if self.shard.is_some_and(|s| !s.owns(link, frame)) {
+            return self.skip(frame);
+        }
         self.frames += 1;
         let (a, mut sink) = self.sink();
         a.frame(frame, link, &mut sink)?;
@@ -199,10 +214,21 @@ impl<W: Write> Pipeline<W> {
 
     /// A frame from an interface whose link type synack does not decode.
     pub(crate) fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> io::Result<()> {
+        if self.shard.is_some_and(|s| s.index != 0) {
+            return self.skip(frame);
+        }
         self.frames += 1;
         let (a, mut sink) = self.sink();
         a.unsupported_frame(frame, dlt, &mut sink)?;
         self.after_frame()
+    }
+
+    /// Another shard's frame: read, not tracked; its time still runs the clock.
+    fn skip(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+        self.frames += 1;
+        self.skipped += 1;
+        let (a, mut sink) = self.sink();
+        a.tick(frame.ts, &mut sink)
     }
 
     fn after_frame(&mut self) -> io::Result<()> {
@@ -246,12 +272,18 @@ impl<W: Write> Pipeline<W> {
         self.end_input()?;
         let counts = self.analyzer.counts();
         let pressure = self.analyzer.pressure();
+        let shard = self.shard.map(|shard| ShardRun {
+            shard,
+            frames_read: self.frames,
+            skipped: self.skipped,
+        });
         let end = RunEnd {
             counts: &counts,
             errors: &self.errors,
             kernel: self.kernel,
             sections,
             pressure: &pressure,
+            shard: shard.as_ref(),
         };
         for v in self.views.iter_mut() {
             v.finish(&end, &mut self.out)?;
@@ -259,25 +291,9 @@ impl<W: Write> Pipeline<W> {
         self.out.flush()
     }
 
-    /// `--conn N` named a connection the input does not have: say so, with
-    /// how many there are (they are numbered from 1 in first-seen order).
+    /// `--conn N` named a connection the input does not have: say so.
     pub(crate) fn missing_conn(&self, wanted: Option<u64>) -> Option<String> {
-        let n = self.analyzer.counts().connections;
-        let id = wanted.filter(|id| *id > n)?;
-        Some(match n {
-            0 => tr!(
-                "no connection #{id}: the input has no TCP connection",
-                "没有连接 #{id}：输入中没有 TCP 连接"
-            ),
-            1 => tr!(
-                "no connection #{id}: the input has one TCP connection, #1",
-                "没有连接 #{id}：输入中只有一个 TCP 连接，#1"
-            ),
-            n => tr!(
-                "no connection #{id}: the input has {n} TCP connections, #1 to #{n}",
-                "没有连接 #{id}：输入中有 {n} 个 TCP 连接，#1 到 #{n}"
-            ),
-        })
+        missing_conn(self.analyzer.counts().connections, wanted)
     }
 
     /// What the capture shows so far about load on hosts and listeners.
@@ -288,6 +304,74 @@ impl<W: Write> Pipeline<W> {
     /// Frames handed in so far.
     pub(crate) fn frames(&self) -> u64 {
         self.frames
+    }
+}
+
+/// `--conn N` named a connection the input does not have (it has `n`): say
+/// so, with how many there are (they are numbered from 1 in first-seen order).
+fn missing_conn(n: u64, wanted: Option<u64>) -> Option<String> {
+    let id = wanted.filter(|id| *id > n)?;
+    Some(match n {
+        0 => format!("no connection #{id}: the input has no TCP connection"),
+        1 => format!("no connection #{id}: the input has one TCP connection, #1"),
+        n => format!("no connection #{id}: the input has {n} TCP connections, #1 to #{n}"),
+    })
+}
+
+/// `synack read`'s engine: one analyzer, or several threads' (`--threads`).
+pub(crate) enum Engine<W: Write> {
+    One(Box<Pipeline<W>>),
+    Threads(Box<Threaded<W>>),
+}
+
+impl<W: Write + Send + 'static> Engine<W> {
+    fn done(&self) -> bool {
+        match self {
+            Engine::One(p) => p.done(),
+            Engine::Threads(t) => t.done(),
+        }
+    }
+    fn frame(&mut self, frame: &Frame<'_>, link: LinkKind) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.frame(frame, link),
+            Engine::Threads(t) => t.frame(frame, link),
+        }
+    }
+    fn unsupported_frame(&mut self, frame: &Frame<'_>, dlt: i32) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.unsupported_frame(frame, dlt),
+            Engine::Threads(t) => t.unsupported_frame(frame, dlt),
+        }
+    }
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.flush(),
+            Engine::Threads(t) => t.flush(),
+        }
+    }
+    pub(crate) fn note_error(&mut self, e: &Error) {
+        match self {
+            Engine::One(p) => p.note_error(e),
+            Engine::Threads(t) => t.note_error(e),
+        }
+    }
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
+        match self {
+            Engine::One(p) => p.finish(&[]),
+            Engine::Threads(t) => t.finish(&[]),
+        }
+    }
+    fn frames(&self) -> u64 {
+        match self {
+            Engine::One(p) => p.frames(),
+            Engine::Threads(t) => t.frames(),
+        }
+    }
+    fn missing_conn(&self, wanted: Option<u64>) -> Option<String> {
+        match self {
+            Engine::One(p) => p.missing_conn(wanted),
+            Engine::Threads(t) => missing_conn(t.connections(), wanted),
+        }
     }
 }
 
@@ -354,30 +438,71 @@ fn create(path: &str) -> Result<std::fs::File> {
     })
 }
 
-/// `synack read`: every input in order, through one pipeline.
-pub(crate) fn read(cfg: &ReadConfig, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
-    let views = views_for(&cfg.output, output_look(&cfg.output));
-    read_with(cfg, views, out, err)
+/// `synack read`: every input in order, through one pipeline (of one
+/// analyzer, or of `--threads` analyzer threads).
+pub(crate) fn read(
+    cfg: &ReadConfig,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
+    read_views(cfg, None, out, err)
 }
 
-/// Read every input in order through `views`.
+/// Read every input in order through `views` (the report's, not chosen
+/// by the output options).
 pub(crate) fn read_with(
     cfg: &ReadConfig,
-    mut views: Vec<Box<dyn View>>,
-    out: impl Write,
+    views: Vec<Box<dyn View>>,
+    out: impl Write + Send + 'static,
+    err: &mut impl Write,
+) -> Result<Outcome> {
+    read_views(cfg, Some(views), out, err)
+}
+
+/// Read every input through `views`, or the views the output options ask for.
+fn read_views(
+    cfg: &ReadConfig,
+    views: Option<Vec<Box<dyn View>>>,
+    out: impl Write + Send + 'static,
     err: &mut impl Write,
 ) -> Result<Outcome> {
     if let Some(f) = &cfg.filter {
         check_filter(f)?;
     }
     let opts = &cfg.output;
+    let look = output_look(opts);
+    let given = views.is_some();
+    let mut views = views.unwrap_or_else(|| views_for(opts, look));
     let mut analyzer = analyzer_config(opts, Lookahead::FILE);
     if let Some(w) = &cfg.write {
         views.push(annotated_copy(w, opts)?);
         // Comments carry proven states: the look-ahead runs even for tables.
         analyzer.lookahead = Some(Lookahead::FILE);
     }
-    let mut pipe = Pipeline::new(out, views, analyzer, opts.count);
+    let mut pipe = if cfg.threads > 1 {
+        // Views given by the caller see whole packets.
+        let hand = match given {
+            true => Hand::Packets,
+            false => thread_hand(opts, cfg.write.is_some()),
+        };
+        let views = match hand {
+            // Made again on the views' own thread (views that show only
+            // connections are built from the options alone).
+            Hand::Connections => {
+                drop(views);
+                let opts = opts.clone();
+                ThreadViews::Apart(Box::new(move || views_for(&opts, look)))
+            }
+            _ => ThreadViews::Here(views),
+        };
+        let mut t = Threaded::new(out, views, analyzer, opts.count, cfg.threads, hand)?;
+        t.set_shard(cfg.shard);
+        Engine::Threads(Box::new(t))
+    } else {
+        let mut p = Pipeline::new(out, views, analyzer, opts.count);
+        p.set_shard(cfg.shard);
+        Engine::One(Box::new(p))
+    };
     let mut outcome = Outcome::Clean;
     let mut number_offset = 0;
     let mut failed = 0;
@@ -406,12 +531,39 @@ pub(crate) fn read_with(
         // Nothing was read: the errors said it all, a "0 frames" summary adds nothing.
         return Ok(outcome);
     }
-    pipe.finish(&[])?;
+    pipe.finish()?;
     if let Some(line) = pipe.missing_conn(opts.conn) {
         writeln!(err, "synack: {line}")?;
         outcome = Outcome::InputErrors;
     }
+    if let Engine::Threads(t) = &pipe {
+        if t.cap_reached() {
+            let (threads, cap) = (cfg.threads, opts.max_connections);
+            let note = tr!(
+                "the {threads} threads together held up to --max-connections ({cap}) connections: one thread would have evicted the least recently active ones, each of these evicts only at that cap of its own, so the output may differ from --threads 1's",
+                "{threads} 个线程合起来持有的连接达到了 --max-connections ({cap})：单线程会清除最久不活动的连接，而这里每个线程只在自己达到这个上限时才清除，所以输出可能与 --threads 1 不同"
+            );
+            writeln!(err, "synack: {note}")?;
+        }
+    }
     Ok(outcome)
+}
+
+/// What analyzer threads hand on of their frames, for these views: JSON
+/// records they write themselves, when JSON is all there is; only the
+/// connections, when the views show only connections; else whole packets.
+fn thread_hand(opts: &OutputArgs, annotated_copy: bool) -> Hand {
+    let filtered = opts.only.is_some() || opts.conn.is_some() || annotated_copy;
+    if opts.json && !opts.zeek && !filtered {
+        Hand::Json {
+            packets: !opts.summary,
+            extras: opts.json_extras(),
+        }
+    } else if (opts.summary || opts.zeek) && opts.only.is_none() && !annotated_copy {
+        Hand::Connections
+    } else {
+        Hand::Packets
+    }
 }
 
 /// `synack live`: capture until Ctrl-C (or `-c`), annotating as frames
@@ -680,9 +832,9 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
 
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-pub(crate) fn read_one<W: Write>(
+pub(crate) fn read_one<W: Write + Send + 'static>(
     src: &mut FileSource,
-    pipe: &mut Pipeline<W>,
+    pipe: &mut Engine<W>,
     opts: &OutputArgs,
     number_offset: u64,
     err: &mut impl Write,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use clap::{Args, Parser, Subcommand};
 
+use synack_core::shard::Shard;
 use synack_core::track::TrackerConfig;
 
 use crate::capture::Input;
@@ -242,8 +243,37 @@ pub(crate) struct ReadArgs {
     #[arg(short = 'w', long = "write", value_name = "FILE.pcapng")]
     pub(crate) write: Option<String>,
 
+    /// Analyze on N threads, each following the connections a hash of their
+    /// 4-tuple gives it [default: the machine's cores]. The output is the
+    /// same as with one thread, byte for byte, but when all threads together
+    /// reach --max-connections (then synack says so on stderr)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) threads: Option<u32>,
+
+    /// Handle only shard K of N (K from 0 to N-1): the connections whose 4-tuple hash falls
+    /// there; frames of other connections are read and skipped (their times still run the
+    /// clock), frames without TCP belong to shard 0. N runs, one per shard, write together
+    /// exactly the connection records of one run (join them on community_id and start).
+    /// The summary counts this shard's frames and says how many were read
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<Shard>,
+
     #[command(flatten)]
     pub(crate) output: OutputArgs,
+}
+
+/// `--shard K/N`: shard K (from 0) of N.
+fn parse_shard(word: &str) -> Result<Shard, String> {
+    let usage = || {
+        tr!(
+            "{word}: a shard is K/N, K from 0 to N-1 (e.g. 0/4 … 3/4)",
+            "{word}：分片写作 K/N，K 从 0 到 N-1 (例如 0/4 … 3/4)"
+        )
+    };
+    let (k, n) = word.split_once('/').ok_or_else(usage)?;
+    let k: u32 = k.trim().parse().map_err(|_| usage())?;
+    let n: u32 = n.trim().parse().map_err(|_| usage())?;
+    Shard::new(k, n).ok_or_else(usage)
 }
 
 #[derive(Debug, Args, Clone)]
@@ -628,6 +658,10 @@ pub(crate) struct ReadConfig {
     pub(crate) output: OutputArgs,
     /// `-w`: the annotated pcapng copy.
     pub(crate) write: Option<String>,
+    /// Analyzer threads (1: no threads of its own).
+    pub(crate) threads: usize,
+    /// `--shard`: only this shard's connections.
+    pub(crate) shard: Option<Shard>,
 }
 
 /// `-w NAME` asks for the annotated pcapng form.
@@ -705,11 +739,17 @@ impl ReadArgs {
             }
         }
         let filter = (!rest.is_empty()).then(|| rest.join(" "));
+        let threads = match self.threads {
+            Some(n) => n as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         Ok(ReadConfig {
             inputs,
             filter,
             output: self.output,
             write: self.write,
+            threads,
+            shard: self.shard,
         })
     }
 }

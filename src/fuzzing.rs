@@ -14,7 +14,7 @@ use synack_core::analyzer::Lookahead;
 use synack_core::track::{Connection, Event, Facts};
 use synack_core::Packet;
 
-use crate::app::{analyzer_config, read_one, Pipeline};
+use crate::app::{analyzer_config, read_one, Engine, Pipeline};
 use crate::capture::classic::{ClassicReader, Header};
 use crate::capture::pcapng::{is_pcapng, PcapngReader};
 use crate::capture::{FileSource, Input};
@@ -184,7 +184,12 @@ fn run(data: &[u8], opts: &OutputArgs, views: &[Captured], lookahead: Lookahead)
         .iter()
         .map(|v| Box::new(v.clone()) as Box<dyn View>)
         .collect();
-    let mut pipe = Pipeline::new(io::sink(), boxed, analyzer_config(opts, lookahead), None);
+    let mut pipe = Engine::One(Box::new(Pipeline::new(
+        io::sink(),
+        boxed,
+        analyzer_config(opts, lookahead),
+        None,
+    )));
     let mut err = Vec::new();
     let stream: Box<dyn Read> = Box::new(io::Cursor::new(data.to_vec()));
     // Errors are one line on stderr, as `synack read` words them.
@@ -196,7 +201,7 @@ fn run(data: &[u8], opts: &OutputArgs, views: &[Captured], lookahead: Lookahead)
         pipe.note_error(&e);
     }
     // Writing into memory cannot fail.
-    pipe.finish(&[]).expect("views write into memory");
+    pipe.finish().expect("views write into memory");
     assert_terminal_safe(&err, false, "stderr");
     for v in views {
         let out = v.out.borrow();

@@ -39,6 +39,7 @@ pub mod fuzzing;
 mod kernel;
 mod lang;
 mod output;
+mod parallel;
 mod report;
 mod shell;
 mod views;
@@ -144,6 +145,8 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            // Not locked (`app::output`): with --threads the views may
+            // write from a thread of their own.
             let r = app::output(cfg.output.output.as_deref())
                 .and_then(|out| app::read(&cfg, out, &mut err));
             finish(r, &mut err)

@@ -173,6 +173,16 @@ const ARGS: &[(&str, &str, &str)] = &[
         "write",
         "同时把每一帧原样写入 FILE.pcapng，每个 TCP 报文的注释 (事件、两端状态) 作为它的分组注释：Wireshark 会显示并可按它过滤 (frame.comment contains \"TIME_WAIT\")",
     ),
+    (
+        "read",
+        "threads",
+        "用 N 个线程分析，每个线程跟踪按四元组哈希分给它的连接 [默认：本机的核数]。输出与单线程逐字节相同；只有所有线程合起来达到 --max-connections 时可能不同 (synack 会在标准错误上说明)",
+    ),
+    (
+        "read",
+        "shard",
+        "只处理 N 个分片中的第 K 个 (K 从 0 到 N-1)：四元组哈希落在这里的连接；其他连接的帧照样读取但跳过 (它们的时间仍推动时钟)，不含 TCP 的帧属于分片 0。N 次运行 (每个分片一次) 合起来恰好写出一次运行的全部连接记录 (按 community_id 和 first_ts 连接)。汇总只计本分片的帧，并说明一共读了多少帧",
+    ),
     // live
     ("live", "interface", "要捕获的网卡 ('any' 表示全部)"),
     (

@@ -130,6 +130,10 @@ fn report_to(args: ReportArgs, path: Option<String>, err: &mut impl Write) -> Re
         files: Vec::new(),
         args: args.args.clone(),
         write: None,
+        // One analyzer: the report's view needs every packet whole in one
+        // place, so analyzer threads would mostly add the merger's copying.
+        threads: Some(1),
+        shard: None,
         output,
     }
     .validate()
@@ -366,7 +370,7 @@ impl View for ReportView {
             "connections": self.rows.len(),
             "details": self.details.len(),
             "problems": self.problems,
-            "summary": words::summary_line(end.counts, end.kernel),
+            "summary": words::summary_line(end.counts, end.kernel, end.shard),
             "errors": end.errors,
             "start": start,
             "time_wait_s": self.time_wait_ns as f64 / 1e9,

@@ -359,6 +359,15 @@ impl View for JsonView {
                 .num("if_dropped", k.if_dropped);
             ko.end();
         }
+        if let Some(s) = end.shard {
+            let out = o.key("shard");
+            let mut so = Obj::new(out);
+            so.num("index", s.shard.index)
+                .num("count", s.shard.count)
+                .num("frames_read", s.frames_read)
+                .num("frames_skipped", s.skipped);
+            so.end();
+        }
         write_pressure(&mut o, end.pressure, &mut self.time);
         for s in end.sections {
             s.write_json(&mut o);

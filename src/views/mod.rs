@@ -74,6 +74,19 @@ pub(crate) struct RunEnd<'a> {
     pub(crate) sections: &'a [&'a dyn Section],
     /// What the capture shows about load on hosts and listeners.
     pub(crate) pressure: &'a PressureFacts,
+    /// `--shard K/N`: this run handled one shard of the connections.
+    pub(crate) shard: Option<&'a ShardRun>,
+}
+
+/// A run that handled one shard of the connections (`--shard K/N`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShardRun {
+    pub(crate) shard: synack_core::shard::Shard,
+    /// Every frame read, this shard's and the others'.
+    pub(crate) frames_read: u64,
+    /// Frames of other shards' connections: skipped before tracking (their
+    /// times still ran the clock). The counts are of the rest.
+    pub(crate) skipped: u64,
 }
 
 /// A report a command adds to the end of a run, worded for people and
@@ -239,7 +252,7 @@ pub(crate) fn write_text_end(
         .map(words::syn_flood_warning)
         .collect();
     lines.extend(words::pressure_line(end.pressure, &clock));
-    lines.push(words::summary_line(end.counts, end.kernel));
+    lines.push(words::summary_line(end.counts, end.kernel, end.shard));
     writeln!(out)?;
     for line in lines {
         match width {

@@ -766,14 +766,22 @@ pub(crate) fn not_drawn(n: u64) -> String {
 }
 
 /// The closing summary line of a text view.
-pub(crate) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
+pub(crate) fn summary_line(
+    c: &Counts,
+    kernel: Option<CaptureStats>,
+    shard: Option<&super::ShardRun>,
+) -> String {
     if lang::zh() {
-        return zh::summary_line(c, kernel);
+        return zh::summary_line(c, kernel, shard);
     }
-    charset::text(summary_words(c, kernel))
+    charset::text(summary_words(c, kernel, shard))
 }
 
-fn summary_words(c: &Counts, kernel: Option<CaptureStats>) -> String {
+fn summary_words(
+    c: &Counts,
+    kernel: Option<CaptureStats>,
+    shard: Option<&super::ShardRun>,
+) -> String {
     let mut line = format!(
         "summary: {} frames ({} TCP, {} UDP, {} ICMP, {} ARP, {} IP fragments, {} other, {} undecodable), {} TCP connection{}, {} cut by snaplen",
         c.frames,
@@ -815,6 +823,13 @@ fn summary_words(c: &Counts, kernel: Option<CaptureStats>) -> String {
             ", {} segment{} stamped before an earlier one",
             c.time_went_back,
             if c.time_went_back == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(s) = shard {
+        let _ = write!(
+            line,
+            "; shard {}/{}: {} frames read, {} of them other shards' (skipped)",
+            s.shard.index, s.shard.count, s.frames_read, s.skipped
         );
     }
     line

@@ -75,6 +75,16 @@ pub fn capture_fixtures() -> Vec<String> {
     names
 }
 
+pub mod traffic;
+
+/// The generated capture of `traffic` (3,000 connections over 150 s),
+/// written once into the test target's scratch directory.
+pub fn generated_capture() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("split-traffic-v1.pcap");
+    traffic::write(&p, 0x5eed, 3_000, 150);
+    p
+}
+
 /// Write a classic pcap (LINKTYPE_RAW, µs) of frames built by synack-core's
 /// `synth`: (microseconds since the epoch, segment) each.
 pub fn write_raw_pcap(

@@ -51,6 +51,43 @@ impl<'a> Packet<'a> {
     pub fn encapsulated(&self) -> bool {
         !self.headers.plain && !self.decoded().encap.is_empty()
     }
+
+    /// A packet handed on before, rebuilt from what was kept of it (its
+    /// frame, its link or the `dlt` of a link synack does not decode, its
+    /// segment, observation and events) and handed to `f`; its headers are
+    /// decoded when first asked for. For sinks that keep packets to hand
+    /// them on later (the merger of several analyzers' threads).
+    pub fn rebuilt<R>(
+        frame: &Frame<'_>,
+        link: Result<LinkKind, i32>,
+        segment: Option<&Segment>,
+        observation: Option<&Observation>,
+        events: &[Event],
+        f: impl FnOnce(&Packet<'_>) -> R,
+    ) -> R {
+        let (link, dlt) = match link {
+            Ok(l) => (Some(l), 0),
+            Err(dlt) => (None, dlt),
+        };
+        let headers = Headers::new(link, dlt, frame.data, false);
+        f(&Packet {
+            frame,
+            link,
+            headers: &headers,
+            segment,
+            observation,
+            events,
+        })
+    }
+
+    /// The link as [`Packet::rebuilt`] takes it: the link type, or the
+    /// `dlt` of one synack does not decode.
+    pub fn link_or_dlt(&self) -> Result<LinkKind, i32> {
+        match self.link {
+            Some(l) => Ok(l),
+            None => Err(self.headers.dlt),
+        }
+    }
 }
 
 /// A frame's headers, decoded on first use.
@@ -430,10 +467,17 @@ pub struct Analyzer {
     events: Vec<Event>,
     /// Scratch for the revisions of the frame in hand.
     revisions: Vec<Revision>,
+    /// Scratch: whether each of those may change what is held.
+    revisable: Vec<bool>,
     /// Returned boxes (with their buffers), for the next held packets: a
     /// box moves through the queue as a pointer, so it is kept whole.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<HeldPacket>>,
+    /// Scratch for the timer events due at the frame in hand.
+    due: Vec<Event>,
+    /// Scratch for the connections retiring at the frame in hand.
+    #[allow(clippy::vec_box)]
+    retiring: Vec<(Box<Connection>, Retired)>,
     /// The newest frame's capture time (see `note_time`).
     now: Option<Timestamp>,
 }
@@ -449,7 +493,10 @@ impl Analyzer {
             queue: Queue::default(),
             events: Vec::new(),
             revisions: Vec::new(),
+            revisable: Vec::new(),
             spare: Vec::new(),
+            due: Vec::new(),
+            retiring: Vec::new(),
             now: None,
         }
     }
@@ -474,9 +521,57 @@ impl Analyzer {
         &self.tracker
     }
 
+    /// Record the pressure counters' changes instead of counting them: this
+    /// analyzer sees only some of the connections (see
+    /// [`crate::pressure::PressureOp`]); take them after each frame with
+    /// [`Analyzer::take_pressure_ops`].
+    pub fn record_pressure(&mut self) {
+        self.tracker.record_pressure();
+    }
+
+    /// The pressure changes recorded since the last call, appended to `out`.
+    pub fn take_pressure_ops(&mut self, out: &mut Vec<crate::pressure::PressureOp>) {
+        self.tracker.take_pressure_ops(out);
+    }
+
     /// Packets (and events, retirements) held back waiting for proof.
     pub fn held_packets(&self) -> usize {
         self.queue.items.len()
+    }
+
+    /// Frames stamped before this time change nothing but the clock: no
+    /// timer runs out, no idle connection goes, no held packet's wait ends
+    /// (`None`: the next frame may, whenever it is stamped). A frame of a
+    /// connection this analyzer does not follow may then be left out, as
+    /// long as the clock is brought to the latest time left out (with
+    /// [`Analyzer::tick`]) before the next frame handed in.
+    pub fn quiet_until(&self) -> Option<Timestamp> {
+        let mut until = self.tracker.quiet_until()?;
+        if let Some(front) = self.queue.items.front() {
+            let limits = self.lookahead?;
+            let Item::Packet(p) = front else {
+                return None;
+            };
+            if self.queue.items.len() > limits.max_packets {
+                return None;
+            }
+            until = until.min(add_ns(p.ts.normalized(), limits.max_ns));
+            if let (0, Some(u)) = (p.holds, p.until) {
+                until = until.min(u);
+            }
+        }
+        Some(until)
+    }
+
+    /// The first frame whose packet is still held back: everything about
+    /// earlier frames has been handed on (`None`: nothing is held).
+    pub fn holding_since(&self) -> Option<u64> {
+        Some(match self.queue.items.front()? {
+            Item::Packet(p) => p.number,
+            Item::Event(_, after) | Item::Retired(_, _, after) | Item::Settled(_, after) => {
+                after + 1
+            }
+        })
     }
 
     /// One frame captured on a link of kind `link`.
@@ -605,17 +700,33 @@ impl Analyzer {
             let mut revisions = std::mem::take(&mut self.revisions);
             revisions.clear();
             revisions.extend_from_slice(self.tracker.revisions());
+            // What may change is decided before any of this frame's
+            // revisions settles a hold (a RST settles the SYN it refuses,
+            // then shows the refusal at it).
+            let mut revisable = std::mem::take(&mut self.revisable);
+            revisable.clear();
+            for r in &revisions {
+                revisable.push(match *r {
+                    Revision::Defer { conn, cause, .. } | Revision::Retract { conn, cause, .. } => {
+                        self.held_for(conn, cause)
+                    }
+                    _ => true,
+                });
+            }
             // A change moves back only if every earlier one of the same side
             // at this packet did (they are taken from the front of its path).
             let mut blocked = [false; 2];
-            for r in &revisions {
+            for (r, may) in revisions.iter().zip(revisable.iter().copied()) {
                 match *r {
                     Revision::Defer { side, .. } => {
                         let i = side_index(side);
-                        if !blocked[i] && !self.defer(r, frame.number, observation.as_mut()) {
+                        let moved =
+                            !blocked[i] && may && self.defer(r, frame.number, observation.as_mut());
+                        if !moved {
                             blocked[i] = true;
                         }
                     }
+                    Revision::Retract { .. } if !may => {}
                     Revision::Hold {
                         frame: f, until, ..
                     } if f == frame.number => match until {
@@ -625,6 +736,7 @@ impl Analyzer {
                     _ => self.revise(r, observation.as_mut()),
                 }
             }
+            self.revisable = revisable;
             self.revisions = revisions;
         }
         let must_hold = hold_here > 0 || until_here.is_some();
@@ -675,6 +787,31 @@ impl Analyzer {
         h.prev_in_conn = None;
         self.queue.push(Item::Packet(held));
         self.release(false, sink)
+    }
+
+    /// Whether connection `conn` still waits for proof at frame `cause` or
+    /// before it: then its packets from there on are held for its own
+    /// sake, and a revision may still change them. A packet held only
+    /// behind another connection's wait is not changed: what is shown for a
+    /// connection must not depend on other connections' traffic (nor, so,
+    /// on how connections are spread over threads).
+    fn held_for(&mut self, conn: u64, cause: u64) -> bool {
+        let Some(cause_pos) = self.queue.position(cause) else {
+            return false;
+        };
+        let now = self.now.unwrap_or_default();
+        let base = self.queue.base;
+        let mut next = self.queue.last_of_conn.get(&conn).copied();
+        while let Some(pos) = next.filter(|p| *p >= base) {
+            let Some(p) = self.queue.at(pos) else {
+                break;
+            };
+            if pos <= cause_pos && (p.holds > 0 || p.until.is_some_and(|u| u > now)) {
+                return true;
+            }
+            next = p.prev_in_conn;
+        }
+        false
     }
 
     /// Apply a revision from the frame in hand to what is held.
@@ -790,6 +927,10 @@ impl Analyzer {
         true
     }
 
+    /// Events of timers that ran out before the frame in hand, in time order,
+    /// then connection order (not the timers' own order: how a tracker keeps
+    /// its timers must not show, and several analyzers each holding some of
+    /// the connections must give the same order).
     fn take_timer_events<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         let n = self
             .tracker
@@ -797,11 +938,22 @@ impl Analyzer {
             .iter()
             .take_while(|e| e.frame.is_none())
             .count();
-        for i in 0..n {
-            let e = self.tracker.events()[i];
-            self.take_event(e, sink)?;
+        if n == 0 {
+            return Ok(());
         }
-        Ok(())
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        due.extend_from_slice(&self.tracker.events()[..n]);
+        due.sort_by_key(|e| (e.ts.normalized(), e.conn, e.side));
+        let mut result = Ok(());
+        for e in &due {
+            result = self.take_event(*e, sink);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.due = due;
+        result
     }
 
     /// An event between frames: out now, or after what is held.
@@ -833,11 +985,28 @@ impl Analyzer {
         Ok(())
     }
 
+    /// Connections that left the tracker at the frame in hand, in connection
+    /// order (not the order of the tracker's timers and tables, for the same
+    /// reasons as timer events).
     fn take_retired<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
-        while let Some((c, why)) = self.tracker.next_retired() {
+        let Some(first) = self.tracker.next_retired() else {
+            return Ok(());
+        };
+        let mut retiring = std::mem::take(&mut self.retiring);
+        retiring.clear();
+        retiring.push(first);
+        while let Some(r) = self.tracker.next_retired() {
+            retiring.push(r);
+        }
+        retiring.sort_by_key(|(c, _)| c.id);
+        let mut result = Ok(());
+        for (c, why) in retiring.drain(..) {
+            if result.is_err() {
+                continue;
+            }
             let facts = Facts::of(&c, why);
             if self.queue.is_empty() {
-                sink.connection(&c, &facts)?;
+                result = sink.connection(&c, &facts);
                 continue;
             }
             // Nothing more can be proven for it: its held packets may go.
@@ -845,7 +1014,8 @@ impl Analyzer {
             let after = self.queue.newest_frame;
             self.queue.push(Item::Retired(c, Box::new(facts), after));
         }
-        Ok(())
+        self.retiring = retiring;
+        result
     }
 
     /// Hand on what is no longer waited for, oldest first; with `all`, everything.

@@ -21,6 +21,7 @@ pub mod analyzer;
 pub mod counts;
 pub mod decode;
 pub mod pressure;
+pub mod shard;
 pub mod synth;
 pub mod track;
 

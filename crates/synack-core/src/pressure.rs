@@ -340,6 +340,74 @@ pub struct Pressure {
     port_reuse: u64,
     port_reuse_in_time_wait: u64,
     capped: Capped,
+    /// Recording (see [`Pressure::record`]): changes are kept here, not counted.
+    log: Option<Vec<PressureOp>>,
+}
+
+/// One change to the pressure counters, as the tracker reports it. A tracker
+/// that sees only some connections (one thread's share) records these
+/// instead of counting them; a merger replays every tracker's changes in
+/// capture order into one [`Pressure`] with [`Pressure::apply`], so peaks
+/// over all connections come out as one tracker would find them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PressureOp {
+    /// An endpoint went from `from` to `to` at `ts`.
+    Moved {
+        /// The endpoint's address and port.
+        addr: SocketAddr,
+        /// Which end of its connection it is.
+        side: Side,
+        /// Its state before.
+        from: TcpState,
+        /// Its state after.
+        to: TcpState,
+        /// When.
+        ts: Timestamp,
+        /// Into TIME_WAIT: when it entered (the FIN that took it there).
+        entered: Timestamp,
+    },
+    /// A new connection opened with a SYN from `client` to `server` at `ts`.
+    Opened {
+        /// The SYN's sender.
+        client: SocketAddr,
+        /// Where it went.
+        server: SocketAddr,
+        /// When.
+        ts: Timestamp,
+    },
+    /// A new SYN took the 4-tuple of an earlier connection.
+    PortReused {
+        /// The earlier one was still in TIME_WAIT.
+        in_time_wait: bool,
+    },
+    /// A connection opened by a SYN left the tracker: how its handshake went.
+    Left {
+        /// The server it was opened to.
+        server: SocketAddr,
+        /// How its handshake ended.
+        handshake: HandshakeOutcome,
+    },
+}
+
+/// How a connection's handshake ended, for its server's counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeOutcome {
+    /// Completed.
+    Complete,
+    /// The server never answered; the client sent `syns` SYNs.
+    SynUnanswered {
+        /// SYN segments, retransmissions included.
+        syns: u32,
+    },
+    /// The server answered with a SYN-ACK the client never answered.
+    SynAckUnanswered {
+        /// The server resent it (it kept state).
+        resent: bool,
+        /// Sent once and never again although the capture went on: a SYN cookie.
+        stateless: bool,
+    },
 }
 
 fn side_index(side: Side) -> usize {
@@ -362,6 +430,50 @@ impl Pressure {
             port_reuse: 0,
             port_reuse_in_time_wait: 0,
             capped: Capped::default(),
+            log: None,
+        }
+    }
+
+    /// From now on keep each change as a [`PressureOp`] (taken with
+    /// [`Pressure::take_ops`]) instead of counting it: for a tracker that
+    /// sees only some of the connections.
+    pub fn record(&mut self) {
+        self.log.get_or_insert_with(Vec::new);
+    }
+
+    /// The changes recorded since the last call, oldest first, appended to `out`.
+    pub fn take_ops(&mut self, out: &mut Vec<PressureOp>) {
+        if let Some(log) = &mut self.log {
+            out.append(log);
+        }
+    }
+
+    fn note(&mut self, op: PressureOp) {
+        match &mut self.log {
+            Some(log) => log.push(op),
+            None => self.apply(op),
+        }
+    }
+
+    /// Count one change (recorded by another tracker, replayed in capture order).
+    pub fn apply(&mut self, op: PressureOp) {
+        match op {
+            PressureOp::Moved {
+                addr,
+                side,
+                from,
+                to,
+                ts,
+                entered,
+            } => self.apply_move(addr, side, from, to, ts, entered),
+            PressureOp::Opened { client, server, ts } => self.apply_opened(client, server, ts),
+            PressureOp::PortReused { in_time_wait } => {
+                self.port_reuse += 1;
+                if in_time_wait {
+                    self.port_reuse_in_time_wait += 1;
+                }
+            }
+            PressureOp::Left { server, handshake } => self.apply_left(server, handshake),
         }
     }
 
@@ -377,11 +489,33 @@ impl Pressure {
         if from == to {
             return;
         }
-        let addr = c.endpoint(side).addr();
+        let e = c.endpoint(side);
+        // When it entered TIME_WAIT: the FIN that took it there, not the later proof.
+        let entered = match to {
+            TcpState::TimeWait => e.time_wait().map_or(ts, |tw| tw.entered),
+            _ => ts,
+        };
+        self.note(PressureOp::Moved {
+            addr: e.addr(),
+            side,
+            from,
+            to,
+            ts,
+            entered,
+        });
+    }
+
+    fn apply_move(
+        &mut self,
+        addr: SocketAddr,
+        side: Side,
+        from: TcpState,
+        to: TcpState,
+        ts: Timestamp,
+        entered: Timestamp,
+    ) {
         if to == TcpState::TimeWait {
-            // When it entered: the FIN that took it there, not the later proof.
-            let at = c.endpoint(side).time_wait().map_or(ts, |tw| tw.entered);
-            self.enter_time_wait(addr.ip(), side, at);
+            self.enter_time_wait(addr.ip(), side, entered);
         } else if from == TcpState::TimeWait {
             self.leave_time_wait(addr.ip(), side);
         }
@@ -427,6 +561,10 @@ impl Pressure {
 
     /// A new connection opened with a SYN from `client` to `server` at `ts`.
     pub(crate) fn opened(&mut self, client: SocketAddr, server: SocketAddr, ts: Timestamp) {
+        self.note(PressureOp::Opened { client, server, ts });
+    }
+
+    fn apply_opened(&mut self, client: SocketAddr, server: SocketAddr, ts: Timestamp) {
         let cap = self.caps.servers;
         let known = self.servers.len();
         match self.servers.get_mut(&server) {
@@ -510,10 +648,9 @@ impl Pressure {
 
     /// A new SYN took the 4-tuple of an earlier connection.
     pub(crate) fn port_reused(&mut self, previous_in_time_wait: bool) {
-        self.port_reuse += 1;
-        if previous_in_time_wait {
-            self.port_reuse_in_time_wait += 1;
-        }
+        self.note(PressureOp::PortReused {
+            in_time_wait: previous_in_time_wait,
+        });
     }
 
     /// `c` left the tracker at capture time `now`: its endpoints leave the
@@ -526,29 +663,51 @@ impl Pressure {
         if c.midstream() || !c.client().sent_syn() {
             return;
         }
-        let Some(s) = self.servers.get_mut(&c.server().addr()) else {
-            return;
-        };
         let client = c.client();
         let server = c.server();
-        if c.handshake().complete() {
-            s.handshakes += 1;
+        let handshake = if c.handshake().complete() {
+            HandshakeOutcome::Complete
         } else if server.packets() == 0 {
-            s.syns_unanswered += 1;
-            s.syn_segments_unanswered += u64::from(c.handshake().syn_count());
+            HandshakeOutcome::SynUnanswered {
+                syns: c.handshake().syn_count(),
+            }
         } else if server.sent_syn()
             && client.resets() == 0
             && client.packets() == u64::from(c.handshake().syn_count())
         {
             // SYN-ACK sent, and the client sent nothing but its SYNs.
-            s.synacks_unanswered += 1;
-            if server.retransmissions() > 0 {
-                s.synacks_resent += 1;
-            } else if server
-                .last_sent
-                .is_some_and(|t| now.nanos_since(t) >= STATELESS_AFTER_NS)
-            {
-                s.synacks_stateless += 1;
+            HandshakeOutcome::SynAckUnanswered {
+                resent: server.retransmissions() > 0,
+                stateless: server
+                    .last_sent
+                    .is_some_and(|t| now.nanos_since(t) >= STATELESS_AFTER_NS),
+            }
+        } else {
+            return;
+        };
+        self.note(PressureOp::Left {
+            server: server.addr(),
+            handshake,
+        });
+    }
+
+    fn apply_left(&mut self, server: SocketAddr, handshake: HandshakeOutcome) {
+        let Some(s) = self.servers.get_mut(&server) else {
+            return;
+        };
+        match handshake {
+            HandshakeOutcome::Complete => s.handshakes += 1,
+            HandshakeOutcome::SynUnanswered { syns } => {
+                s.syns_unanswered += 1;
+                s.syn_segments_unanswered += u64::from(syns);
+            }
+            HandshakeOutcome::SynAckUnanswered { resent, stateless } => {
+                s.synacks_unanswered += 1;
+                if resent {
+                    s.synacks_resent += 1;
+                } else if stateless {
+                    s.synacks_stateless += 1;
+                }
             }
         }
     }

@@ -119,6 +119,7 @@ fn feed(
         kernel: None,
         sections: &[],
         pressure: &pressure,
+        shard: None,
     };
     view.finish(&end, &mut out).expect("into memory");
     out

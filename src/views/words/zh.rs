@@ -465,7 +465,11 @@ pub(super) fn not_drawn(n: u64) -> String {
 }
 
 /// The closing summary line of a text view.
-pub(super) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
+pub(super) fn summary_line(
+    c: &Counts,
+    kernel: Option<CaptureStats>,
+    shard: Option<&crate::views::ShardRun>,
+) -> String {
     let mut line = format!(
         "汇总：{} 帧 ({} TCP，{} UDP，{} ICMP，{} ARP，{} IP 分片，{} 其他，{} 无法解码)，{} 个 TCP 连接，{} 帧被 snaplen 截断",
         c.frames,
@@ -505,6 +509,13 @@ pub(super) fn summary_line(c: &Counts, kernel: Option<CaptureStats>) -> String {
             line,
             "，{} 个报文段的时间戳早于之前的报文段",
             c.time_went_back
+        );
+    }
+    if let Some(s) = shard {
+        let _ = write!(
+            line,
+            "；分片 {}/{}：读取 {} 帧，其中 {} 帧属于其他分片 (已跳过)",
+            s.shard.index, s.shard.count, s.frames_read, s.skipped
         );
     }
     line

@@ -230,6 +230,12 @@ impl Connection {
     pub fn id(&self) -> u64 {
         self.id
     }
+    /// Number it `id` instead: a merger of several trackers' output (one
+    /// per thread, each numbering its own) numbers connections in the
+    /// first-seen order of them all.
+    pub fn renumber(&mut self, id: u64) {
+        self.id = id;
+    }
     /// The canonical 4-tuple.
     pub fn key(&self) -> ConnKey {
         ConnKey::of(self.client.addr, self.server.addr).in_tunnel(self.tunnel)

@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
-use crate::pressure::{Pressure, PressureCaps, PressureFacts};
+use crate::pressure::{Pressure, PressureCaps, PressureFacts, PressureOp};
 pub use connection::{Close, Connection, Ecn, Handshake};
 use connection::{Step, Timers};
 pub use endpoint::{Endpoint, TimeWait, TimeWaitEnd};
@@ -268,6 +268,17 @@ impl Tracker {
         self.pressure.facts()
     }
 
+    /// Record the pressure counters' changes instead of counting them (a
+    /// tracker that sees only some connections; see [`PressureOp`]).
+    pub fn record_pressure(&mut self) {
+        self.pressure.record();
+    }
+
+    /// The pressure changes recorded since the last call, appended to `out`.
+    pub fn take_pressure_ops(&mut self, out: &mut Vec<PressureOp>) {
+        self.pressure.take_ops(out);
+    }
+
     /// The configuration it runs with.
     pub fn config(&self) -> &TrackerConfig {
         &self.cfg
@@ -333,6 +344,18 @@ impl Tracker {
     /// (its other direction, in another tunnel), if any.
     pub fn joined_to(&self, key: &ConnKey) -> Option<ConnKey> {
         self.tunnels.joined_to(key)
+    }
+
+    /// Frames stamped before this time change nothing but the clock: no
+    /// timer runs out and no idle sweep is due (`None`: the next frame may,
+    /// whenever it is stamped). Timers of connections already gone count
+    /// too, so it can be early, never late.
+    pub fn quiet_until(&self) -> Option<Timestamp> {
+        let sweep = self.next_sweep?;
+        Some(match self.timers.peek() {
+            Some(Reverse(t)) => t.at.min(sweep),
+            None => sweep,
+        })
     }
 
     /// A frame that is not a TCP segment still moves the capture clock.
