@@ -1558,10 +1558,10 @@ impl Cmd {
     fn argv(self) -> (&'static str, &'static [&'static str]) {
         match self {
             Cmd::Cat => ("cat", &[]),
-            Cmd::Summary => ("synack", &["read", "--summary"]),
+            Cmd::Summary => ("synack", &["read", "--summary", "--threads", "1"]),
             Cmd::SummaryT2 => ("synack", &["read", "--summary", "--threads", "2"]),
-            Cmd::Lines => ("synack", &["read"]),
-            Cmd::Json => ("synack", &["read", "--json"]),
+            Cmd::Lines => ("synack", &["read", "--threads", "1"]),
+            Cmd::Json => ("synack", &["read", "--json", "--threads", "1"]),
             Cmd::JsonT2 => ("synack", &["read", "--json", "--threads", "2"]),
             Cmd::BeforeSummary => ("synack-before", &["read", "--summary"]),
             Cmd::BeforeLines => ("synack-before", &["read"]),
