@@ -1489,18 +1489,26 @@ enum Cmd {
     Lines,
     Json,
     JsonT2,
+    /// The same modes run by an older build (`SYNACK_BENCH_BASELINE`), so a
+    /// change is measured against what came before in one run.
+    BeforeSummary,
+    BeforeLines,
+    BeforeJson,
     Tcpdump,
     Tshark,
 }
 
 impl Cmd {
-    const ALL: [Cmd; 8] = [
+    const ALL: [Cmd; 11] = [
         Cmd::Cat,
         Cmd::Summary,
         Cmd::SummaryT2,
         Cmd::Lines,
         Cmd::Json,
         Cmd::JsonT2,
+        Cmd::BeforeSummary,
+        Cmd::BeforeLines,
+        Cmd::BeforeJson,
         Cmd::Tcpdump,
         Cmd::Tshark,
     ];
@@ -1514,13 +1522,35 @@ impl Cmd {
             Cmd::Lines => "lines",
             Cmd::Json => "json",
             Cmd::JsonT2 => "json-t2",
+            Cmd::BeforeSummary => "before-summary",
+            Cmd::BeforeLines => "before-lines",
+            Cmd::BeforeJson => "before-json",
             Cmd::Tcpdump => "tcpdump",
             Cmd::Tshark => "tshark",
         }
     }
 
+    /// This build of synack (the rows the targets are about).
     fn is_synack(self) -> bool {
-        !matches!(self, Cmd::Cat | Cmd::Tcpdump | Cmd::Tshark)
+        !matches!(
+            self,
+            Cmd::Cat
+                | Cmd::Tcpdump
+                | Cmd::Tshark
+                | Cmd::BeforeSummary
+                | Cmd::BeforeLines
+                | Cmd::BeforeJson
+        )
+    }
+
+    /// The older build's row for this mode, and back.
+    fn before(self) -> Option<Cmd> {
+        match self {
+            Cmd::Summary => Some(Cmd::BeforeSummary),
+            Cmd::Lines => Some(Cmd::BeforeLines),
+            Cmd::Json => Some(Cmd::BeforeJson),
+            _ => None,
+        }
     }
 
     /// Program name (for synack: none, the bench's own build is used) and
@@ -1533,6 +1563,9 @@ impl Cmd {
             Cmd::Lines => ("synack", &["read"]),
             Cmd::Json => ("synack", &["read", "--json"]),
             Cmd::JsonT2 => ("synack", &["read", "--json", "--threads", "2"]),
+            Cmd::BeforeSummary => ("synack-before", &["read", "--summary"]),
+            Cmd::BeforeLines => ("synack-before", &["read"]),
+            Cmd::BeforeJson => ("synack-before", &["read", "--json"]),
             Cmd::Tcpdump => ("tcpdump", &["-nn", "-r"]),
             Cmd::Tshark => ("tshark", &["-q", "-z", "conv,tcp", "-r"]),
         }
@@ -1542,6 +1575,9 @@ impl Cmd {
         match self {
             Cmd::Tcpdump => "skipped: tcpdump not found (apt package `tcpdump`)",
             Cmd::Tshark => "skipped: tshark not found (apt package `tshark`)",
+            Cmd::BeforeSummary | Cmd::BeforeLines | Cmd::BeforeJson => {
+                "skipped: set SYNACK_BENCH_BASELINE to an older synack binary"
+            }
             _ => "skipped: not found",
         }
     }
@@ -1731,6 +1767,10 @@ fn run_shape(shape: &Shape, path: &Path, packets: u64, runs: u64, cmds: &[Cmd]) 
         let (name, pre) = cmd.argv();
         let program = if cmd.is_synack() {
             Some(synack.clone())
+        } else if name == "synack-before" {
+            env::var_os("SYNACK_BENCH_BASELINE")
+                .map(PathBuf::from)
+                .filter(|p| p.is_file())
         } else {
             which(name)
         };
@@ -1775,7 +1815,34 @@ fn run_shape(shape: &Shape, path: &Path, packets: u64, runs: u64, cmds: &[Cmd]) 
     };
     print_table(&run);
     print_targets(&run);
+    print_before(&run);
     run
+}
+
+/// This build against the older one (`SYNACK_BENCH_BASELINE`), mode by mode:
+/// a change must not make synack slower.
+fn print_before(run: &ShapeRun) {
+    let pairs: Vec<(Cmd, Cmd)> = Cmd::ALL
+        .into_iter()
+        .filter_map(|c| c.before().map(|b| (c, b)))
+        .collect();
+    if pairs.iter().all(|&(_, b)| run.secs(b).is_none()) {
+        return;
+    }
+    println!();
+    println!("this build against SYNACK_BENCH_BASELINE ({}):", run.name);
+    for (now, before) in pairs {
+        let (_, pre) = now.argv();
+        let label = format!("synack {}", pre.join(" "));
+        match (run.secs(before), run.secs(now)) {
+            (Some(b), Some(n)) if n > 0.0 => println!(
+                "  {label:<22} before {b:.3} s, now {n:.3} s: {:.2}× {}",
+                b / n,
+                if n <= b { "faster" } else { "SLOWER" }
+            ),
+            _ => println!("  {label:<22} n/a"),
+        }
+    }
 }
 
 fn mb(kb: u64) -> f64 {
@@ -1820,7 +1887,10 @@ fn print_table(run: &ShapeRun) {
                     Cmd::Summary | Cmd::SummaryT2 => {
                         (speedup(*secs, tcpdump), speedup(*secs, tshark))
                     }
-                    Cmd::Lines | Cmd::Json | Cmd::JsonT2 => (speedup(*secs, tcpdump), "-".into()),
+                    Cmd::BeforeSummary => (speedup(*secs, tcpdump), speedup(*secs, tshark)),
+                    Cmd::Lines | Cmd::Json | Cmd::JsonT2 | Cmd::BeforeLines | Cmd::BeforeJson => {
+                        (speedup(*secs, tcpdump), "-".into())
+                    }
                     _ => ("-".into(), "-".into()),
                 };
                 let rss =

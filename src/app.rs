@@ -16,6 +16,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::{check_filter, FileFrame, FileSource, FilterSet, Next};
 use crate::cli::{is_pcapng_name, LiveArgs, OutputArgs, ReadConfig, View as ViewKind};
 use crate::error::{Error, Result};
+use crate::escape::Escaped;
 use crate::lang::tr;
 use crate::output::AsyncOut;
 use crate::parallel::{Hand, ThreadViews, Threaded};
@@ -318,7 +319,7 @@ fn missing_conn(n: u64, wanted: Option<u64>) -> Option<String> {
 }
 
 /// `synack read`'s engine: one analyzer, or several threads' (`--threads`).
-enum Engine<W: Write> {
+pub(crate) enum Engine<W: Write> {
     One(Box<Pipeline<W>>),
     Threads(Box<Threaded<W>>),
 }
@@ -342,19 +343,19 @@ impl<W: Write + Send + 'static> Engine<W> {
             Engine::Threads(t) => t.unsupported_frame(frame, dlt),
         }
     }
-    fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         match self {
             Engine::One(p) => p.flush(),
             Engine::Threads(t) => t.flush(),
         }
     }
-    fn note_error(&mut self, e: &Error) {
+    pub(crate) fn note_error(&mut self, e: &Error) {
         match self {
             Engine::One(p) => p.note_error(e),
             Engine::Threads(t) => t.note_error(e),
         }
     }
-    fn finish(&mut self) -> io::Result<()> {
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
         match self {
             Engine::One(p) => p.finish(&[]),
             Engine::Threads(t) => t.finish(&[]),
@@ -600,10 +601,9 @@ pub(crate) fn live(
     }
     // On stderr even with --json, as tcpdump does: it says the capture is open.
     let (name, desc) = src.link_names();
-    let (device, snaplen) = (
-        crate::views::words::escaped(src.device()),
-        crate::capture::live::SNAPLEN,
-    );
+    let (name, desc) = (Escaped(&name), Escaped(&desc));
+    // Interface names come from the OS (a Linux interface name may hold an ESC).
+    let (device, snaplen) = (Escaped(src.device()), crate::capture::live::SNAPLEN);
     writeln!(
         err,
         "{}",
@@ -816,9 +816,10 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
             pcap::ConnectionStatus::Disconnected => tags.push("Disconnected"),
             _ => {}
         }
-        write!(out, "{}.{}", i + 1, d.name)?;
+        // Names and descriptions come from the OS (a Linux interface name may hold an ESC).
+        write!(out, "{}.{}", i + 1, Escaped(&d.name))?;
         if let Some(desc) = &d.desc {
-            write!(out, " ({desc})")?;
+            write!(out, " ({})", Escaped(desc))?;
         }
         if tags.is_empty() {
             // tcpdump -D's word for an interface with no flags.
@@ -831,7 +832,7 @@ pub(crate) fn interfaces(out: &mut impl Write) -> Result<()> {
 
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-fn read_one<W: Write + Send + 'static>(
+pub(crate) fn read_one<W: Write + Send + 'static>(
     src: &mut FileSource,
     pipe: &mut Engine<W>,
     opts: &OutputArgs,
@@ -839,8 +840,10 @@ fn read_one<W: Write + Send + 'static>(
     err: &mut impl Write,
 ) -> Result<u64> {
     if !opts.json {
+        // The file name is the user's, but it may come from anywhere: escaped like capture text.
         let (name, desc) = src.link_names();
-        let (file, snaplen) = (src.name(), src.snaplen());
+        let (name, desc) = (Escaped(&name), Escaped(&desc));
+        let (file, snaplen) = (Escaped(src.name()), src.snaplen());
         writeln!(
             err,
             "{}",
@@ -906,6 +909,6 @@ fn progress_bar(src: &FileSource) -> Option<indicatif::ProgressBar> {
         .ok()?
         .progress_chars("=> "),
     );
-    bar.set_message(src.name().to_string());
+    bar.set_message(Escaped(src.name()).to_string());
     Some(bar)
 }

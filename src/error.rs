@@ -1,8 +1,12 @@
 //! Library errors: each says what went wrong and, where it can, what to do next.
+//! Every text that came from outside (a path, a message from libpcap or the
+//! OS) is escaped as it is displayed: a file name or a capture must not be
+//! able to send control sequences to the terminal through an error.
 
 use std::fmt;
 use std::io;
 
+use crate::escape::Escaped;
 use crate::lang::tr;
 
 #[derive(Debug)]
@@ -70,38 +74,50 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let line = match self {
             Error::Open { path, reason } => {
+                let (path, reason) = (Escaped(path), Escaped(reason));
                 tr!("cannot read {path}: {reason}", "无法读取 {path}：{reason}")
             }
             Error::Create { path, reason } => {
+                let (path, reason) = (Escaped(path), Escaped(reason));
                 tr!("cannot write {path}: {reason}", "无法写入 {path}：{reason}")
             }
-            Error::Save(s) | Error::Traffic(s) | Error::Usage(s) => s.clone(),
-            Error::Capture { device, reason } => tr!(
-                "cannot capture on {device}: {reason}",
-                "无法在 {device} 上捕获：{reason}"
-            ),
+            Error::Save(s) | Error::Traffic(s) | Error::Usage(s) => Escaped(s).to_string(),
+            Error::Capture { device, reason } => {
+                let (device, reason) = (Escaped(device), Escaped(reason));
+                tr!(
+                    "cannot capture on {device}: {reason}",
+                    "无法在 {device} 上捕获：{reason}"
+                )
+            }
             Error::UnsupportedLink {
                 path,
                 name,
                 dlt,
                 why,
                 supported,
-            } => tr!(
+            } => {
+                let (path, name) = (Escaped(path), Escaped(name));
+                tr!(
                 "{path}: link type {name} ({dlt}) is not supported{why}; synack decodes {supported} \
                  (convert other captures with editcap, or capture with -i any)",
                 "{path}：不支持链路类型 {name} ({dlt}){why}；synack 能解码 {supported} \
                  (其他捕获请用 editcap 转换，或用 -i any 捕获)"
-            ),
-            Error::Filter { expr, reason } => tr!(
-                "bad filter expression '{expr}': {reason} (see 'man pcap-filter' for the syntax)",
-                "过滤表达式 '{expr}' 有误：{reason} (语法见 'man pcap-filter')"
-            ),
+                )
+            }
+            Error::Filter { expr, reason } => {
+                let (expr, reason) = (Escaped(expr), Escaped(reason));
+                tr!(
+                    "bad filter expression '{expr}': {reason} (see 'man pcap-filter' for the syntax)",
+                    "过滤表达式 '{expr}' 有误：{reason} (语法见 'man pcap-filter')"
+                )
+            }
             Error::Truncated {
                 path,
                 last_frame,
                 reason,
             } => {
                 let at = after_frame(*last_frame);
+                let (path, reason) = (Escaped(path), Escaped(reason));
                 tr!(
                     "{path}: capture ends in the middle of a record {at}: {reason}",
                     "{path}：捕获文件在一条记录的中间结束 ({at})：{reason}"
@@ -113,6 +129,7 @@ impl fmt::Display for Error {
                 reason,
             } => {
                 let at = after_frame(*last_frame);
+                let (path, reason) = (Escaped(path), Escaped(reason));
                 tr!(
                     "{path}: read error {at}: {reason}",
                     "{path}：读取出错 ({at})：{reason}"

@@ -21,7 +21,9 @@
 //! - [`echo`]: the bundled echo server and client (with capture, the only
 //!   network I/O); `kernel`: the kernel's socket table.
 //! - `cli`: clap's definitions; `shell`: completion scripts and man pages made
-//!   from them; `error`: what can go wrong, in one line each.
+//!   from them; `error`: what can go wrong, in one line each; `escape`:
+//!   outside text made safe for a terminal.
+//! - `fuzzing`: entry points for the cargo-fuzz targets in `fuzz/` (hidden; not an API).
 
 mod app;
 mod capture;
@@ -29,6 +31,11 @@ mod cli;
 mod demo;
 pub mod echo;
 mod error;
+mod escape;
+// Built only for tests and under `cargo fuzz` (which sets `--cfg fuzzing`).
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod kernel;
 mod lang;
 mod output;
@@ -134,7 +141,7 @@ pub fn run() -> ExitCode {
             let cfg = match args.validate() {
                 Ok(c) => c,
                 Err(e) => {
-                    let _ = writeln!(err, "synack: {}", e.0);
+                    let _ = writeln!(err, "synack: {}", escape::Escaped(&e.0));
                     return ExitCode::from(2);
                 }
             };

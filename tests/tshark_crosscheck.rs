@@ -12,7 +12,10 @@ use serde_json::Value;
 type Row = HashMap<String, String>;
 
 fn read_tsv(path: &std::path::Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // Lossy: tshark copies packet comments into the expert column, and
+    // hostile-strings.pcapng's are not all UTF-8 (that column is not compared).
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     lines

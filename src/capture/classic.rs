@@ -206,6 +206,23 @@ mod tests {
         assert_eq!(r.next().unwrap().unwrap().data, b"x");
     }
 
+    /// Fuzzing regression: a record header claiming 16 MiB in a file that
+    /// holds 10 bytes grew the buffer to 32 MiB (zeroed) before finding out.
+    #[test]
+    fn a_huge_claimed_length_costs_only_what_the_file_holds() {
+        let mut f = file(&[]);
+        f.extend([0; 8]);
+        f.extend((MAX_RECORD as u32).to_le_bytes());
+        f.extend((MAX_RECORD as u32).to_le_bytes());
+        f.extend([7; 10]);
+        let mut r = reader(&f);
+        assert_eq!(
+            r.next().err().unwrap().to_string(),
+            format!("truncated dump file; tried to read {MAX_RECORD} captured bytes, only got 10")
+        );
+        assert!(r.input.capacity() <= 1 << 20, "{}", r.input.capacity());
+    }
+
     #[test]
     fn pcapng_and_text_are_not_classic() {
         let mut ng = [0u8; 24];

@@ -200,7 +200,12 @@ impl<R: Read> PcapngReader<R> {
                         )));
                     }
                     let ups = iface.units_per_sec.max(1);
-                    let secs = (ts / ups) as i64 + iface.offset_secs;
+                    // Saturate: a hostile if_tsoffset plus a large timestamp
+                    // overflowed i64 (a panic in debug builds, a wrapped
+                    // time in release; found by reading while fuzzing).
+                    let secs = i64::try_from(ts / ups)
+                        .unwrap_or(i64::MAX)
+                        .saturating_add(iface.offset_secs);
                     let nanos = ((u128::from(ts % ups) * 1_000_000_000) / u128::from(ups)) as u32;
                     self.last_ts = Timestamp::new(secs, nanos);
                     return Ok(Some(Record {
@@ -413,6 +418,28 @@ mod tests {
             (101, Timestamp::new(2, 7), &b"raw!"[..])
         );
         assert!(r.next().unwrap().is_none());
+    }
+
+    /// Regression (fuzzing): if_tsoffset = i64::MAX seconds with a 2^62 s
+    /// timestamp (if_tsresol 10^0) overflowed; the time now saturates, and
+    /// the whole pipeline takes such a frame through every view.
+    #[test]
+    fn a_huge_time_offset_saturates() {
+        let mut f = shb();
+        let mut body = 1u16.to_le_bytes().to_vec();
+        body.extend([0, 0]);
+        body.extend(65535u32.to_le_bytes());
+        body.extend([9, 0, 1, 0, 0, 0, 0, 0]); // if_tsresol: seconds
+        body.extend([14, 0, 8, 0]); // if_tsoffset
+        body.extend(i64::MAX.to_le_bytes());
+        body.extend([0, 0, 0, 0]);
+        f.extend(block(IDB, &body));
+        f.extend(epb(0, 1 << 62, b"x"));
+        f.extend(epb(0, u64::MAX, b"y"));
+        let mut r = PcapngReader::new(&f[..]).unwrap();
+        assert_eq!(r.next().unwrap().unwrap().ts, Timestamp::new(i64::MAX, 0));
+        assert_eq!(r.next().unwrap().unwrap().ts, Timestamp::new(i64::MAX, 0));
+        crate::fuzzing::pipeline(&f);
     }
 
     #[test]

@@ -40,7 +40,31 @@ pub(crate) fn init(lang: Lang) {
 
 /// The language of this run (English until `init`).
 pub(crate) fn get() -> Lang {
+    #[cfg(any(test, fuzzing))]
+    if let Some(lang) = OVERRIDE.with(std::cell::Cell::get) {
+        return lang;
+    }
     LANG.get().copied().unwrap_or(Lang::En)
+}
+
+// Tests and fuzz targets run both languages in one process: a language for
+// this thread only, so other tests running beside them keep theirs.
+#[cfg(any(test, fuzzing))]
+thread_local! {
+    static OVERRIDE: std::cell::Cell<Option<Lang>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with this thread speaking `lang` (tests and fuzz targets only).
+#[cfg(any(test, fuzzing))]
+pub(crate) fn speaking<T>(lang: Lang, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Lang>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|o| o.replace(Some(lang))));
+    f()
 }
 
 /// Whether people are spoken to in Chinese.

@@ -144,6 +144,12 @@ fn report_to(args: ReportArgs, path: Option<String>, err: &mut impl Write) -> Re
     app::read_with(&cfg, vec![Box::new(view)], out, err)
 }
 
+/// The report as a view (for the fuzz targets: `synack::fuzzing`).
+#[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
+pub(crate) fn view(details: usize, time_wait_ns: i128, files: Vec<String>) -> impl View {
+    ReportView::new(details, time_wait_ns, files)
+}
+
 /// How a connection ended, as a class for colour and the close filter.
 fn ending_class(f: &Facts) -> &'static str {
     match f.ending {

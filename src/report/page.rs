@@ -11,9 +11,25 @@ use crate::views::picture::esc;
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
 
-/// JSON inside a `<script>` element: `</` would end the element early.
+/// JSON inside a `<script>` element: `</` would end the element early, and
+/// `<!--` or `<script` would put the HTML parser in a state where the real
+/// end tag no longer ends it. Each such `<` (only ever inside a JSON
+/// string) is written `\u003c`, which JSON reads back as `<`.
 fn script_json(s: &str) -> String {
-    s.replace("</", "<\\/")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let next = rest.as_bytes().get(at + 1).copied();
+        if matches!(next, Some(b'/' | b'!' | b's' | b'S')) {
+            out.push_str("\\u003c");
+        } else {
+            out.push('<');
+        }
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(super) fn write(
@@ -35,6 +51,12 @@ pub(super) fn write(
     let names: Vec<&str> = files
         .iter()
         .map(|f| f.rsplit('/').next().unwrap_or(f))
+        .collect();
+    // Escaped as on the terminal: a name's control characters and bidi
+    // overrides are shown, not obeyed (esc then makes it text for HTML).
+    let names: Vec<String> = names
+        .iter()
+        .map(|n| crate::escape::Escaped(n).to_string())
         .collect();
     let title = ui::PAGE_TITLE.fill(&[("files", &names.join(", "))]);
     // Each word of the page in the run's language, escaped for HTML.
@@ -145,9 +167,13 @@ mod tests {
 
     #[test]
     fn json_cannot_close_its_script_element() {
-        let s = script_json(r#"{"a":"</script><b>"}"#);
-        assert!(!s.contains("</"), "{s}");
+        let raw = r#"<!--<script></script><SCRIPT></Script><b> a<3"#;
+        let s = script_json(&serde_json::json!({ "a": raw }).to_string());
+        for bad in ["</", "<!", "<s", "<S"] {
+            assert!(!s.contains(bad), "{s}");
+        }
+        assert!(s.contains("<b>") && s.contains("a<3"), "{s}");
         let v: Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(v["a"], "</script><b>");
+        assert_eq!(v["a"], raw);
     }
 }

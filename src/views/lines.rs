@@ -463,7 +463,8 @@ fn link_header(out: &mut Vec<u8>, link: &Link, frame: &[u8], wire_len: u32) -> i
                 "rule {rule}: {} {} on {}, length {wire_len}: ",
                 p.action_name(),
                 p.dir_name(),
-                p.interface()
+                // The interface name is the frame's bytes: escaped like any outside text.
+                crate::escape::Escaped(p.interface())
             )?;
             return Ok(());
         }

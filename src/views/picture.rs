@@ -25,8 +25,13 @@ pub(crate) fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // XML 1.0 allows no other control characters.
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
+            '\n' | '\t' => out.push(c),
+            // XML 1.0 allows no other C0 control; none of them, no C1
+            // control and no bidi override from a file name or a capture
+            // reaches a picture raw (it may be printed to a terminal).
+            c if crate::escape::needs_escape(c) => {
+                let _ = crate::escape::write_escape(c, &mut out);
+            }
             c => out.push(c),
         }
     }
@@ -198,7 +203,12 @@ mod tests {
     #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(esc("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-        assert_eq!(esc("x\u{1}y"), "x y");
+        // Controls and bidi overrides are shown as the terminal shows them.
+        assert_eq!(esc("x\u{1}y"), "x\\u{1}y");
+        assert_eq!(
+            esc("\u{1b}[31m\u{9b}\u{202e}\tz\n"),
+            "\\e[31m\\u{9b}\\u{202e}\tz\n"
+        );
     }
 
     #[test]

@@ -115,6 +115,21 @@ fn render(link: LinkKind, data: &[u8], wire_len: u32) {
     }
 }
 
+/// Regression (found by `any_bytes_render_in_every_view` after the merge
+/// of the link types): pflog's interface name is 16 bytes of the frame, and
+/// a control byte in it reached the packet line raw.
+#[test]
+fn a_pflog_interface_name_cannot_drive_a_terminal() {
+    let mut f = vec![0u8; 64];
+    f[0] = 61; // header length
+    f[1] = 2; // AF_INET
+    f[4..13].copy_from_slice(b"\x1b[31mvio\x1c");
+    f.extend([
+        0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]);
+    render(LinkKind::Pflog, &f, f.len() as u32);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 

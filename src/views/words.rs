@@ -836,26 +836,14 @@ fn summary_words(
 }
 
 /// Text from a capture file or the system (interface names, pcapng
-/// comments, file names) made safe for a terminal: control characters and
-/// escape sequences are shown as `\x1b`-style escapes, never sent raw.
+/// comments, file names) made safe for a terminal: control characters,
+/// escape sequences and bidi overrides are shown as `\e`-style escapes,
+/// never sent raw (one rule for all outside text: `crate::escape`).
 pub(crate) fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control()) {
+    if !s.chars().any(crate::escape::needs_escape) {
         return std::borrow::Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() {
-            let n = c as u32;
-            if n <= 0xff {
-                let _ = write!(out, "\\x{n:02x}");
-            } else {
-                let _ = write!(out, "\\u{{{n:x}}}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    std::borrow::Cow::Owned(crate::escape::Escaped(s).to_string())
 }
 
 /// Wrap text at spaces (and between Chinese characters) to `width` columns.
