@@ -60,6 +60,13 @@ impl InBatch {
         }
     }
 
+    /// Empty, for more frames (its room kept).
+    pub(crate) fn clear(&mut self) {
+        self.frames.clear();
+        self.bytes.clear();
+        self.end = End::More;
+    }
+
     /// Full: time to hand it to the threads.
     pub(crate) fn full(&self) -> bool {
         self.frames.len() >= FRAMES_PER_BATCH || self.bytes.len() >= BYTES_PER_BATCH

@@ -29,6 +29,7 @@ mod worker;
 
 pub(crate) use worker::Hand;
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -75,6 +76,10 @@ pub(crate) struct Threaded<W: Write> {
     threads: Vec<Thread>,
     results: Receiver<(u32, OutBatch)>,
     batch: InBatch,
+    /// Batches handed to the threads, oldest first: each is filled again
+    /// once every thread is done with it (a fresh 2 MB batch each time
+    /// cost the reader a page fault per 4 KB).
+    sent: VecDeque<Arc<InBatch>>,
     merger: Merger,
     errors: Vec<String>,
     limit: Option<u64>,
@@ -125,6 +130,7 @@ impl<W: Write + Send + 'static> Threaded<W> {
             threads,
             results,
             batch: InBatch::new(),
+            sent: VecDeque::with_capacity(QUEUED_BATCHES + 2),
             merger: Merger::new(returns, &cfg.tracker),
             errors: Vec::new(),
             limit,
@@ -216,7 +222,8 @@ impl<W: Write + Send + 'static> Threaded<W> {
 
     /// Hand the batch to every thread, then merge what has come back.
     fn send(&mut self, end: End) -> io::Result<()> {
-        let mut batch = std::mem::replace(&mut self.batch, InBatch::new());
+        let next = self.reused_batch();
+        let mut batch = std::mem::replace(&mut self.batch, next);
         batch.end = end;
         let batch = Arc::new(batch);
         for t in &self.threads {
@@ -224,11 +231,31 @@ impl<W: Write + Send + 'static> Threaded<W> {
                 return Err(thread_gone());
             }
         }
-        drop(batch);
+        self.sent.push_back(batch);
         while let Ok((w, out)) = self.results.try_recv() {
             self.merger.receive(w as usize, out);
         }
         self.merge()
+    }
+
+    /// The oldest batch sent, emptied, if every thread is done with it;
+    /// else a new one.
+    fn reused_batch(&mut self) -> InBatch {
+        while let Some(oldest) = self.sent.pop_front() {
+            match Arc::try_unwrap(oldest) {
+                Ok(mut b) => {
+                    b.clear();
+                    return b;
+                }
+                // Still in use: kept for later, unless too many are.
+                Err(busy) if self.sent.len() < 2 * QUEUED_BATCHES => {
+                    self.sent.push_front(busy);
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        InBatch::new()
     }
 
     fn merge(&mut self) -> io::Result<()> {
