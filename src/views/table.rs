@@ -167,8 +167,102 @@ pub(crate) fn row_of(
     ]
 }
 
+/// [`row_of`] written straight into `out` as text, cells apart by `SEP`,
+/// without a String per cell: for English in Unicode (the table's rows are
+/// most of its time on a big capture); `false` (nothing written) otherwise.
+fn write_row(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    c: &Connection,
+    f: &Facts,
+    clock: &mut Clock,
+    paths: Option<&(Vec<u8>, Option<Vec<u8>>)>,
+) -> bool {
+    if crate::lang::zh() || charset::ascii() {
+        return false;
+    }
+    fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+    // TIME_WAIT first: `row_of` asks the clock for it before the start.
+    scratch.clear();
+    for (s, tw) in [Side::Client, Side::Server].into_iter().zip(f.time_wait) {
+        if let Some(tw) = tw {
+            if !scratch.is_empty() {
+                scratch.extend_from_slice(b", ");
+            }
+            scratch.extend_from_slice(s.name().as_bytes());
+            scratch.extend_from_slice(b" until ");
+            let _ = clock.0.write(scratch, tw.until);
+        }
+    }
+    num(out, c.id());
+    out.push(SEP);
+    let (client, server) = (c.client().addr(), c.server().addr());
+    let _ = super::lines::write_endpoint(out, client.ip(), Some(client.port()));
+    out.push(SEP);
+    let _ = super::lines::write_endpoint(out, server.ip(), Some(server.port()));
+    out.push(SEP);
+    let _ = clock.0.write(out, c.first_ts());
+    out.push(SEP);
+    words::write_duration(out, f.duration_ns);
+    out.push(SEP);
+    num(out, c.client().packets());
+    out.extend_from_slice(b" / ");
+    num(out, c.server().packets());
+    out.push(SEP);
+    num(out, c.client().bytes());
+    out.extend_from_slice(b" / ");
+    num(out, c.server().bytes());
+    out.push(SEP);
+    if let Some(r) = c.handshake().rtt_ns() {
+        words::write_duration(out, i128::from(r));
+    }
+    out.push(SEP);
+    words::write_ending_words(out, f, c);
+    out.push(SEP);
+    out.extend_from_slice(scratch);
+    out.push(SEP);
+    if let Some(k) = f.keepalive {
+        num(out, k.probes);
+        out.extend_from_slice(b" probes by ");
+        out.extend_from_slice(k.by.name().as_bytes());
+        if let Some(idle) = k.idle_ns {
+            out.extend_from_slice(b", idle ");
+            words::write_duration(out, idle);
+        }
+        if let Some(iv) = k.interval_ns {
+            out.extend_from_slice(b", every ");
+            words::write_duration(out, iv);
+        }
+    }
+    out.push(SEP);
+    if f.retransmissions > 0 {
+        num(out, f.retransmissions);
+    }
+    out.push(SEP);
+    if f.zero_window_ads > 0 {
+        words::write_duration(out, f.zero_window_ns.iter().sum());
+    }
+    out.push(SEP);
+    out.extend_from_slice(f.conn_state.name().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(c.history().as_bytes());
+    out.push(SEP);
+    if let Some((first, reply)) = paths {
+        // As `row_of` has them: lossy UTF-8, the reply path after the first.
+        out.extend_from_slice(String::from_utf8_lossy(first).as_bytes());
+        if let Some(reply) = reply {
+            out.extend_from_slice(b"; replies: ");
+            out.extend_from_slice(String::from_utf8_lossy(reply).as_bytes());
+        }
+    }
+    true
+}
+
 /// Points in time in the `--time` style (relative ones count from the
 /// first frame; delta and none are shown relative).
+#[derive(Clone)]
 pub(crate) struct Clock(TimeWriter);
 
 impl Clock {
@@ -245,6 +339,8 @@ pub(crate) struct TableView {
     /// Columns where some row has text.
     filled: [bool; NCOLS],
     spill: Option<Spill>,
+    /// A row's TIME_WAIT cell, written before its place in the row.
+    scratch: Vec<u8>,
 }
 
 impl TableView {
@@ -276,6 +372,7 @@ impl TableView {
             widths: [0; NCOLS],
             filled: [false; NCOLS],
             spill: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -298,18 +395,50 @@ impl TableView {
             self.index.reserve_exact(self.bounds.rows);
         }
         let paths = self.paths.take(c.id());
-        let cells = row_of(c, f, &mut self.clock, paths);
         let row_start = self.text.len();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                self.text.push(SEP);
+        // In debug builds every row is checked against `row_of` (the report's).
+        let check = cfg!(debug_assertions).then(|| self.clock.clone());
+        if write_row(
+            &mut self.text,
+            &mut self.scratch,
+            c,
+            f,
+            &mut self.clock,
+            paths.as_ref(),
+        ) {
+            if let Some(mut clock) = check {
+                let cells = row_of(c, f, &mut clock, paths);
+                let text = &self.text[row_start..];
+                debug_assert_eq!(
+                    String::from_utf8_lossy(text),
+                    cells.join("\u{1f}"),
+                    "the table's row is row_of's"
+                );
             }
-            self.text.extend_from_slice(cell.as_bytes());
-            if !cell.is_empty() {
-                self.filled[i] = true;
-                self.widths[i] = self.widths[i].max(display_width(cell));
+        } else {
+            let cells = row_of(c, f, &mut self.clock, paths);
+            for (i, cell) in cells.iter().enumerate() {
+                if i > 0 {
+                    self.text.push(SEP);
+                }
+                self.text.extend_from_slice(cell.as_bytes());
             }
         }
+        // Each column's widest cell, and which columns have any.
+        let mut col = 0;
+        for cell in self.text[row_start..].split(|b| *b == SEP) {
+            if !cell.is_empty() {
+                self.filled[col] = true;
+                let w = if cell.is_ascii() {
+                    cell.len()
+                } else {
+                    display_width(&String::from_utf8_lossy(cell))
+                };
+                self.widths[col] = self.widths[col].max(w);
+            }
+            col += 1;
+        }
+        debug_assert_eq!(col, NCOLS);
         let end = self.text.len();
         // A row is a few hundred bytes: a run of `Bounds::rows` rows fits u32 offsets.
         self.index.push((c.id(), row_start as u32, end as u32));

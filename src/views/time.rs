@@ -48,13 +48,14 @@ impl TimeFormat {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct TimeWriter {
     format: TimeFormat,
     nano: bool,
     first: Option<Timestamp>,
     prev: Option<Timestamp>,
-    cached_sec: Option<i64>,
-    cached: Vec<u8>,
+    /// The clock text of the last few seconds written.
+    cache: PointCache,
     /// The same for points in time (`point`), a few seconds at once: they
     /// come in their own order (a TIME_WAIT's end a minute ahead of the
     /// packets, next to one expiring now).
@@ -68,8 +69,7 @@ impl TimeWriter {
             nano,
             first: None,
             prev: None,
-            cached_sec: None,
-            cached: Vec::with_capacity(32),
+            cache: PointCache::default(),
             point_cache: std::cell::RefCell::new(PointCache::default()),
         }
     }
@@ -87,12 +87,9 @@ impl TimeWriter {
             TimeFormat::DeltaClock => write_clock(out, ts.nanos_since(prev), self.nano),
             TimeFormat::RelativeClock => write_clock(out, ts.nanos_since(first), self.nano),
             TimeFormat::Local | TimeFormat::Utc | TimeFormat::Date => {
-                if self.cached_sec != Some(ts.secs) {
-                    self.cached.clear();
-                    clock_text(self.format, ts.secs, &mut self.cached)?;
-                    self.cached_sec = Some(ts.secs);
-                }
-                out.extend_from_slice(&self.cached);
+                // A few seconds cached: a table row's start and its
+                // TIME_WAIT's end a minute later alternate.
+                out.extend_from_slice(self.cache.get(self.format, ts.secs));
                 write_fraction(out, ts.nanos, self.nano);
             }
         }
@@ -104,7 +101,7 @@ impl TimeWriter {
 }
 
 /// The clock text of the last few seconds asked for.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct PointCache {
     slots: [(Option<i64>, Vec<u8>); 4],
     next: usize,

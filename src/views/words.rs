@@ -560,8 +560,9 @@ pub(crate) fn ending_short(f: &Facts, c: &Connection) -> String {
     charset::text(String::from_utf8(out).unwrap_or_default())
 }
 
-/// The English close column, as written before `--ascii` has its say.
-fn write_ending_words(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
+/// The English close column, as written before `--ascii` has its say
+/// (the summary table writes it straight into its row).
+pub(crate) fn write_ending_words(out: &mut Vec<u8>, f: &Facts, c: &Connection) {
     let half: &[u8] = if c.close().half_close() {
         b", half-close"
     } else {

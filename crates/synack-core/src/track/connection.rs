@@ -240,6 +240,14 @@ impl Connection {
     pub fn key(&self) -> ConnKey {
         ConnKey::of(self.client.addr, self.server.addr).in_tunnel(self.tunnel)
     }
+    /// Is `key` this connection's key? (As `key() == *key`, without building it.)
+    #[inline]
+    pub(crate) fn has_key(&self, key: &ConnKey) -> bool {
+        let (c, s) = (&self.client.addr, &self.server.addr);
+        key.tunnel == self.tunnel
+            && ((key.lo == *c && key.hi == *s) || (key.lo == *s && key.hi == *c))
+    }
+
     /// One endpoint.
     pub fn endpoint(&self, side: Side) -> &Endpoint {
         match side {
@@ -1294,3 +1302,151 @@ pub(crate) fn add_ns(ts: Timestamp, ns: i128) -> Timestamp {
         total.rem_euclid(1_000_000_000) as u32,
     )
 }
+
+// Packed while the connection waits (see `pack.rs`): its first time before
+// the others, which pack as distances from it.
+use super::pack::{pack_struct, Pack, Packer, Unpacker};
+use std::net::SocketAddr;
+impl Pack for Connection {
+    fn pack(&self, p: &mut Packer) {
+        // The id and last time are kept apart (`store.rs`), and the key
+        // comes first: a packed connection's key is read without the rest.
+        let Connection {
+            id: _,
+            last_ts: _,
+            tunnel,
+            client,
+            server,
+            midstream,
+            first_frame,
+            last_frame,
+            first_ts,
+            handshake,
+            close,
+            refused,
+            aborted_by,
+            first_reset,
+            port_reuse,
+            zeek,
+            time_went_back,
+            ecn,
+        } = self;
+        tunnel.pack(p);
+        client.addr.pack(p);
+        server.addr.pack(p);
+        first_ts.pack(p);
+        client.pack(p);
+        server.pack(p);
+        midstream.pack(p);
+        first_frame.pack(p);
+        last_frame.pack(p);
+        handshake.pack(p);
+        close.pack(p);
+        refused.pack(p);
+        aborted_by.pack(p);
+        first_reset.pack(p);
+        port_reuse.pack(p);
+        zeek.pack(p);
+        time_went_back.pack(p);
+        ecn.pack(p);
+    }
+
+    fn unpack(u: &mut Unpacker<'_>) -> Self {
+        let tunnel = u64::unpack(u);
+        let (client_addr, server_addr) = (SocketAddr::unpack(u), SocketAddr::unpack(u));
+        let first_ts = Timestamp::unpack(u);
+        let mut client = Endpoint::unpack(u);
+        let mut server = Endpoint::unpack(u);
+        client.addr = client_addr;
+        server.addr = server_addr;
+        Connection {
+            id: u.id,
+            last_ts: u.last_ts,
+            tunnel,
+            client,
+            server,
+            first_ts,
+            midstream: Pack::unpack(u),
+            first_frame: Pack::unpack(u),
+            last_frame: Pack::unpack(u),
+            handshake: Pack::unpack(u),
+            close: Pack::unpack(u),
+            refused: Pack::unpack(u),
+            aborted_by: Pack::unpack(u),
+            first_reset: Pack::unpack(u),
+            port_reuse: Pack::unpack(u),
+            zeek: Pack::unpack(u),
+            time_went_back: Pack::unpack(u),
+            ecn: Pack::unpack(u),
+        }
+    }
+
+    fn unpack_into(&mut self, u: &mut Unpacker<'_>) {
+        let Connection {
+            id,
+            last_ts,
+            tunnel,
+            client,
+            server,
+            midstream,
+            first_frame,
+            last_frame,
+            first_ts,
+            handshake,
+            close,
+            refused,
+            aborted_by,
+            first_reset,
+            port_reuse,
+            zeek,
+            time_went_back,
+            ecn,
+        } = self;
+        *id = u.id;
+        *last_ts = u.last_ts;
+        tunnel.unpack_into(u);
+        client.addr.unpack_into(u);
+        server.addr.unpack_into(u);
+        first_ts.unpack_into(u);
+        client.unpack_into(u);
+        server.unpack_into(u);
+        midstream.unpack_into(u);
+        first_frame.unpack_into(u);
+        last_frame.unpack_into(u);
+        handshake.unpack_into(u);
+        close.unpack_into(u);
+        refused.unpack_into(u);
+        aborted_by.unpack_into(u);
+        first_reset.unpack_into(u);
+        port_reuse.unpack_into(u);
+        zeek.unpack_into(u);
+        time_went_back.unpack_into(u);
+        ecn.unpack_into(u);
+    }
+}
+pack_struct!(Handshake {
+    syn_ts,
+    syn_copies,
+    syn_copies_len,
+    answered_syn,
+    complete,
+    syn_count,
+    rtt_ns,
+    rtt_ambiguous,
+    simultaneous,
+});
+pack_struct!(Close {
+    variant,
+    first_fin,
+    steps,
+    half_close,
+    half_close_bytes,
+});
+pack_struct!(Ecn {
+    requested,
+    mode,
+    ce,
+    ece,
+    cwr,
+    echoing,
+});

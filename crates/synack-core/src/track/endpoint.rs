@@ -347,6 +347,69 @@ impl Endpoint {
     }
 }
 
+use super::pack::{pack_enum, pack_struct};
+// The address is packed with the connection's key (`Connection`'s `Pack`).
+pack_struct!(Endpoint {
+    state,
+    isn,
+    seq_base,
+    wscale,
+    syn_seen,
+    synack_sent,
+    next_seq,
+    next_seq_ts,
+    fin_seq,
+    fin_acked,
+    syn_acked,
+    last_ack,
+    last_ack_ts,
+    window,
+    dup_acks,
+    last_was_keepalive,
+    last_was_zwp,
+    holes,
+    resends,
+    packets,
+    bytes,
+    ip_bytes,
+    missed_bytes,
+    resets,
+    analysis,
+    keepalive,
+    zero_window,
+    time_wait,
+    last_sent,
+    inbox,
+    assumed,
+    retransmissions_unanswered,
+} skip {
+    addr = SocketAddr::from(([0, 0, 0, 0], 0))
+});
+pack_struct!(Hole {
+    start,
+    end,
+    reported
+});
+pack_struct!(Resend { start, end, frame });
+pack_struct!(Keepalive {
+    probes,
+    unanswered,
+    first_probe,
+    last_probe,
+    idle_ns,
+    interval_ns,
+});
+pack_struct!(ZeroWindow { since, ns });
+pack_struct!(TimeWait {
+    entered,
+    until,
+    end
+});
+pack_enum!(TimeWaitEnd {
+    Expired,
+    Reused,
+    Reset
+});
 #[cfg(test)]
 mod tests {
     use super::*;

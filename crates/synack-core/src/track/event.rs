@@ -352,3 +352,23 @@ impl EventKind {
         }
     }
 }
+
+use super::pack::pack_enum;
+pack_enum!(CloseVariant {
+    FourWay,
+    ThreeWay,
+    Simultaneous
+});
+pack_enum!(ResetCause {
+    Refused,
+    Abort,
+    AfterClose,
+    KeepaliveTimeout,
+    KeepaliveAnswer,
+    Unknown,
+});
+pack_enum!(EcnMode {
+    None,
+    Classic,
+    Accurate
+});

@@ -76,6 +76,8 @@ impl Side {
     }
 }
 
+use super::pack::pack_enum;
+pack_enum!(Side { Client, Server });
 #[cfg(test)]
 mod tests {
     use super::*;

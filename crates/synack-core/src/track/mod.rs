@@ -15,15 +15,15 @@ pub mod endpoint;
 pub mod event;
 pub mod facts;
 pub mod key;
+pub(crate) mod pack;
 pub(crate) mod receipt;
 pub mod state;
+mod store;
 mod tunnels;
 pub mod zeek;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-
-use rustc_hash::FxHashMap;
 
 use crate::decode::tcp::flag;
 use crate::decode::{Segment, SeqNum, Timestamp};
@@ -35,6 +35,7 @@ pub use event::{Analysis, CloseVariant, EcnMode, Event, EventKind, Evidence, Res
 pub use facts::{Ending, Facts, KeepaliveFacts};
 pub use key::{ConnKey, Side};
 pub use state::{StatePath, TcpState};
+use store::{Held, Store};
 use tunnels::TunnelPairs;
 
 /// How the tracker times things and how much it may hold.
@@ -72,6 +73,18 @@ impl Default for TrackerConfig {
 const LINGER_NS: i128 = 2 * SECOND;
 /// How often (capture time) idle connections are looked for.
 const SWEEP_EVERY_NS: i128 = 10 * SECOND;
+/// How often (capture time) quiet connections are packed.
+const PACK_EVERY_NS: i128 = SECOND;
+/// A connection whose exchange is over waits packed after this long
+/// without a segment (a stray one may still come: a resent FIN, a RST).
+const PACK_OVER_AFTER_NS: i128 = SECOND;
+/// An open connection waits packed after this long without a segment
+/// (keep-alive probes come every 15 s or more; exchanges sooner).
+const PACK_OPEN_AFTER_NS: i128 = 20 * SECOND;
+/// At most this many connections held unpacked (about a kilobyte each),
+/// whatever the time says (a capture's first seconds can open tens of
+/// thousands).
+const LIVE_CAP: usize = 16_384;
 
 /// What the tracker says about one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,16 +211,16 @@ enum TimerKind {
 struct Timer {
     at: Timestamp,
     conn: u64,
-    key: ConnKey,
     kind: TimerKind,
+    /// Where the connection is held (its id says whether it still is).
+    slot: u32,
 }
 
 /// Every live connection, keyed by 4-tuple, and the capture-time clock.
 pub struct Tracker {
     cfg: TrackerConfig,
-    /// Boxed: the table's buckets then hold a pointer, not a kilobyte each
-    /// (hashbrown keeps up to twice as many buckets as entries).
-    conns: FxHashMap<ConnKey, Box<Connection>>,
+    /// Live and packed connections (see `store.rs`).
+    store: Store,
     /// Directions of one connection seen in two tunnels.
     tunnels: TunnelPairs,
     next_id: u64,
@@ -215,13 +228,15 @@ pub struct Tracker {
     clock: Option<Timestamp>,
     /// When to look for idle connections next (capture time).
     next_sweep: Option<Timestamp>,
+    /// When to pack quiet connections next (capture time).
+    next_pack: Option<Timestamp>,
     events: Vec<Event>,
     revisions: Vec<Revision>,
-    retired: VecDeque<(Box<Connection>, Retired)>,
+    retired: VecDeque<(Held, Retired)>,
     /// The connection whose exchange the last segment ended, if it did.
     settled: Option<(ConnKey, u64)>,
-    /// After `finish`: the live connections' keys, last id first.
-    closing: Vec<(u64, ConnKey)>,
+    /// After `finish`: the live connections' ids and slots, last id first.
+    closing: Vec<(u64, u32)>,
     /// After `finish_lazily`: the next end event's connection (a count of
     /// `closing` from its end) and side.
     end_events: Option<(usize, usize)>,
@@ -243,12 +258,13 @@ impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Tracker {
         Tracker {
             cfg,
-            conns: FxHashMap::default(),
+            store: Store::default(),
             tunnels: TunnelPairs::default(),
             next_id: 0,
             timers: BinaryHeap::new(),
             clock: None,
             next_sweep: None,
+            next_pack: None,
             events: Vec::new(),
             revisions: Vec::new(),
             retired: VecDeque::new(),
@@ -297,7 +313,7 @@ impl Tracker {
 
     /// Live connections (TIME_WAIT included: they are held until it ends).
     pub fn len(&self) -> usize {
-        self.conns.len()
+        self.store.len()
     }
 
     /// Timers waiting (TIME_WAIT expiries, reaping), live or stale: never
@@ -308,7 +324,7 @@ impl Tracker {
 
     /// No live connection.
     pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
+        self.store.len() == 0
     }
 
     /// Connections created so far (live or retired).
@@ -333,11 +349,13 @@ impl Tracker {
 
     /// The live connection on this 4-tuple and tunnel (or joined to it from
     /// another tunnel: see `tunnels.rs`).
-    pub fn connection(&self, key: &ConnKey) -> Option<&Connection> {
-        self.conns
-            .get(key)
-            .or_else(|| self.conns.get(&self.tunnels.joined(key)?))
-            .map(|c| &**c)
+    /// (`&mut`: a connection that waits packed is unpacked.)
+    pub fn connection(&mut self, key: &ConnKey) -> Option<&Connection> {
+        let slot = self
+            .store
+            .find(key)
+            .or_else(|| self.store.find(&self.tunnels.joined(key)?))?;
+        Some(self.store.get_mut(slot))
     }
 
     /// The key whose segments were joined to the connection under `key`
@@ -374,17 +392,24 @@ impl Tracker {
         // Timers of connections that left early (reused, evicted, reset)
         // stay in the heap until due; drop them when they outnumber the
         // live connections, so memory follows the connections held.
-        if self.timers.len() > 2 * self.conns.len() + 1024 {
-            let conns = &self.conns;
+        if self.timers.len() > 2 * self.store.len() + 1024 {
+            let store = &self.store;
             self.timers
-                .retain(|Reverse(t)| conns.get(&t.key).is_some_and(|c| c.id == t.conn));
+                .retain(|Reverse(t)| store.id(t.slot) == Some(t.conn));
+        }
+        // Memory follows the connections held: past a number of them
+        // unpacked, the least recently active wait packed (`store.rs`).
+        if self.store.live() > LIVE_CAP {
+            self.store.pack_oldest(LIVE_CAP * 3 / 4);
         }
         let key = ConnKey::of(seg.src, seg.dst).in_tunnel(seg.tunnel);
-        let key = self.tunnels.resolve(&self.conns, key, seg);
+        let key = self.tunnels.resolve(&mut self.store, key, seg);
         let is_pure_syn = seg.has(flag::SYN) && !seg.has(flag::ACK);
+        let mut slot = self.store.find(&key);
 
         let reuse = is_pure_syn
-            && self.conns.get(&key).is_some_and(|old| {
+            && slot.is_some_and(|s| {
+                let old = self.store.get_mut(s);
                 let sender = old.endpoint(old.side_of(seg.src));
                 match sender.isn {
                     // A SYN with a new ISN from a side that already opened once.
@@ -401,7 +426,8 @@ impl Tracker {
             });
         let mut previous = None;
         if reuse {
-            if let Some(mut old) = self.take(&key) {
+            if let Some(s) = slot.take() {
+                let mut old = self.take(s);
                 let in_tw = old.client.state == TcpState::TimeWait
                     || old.server.state == TcpState::TimeWait;
                 self.pressure.port_reused(in_tw);
@@ -409,22 +435,25 @@ impl Tracker {
                 // The TIME_WAIT end accepted the new SYN: its wait is over.
                 old.reused();
                 previous = Some((old.id, in_tw));
-                self.retired.push_back((old, Retired::Reused));
+                self.retired.push_back((Held::Live(old), Retired::Reused));
             }
         }
-        if self.conns.len() >= self.cfg.max_connections && !self.conns.contains_key(&key) {
+        if self.store.len() >= self.cfg.max_connections && slot.is_none() {
             self.evict_oldest();
         }
-        if is_pure_syn && !self.conns.contains_key(&key) {
+        if is_pure_syn && slot.is_none() {
             self.pressure.opened(seg.src, seg.dst, seg.ts);
         }
-        let next_id = &mut self.next_id;
-        let tunnels = &mut self.tunnels;
-        let conn = self.conns.entry(key).or_insert_with(|| {
-            *next_id += 1;
-            tunnels.added(key);
-            Box::new(Connection::new(*next_id, key, seg))
-        });
+        let slot = match slot {
+            Some(s) => s,
+            None => {
+                self.next_id += 1;
+                self.tunnels.added(key);
+                self.store
+                    .insert(Box::new(Connection::new(self.next_id, key, seg)))
+            }
+        };
+        let conn = self.store.get_mut(slot);
         let side = conn.side_of(seg.src);
         if let Some((prev_id, in_tw)) = previous {
             conn.port_reuse = true;
@@ -473,8 +502,8 @@ impl Tracker {
                 self.timers.push(Reverse(Timer {
                     at: until,
                     conn: conn.id,
-                    key,
                     kind: TimerKind::TimeWait(e.side),
+                    slot,
                 }));
             }
         }
@@ -485,8 +514,8 @@ impl Tracker {
             self.timers.push(Reverse(Timer {
                 at: connection::add_ns(seg.ts, LINGER_NS),
                 conn: conn.id,
-                key,
                 kind: TimerKind::Reap,
+                slot,
             }));
         }
         let me = conn.endpoint(side);
@@ -504,6 +533,13 @@ impl Tracker {
             corrected,
             assumed: conn.midstream,
         }
+    }
+
+    /// Pack every connection now (tests: see `Analyzer::pack_all_connections`).
+    #[doc(hidden)]
+    pub fn pack_all_connections(&mut self) {
+        self.store
+            .pack_idle(Timestamp::new(i64::MIN, 0), i128::MIN, i128::MIN);
     }
 
     /// The connection (key and id) whose exchange the last observed segment
@@ -527,12 +563,10 @@ impl Tracker {
             let Some(Reverse(t)) = self.timers.pop() else {
                 break;
             };
-            let Some(conn) = self.conns.get_mut(&t.key) else {
-                continue;
-            };
-            if conn.id != t.conn {
+            if self.store.id(t.slot) != Some(t.conn) {
                 continue;
             }
+            let conn = self.store.get_mut(t.slot);
             match t.kind {
                 TimerKind::TimeWait(side) => {
                     let due = conn
@@ -550,14 +584,14 @@ impl Tracker {
                             kind: EventKind::TimeWaitExpired,
                         });
                         if conn.is_finished() {
-                            self.retire(&t.key, Retired::Finished);
+                            self.retire(t.slot, Retired::Finished);
                         }
                     }
                 }
                 TimerKind::Reap => {
                     let quiet = connection::add_ns(conn.last_ts.normalized(), LINGER_NS) <= t.at;
                     if conn.is_finished() && quiet {
-                        self.retire(&t.key, Retired::Finished);
+                        self.retire(t.slot, Retired::Finished);
                     }
                 }
             }
@@ -566,43 +600,69 @@ impl Tracker {
         if due {
             self.next_sweep = Some(connection::add_ns(now, SWEEP_EVERY_NS));
             let idle = self.cfg.idle_timeout_ns;
-            let stale: Vec<ConnKey> = self
-                .conns
-                .iter()
-                .filter(|(_, c)| now.nanos_since(c.last_ts) > idle)
-                .map(|(k, _)| *k)
+            let store = &self.store;
+            let mut stale: Vec<(Timestamp, u32)> = store
+                .slots()
+                .map(|s| (store.get(s).last_ts(), s))
+                .filter(|(ts, _)| now.nanos_since(*ts) > idle)
                 .collect();
-            for k in stale {
+            // Least recently active first.
+            stale.sort_unstable_by(|a, b| self.by_age(a, b));
+            for (_, s) in stale {
                 self.evicted_idle += 1;
-                self.retire(&k, Retired::Idle);
+                self.retire(s, Retired::Idle);
             }
         }
-    }
-
-    /// Take a connection out of the table (and out of the tunnel index).
-    fn take(&mut self, key: &ConnKey) -> Option<Box<Connection>> {
-        let c = self.conns.remove(key)?;
-        self.tunnels.removed(*key);
-        Some(c)
-    }
-
-    fn retire(&mut self, key: &ConnKey, why: Retired) {
-        if let Some(c) = self.take(key) {
-            self.pressure.left(&c, self.clock.unwrap_or_default());
-            self.retired.push_back((c, why));
+        // Quiet connections wait packed (see `store.rs`).
+        if self.next_pack.is_none_or(|at| now >= at) {
+            self.next_pack = Some(connection::add_ns(now, PACK_EVERY_NS));
+            self.store
+                .pack_idle(now, PACK_OVER_AFTER_NS, PACK_OPEN_AFTER_NS);
         }
+    }
+
+    /// Older last activity first; the key orders connections last active
+    /// at the same time.
+    fn by_age(&self, a: &(Timestamp, u32), b: &(Timestamp, u32)) -> std::cmp::Ordering {
+        a.0.cmp(&b.0)
+            .then_with(|| self.store.get(a.1).key().cmp(&self.store.get(b.1).key()))
+    }
+
+    /// Take a connection out of the store (and out of the tunnel index).
+    fn take_held(&mut self, slot: u32) -> Held {
+        let held = self.store.remove(slot);
+        self.tunnels.removed(held.key());
+        held
+    }
+
+    /// Take a connection out, unpacked.
+    fn take(&mut self, slot: u32) -> Box<Connection> {
+        self.take_held(slot).into_connection()
+    }
+
+    fn retire(&mut self, slot: u32, why: Retired) {
+        let held = self.take_held(slot);
+        // A packed connection stays packed in the queue (an eviction
+        // retires thousands at once); it is unpacked again when reported.
+        self.pressure
+            .left(&held.peek(), self.clock.unwrap_or_default());
+        self.retired.push_back((held, why));
     }
 
     /// At the cap: drop the least recently active sixteenth in one go, so the
     /// scan is paid once per many new connections.
     fn evict_oldest(&mut self) {
-        let n = (self.conns.len() / 16).max(1);
-        let mut by_age: Vec<(Timestamp, ConnKey)> =
-            self.conns.iter().map(|(k, c)| (c.last_ts, *k)).collect();
-        by_age.select_nth_unstable(n - 1);
-        for (_, k) in by_age.into_iter().take(n) {
+        let n = (self.store.len() / 16).max(1);
+        let store = &self.store;
+        let mut by_age: Vec<(Timestamp, u32)> =
+            store.slots().map(|s| (store.get(s).last_ts(), s)).collect();
+        by_age.select_nth_unstable_by(n - 1, |a, b| self.by_age(a, b));
+        by_age.truncate(n);
+        // Least recently active first.
+        by_age.sort_unstable_by(|a, b| self.by_age(a, b));
+        for (_, s) in by_age {
             self.evicted_cap += 1;
-            self.retire(&k, Retired::Evicted);
+            self.retire(s, Retired::Evicted);
         }
     }
 
@@ -622,7 +682,8 @@ impl Tracker {
     pub fn finish_lazily(&mut self) {
         self.events.clear();
         self.revisions.clear();
-        let mut order: Vec<(u64, ConnKey)> = self.conns.iter().map(|(k, c)| (c.id, *k)).collect();
+        let store = &self.store;
+        let mut order: Vec<(u64, u32)> = store.slots().map(|s| (store.get(s).id(), s)).collect();
         order.sort_unstable();
         // Reversed (in place: a capture can end with a hundred thousand
         // connections) so `pop` hands them out in id order.
@@ -637,28 +698,30 @@ impl Tracker {
         let end = self.clock.unwrap_or_default();
         let (mut at, mut side) = self.end_events?;
         while at > 0 {
-            let (_, key) = self.closing[at - 1];
-            let found = self.conns.get(&key).and_then(|c| {
-                [Side::Client, Side::Server][side..]
-                    .iter()
-                    .enumerate()
-                    .find_map(|(k, s)| {
-                        let e = c.endpoint(*s);
-                        match (e.state, e.time_wait) {
-                            (TcpState::TimeWait, Some(tw)) => Some((
-                                side + k,
-                                Event {
-                                    frame: None,
-                                    ts: end,
-                                    conn: c.id,
-                                    side: *s,
-                                    kind: EventKind::TimeWaitContinues { until: tw.until },
-                                },
-                            )),
-                            _ => None,
-                        }
-                    })
-            });
+            let (id, slot) = self.closing[at - 1];
+            let found = (self.store.id(slot) == Some(id))
+                .then(|| self.store.get(slot).time_waits())
+                .and_then(|tw| {
+                    [Side::Client, Side::Server]
+                        .into_iter()
+                        .zip(tw)
+                        .enumerate()
+                        .skip(side)
+                        .find_map(|(i, (s, until))| {
+                            until.map(|until| {
+                                (
+                                    i,
+                                    Event {
+                                        frame: None,
+                                        ts: end,
+                                        conn: id,
+                                        side: s,
+                                        kind: EventKind::TimeWaitContinues { until },
+                                    },
+                                )
+                            })
+                        })
+                });
             match found {
                 Some((i, e)) => {
                     self.end_events = Some((at, i + 1));
@@ -677,11 +740,12 @@ impl Tracker {
     /// The next connection to report: those already retired, then (after
     /// `finish`) the live ones, one at a time so memory never holds two copies.
     pub fn next_retired(&mut self) -> Option<(Box<Connection>, Retired)> {
-        if let Some(r) = self.retired.pop_front() {
-            return Some(r);
+        if let Some((held, why)) = self.retired.pop_front() {
+            return Some((held.into_connection(), why));
         }
-        while let Some((_, key)) = self.closing.pop() {
-            if let Some(c) = self.take(&key) {
+        while let Some((id, slot)) = self.closing.pop() {
+            if self.store.id(slot) == Some(id) {
+                let c = self.take(slot);
                 self.pressure.left(&c, self.clock.unwrap_or_default());
                 return Some((c, Retired::EndOfInput));
             }

@@ -145,3 +145,46 @@ pub(crate) enum Acked {
     Syn(SeqNum),
     Fin(SeqNum),
 }
+
+use super::pack::{pack_struct, Pack, Packer, Unpacker};
+pack_struct!(Pending {
+    frame,
+    ts,
+    flags,
+    seq,
+    end,
+    ack,
+    needs_proof,
+    sent_since,
+    settled,
+});
+pack_struct!(Inbox { items, len });
+pack_struct!(Assumed {
+    frame,
+    from,
+    to,
+    acked
+});
+
+impl Pack for Acked {
+    fn pack(&self, p: &mut Packer) {
+        let (tag, seq) = match *self {
+            Acked::Syn(s) => (0, s),
+            Acked::Fin(s) => (1, s),
+        };
+        p.byte(tag);
+        seq.pack(p);
+    }
+    fn unpack(u: &mut Unpacker<'_>) -> Self {
+        let tag = u.byte();
+        let seq = SeqNum::unpack(u);
+        match tag {
+            0 => Acked::Syn(seq),
+            1 => Acked::Fin(seq),
+            _ => {
+                u.spoil();
+                Acked::Syn(seq)
+            }
+        }
+    }
+}

@@ -265,6 +265,21 @@ impl fmt::Display for TcpState {
     }
 }
 
+use super::pack::pack_enum;
+pack_enum!(TcpState {
+    Unknown,
+    Closed,
+    Listen,
+    SynSent,
+    SynRcvd,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+});
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ use crate::decode::Segment;
 
 use super::connection::Connection;
 use super::key::ConnKey;
+use super::store::Store;
 
 /// How far a joining segment's sequence number may be from where the
 /// other side's ACKs point (a window of retransmissions and reordering).
@@ -41,14 +42,9 @@ pub(crate) struct TunnelPairs {
 impl TunnelPairs {
     /// The key of the live connection `seg` belongs to: `key` itself, a
     /// connection it was joined to before, or one it answers now.
-    pub(crate) fn resolve(
-        &mut self,
-        conns: &FxHashMap<ConnKey, Box<Connection>>,
-        key: ConnKey,
-        seg: &Segment,
-    ) -> ConnKey {
+    pub(crate) fn resolve(&mut self, store: &mut Store, key: ConnKey, seg: &Segment) -> ConnKey {
         // Most captures have no tunnel: no lookup beyond the caller's.
-        if (key.tunnel == 0 && self.tuples.is_empty()) || conns.contains_key(&key) {
+        if (key.tunnel == 0 && self.tuples.is_empty()) || store.find(&key).is_some() {
             return key;
         }
         if let Some(real) = self.joined.get(&key) {
@@ -67,10 +63,10 @@ impl TunnelPairs {
             .filter(|t| *t != key.tunnel);
         for t in candidates {
             let k = key.in_tunnel(t);
-            let Some(c) = conns.get(&k) else {
+            let Some(slot) = store.find(&k) else {
                 continue;
             };
-            if !self.joined_by.contains_key(&k) && answers(c, seg) {
+            if !self.joined_by.contains_key(&k) && answers(store.get_mut(slot), seg) {
                 self.joined.insert(key, k);
                 self.joined_by.insert(k, key);
                 return k;

@@ -606,6 +606,39 @@ pub(crate) fn community_id(a: SocketAddr, b: SocketAddr) -> CommunityId {
     CommunityId::v1(0, a, b, PROTO_TCP)
 }
 
+use super::pack::{pack_enum, pack_struct};
+pack_struct!(ZeekTrack {
+    history,
+    seen,
+    ends,
+    last_time
+});
+pack_struct!(ZEnd {
+    state,
+    prev,
+    start,
+    last,
+    last_rel,
+    ack,
+    ack_rel,
+    fin_cnt,
+    did_close,
+    hist_last_syn,
+    hist_last_fin,
+    hist_last_rst,
+    rxmt,
+    win0,
+    gaps,
+});
+pack_enum!(ZState {
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset,
+});
 #[cfg(test)]
 mod tests {
     use super::*;
